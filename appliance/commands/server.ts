@@ -1,0 +1,68 @@
+import { hostname } from "node:os";
+import { startDroverServer } from "../../lib/server/index.ts";
+import { parseDuration } from "../../lib/time/index.ts";
+import { parseFlags, UsageError } from "../flags.ts";
+import type { Command } from "../io.ts";
+import { stderrLogger } from "../output.ts";
+
+export const serverUsage = `drover server --data-dir DIR [--registration-addr HOST:PORT] [--agent-addr HOST:PORT]
+              [--operator-addr HOST:PORT] [--http-addr HOST:PORT] [--hostname NAME]...
+              [--heartbeat-interval 10s] [--cert-lifetime 7d]`;
+
+function durationFlag(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const ms = parseDuration(value);
+  if (ms === undefined || ms === 0) throw new UsageError(`--${name} takes a duration such as 10s, 5m or 7d`);
+  return ms;
+}
+
+export const serverCommand: Command = async (argv, io) => {
+  const { flags, positionals } = parseFlags(
+    {
+      "data-dir": { kind: "string", required: true },
+      "registration-addr": { kind: "string", default: "127.0.0.1:8440" },
+      "agent-addr": { kind: "string", default: ":8441" },
+      "operator-addr": { kind: "string", default: ":8442" },
+      "http-addr": { kind: "string", default: ":8443" },
+      hostname: { kind: "list" },
+      "heartbeat-interval": { kind: "string" },
+      "cert-lifetime": { kind: "string" },
+    },
+    argv,
+    io.env,
+  );
+  if (positionals.length > 0) throw new UsageError(`unexpected argument: ${positionals[0]}`);
+  const logger = stderrLogger(io.stderr);
+  io.stderr("Starting the Drover server (first start creates the fleet CA)...\n");
+  const server = await startDroverServer({
+    dataDir: flags["data-dir"],
+    registrationAddress: flags["registration-addr"],
+    agentAddress: flags["agent-addr"],
+    operatorAddress: flags["operator-addr"],
+    httpAddress: flags["http-addr"],
+    hostnames: [hostname(), ...flags.hostname],
+    heartbeatIntervalMs: durationFlag("heartbeat-interval", flags["heartbeat-interval"]),
+    certificateLifetimeMs: durationFlag("cert-lifetime", flags["cert-lifetime"]),
+    logger,
+  });
+  const { endpoints } = server;
+  const dataDir = flags["data-dir"];
+  io.stdout(
+    [
+      `Drover server running (fleet ${server.fleet.deps.authority.ca.fleetId}, data dir ${dataDir})`,
+      `  registration  ${endpoints.registration}`,
+      `  agent         ${endpoints.agent}`,
+      `  operator      ${endpoints.operator}`,
+      `  http          https://${endpoints.http}  (CA: https://${endpoints.http}/ca.pem)`,
+      "",
+      "Join a machine to the fleet:",
+      `  TOKEN=$(${io.self} token create --data-dir ${dataDir} --role agent)`,
+      `  ${io.self} agent --server ${endpoints.registration} --token "$TOKEN" --data-dir ./agent-data`,
+      "",
+    ].join("\n"),
+  );
+  await new Promise<void>((resolve) => io.signal.addEventListener("abort", () => resolve(), { once: true }));
+  io.stderr("Stopping the Drover server...\n");
+  await server.stop();
+  return 0;
+};

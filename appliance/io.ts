@@ -1,0 +1,12 @@
+/** What a command may touch of the process; main.ts supplies the real one. */
+export interface CommandIo {
+  env: Record<string, string | undefined>;
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  /** Aborts on SIGINT/SIGTERM. */
+  signal: AbortSignal;
+  /** How to invoke this same program, for the hints it prints. */
+  self: string;
+}
+
+export type Command = (argv: string[], io: CommandIo) => Promise<number>;

@@ -1,0 +1,18 @@
+#!/usr/bin/env bun
+import "reflect-metadata";
+import { runCli } from "./cli.ts";
+
+// The only place that reads the process: argv, environment, signals.
+const controller = new AbortController();
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.on(signal, () => controller.abort());
+}
+const compiled = !/\.(ts|js)$/.test(process.argv[1] ?? "");
+const code = await runCli(process.argv.slice(2), {
+  env: process.env,
+  stdout: (text) => process.stdout.write(text),
+  stderr: (text) => process.stderr.write(text),
+  signal: controller.signal,
+  self: compiled ? process.execPath : "npx bun appliance/main.ts",
+});
+process.exit(code);

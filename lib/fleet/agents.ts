@@ -1,0 +1,111 @@
+import { DroverError, invalidField } from "../errors/index.ts";
+import { parseSelector } from "../selector/index.ts";
+import type { AgentRow, AgentState } from "../store/index.ts";
+import type { FleetDeps } from "./deps.ts";
+import { type AgentHealth, checkHealth, stateFromHealth } from "./health.ts";
+
+export interface ListAgentsInput {
+  selector?: string;
+  state?: AgentState;
+  pageSize?: number;
+  pageToken?: string;
+}
+
+export interface AgentPage {
+  agents: AgentRow[];
+  nextPageToken: string;
+}
+
+const defaultPageSize = 100;
+const maxPageSize = 1000;
+
+function encodePageToken(lastId: string): string {
+  return btoa(lastId).replaceAll("=", "");
+}
+
+function decodePageToken(token: string): string {
+  try {
+    const id = atob(token);
+    if (/^[a-z0-9-]{1,64}$/.test(id)) return id;
+  } catch {
+    // fall through to the error below
+  }
+  throw invalidField("page_token", "is not a token this server issued");
+}
+
+export async function listAgents(deps: FleetDeps, input: ListAgentsInput): Promise<AgentPage> {
+  const pageSize = input.pageSize || defaultPageSize;
+  if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > maxPageSize) {
+    throw invalidField("page_size", `must be from 1 to ${maxPageSize}`);
+  }
+  const selector = parseSelector(input.selector ?? "");
+  const afterId = input.pageToken ? decodePageToken(input.pageToken) : undefined;
+  // One row more than asked tells whether another page exists.
+  const rows = await deps.store.agents.list({
+    selector,
+    state: input.state,
+    limit: pageSize + 1,
+    afterId,
+  });
+  const agents = rows.slice(0, pageSize);
+  const last = agents.at(-1);
+  return {
+    agents,
+    nextPageToken: rows.length > pageSize && last ? encodePageToken(last.id) : "",
+  };
+}
+
+export async function getAgent(deps: FleetDeps, id: string): Promise<AgentRow> {
+  if (id === "") throw invalidField("id", "is required");
+  const agent = await deps.store.agents.get(id);
+  if (!agent) throw new DroverError("not_found", `agent ${id} not found`);
+  return agent;
+}
+
+/** Forgets the agent and revokes every certificate it holds, in one transaction. */
+export async function deleteAgent(deps: FleetDeps, id: string): Promise<void> {
+  if (id === "") throw invalidField("id", "is required");
+  const now = deps.clock.now();
+  const deleted = await deps.store.transaction(async (tx) => {
+    if (!(await tx.agents.delete(id))) return false;
+    await tx.certificates.revokeBySubject(id, now);
+    return true;
+  });
+  if (!deleted) throw new DroverError("not_found", `agent ${id} not found`);
+  await deps.events.publish({ type: "agent.deleted", subjectId: id });
+}
+
+export async function markAgentConnected(deps: FleetDeps, id: string): Promise<void> {
+  await deps.store.agents.setState(id, "online", deps.clock.now());
+  await deps.events.publish({ type: "agent.connected", subjectId: id });
+}
+
+export async function markAgentDisconnected(deps: FleetDeps, id: string, reason: string): Promise<void> {
+  await deps.store.agents.setState(id, "offline", deps.clock.now());
+  await deps.events.publish({ type: "agent.disconnected", subjectId: id, data: { reason } });
+}
+
+export async function recordHealth(deps: FleetDeps, id: string, health: AgentHealth): Promise<void> {
+  checkHealth(health);
+  const before = await deps.store.agents.get(id);
+  if (!before) throw new DroverError("unauthenticated", "this agent is no longer part of the fleet");
+  const state = stateFromHealth(health);
+  await deps.store.agents.updateHealth(id, {
+    lastSeenAt: deps.clock.now(),
+    lastHealth: health,
+    state,
+  });
+  if (before.state !== state) {
+    const failed = health.checks.filter((check) => !check.ok).map((check) => check.name);
+    await deps.events.publish({ type: "agent.updated", subjectId: id, data: { state, failed } });
+  }
+}
+
+/** Three missed heartbeats make an agent offline, even if its stream looks open. */
+export async function markSilentAgentsOffline(deps: FleetDeps): Promise<void> {
+  const now = deps.clock.now();
+  const cutoff = new Date(now.getTime() - 3 * deps.settings.heartbeatIntervalMs);
+  for (const id of await deps.store.agents.markStaleOffline(cutoff, now)) {
+    await deps.events.publish({ type: "agent.disconnected", subjectId: id, data: { reason: "missed heartbeats" } });
+  }
+}

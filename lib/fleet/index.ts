@@ -1,0 +1,8 @@
+export type { AgentPage, ListAgentsInput } from "./agents.ts";
+export type { FleetAuthority } from "./authority.ts";
+export type { FleetDeps, FleetSettings } from "./deps.ts";
+export { createFleet, type Fleet } from "./fleet.ts";
+export type { AgentHealth, HealthCheckResult } from "./health.ts";
+export type { CreatedJoinToken, CreateJoinTokenInput } from "./join-tokens.ts";
+export type { RegisterInput, Registration } from "./registration.ts";
+export { isIpAddress } from "./validate.ts";

@@ -1,0 +1,144 @@
+import { DroverError, invalidField } from "../errors/index.ts";
+import {
+  type Identity,
+  type IssuedCertificate,
+  issueClientCertificate,
+  type Role,
+  verifyCertificateRequest,
+  verifyJoinToken,
+} from "../pki/index.ts";
+import { validateLabels } from "../selector/index.ts";
+import type { FleetDeps } from "./deps.ts";
+import { newIdentityId } from "./ids.ts";
+import { checkCapabilities, checkHostname, checkName, checkOptionalIp, checkVersion } from "./validate.ts";
+
+export interface RegisterInput {
+  token: string;
+  role: Role;
+  /** PKCS#10 request, DER. */
+  csr: Uint8Array;
+  name: string;
+  hostname: string;
+  ip: string;
+  version: string;
+  capabilities: string[];
+  labels: Record<string, string>;
+}
+
+export interface Registration {
+  identity: Identity;
+  certificate: IssuedCertificate;
+  caBundlePem: string;
+  heartbeatIntervalMs: number;
+}
+
+function checkRegisterInput(input: RegisterInput): void {
+  if (input.token === "") throw invalidField("token", "is required");
+  if (input.csr.length === 0) throw invalidField("csr", "is required");
+  if (input.role === "agent") checkHostname("hostname", input.hostname);
+  else if (input.hostname !== "") checkHostname("hostname", input.hostname);
+  if (input.name !== "") checkName("name", input.name);
+  checkOptionalIp("ip", input.ip);
+  checkVersion("version", input.version);
+  checkCapabilities("capabilities", input.capabilities);
+  validateLabels(input.labels, "labels");
+}
+
+/**
+ * Exchanges a join token and a CSR for a client certificate. The token's nonce
+ * is consumed, the agent stored and the certificate recorded in one
+ * transaction: of two concurrent registrations with one token, one wins.
+ */
+export async function register(deps: FleetDeps, input: RegisterInput): Promise<Registration> {
+  checkRegisterInput(input);
+  const now = deps.clock.now();
+  const claims = await verifyJoinToken(deps.authority.tokenKeys.publicKey, input.token, now);
+  if (claims.role !== input.role) {
+    throw new DroverError(
+      "permission_denied",
+      `join token is for role ${claims.role}, but the request asks for ${input.role}`,
+    );
+  }
+  const { publicKey } = await verifyCertificateRequest(input.csr);
+  const identity: Identity = {
+    fleetId: deps.authority.ca.fleetId,
+    role: input.role,
+    id: newIdentityId(input.role),
+  };
+  const certificate = await issueClientCertificate(deps.authority.ca, {
+    identity,
+    publicKey,
+    now,
+    lifetimeMs: deps.settings.certificateLifetimeMs,
+  });
+  // Token labels are the operator's word and win over what the agent claims.
+  const labels = { ...input.labels, ...claims.labels };
+  await deps.store.transaction(async (tx) => {
+    await tx.joinTokens.consume(claims.nonceId, identity.id, now);
+    if (identity.role === "agent") {
+      await tx.agents.insert({
+        id: identity.id,
+        name: input.name || claims.name || input.hostname,
+        hostname: input.hostname,
+        ip: input.ip,
+        version: input.version,
+        labels,
+        capabilities: input.capabilities,
+        state: "offline",
+        lastSeenAt: null,
+        lastHealth: null,
+        createdAt: now,
+        updatedAt: now,
+      });
+    }
+    await tx.certificates.insert({
+      serial: certificate.serial,
+      subjectId: identity.id,
+      role: identity.role,
+      notAfter: certificate.notAfter,
+      issuedAt: now,
+      revokedAt: null,
+    });
+  });
+  await deps.events.publish({
+    type: identity.role === "agent" ? "agent.registered" : "operator.registered",
+    subjectId: identity.id,
+    data: { labels, hostname: input.hostname },
+  });
+  return {
+    identity,
+    certificate,
+    caBundlePem: deps.authority.ca.certificatePem,
+    heartbeatIntervalMs: deps.settings.heartbeatIntervalMs,
+  };
+}
+
+/** Signs a fresh certificate for an identity that already holds a valid one. */
+export async function renew(
+  deps: FleetDeps,
+  identity: Identity,
+  csr: Uint8Array,
+): Promise<IssuedCertificate> {
+  if (csr.length === 0) throw invalidField("csr", "is required");
+  if (identity.role === "agent" && (await deps.store.agents.get(identity.id)) === null) {
+    throw new DroverError("unauthenticated", "this agent is no longer part of the fleet");
+  }
+  const { publicKey } = await verifyCertificateRequest(csr);
+  const now = deps.clock.now();
+  const certificate = await issueClientCertificate(deps.authority.ca, {
+    identity,
+    publicKey,
+    now,
+    lifetimeMs: deps.settings.certificateLifetimeMs,
+  });
+  await deps.store.certificates.insert({
+    serial: certificate.serial,
+    subjectId: identity.id,
+    role: identity.role,
+    notAfter: certificate.notAfter,
+    issuedAt: now,
+    revokedAt: null,
+  });
+  await deps.events.publish({ type: "certificate.renewed", subjectId: identity.id, data: { serial: certificate.serial } });
+  return certificate;
+}

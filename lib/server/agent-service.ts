@@ -1,0 +1,23 @@
+import type { ServiceImpl } from "@connectrpc/connect";
+import type { AgentService } from "../gen/drover/v1/agent_pb.ts";
+import type { Fleet } from "../fleet/index.ts";
+import { healthFromProto } from "../wire/index.ts";
+import { peerKey } from "./peer.ts";
+
+export function agentService(fleet: Fleet): ServiceImpl<typeof AgentService> {
+  return {
+    async reportHealth(requests, context) {
+      const peer = context.values.get(peerKey);
+      if (!peer) throw new Error("agent service mounted without requireRole");
+      const closeStream = await fleet.openHealthStream(peer.identity.id);
+      try {
+        for await (const request of requests) {
+          await fleet.recordHealth(peer.identity.id, healthFromProto(request.report));
+        }
+      } finally {
+        await closeStream();
+      }
+      return {};
+    },
+  };
+}

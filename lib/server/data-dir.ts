@@ -1,0 +1,41 @@
+import { join } from "node:path";
+import { DroverError } from "../errors/index.ts";
+import { readTextIfExists, writeFileAtomic } from "../files/index.ts";
+
+/** Where `drover server` keeps its state; client commands find the admin credential here. */
+export function serverPaths(dataDir: string) {
+  return {
+    database: join(dataDir, "drover.db"),
+    caCertificate: join(dataDir, "ca.pem"),
+    caKey: join(dataDir, "ca.key"),
+    tokenKey: join(dataDir, "token-signing.key"),
+    serverCertificate: join(dataDir, "server.pem"),
+    serverKey: join(dataDir, "server.key"),
+    adminCertificate: join(dataDir, "admin.pem"),
+    adminKey: join(dataDir, "admin.key"),
+    endpoints: join(dataDir, "endpoints.json"),
+  };
+}
+
+/** The addresses a running server listens on, as dialable HOST:PORT strings. */
+export interface Endpoints {
+  registration: string;
+  agent: string;
+  operator: string;
+  http: string;
+}
+
+export async function writeEndpoints(dataDir: string, endpoints: Endpoints): Promise<void> {
+  await writeFileAtomic(serverPaths(dataDir).endpoints, `${JSON.stringify(endpoints, null, 2)}\n`);
+}
+
+export async function readEndpoints(dataDir: string): Promise<Endpoints> {
+  const text = await readTextIfExists(serverPaths(dataDir).endpoints);
+  if (text === undefined) {
+    throw new DroverError(
+      "failed_precondition",
+      `no server has run with data dir ${dataDir}; start one with: drover server --data-dir ${dataDir}`,
+    );
+  }
+  return JSON.parse(text) as Endpoints;
+}

@@ -1,0 +1,43 @@
+import type { ServiceImpl } from "@connectrpc/connect";
+import { durationMs, timestampFromDate } from "@bufbuild/protobuf/wkt";
+import type { OperatorService } from "../gen/drover/v1/operator_pb.ts";
+import type { Fleet } from "../fleet/index.ts";
+import { agentStateFromProto, agentToProto, roleFromProto } from "../wire/index.ts";
+
+export function operatorService(fleet: Fleet): ServiceImpl<typeof OperatorService> {
+  return {
+    async createJoinToken(request) {
+      const created = await fleet.createJoinToken({
+        role: roleFromProto(request.role),
+        labels: request.labels,
+        ttlMs: request.ttl ? durationMs(request.ttl) : undefined,
+        name: request.name,
+      });
+      return {
+        token: created.token,
+        nonceId: created.nonceId,
+        expiresAt: timestampFromDate(created.expiresAt),
+      };
+    },
+    async revokeJoinToken(request) {
+      await fleet.revokeJoinToken(request.nonceId);
+      return {};
+    },
+    async listAgents(request) {
+      const page = await fleet.listAgents({
+        selector: request.selector,
+        state: agentStateFromProto(request.state),
+        pageSize: request.pageSize,
+        pageToken: request.pageToken,
+      });
+      return { agents: page.agents.map(agentToProto), nextPageToken: page.nextPageToken };
+    },
+    async getAgent(request) {
+      return { agent: agentToProto(await fleet.getAgent(request.id)) };
+    },
+    async deleteAgent(request) {
+      await fleet.deleteAgent(request.id);
+      return {};
+    },
+  };
+}

@@ -1,0 +1,36 @@
+import type { ServiceImpl } from "@connectrpc/connect";
+import { durationFromMs } from "@bufbuild/protobuf/wkt";
+import type { RegistrationService } from "../gen/drover/v1/registration_pb.ts";
+import type { Fleet } from "../fleet/index.ts";
+import { certificateToProto, roleFromProto } from "../wire/index.ts";
+
+export function registrationService(
+  fleet: Fleet,
+  serviceAddressFor: (role: "agent" | "operator") => string,
+): ServiceImpl<typeof RegistrationService> {
+  const { ca } = fleet.deps.authority;
+  return {
+    getCABundle: () => ({ caBundlePem: ca.certificatePem, fleetId: ca.fleetId }),
+    async register(request) {
+      const registration = await fleet.register({
+        token: request.token,
+        role: roleFromProto(request.role),
+        csr: request.csr,
+        name: request.name,
+        hostname: request.hostname,
+        ip: request.ip,
+        version: request.version,
+        capabilities: request.capabilities,
+        labels: request.labels,
+      });
+      return {
+        id: registration.identity.id,
+        fleetId: registration.identity.fleetId,
+        certificate: certificateToProto(registration.certificate),
+        caBundlePem: registration.caBundlePem,
+        heartbeatInterval: durationFromMs(registration.heartbeatIntervalMs),
+        serviceAddress: serviceAddressFor(registration.identity.role),
+      };
+    },
+  };
+}

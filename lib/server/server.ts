@@ -1,0 +1,176 @@
+import { mkdir } from "node:fs/promises";
+import { AgentService } from "../gen/drover/v1/agent_pb.ts";
+import { IdentityService } from "../gen/drover/v1/identity_pb.ts";
+import { OperatorService } from "../gen/drover/v1/operator_pb.ts";
+import { RegistrationService } from "../gen/drover/v1/registration_pb.ts";
+import { createEventBus } from "../events/index.ts";
+import { createFleet, type Fleet, isIpAddress } from "../fleet/index.ts";
+import { type Logger, silentLogger } from "../log/index.ts";
+import { dialableHost, formatHostPort, type HostPort, parseHostPort } from "../net/index.ts";
+import { openStore } from "../store/index.ts";
+import { every, startTasks } from "../tasks/index.ts";
+import { type Clock, systemClock } from "../time/index.ts";
+import { agentService } from "./agent-service.ts";
+import { requireRole } from "./authorize.ts";
+import { ensureAdminCredential, issueServerTls, loadOrCreateAuthority } from "./bootstrap.ts";
+import { droverErrorInterceptor } from "./connect-errors.ts";
+import { type Endpoints, serverPaths, writeEndpoints } from "./data-dir.ts";
+import { startGrpcListener } from "./grpc-listener.ts";
+import { createHttpApp } from "./http-app.ts";
+import { startHttpListener } from "./http-listener.ts";
+import { identityService } from "./identity-service.ts";
+import { operatorService } from "./operator-service.ts";
+import { registrationService } from "./registration-service.ts";
+
+export interface DroverServerOptions {
+  dataDir: string;
+  /** HOST:PORT for each listener; ":PORT" binds every interface, port 0 picks a free one. */
+  registrationAddress?: string;
+  agentAddress?: string;
+  operatorAddress?: string;
+  httpAddress?: string;
+  /** Names and IP addresses the server certificate is valid for (besides localhost). */
+  hostnames?: string[];
+  heartbeatIntervalMs?: number;
+  certificateLifetimeMs?: number;
+  clock?: Clock;
+  logger?: Logger;
+}
+
+export interface DroverServer {
+  /** The addresses actually bound, dialable from this machine. */
+  endpoints: Endpoints;
+  fleet: Fleet;
+  stop(): Promise<void>;
+}
+
+export const defaultAddresses = {
+  registration: "127.0.0.1:8440",
+  agent: ":8441",
+  operator: ":8442",
+  http: ":8443",
+} as const;
+
+function advertised(bound: HostPort): string {
+  const wildcard = bound.host === "" || bound.host === "0.0.0.0" || bound.host === "::";
+  return formatHostPort({ host: wildcard ? "" : bound.host, port: bound.port });
+}
+
+function dialable(bound: HostPort): string {
+  return formatHostPort({ host: dialableHost(bound.host), port: bound.port });
+}
+
+export async function startDroverServer(options: DroverServerOptions): Promise<DroverServer> {
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? silentLogger;
+  const binds = {
+    registration: parseHostPort(options.registrationAddress ?? defaultAddresses.registration, "registration address"),
+    agent: parseHostPort(options.agentAddress ?? defaultAddresses.agent, "agent address"),
+    operator: parseHostPort(options.operatorAddress ?? defaultAddresses.operator, "operator address"),
+    http: parseHostPort(options.httpAddress ?? defaultAddresses.http, "http address"),
+  };
+  const names = ["localhost", "127.0.0.1", "::1", ...(options.hostnames ?? [])];
+  for (const bind of Object.values(binds)) if (bind.host !== "") names.push(bind.host);
+  const unique = [...new Set(names)];
+
+  await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
+  const store = await openStore({ path: serverPaths(options.dataDir).database });
+  const authority = await loadOrCreateAuthority(options.dataDir, clock);
+  const tls = await issueServerTls(
+    options.dataDir,
+    authority,
+    { hostnames: unique.filter((name) => !isIpAddress(name)), ips: unique.filter(isIpAddress) },
+    clock,
+  );
+  await ensureAdminCredential(options.dataDir, authority, store, clock);
+  const events = createEventBus({ store, clock });
+  const fleet = createFleet({
+    store,
+    events,
+    authority,
+    clock,
+    settings: {
+      heartbeatIntervalMs: options.heartbeatIntervalMs ?? 10_000,
+      certificateLifetimeMs: options.certificateLifetimeMs ?? 7 * 86_400_000,
+    },
+  });
+  // Whoever was online before a restart has to prove it again by reconnecting.
+  for (const id of await store.agents.markStaleOffline(new Date(8.64e15), clock.now())) {
+    await events.publish({ type: "agent.disconnected", subjectId: id, data: { reason: "server restarted" } });
+  }
+
+  const ca = authority.ca.certificatePem;
+  const agentListener = await startGrpcListener({
+    at: binds.agent,
+    tls,
+    clientCaPem: ca,
+    interceptors: [droverErrorInterceptor, requireRole("agent", store)],
+    routes: (router) => {
+      router.service(AgentService, agentService(fleet));
+      router.service(IdentityService, identityService(fleet));
+    },
+  });
+  const operatorListener = await startGrpcListener({
+    at: binds.operator,
+    tls,
+    clientCaPem: ca,
+    interceptors: [droverErrorInterceptor, requireRole("operator", store)],
+    routes: (router) => {
+      router.service(OperatorService, operatorService(fleet));
+      router.service(IdentityService, identityService(fleet));
+    },
+  });
+  const serviceAddresses = {
+    agent: advertised(agentListener.address),
+    operator: advertised(operatorListener.address),
+  };
+  const registrationListener = await startGrpcListener({
+    at: binds.registration,
+    tls,
+    interceptors: [droverErrorInterceptor],
+    routes: (router) => {
+      router.service(RegistrationService, registrationService(fleet, (role) => serviceAddresses[role]));
+    },
+  });
+  const httpListener = await startHttpListener({
+    at: binds.http,
+    tls,
+    app: createHttpApp({ caCertificatePem: ca }),
+  });
+
+  const unsubscribe = events.subscribe((event) => {
+    if (event.type === "agent.deleted") {
+      agentListener.closeSessionsOf(event.subjectId);
+      operatorListener.closeSessionsOf(event.subjectId);
+    }
+  });
+  const tasks = startTasks(
+    { "offline-sweep": every(fleet.deps.settings.heartbeatIntervalMs, () => fleet.markSilentAgentsOffline()) },
+    (name, error) => logger.error(`task ${name} failed`, { error: String(error) }),
+  );
+
+  const endpoints: Endpoints = {
+    registration: dialable(registrationListener.address),
+    agent: dialable(agentListener.address),
+    operator: dialable(operatorListener.address),
+    http: dialable(httpListener.address),
+  };
+  await writeEndpoints(options.dataDir, endpoints);
+  logger.info("server started", { ...endpoints, fleet: authority.ca.fleetId });
+
+  return {
+    endpoints,
+    fleet,
+    async stop() {
+      unsubscribe();
+      await tasks.stop();
+      await Promise.all([
+        registrationListener.close(),
+        agentListener.close(),
+        operatorListener.close(),
+        httpListener.close(),
+      ]);
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,1 @@
+export { grpcTransport, resolveServiceAddress, type TlsClientOptions } from "./grpc-transport.ts";

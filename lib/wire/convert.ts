@@ -1,0 +1,103 @@
+import { create } from "@bufbuild/protobuf";
+import { timestampFromDate, timestampDate } from "@bufbuild/protobuf/wkt";
+import {
+  type HealthReport,
+  HealthReportSchema,
+} from "../gen/drover/v1/agent_pb.ts";
+import { type IssuedCertificate as IssuedCertificateMessage, IssuedCertificateSchema, Role as RoleEnum } from "../gen/drover/v1/identity_pb.ts";
+import { type Agent, AgentSchema, AgentState as AgentStateEnum } from "../gen/drover/v1/operator_pb.ts";
+import { invalidField } from "../errors/index.ts";
+import type { AgentHealth } from "../fleet/index.ts";
+import type { IssuedCertificate, Role } from "../pki/index.ts";
+import type { AgentRow, AgentState } from "../store/index.ts";
+
+/** Proto ↔ domain conversions; the only place that knows both shapes. */
+
+export function roleFromProto(role: RoleEnum): Role {
+  if (role === RoleEnum.AGENT) return "agent";
+  if (role === RoleEnum.OPERATOR) return "operator";
+  throw invalidField("role", "must be ROLE_AGENT or ROLE_OPERATOR");
+}
+
+const agentStates: Record<AgentState, AgentStateEnum> = {
+  online: AgentStateEnum.ONLINE,
+  offline: AgentStateEnum.OFFLINE,
+  degraded: AgentStateEnum.DEGRADED,
+};
+
+export function agentStateToProto(state: AgentState): AgentStateEnum {
+  return agentStates[state];
+}
+
+export function agentStateFromProto(state: AgentStateEnum): AgentState | undefined {
+  if (state === AgentStateEnum.UNSPECIFIED) return undefined;
+  const found = Object.entries(agentStates).find(([, value]) => value === state);
+  if (!found) throw invalidField("state", "unknown agent state");
+  return found[0] as AgentState;
+}
+
+export function certificateToProto(certificate: IssuedCertificate): IssuedCertificateMessage {
+  return create(IssuedCertificateSchema, {
+    certificatePem: certificate.certificatePem,
+    serial: certificate.serial,
+    notAfter: timestampFromDate(certificate.notAfter),
+  });
+}
+
+function byteCount(field: string, value: bigint): number {
+  if (value > BigInt(Number.MAX_SAFE_INTEGER)) throw invalidField(field, "is too large");
+  return Number(value);
+}
+
+export function healthFromProto(report: HealthReport | undefined): AgentHealth {
+  if (!report) throw invalidField("report", "is required");
+  return {
+    observedAt: (report.observedAt ? timestampDate(report.observedAt) : new Date(0)).toISOString(),
+    cpuPercent: report.cpuPercent,
+    memoryUsedBytes: byteCount("report.memory_used_bytes", report.memoryUsedBytes),
+    memoryTotalBytes: byteCount("report.memory_total_bytes", report.memoryTotalBytes),
+    diskUsedBytes: byteCount("report.disk_used_bytes", report.diskUsedBytes),
+    diskTotalBytes: byteCount("report.disk_total_bytes", report.diskTotalBytes),
+    loadAverage: [report.loadAverage1m, report.loadAverage5m, report.loadAverage15m],
+    uptimeSeconds: report.uptimeSeconds,
+    version: report.version,
+    configHash: report.configHash,
+    checks: report.checks.map(({ name, ok, message }) => ({ name, ok, message })),
+  };
+}
+
+export function healthToProto(health: AgentHealth): HealthReport {
+  return create(HealthReportSchema, {
+    observedAt: timestampFromDate(new Date(health.observedAt)),
+    cpuPercent: health.cpuPercent,
+    memoryUsedBytes: BigInt(health.memoryUsedBytes),
+    memoryTotalBytes: BigInt(health.memoryTotalBytes),
+    diskUsedBytes: BigInt(health.diskUsedBytes),
+    diskTotalBytes: BigInt(health.diskTotalBytes),
+    loadAverage1m: health.loadAverage[0],
+    loadAverage5m: health.loadAverage[1],
+    loadAverage15m: health.loadAverage[2],
+    uptimeSeconds: health.uptimeSeconds,
+    version: health.version,
+    configHash: health.configHash,
+    checks: health.checks,
+  });
+}
+
+export function agentToProto(agent: AgentRow): Agent {
+  return create(AgentSchema, {
+    id: agent.id,
+    name: agent.name,
+    hostname: agent.hostname,
+    ip: agent.ip,
+    version: agent.version,
+    labels: agent.labels,
+    capabilities: agent.capabilities,
+    state: agentStateToProto(agent.state),
+    lastSeenAt: agent.lastSeenAt ? timestampFromDate(agent.lastSeenAt) : undefined,
+    lastHealth: agent.lastHealth
+      ? // Stored only after checkHealth accepted it.
+        healthToProto(agent.lastHealth as unknown as AgentHealth) : undefined,
+    createdAt: timestampFromDate(agent.createdAt),
+  });
+}

@@ -1,0 +1,9 @@
+export {
+  agentStateFromProto,
+  agentStateToProto,
+  agentToProto,
+  certificateToProto,
+  healthFromProto,
+  healthToProto,
+  roleFromProto,
+} from "./convert.ts";
