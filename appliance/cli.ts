@@ -28,7 +28,8 @@ const commands: Record<string, Command> = {
 };
 
 function hintFor(error: ConnectError): string {
-  if (error.code === Code.Unavailable) return "\nIs the server running, and is this its --data-dir or address?";
+  if (error.code === Code.Unavailable)
+    return "\nIs the server running, and is this its --data-dir or address?";
   return "";
 }
 

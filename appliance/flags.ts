@@ -36,7 +36,10 @@ export function parseFlags<S extends FlagSpec>(
 ): { flags: ParsedFlags<S>; positionals: string[] } {
   const options: Record<string, { type: "string" | "boolean"; multiple?: boolean }> = {};
   for (const [name, flag] of Object.entries(spec)) {
-    options[name] = { type: flag.kind === "boolean" ? "boolean" : "string", multiple: flag.kind === "list" };
+    options[name] = {
+      type: flag.kind === "boolean" ? "boolean" : "string",
+      multiple: flag.kind === "list",
+    };
   }
   let parsed: ReturnType<typeof parseArgs>;
   try {
@@ -49,7 +52,8 @@ export function parseFlags<S extends FlagSpec>(
     const given = parsed.values[name];
     const fromEnv = env[envName(name)];
     if (flag.kind === "list") {
-      flags[name] = (given as string[] | undefined) ?? (fromEnv ? fromEnv.split(",").filter(Boolean) : []);
+      flags[name] =
+        (given as string[] | undefined) ?? (fromEnv ? fromEnv.split(",").filter(Boolean) : []);
     } else if (flag.kind === "boolean") {
       flags[name] = (given as boolean | undefined) ?? (fromEnv === "true" || fromEnv === "1");
     } else {

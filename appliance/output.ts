@@ -6,7 +6,10 @@ export function formatTable(header: string[], rows: string[][]): string {
     Math.max(title.length, ...rows.map((row) => (row[column] ?? "").length)),
   );
   const line = (cells: string[]) =>
-    cells.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join("  ").trimEnd();
+    cells
+      .map((cell, column) => cell.padEnd(widths[column] ?? 0))
+      .join("  ")
+      .trimEnd();
   return [line(header), ...rows.map(line)].join("\n");
 }
 

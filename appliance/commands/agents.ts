@@ -1,6 +1,6 @@
 import { timestampDate } from "@bufbuild/protobuf/wkt";
-import { type Agent, AgentState } from "../../lib/gen/drover/v1/operator_pb.ts";
 import { operatorClientFromDataDir } from "../../lib/client/index.ts";
+import { type Agent, AgentState } from "../../lib/gen/drover/v1/operator_pb.ts";
 import { parseSelector } from "../../lib/selector/index.ts";
 import { parseFlags, UsageError } from "../flags.ts";
 import type { Command } from "../io.ts";
@@ -58,7 +58,12 @@ const listAgents: Command = async (argv, io) => {
   const agents: Agent[] = [];
   let pageToken = "";
   do {
-    const page = await client.listAgents({ selector: flags.selector ?? "", state, pageSize: 1000, pageToken });
+    const page = await client.listAgents({
+      selector: flags.selector ?? "",
+      state,
+      pageSize: 1000,
+      pageToken,
+    });
     agents.push(...page.agents);
     pageToken = page.nextPageToken;
   } while (pageToken !== "");
@@ -69,14 +74,29 @@ const listAgents: Command = async (argv, io) => {
   const rows = agents.map((agent) => {
     const json = agentJson(agent);
     const labels = Object.entries(agent.labels).map(([key, value]) => `${key}=${value}`);
-    return [json.id, json.name, json.state, json.hostname, json.ip, json.version, labels.join(","), json.last_seen_at ?? "never"];
+    return [
+      json.id,
+      json.name,
+      json.state,
+      json.hostname,
+      json.ip,
+      json.version,
+      labels.join(","),
+      json.last_seen_at ?? "never",
+    ];
   });
-  io.stdout(`${formatTable(["ID", "NAME", "STATE", "HOSTNAME", "IP", "VERSION", "LABELS", "LAST SEEN"], rows)}\n`);
+  io.stdout(
+    `${formatTable(["ID", "NAME", "STATE", "HOSTNAME", "IP", "VERSION", "LABELS", "LAST SEEN"], rows)}\n`,
+  );
   return 0;
 };
 
 const deleteAgent: Command = async (argv, io) => {
-  const { flags, positionals } = parseFlags({ "data-dir": { kind: "string", required: true } }, argv, io.env);
+  const { flags, positionals } = parseFlags(
+    { "data-dir": { kind: "string", required: true } },
+    argv,
+    io.env,
+  );
   const [id, ...extra] = positionals;
   if (id === undefined || extra.length > 0) throw new UsageError("give exactly one agent ID");
   const client = await operatorClientFromDataDir(flags["data-dir"]);
@@ -89,5 +109,7 @@ export const agentsCommand: Command = async (argv, io) => {
   const [verb, ...rest] = argv;
   if (verb === "list") return listAgents(rest, io);
   if (verb === "delete") return deleteAgent(rest, io);
-  throw new UsageError(verb ? `unknown agents command: ${verb}` : "agents needs a command: list or delete");
+  throw new UsageError(
+    verb ? `unknown agents command: ${verb}` : "agents needs a command: list or delete",
+  );
 };

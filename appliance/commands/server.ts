@@ -12,7 +12,8 @@ export const serverUsage = `drover server --data-dir DIR [--registration-addr HO
 function durationFlag(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const ms = parseDuration(value);
-  if (ms === undefined || ms === 0) throw new UsageError(`--${name} takes a duration such as 10s, 5m or 7d`);
+  if (ms === undefined || ms === 0)
+    throw new UsageError(`--${name} takes a duration such as 10s, 5m or 7d`);
   return ms;
 }
 
@@ -61,7 +62,9 @@ export const serverCommand: Command = async (argv, io) => {
       "",
     ].join("\n"),
   );
-  await new Promise<void>((resolve) => io.signal.addEventListener("abort", () => resolve(), { once: true }));
+  await new Promise<void>((resolve) =>
+    io.signal.addEventListener("abort", () => resolve(), { once: true }),
+  );
   io.stderr("Stopping the Drover server...\n");
   await server.stop();
   return 0;

@@ -52,9 +52,14 @@ const createToken: Command = async (argv, io) => {
 };
 
 const revokeToken: Command = async (argv, io) => {
-  const { flags, positionals } = parseFlags({ "data-dir": { kind: "string", required: true } }, argv, io.env);
+  const { flags, positionals } = parseFlags(
+    { "data-dir": { kind: "string", required: true } },
+    argv,
+    io.env,
+  );
   const [given, ...extra] = positionals;
-  if (given === undefined || extra.length > 0) throw new UsageError("give exactly one TOKEN or NONCE_ID");
+  if (given === undefined || extra.length > 0)
+    throw new UsageError("give exactly one TOKEN or NONCE_ID");
   const nonceId = given.includes(".") ? decodeJoinToken(given).nonceId : given;
   const client = await operatorClientFromDataDir(flags["data-dir"]);
   await client.revokeJoinToken({ nonceId });
@@ -66,5 +71,7 @@ export const tokenCommand: Command = async (argv, io) => {
   const [verb, ...rest] = argv;
   if (verb === "create") return createToken(rest, io);
   if (verb === "revoke") return revokeToken(rest, io);
-  throw new UsageError(verb ? `unknown token command: ${verb}` : "token needs a command: create or revoke");
+  throw new UsageError(
+    verb ? `unknown token command: ${verb}` : "token needs a command: create or revoke",
+  );
 };

@@ -45,7 +45,8 @@ export function createAgent(options: AgentOptions): DroverAgent {
   async function obtainIdentity(): Promise<AgentIdentity> {
     const saved = await loadAgentIdentity(options.dataDir);
     if (saved) {
-      if (options.token) logger.info("data dir already holds an identity; the token is not used", { id: saved.id });
+      if (options.token)
+        logger.info("data dir already holds an identity; the token is not used", { id: saved.id });
       return saved;
     }
     if (!options.server || !options.token) {
@@ -83,7 +84,10 @@ export function createAgent(options: AgentOptions): DroverAgent {
       } catch (error) {
         if (isDroverError(error) && error.code === "invalid_argument") throw error;
         const delay = backoffDelay(backoff, attempt++);
-        logger.warn("certificate renewal failed; retrying", { error: String(error), retryInMs: delay });
+        logger.warn("certificate renewal failed; retrying", {
+          error: String(error),
+          retryInMs: delay,
+        });
         await sleep(delay, signal);
       }
     }

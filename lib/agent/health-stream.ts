@@ -1,13 +1,17 @@
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { AgentService, type ReportHealthRequest, ReportHealthRequestSchema } from "../gen/drover/v1/agent_pb.ts";
 import { DroverError } from "../errors/index.ts";
 import type { AgentHealth } from "../fleet/index.ts";
-import { healthToProto } from "../wire/index.ts";
+import {
+  AgentService,
+  type ReportHealthRequest,
+  ReportHealthRequestSchema,
+} from "../gen/drover/v1/agent_pb.ts";
 import { sleep } from "../tasks/index.ts";
+import { grpcTransport } from "../transport/index.ts";
+import { healthToProto } from "../wire/index.ts";
 import { type BackoffPolicy, backoffDelay } from "./backoff.ts";
 import type { AgentIdentity } from "./identity-files.ts";
-import { grpcTransport } from "../transport/index.ts";
 
 export interface HealthStreamOptions {
   /** Read before every connection, so a renewed certificate is used on the next one. */
@@ -22,7 +26,10 @@ export interface HealthStreamOptions {
  * Keeps one ReportHealth stream open for as long as the signal allows,
  * reconnecting with backoff. A refusal of the identity itself is final.
  */
-export async function runHealthStream(options: HealthStreamOptions, signal: AbortSignal): Promise<void> {
+export async function runHealthStream(
+  options: HealthStreamOptions,
+  signal: AbortSignal,
+): Promise<void> {
   let attempt = 0;
   while (!signal.aborted) {
     const identity = options.identity();
@@ -42,7 +49,9 @@ export async function runHealthStream(options: HealthStreamOptions, signal: Abor
           attempt = 0;
           options.onConnected();
         }
-        yield create(ReportHealthRequestSchema, { report: healthToProto(await options.sampleHealth()) });
+        yield create(ReportHealthRequestSchema, {
+          report: healthToProto(await options.sampleHealth()),
+        });
         sent += 1;
         await sleep(identity.heartbeatIntervalMs, signal);
       }

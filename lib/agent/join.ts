@@ -1,8 +1,8 @@
-import { createClient } from "@connectrpc/connect";
 import { durationMs } from "@bufbuild/protobuf/wkt";
+import { createClient } from "@connectrpc/connect";
+import { DroverError } from "../errors/index.ts";
 import { Role } from "../gen/drover/v1/identity_pb.ts";
 import { RegistrationService } from "../gen/drover/v1/registration_pb.ts";
-import { DroverError } from "../errors/index.ts";
 import {
   createCertificateRequest,
   decodeJoinToken,
@@ -10,8 +10,8 @@ import {
   generateKeyPair,
   publicKeyHash,
 } from "../pki/index.ts";
-import type { AgentIdentity } from "./identity-files.ts";
 import { grpcTransport, resolveServiceAddress } from "../transport/index.ts";
+import type { AgentIdentity } from "./identity-files.ts";
 
 export interface JoinOptions {
   registrationAddress: string;
@@ -31,7 +31,10 @@ export interface JoinOptions {
  */
 export async function joinFleet(options: JoinOptions): Promise<AgentIdentity> {
   const claims = decodeJoinToken(options.token);
-  const discovery = createClient(RegistrationService, grpcTransport(options.registrationAddress, {}));
+  const discovery = createClient(
+    RegistrationService,
+    grpcTransport(options.registrationAddress, {}),
+  );
   const bundle = await discovery.getCABundle({});
   const hash = await publicKeyHash(bundle.caBundlePem);
   if (hash !== claims.caHash) {
@@ -58,7 +61,10 @@ export async function joinFleet(options: JoinOptions): Promise<AgentIdentity> {
     labels: options.labels,
   });
   if (!response.certificate || !response.heartbeatInterval) {
-    throw new DroverError("internal", "registration response lacks a certificate or heartbeat interval");
+    throw new DroverError(
+      "internal",
+      "registration response lacks a certificate or heartbeat interval",
+    );
   }
   return {
     id: response.id,

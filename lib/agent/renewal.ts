@@ -1,6 +1,6 @@
 import { createClient } from "@connectrpc/connect";
-import { IdentityService } from "../gen/drover/v1/identity_pb.ts";
 import { DroverError } from "../errors/index.ts";
+import { IdentityService } from "../gen/drover/v1/identity_pb.ts";
 import {
   certificateInfo,
   createCertificateRequest,
@@ -8,8 +8,8 @@ import {
   generateKeyPair,
 } from "../pki/index.ts";
 import type { Clock } from "../time/index.ts";
-import type { AgentIdentity } from "./identity-files.ts";
 import { grpcTransport } from "../transport/index.ts";
+import type { AgentIdentity } from "./identity-files.ts";
 
 /** Renewal is due at two thirds of the certificate's lifetime. */
 export function renewalDueAt(certificatePem: string): Date {
@@ -29,7 +29,8 @@ export async function renewIdentity(identity: AgentIdentity): Promise<AgentIdent
   );
   const keys = await generateKeyPair();
   const response = await client.renew({ csr: await createCertificateRequest(keys) });
-  if (!response.certificate) throw new DroverError("internal", "renewal response lacks a certificate");
+  if (!response.certificate)
+    throw new DroverError("internal", "renewal response lacks a certificate");
   return {
     ...identity,
     certificatePem: response.certificate.certificatePem,

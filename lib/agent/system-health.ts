@@ -23,7 +23,12 @@ async function diskUsage(path: string): Promise<{ used: number; total: number }>
   return { total, used: total - stats.bavail * stats.bsize };
 }
 
-function thresholdCheck(name: string, used: number, total: number, limit: number): HealthCheckResult {
+function thresholdCheck(
+  name: string,
+  used: number,
+  total: number,
+  limit: number,
+): HealthCheckResult {
   const ratio = total > 0 ? used / total : 0;
   const percent = Math.round(ratio * 1000) / 10;
   return { name, ok: ratio < limit, message: `${percent}% used` };
@@ -33,7 +38,11 @@ function thresholdCheck(name: string, used: number, total: number, limit: number
  * Reads real figures from the machine. CPU % is measured between two calls,
  * so the sampler keeps the previous reading.
  */
-export function createHealthSampler(options: { diskPath: string; version: string; degradedAbove?: number }) {
+export function createHealthSampler(options: {
+  diskPath: string;
+  version: string;
+  degradedAbove?: number;
+}) {
   const limit = options.degradedAbove ?? 0.95;
   let previous = sampleCpu();
   return async function sampleHealth(): Promise<AgentHealth> {

@@ -1,9 +1,9 @@
 import { type Client, createClient } from "@connectrpc/connect";
-import { OperatorService } from "../gen/drover/v1/operator_pb.ts";
-import { grpcTransport } from "../transport/index.ts";
 import { DroverError } from "../errors/index.ts";
 import { readTextIfExists } from "../files/index.ts";
+import { OperatorService } from "../gen/drover/v1/operator_pb.ts";
 import { readEndpoints, serverPaths } from "../server/index.ts";
+import { grpcTransport } from "../transport/index.ts";
 
 export type OperatorClient = Client<typeof OperatorService>;
 

@@ -6,7 +6,11 @@ import { dirname, join } from "node:path";
  * Writes through a temp file, fsync and rename, so a reader sees the old
  * content or the new, never half of it. Secrets get mode 0o600 from creation.
  */
-export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
+export async function writeFileAtomic(
+  path: string,
+  data: string | Uint8Array,
+  mode = 0o644,
+): Promise<void> {
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   const temp = join(dirname(path), `.${randomBytes(6).toString("hex")}.tmp`);
   const handle = await open(temp, "wx", mode);

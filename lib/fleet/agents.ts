@@ -80,15 +80,24 @@ export async function markAgentConnected(deps: FleetDeps, id: string): Promise<v
   await deps.events.publish({ type: "agent.connected", subjectId: id });
 }
 
-export async function markAgentDisconnected(deps: FleetDeps, id: string, reason: string): Promise<void> {
+export async function markAgentDisconnected(
+  deps: FleetDeps,
+  id: string,
+  reason: string,
+): Promise<void> {
   await deps.store.agents.setState(id, "offline", deps.clock.now());
   await deps.events.publish({ type: "agent.disconnected", subjectId: id, data: { reason } });
 }
 
-export async function recordHealth(deps: FleetDeps, id: string, health: AgentHealth): Promise<void> {
+export async function recordHealth(
+  deps: FleetDeps,
+  id: string,
+  health: AgentHealth,
+): Promise<void> {
   checkHealth(health);
   const before = await deps.store.agents.get(id);
-  if (!before) throw new DroverError("unauthenticated", "this agent is no longer part of the fleet");
+  if (!before)
+    throw new DroverError("unauthenticated", "this agent is no longer part of the fleet");
   const state = stateFromHealth(health);
   await deps.store.agents.updateHealth(id, {
     lastSeenAt: deps.clock.now(),
@@ -106,6 +115,10 @@ export async function markSilentAgentsOffline(deps: FleetDeps): Promise<void> {
   const now = deps.clock.now();
   const cutoff = new Date(now.getTime() - 3 * deps.settings.heartbeatIntervalMs);
   for (const id of await deps.store.agents.markStaleOffline(cutoff, now)) {
-    await deps.events.publish({ type: "agent.disconnected", subjectId: id, data: { reason: "missed heartbeats" } });
+    await deps.events.publish({
+      type: "agent.disconnected",
+      subjectId: id,
+      data: { reason: "missed heartbeats" },
+    });
   }
 }

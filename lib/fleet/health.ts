@@ -34,10 +34,13 @@ export function checkHealth(health: AgentHealth): void {
   checkFigure("report.memory_total_bytes", health.memoryTotalBytes);
   checkFigure("report.disk_used_bytes", health.diskUsedBytes);
   checkFigure("report.disk_total_bytes", health.diskTotalBytes);
-  health.loadAverage.forEach((value, index) => checkFigure(`report.load_average[${index}]`, value));
+  for (const [index, value] of health.loadAverage.entries()) {
+    checkFigure(`report.load_average[${index}]`, value);
+  }
   checkFigure("report.uptime_seconds", health.uptimeSeconds);
   if (health.version.length > 64) throw invalidField("report.version", "at most 64 characters");
-  if (health.configHash.length > 128) throw invalidField("report.config_hash", "at most 128 characters");
+  if (health.configHash.length > 128)
+    throw invalidField("report.config_hash", "at most 128 characters");
   if (health.checks.length > 32) throw invalidField("report.checks", "at most 32 checks");
   health.checks.forEach((check, index) => {
     if (check.name === "" || check.name.length > 64) {

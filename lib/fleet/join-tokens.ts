@@ -54,7 +54,11 @@ export async function createJoinToken(
     createdAt: now,
     expiresAt,
   });
-  await deps.events.publish({ type: "token.created", subjectId: nonceId, data: { role: input.role, labels } });
+  await deps.events.publish({
+    type: "token.created",
+    subjectId: nonceId,
+    data: { role: input.role, labels },
+  });
   return { token, nonceId, expiresAt };
 }
 

@@ -10,7 +10,13 @@ import {
 import { validateLabels } from "../selector/index.ts";
 import type { FleetDeps } from "./deps.ts";
 import { newIdentityId } from "./ids.ts";
-import { checkCapabilities, checkHostname, checkName, checkOptionalIp, checkVersion } from "./validate.ts";
+import {
+  checkCapabilities,
+  checkHostname,
+  checkName,
+  checkOptionalIp,
+  checkVersion,
+} from "./validate.ts";
 
 export interface RegisterInput {
   token: string;
@@ -139,6 +145,10 @@ export async function renew(
     issuedAt: now,
     revokedAt: null,
   });
-  await deps.events.publish({ type: "certificate.renewed", subjectId: identity.id, data: { serial: certificate.serial } });
+  await deps.events.publish({
+    type: "certificate.renewed",
+    subjectId: identity.id,
+    data: { serial: certificate.serial },
+  });
   return certificate;
 }

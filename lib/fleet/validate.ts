@@ -17,12 +17,16 @@ export function checkHostname(field: string, value: string): void {
 }
 
 export function checkOptionalIp(field: string, value: string): void {
-  if (value !== "" && !isIpAddress(value)) throw invalidField(field, "must be an IPv4 or IPv6 address");
+  if (value !== "" && !isIpAddress(value))
+    throw invalidField(field, "must be an IPv4 or IPv6 address");
 }
 
 export function checkName(field: string, value: string): void {
   if (!namePattern.test(value)) {
-    throw invalidField(field, "must be 1-63 letters, digits, '.', '_' or '-', starting and ending alphanumeric");
+    throw invalidField(
+      field,
+      "must be 1-63 letters, digits, '.', '_' or '-', starting and ending alphanumeric",
+    );
   }
 }
 
@@ -36,7 +40,10 @@ export function checkCapabilities(field: string, values: readonly string[]): voi
   if (values.length > 64) throw invalidField(field, "at most 64 capabilities");
   values.forEach((value, index) => {
     if (!capabilityPattern.test(value)) {
-      throw invalidField(`${field}[${index}]`, "must be lowercase letters, digits, '.', '_' or '-'");
+      throw invalidField(
+        `${field}[${index}]`,
+        "must be lowercase letters, digits, '.', '_' or '-'",
+      );
     }
   });
 }

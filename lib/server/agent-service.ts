@@ -1,6 +1,6 @@
 import type { ServiceImpl } from "@connectrpc/connect";
-import type { AgentService } from "../gen/drover/v1/agent_pb.ts";
 import type { Fleet } from "../fleet/index.ts";
+import type { AgentService } from "../gen/drover/v1/agent_pb.ts";
 import { healthFromProto } from "../wire/index.ts";
 import { peerKey } from "./peer.ts";
 

@@ -1,5 +1,5 @@
-import type { FleetAuthority } from "../fleet/index.ts";
 import { readTextIfExists, writeFileAtomic, writeSecretFile } from "../files/index.ts";
+import type { FleetAuthority } from "../fleet/index.ts";
 import {
   certificateInfo,
   createFleetCA,
@@ -24,7 +24,10 @@ async function loadOrCreateKey(path: string): Promise<KeyPair> {
 }
 
 /** Loads the fleet CA and token key from the data dir, creating them at first start. */
-export async function loadOrCreateAuthority(dataDir: string, clock: Clock): Promise<FleetAuthority> {
+export async function loadOrCreateAuthority(
+  dataDir: string,
+  clock: Clock,
+): Promise<FleetAuthority> {
   const paths = serverPaths(dataDir);
   const certificatePem = await readTextIfExists(paths.caCertificate);
   const privateKeyPem = await readTextIfExists(paths.caKey);

@@ -1,6 +1,6 @@
 import type { ServiceImpl } from "@connectrpc/connect";
-import type { IdentityService } from "../gen/drover/v1/identity_pb.ts";
 import type { Fleet } from "../fleet/index.ts";
+import type { IdentityService } from "../gen/drover/v1/identity_pb.ts";
 import { certificateToProto } from "../wire/index.ts";
 import { peerKey } from "./peer.ts";
 

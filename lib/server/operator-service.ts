@@ -1,7 +1,7 @@
-import type { ServiceImpl } from "@connectrpc/connect";
 import { durationMs, timestampFromDate } from "@bufbuild/protobuf/wkt";
-import type { OperatorService } from "../gen/drover/v1/operator_pb.ts";
+import type { ServiceImpl } from "@connectrpc/connect";
 import type { Fleet } from "../fleet/index.ts";
+import type { OperatorService } from "../gen/drover/v1/operator_pb.ts";
 import { agentStateFromProto, agentToProto, roleFromProto } from "../wire/index.ts";
 
 export function operatorService(fleet: Fleet): ServiceImpl<typeof OperatorService> {

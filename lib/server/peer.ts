@@ -24,7 +24,10 @@ export function peerFromSocket(socket: TLSSocket): Peer | undefined {
   if (!certificate?.raw || certificate.raw.length === 0) return undefined;
   try {
     const der = new Uint8Array(certificate.raw);
-    return { identity: identityFromCertificate(der), serial: certificateInfo(derToPem(der)).serial };
+    return {
+      identity: identityFromCertificate(der),
+      serial: certificateInfo(derToPem(der)).serial,
+    };
   } catch {
     // A certificate from our CA without a Drover identity: treat as anonymous.
     return undefined;

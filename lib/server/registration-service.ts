@@ -1,7 +1,7 @@
-import type { ServiceImpl } from "@connectrpc/connect";
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
-import type { RegistrationService } from "../gen/drover/v1/registration_pb.ts";
+import type { ServiceImpl } from "@connectrpc/connect";
 import type { Fleet } from "../fleet/index.ts";
+import type { RegistrationService } from "../gen/drover/v1/registration_pb.ts";
 import { certificateToProto, roleFromProto } from "../wire/index.ts";
 
 export function registrationService(

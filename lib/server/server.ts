@@ -1,10 +1,10 @@
 import { mkdir } from "node:fs/promises";
+import { createEventBus } from "../events/index.ts";
+import { createFleet, type Fleet, isIpAddress } from "../fleet/index.ts";
 import { AgentService } from "../gen/drover/v1/agent_pb.ts";
 import { IdentityService } from "../gen/drover/v1/identity_pb.ts";
 import { OperatorService } from "../gen/drover/v1/operator_pb.ts";
 import { RegistrationService } from "../gen/drover/v1/registration_pb.ts";
-import { createEventBus } from "../events/index.ts";
-import { createFleet, type Fleet, isIpAddress } from "../fleet/index.ts";
 import { type Logger, silentLogger } from "../log/index.ts";
 import { dialableHost, formatHostPort, type HostPort, parseHostPort } from "../net/index.ts";
 import { openStore } from "../store/index.ts";
@@ -64,9 +64,15 @@ export async function startDroverServer(options: DroverServerOptions): Promise<D
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? silentLogger;
   const binds = {
-    registration: parseHostPort(options.registrationAddress ?? defaultAddresses.registration, "registration address"),
+    registration: parseHostPort(
+      options.registrationAddress ?? defaultAddresses.registration,
+      "registration address",
+    ),
     agent: parseHostPort(options.agentAddress ?? defaultAddresses.agent, "agent address"),
-    operator: parseHostPort(options.operatorAddress ?? defaultAddresses.operator, "operator address"),
+    operator: parseHostPort(
+      options.operatorAddress ?? defaultAddresses.operator,
+      "operator address",
+    ),
     http: parseHostPort(options.httpAddress ?? defaultAddresses.http, "http address"),
   };
   const names = ["localhost", "127.0.0.1", "::1", ...(options.hostnames ?? [])];
@@ -96,7 +102,11 @@ export async function startDroverServer(options: DroverServerOptions): Promise<D
   });
   // Whoever was online before a restart has to prove it again by reconnecting.
   for (const id of await store.agents.markStaleOffline(new Date(8.64e15), clock.now())) {
-    await events.publish({ type: "agent.disconnected", subjectId: id, data: { reason: "server restarted" } });
+    await events.publish({
+      type: "agent.disconnected",
+      subjectId: id,
+      data: { reason: "server restarted" },
+    });
   }
 
   const ca = authority.ca.certificatePem;
@@ -129,7 +139,10 @@ export async function startDroverServer(options: DroverServerOptions): Promise<D
     tls,
     interceptors: [droverErrorInterceptor],
     routes: (router) => {
-      router.service(RegistrationService, registrationService(fleet, (role) => serviceAddresses[role]));
+      router.service(
+        RegistrationService,
+        registrationService(fleet, (role) => serviceAddresses[role]),
+      );
     },
   });
   const httpListener = await startHttpListener({
@@ -145,7 +158,11 @@ export async function startDroverServer(options: DroverServerOptions): Promise<D
     }
   });
   const tasks = startTasks(
-    { "offline-sweep": every(fleet.deps.settings.heartbeatIntervalMs, () => fleet.markSilentAgentsOffline()) },
+    {
+      "offline-sweep": every(fleet.deps.settings.heartbeatIntervalMs, () =>
+        fleet.markSilentAgentsOffline(),
+      ),
+    },
     (name, error) => logger.error(`task ${name} failed`, { error: String(error) }),
   );
 

@@ -10,7 +10,10 @@ export interface TaskRunner {
   stop(): Promise<void>;
 }
 
-export function startTasks(tasks: Record<string, Task>, onError: (name: string, error: unknown) => void): TaskRunner {
+export function startTasks(
+  tasks: Record<string, Task>,
+  onError: (name: string, error: unknown) => void,
+): TaskRunner {
   const controller = new AbortController();
   const running = Object.entries(tasks).map(async ([name, task]) => {
     try {

@@ -1,13 +1,18 @@
 import { create } from "@bufbuild/protobuf";
-import { timestampFromDate, timestampDate } from "@bufbuild/protobuf/wkt";
-import {
-  type HealthReport,
-  HealthReportSchema,
-} from "../gen/drover/v1/agent_pb.ts";
-import { type IssuedCertificate as IssuedCertificateMessage, IssuedCertificateSchema, Role as RoleEnum } from "../gen/drover/v1/identity_pb.ts";
-import { type Agent, AgentSchema, AgentState as AgentStateEnum } from "../gen/drover/v1/operator_pb.ts";
+import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { invalidField } from "../errors/index.ts";
 import type { AgentHealth } from "../fleet/index.ts";
+import { type HealthReport, HealthReportSchema } from "../gen/drover/v1/agent_pb.ts";
+import {
+  type IssuedCertificate as IssuedCertificateMessage,
+  IssuedCertificateSchema,
+  Role as RoleEnum,
+} from "../gen/drover/v1/identity_pb.ts";
+import {
+  type Agent,
+  AgentSchema,
+  AgentState as AgentStateEnum,
+} from "../gen/drover/v1/operator_pb.ts";
 import type { IssuedCertificate, Role } from "../pki/index.ts";
 import type { AgentRow, AgentState } from "../store/index.ts";
 
@@ -97,7 +102,8 @@ export function agentToProto(agent: AgentRow): Agent {
     lastSeenAt: agent.lastSeenAt ? timestampFromDate(agent.lastSeenAt) : undefined,
     lastHealth: agent.lastHealth
       ? // Stored only after checkHealth accepted it.
-        healthToProto(agent.lastHealth as unknown as AgentHealth) : undefined,
+        healthToProto(agent.lastHealth as unknown as AgentHealth)
+      : undefined,
     createdAt: timestampFromDate(agent.createdAt),
   });
 }

@@ -1,0 +1,33 @@
+/**
+ * Drover as a library: the same core the `drover` binary runs, for Node ≥ 20,
+ * Bun and Deno programs. Importing it starts nothing.
+ */
+import "reflect-metadata";
+
+export {
+  type AgentOptions,
+  createAgent,
+  type DroverAgent,
+  loadAgentIdentity,
+} from "./agent/index.ts";
+export { type OperatorClient, operatorClientFromDataDir } from "./client/index.ts";
+export { DroverError, type ErrorCode, isDroverError } from "./errors/index.ts";
+export { createEventBus, type EventBus, type FleetEvent } from "./events/index.ts";
+export { createFleet, type Fleet, type FleetAuthority } from "./fleet/index.ts";
+export { AgentService } from "./gen/drover/v1/agent_pb.ts";
+export { IdentityService } from "./gen/drover/v1/identity_pb.ts";
+export { OperatorService } from "./gen/drover/v1/operator_pb.ts";
+export { RegistrationService } from "./gen/drover/v1/registration_pb.ts";
+export * from "./pki/index.ts";
+export { matchesSelector, parseSelector, type Selector } from "./selector/index.ts";
+export {
+  type DroverServer,
+  type DroverServerOptions,
+  type Endpoints,
+  readEndpoints,
+  serverPaths,
+  startDroverServer,
+} from "./server/index.ts";
+export { openStore, type Store } from "./store/index.ts";
+export { grpcTransport } from "./transport/index.ts";
+export { droverVersion } from "./version.ts";
