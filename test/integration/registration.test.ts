@@ -32,7 +32,9 @@ async function token(role = Role.AGENT, labels: Record<string, string> = {}, ttl
   return (await fleet.operator.createJoinToken({ role, labels, ttl: durationFromMs(ttlMs) })).token;
 }
 
-async function request(fields: Partial<RegisterRequest> & { token: string }) {
+type RegisterFields = Omit<Partial<RegisterRequest>, "$typeName" | "$unknown">;
+
+async function request(fields: RegisterFields & { token: string }) {
   const keys = await generateKeyPair();
   return {
     keys,
@@ -136,7 +138,7 @@ describe("Register", () => {
     const tampered = message.csr.slice();
     tampered[tampered.length - 5] = (tampered[tampered.length - 5] ?? 0) ^ 0xff;
     const before = await agentCount();
-    const badInputs: Array<[Partial<RegisterRequest>, RegExp]> = [
+    const badInputs: Array<[RegisterFields, RegExp]> = [
       [{ csr: tampered }, /csr|signature|request/i],
       [{ csr: new Uint8Array([1, 2, 3]) }, /csr|request/i],
       [{ hostname: "bad host;rm -rf" }, /hostname/],
