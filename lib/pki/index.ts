@@ -1,0 +1,30 @@
+export { createFleetCA, type FleetCA, loadFleetCA } from "./ca.ts";
+export {
+  certificateInfo,
+  type IssuedCertificate,
+  issueClientCertificate,
+  issueServerCertificate,
+} from "./certificates.ts";
+export { createCertificateRequest, verifyCertificateRequest } from "./csr.ts";
+export {
+  type Identity,
+  identityFromCertificate,
+  identityUri,
+  parseIdentityUri,
+  type Role,
+} from "./identity.ts";
+export {
+  decodeJoinToken,
+  type JoinTokenClaims,
+  newNonceId,
+  signJoinToken,
+  verifyJoinToken,
+} from "./join-token.ts";
+export {
+  exportPrivateKeyPem,
+  exportPublicKeyPem,
+  generateKeyPair,
+  importPrivateKeyPem,
+  type KeyPair,
+  publicKeyHash,
+} from "./keys.ts";

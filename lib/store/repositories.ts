@@ -1,0 +1,17 @@
+import { createAgentRepository } from "./agents.ts";
+import { createCertificateRepository } from "./certificates.ts";
+import { createEventRepository } from "./events.ts";
+import { createJoinTokenRepository } from "./join-tokens.ts";
+import { type Runner, translating } from "./runner.ts";
+import type { Repositories } from "./types.ts";
+
+/** The same repositories over any runner: the locked store, or an open transaction. */
+export function createRepositories(run: Runner): Repositories {
+  const exec = translating(run);
+  return {
+    certificates: createCertificateRepository(exec),
+    joinTokens: createJoinTokenRepository(exec),
+    agents: createAgentRepository(exec),
+    events: createEventRepository(exec),
+  };
+}

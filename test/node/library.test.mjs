@@ -1,0 +1,62 @@
+// The built library (dist/lib) under Node's own test runner: what a Node 20
+// program sees when it does `import … from "drover"`.
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { promisify } from "node:util";
+
+const run = promisify(execFile);
+
+test("importing the library starts nothing", async () => {
+  const before = process.getActiveResourcesInfo().length;
+  const drover = await import("drover");
+  assert.equal(typeof drover.startDroverServer, "function");
+  assert.equal(process.getActiveResourcesInfo().length, before);
+});
+
+test("PKI: a CA issues a client certificate openssl verifies", async () => {
+  const { createFleetCA, generateKeyPair, issueClientCertificate, identityFromCertificate } =
+    await import("drover");
+  const ca = await createFleetCA();
+  const keys = await generateKeyPair();
+  const identity = { fleetId: ca.fleetId, role: "agent", id: "ag-node" };
+  const issued = await issueClientCertificate(ca, { identity, publicKey: keys.publicKey });
+  assert.deepEqual(identityFromCertificate(issued.certificatePem), identity);
+  const dir = mkdtempSync(join(tmpdir(), "drover-node-"));
+  try {
+    const { writeFileSync } = await import("node:fs");
+    writeFileSync(join(dir, "ca.pem"), ca.certificatePem);
+    writeFileSync(join(dir, "client.pem"), issued.certificatePem);
+    const { stdout } = await run("openssl", ["verify", "-CAfile", join(dir, "ca.pem"), join(dir, "client.pem")]);
+    assert.match(stdout, /client\.pem: OK/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("the store runs on @libsql/client under Node", async () => {
+  const { openStore } = await import("drover");
+  const dir = mkdtempSync(join(tmpdir(), "drover-node-"));
+  try {
+    const store = await openStore({ path: join(dir, "drover.db") });
+    assert.equal(store.driver, "libsql");
+    const event = await store.events.append({ type: "test", subjectId: "x", data: {}, at: new Date() });
+    assert.ok(event.seq > 0);
+    await store.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("examples/embed-node: an in-process agent joins an in-process server", async () => {
+  const { stdout } = await run(process.execPath, ["examples/embed-node/main.mjs"], { timeout: 30_000 });
+  const result = JSON.parse(stdout.trim().split("\n").at(-1));
+  assert.match(result.fleetId, /^fleet-[0-9a-f]{8}$/);
+  assert.match(result.caHash, /^sha256:[0-9a-f]{64}$/);
+  assert.match(result.agent.id, /^ag-[0-9a-f]{12}$/);
+  assert.equal(result.agent.state, "online");
+  assert.deepEqual(result.agent.labels, { site: "example" });
+});
