@@ -7,12 +7,13 @@ const controller = new AbortController();
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.on(signal, () => controller.abort());
 }
-const compiled = !/\.(ts|js)$/.test(process.argv[1] ?? "");
+const fromSource = /\.(ts|js)$/.test(process.argv[1] ?? "");
+const runtime = "Deno" in globalThis ? "deno run -A" : "npx bun";
 const code = await runCli(process.argv.slice(2), {
   env: process.env,
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
   signal: controller.signal,
-  self: compiled ? process.execPath : "npx bun appliance/main.ts",
+  self: fromSource ? `${runtime} appliance/main.ts` : process.execPath,
 });
 process.exit(code);

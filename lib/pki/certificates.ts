@@ -1,5 +1,5 @@
 import { DroverError } from "../errors/index.ts";
-import { type FleetCA, clockSkewMs, positiveNumber, validDate } from "./ca.ts";
+import { clockSkewMs, type FleetCA, positiveNumber, validDate } from "./ca.ts";
 import { type Identity, identityUri } from "./identity.ts";
 import { assertP256Key } from "./keys.ts";
 import { normalizeHostname, normalizeIp, subjectName } from "./names.ts";

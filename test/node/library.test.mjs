@@ -30,7 +30,12 @@ test("PKI: a CA issues a client certificate openssl verifies", async () => {
     const { writeFileSync } = await import("node:fs");
     writeFileSync(join(dir, "ca.pem"), ca.certificatePem);
     writeFileSync(join(dir, "client.pem"), issued.certificatePem);
-    const { stdout } = await run("openssl", ["verify", "-CAfile", join(dir, "ca.pem"), join(dir, "client.pem")]);
+    const { stdout } = await run("openssl", [
+      "verify",
+      "-CAfile",
+      join(dir, "ca.pem"),
+      join(dir, "client.pem"),
+    ]);
     assert.match(stdout, /client\.pem: OK/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -43,7 +48,12 @@ test("the store runs on @libsql/client under Node", async () => {
   try {
     const store = await openStore({ path: join(dir, "drover.db") });
     assert.equal(store.driver, "libsql");
-    const event = await store.events.append({ type: "test", subjectId: "x", data: {}, at: new Date() });
+    const event = await store.events.append({
+      type: "test",
+      subjectId: "x",
+      data: {},
+      at: new Date(),
+    });
     assert.ok(event.seq > 0);
     await store.close();
   } finally {
@@ -52,7 +62,9 @@ test("the store runs on @libsql/client under Node", async () => {
 });
 
 test("examples/embed-node: an in-process agent joins an in-process server", async () => {
-  const { stdout } = await run(process.execPath, ["examples/embed-node/main.mjs"], { timeout: 30_000 });
+  const { stdout } = await run(process.execPath, ["examples/embed-node/main.mjs"], {
+    timeout: 30_000,
+  });
   const result = JSON.parse(stdout.trim().split("\n").at(-1));
   assert.match(result.fleetId, /^fleet-[0-9a-f]{8}$/);
   assert.match(result.caHash, /^sha256:[0-9a-f]{64}$/);

@@ -1,0 +1,80 @@
+import "reflect-metadata";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type DroverServer, startDroverServer } from "../lib/server/index.ts";
+import { benchAgentMemory } from "./agent-memory.ts";
+import { benchHealthStream } from "./health-stream.ts";
+import { benchRegistration, type SummaryRow } from "./registration.ts";
+import { fmtMs, intArg, now, printTable, within } from "./table.ts";
+
+/**
+ * Drover benchmarks: `npx bun bench/run.ts [--registrations N] [--reports M] [--agents N]`.
+ * Every figure is compared with a baseline measured in the same run, on the
+ * same machine, so ratios stay meaningful on noisy hardware.
+ */
+
+const argv = process.argv.slice(2);
+const options = {
+  registrations: intArg(argv, "registrations", 1000),
+  reports: intArg(argv, "reports", 20_000),
+  agents: intArg(argv, "agents", 200),
+};
+const wholeRunBudgetMs = 170_000;
+
+/** A fresh server on 127.0.0.1 with ephemeral ports and a temp data dir, always stopped. */
+async function withServer<T>(
+  fn: (server: DroverServer, dataDir: string) => Promise<T>,
+): Promise<T> {
+  const dataDir = await mkdtemp(join(tmpdir(), "drover-bench-"));
+  let server: DroverServer | undefined;
+  try {
+    server = await startDroverServer({
+      dataDir,
+      registrationAddress: "127.0.0.1:0",
+      agentAddress: "127.0.0.1:0",
+      operatorAddress: "127.0.0.1:0",
+      httpAddress: "127.0.0.1:0",
+    });
+    return await fn(server, dataDir);
+  } finally {
+    if (server) await within(15_000, "stopping the server", server.stop());
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  const started = now();
+  console.log(
+    `Drover benchmarks (Bun ${Bun.version}, ${navigator.hardwareConcurrency} cores): ` +
+      `registrations=${options.registrations} reports=${options.reports} agents=${options.agents}`,
+  );
+  const summary: SummaryRow[] = [];
+  summary.push(...(await withServer((server) => benchRegistration(server, options.registrations))));
+  summary.push(
+    ...(await withServer((server, dataDir) => benchHealthStream(server, dataDir, options.reports))),
+  );
+  summary.push(...(await withServer((server) => benchAgentMemory(server, options.agents))));
+
+  printTable({
+    title: "Summary",
+    headers: ["metric", "value", "baseline (same run)", "ratio"],
+    rows: summary.map((row) => [row.metric, row.value, row.baseline, row.ratio]),
+    notes: [`Whole run took ${fmtMs(now() - started)}.`],
+  });
+}
+
+// Nothing may keep the run alive past its budget, whatever hangs.
+const watchdog = setTimeout(() => {
+  console.error(`benchmark run exceeded ${wholeRunBudgetMs / 1000} s; aborting`);
+  process.exit(2);
+}, wholeRunBudgetMs);
+watchdog.unref();
+
+try {
+  await main();
+  process.exit(0);
+} catch (error) {
+  console.error("benchmark failed:", error);
+  process.exit(1);
+}
