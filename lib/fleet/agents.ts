@@ -2,7 +2,6 @@ import { DroverError, invalidField } from "../errors/index.ts";
 import { parseSelector } from "../selector/index.ts";
 import type { AgentRow, AgentState } from "../store/index.ts";
 import type { FleetDeps } from "./deps.ts";
-import { type AgentHealth, checkHealth, stateFromHealth } from "./health.ts";
 
 export interface ListAgentsInput {
   selector?: string;
@@ -87,27 +86,6 @@ export async function markAgentDisconnected(
 ): Promise<void> {
   await deps.store.agents.setState(id, "offline", deps.clock.now());
   await deps.events.publish({ type: "agent.disconnected", subjectId: id, data: { reason } });
-}
-
-export async function recordHealth(
-  deps: FleetDeps,
-  id: string,
-  health: AgentHealth,
-): Promise<void> {
-  checkHealth(health);
-  const before = await deps.store.agents.get(id);
-  if (!before)
-    throw new DroverError("unauthenticated", "this agent is no longer part of the fleet");
-  const state = stateFromHealth(health);
-  await deps.store.agents.updateHealth(id, {
-    lastSeenAt: deps.clock.now(),
-    lastHealth: health,
-    state,
-  });
-  if (before.state !== state) {
-    const failed = health.checks.filter((check) => !check.ok).map((check) => check.name);
-    await deps.events.publish({ type: "agent.updated", subjectId: id, data: { state, failed } });
-  }
 }
 
 /** Three missed heartbeats make an agent offline, even if its stream looks open. */

@@ -6,13 +6,10 @@ import {
   getAgent,
   type ListAgentsInput,
   listAgents,
-  markAgentConnected,
-  markAgentDisconnected,
   markSilentAgentsOffline,
-  recordHealth,
 } from "./agents.ts";
 import type { FleetDeps } from "./deps.ts";
-import type { AgentHealth } from "./health.ts";
+import { createHealthStreams, type HealthStream } from "./health-stream.ts";
 import {
   type CreatedJoinToken,
   type CreateJoinTokenInput,
@@ -34,16 +31,12 @@ export interface Fleet {
   listAgents(input: ListAgentsInput): Promise<AgentPage>;
   getAgent(id: string): Promise<AgentRow>;
   deleteAgent(id: string): Promise<void>;
-  /** Marks the agent online; the returned function marks it offline once its last stream closes. */
-  openHealthStream(id: string): Promise<() => Promise<void>>;
-  recordHealth(id: string, health: AgentHealth): Promise<void>;
+  /** Marks the agent online and returns the stream its health reports go through. */
+  openHealthStream(id: string): Promise<HealthStream>;
   markSilentAgentsOffline(): Promise<void>;
 }
 
 export function createFleet(deps: FleetDeps): Fleet {
-  // An agent that reconnects may open its new stream before the old one is
-  // seen to close; only the last one closing makes it offline.
-  const openStreams = new Map<string, number>();
   return {
     deps,
     createJoinToken: (input) => createJoinToken(deps, input),
@@ -53,25 +46,7 @@ export function createFleet(deps: FleetDeps): Fleet {
     listAgents: (input) => listAgents(deps, input),
     getAgent: (id) => getAgent(deps, id),
     deleteAgent: (id) => deleteAgent(deps, id),
-    async openHealthStream(id) {
-      await getAgent(deps, id);
-      const count = (openStreams.get(id) ?? 0) + 1;
-      openStreams.set(id, count);
-      if (count === 1) await markAgentConnected(deps, id);
-      let closed = false;
-      return async () => {
-        if (closed) return;
-        closed = true;
-        const left = (openStreams.get(id) ?? 1) - 1;
-        if (left > 0) {
-          openStreams.set(id, left);
-          return;
-        }
-        openStreams.delete(id);
-        if (await deps.store.agents.get(id)) await markAgentDisconnected(deps, id, "stream closed");
-      };
-    },
-    recordHealth: (id, health) => recordHealth(deps, id, health),
+    openHealthStream: createHealthStreams(deps),
     markSilentAgentsOffline: () => markSilentAgentsOffline(deps),
   };
 }

@@ -3,6 +3,7 @@ export type { FleetAuthority } from "./authority.ts";
 export type { FleetDeps, FleetSettings } from "./deps.ts";
 export { createFleet, type Fleet } from "./fleet.ts";
 export type { AgentHealth, HealthCheckResult } from "./health.ts";
+export type { HealthStream } from "./health-stream.ts";
 export type { CreatedJoinToken, CreateJoinTokenInput } from "./join-tokens.ts";
 export type { RegisterInput, Registration } from "./registration.ts";
 export { isIpAddress } from "./validate.ts";

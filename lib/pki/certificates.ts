@@ -28,6 +28,18 @@ interface LeafProfile {
   extensions: x509.Extension[];
 }
 
+// Parsing the CA costs more than the signature; a FleetCA never changes, so parse it once.
+const parsedCas = new WeakMap<FleetCA, x509.X509Certificate>();
+
+function parsedCa(ca: FleetCA): x509.X509Certificate {
+  let parsed = parsedCas.get(ca);
+  if (!parsed) {
+    parsed = parseCertificate(ca.certificatePem);
+    parsedCas.set(ca, parsed);
+  }
+  return parsed;
+}
+
 /**
  * Signs a leaf under the fleet CA. notBefore is back-dated for clock skew;
  * notAfter is capped at the CA's own notAfter, since a chain is only as valid
@@ -36,7 +48,7 @@ interface LeafProfile {
 async function issueLeaf(ca: FleetCA, profile: LeafProfile): Promise<IssuedCertificate> {
   assertP256Key(ca.keys.privateKey, "private", "ca.keys.privateKey");
   assertP256Key(profile.publicKey, "public", "publicKey");
-  const caCert = parseCertificate(ca.certificatePem);
+  const caCert = parsedCa(ca);
   if (profile.now.getTime() >= caCert.notAfter.getTime()) {
     throw new DroverError("failed_precondition", "fleet CA certificate has expired");
   }
@@ -148,13 +160,13 @@ export async function issueClientCertificate(
 }
 
 /** Serial (same form as IssuedCertificate.serial), validity and subject of a PEM certificate. */
-export function certificateInfo(pem: string): {
+export function certificateInfo(certificate: string | Uint8Array): {
   serial: string;
   notBefore: Date;
   notAfter: Date;
   subject: string;
 } {
-  const cert = parseCertificate(pem);
+  const cert = parseCertificate(certificate);
   return {
     serial: normalizeSerial(cert.serialNumber),
     notBefore: cert.notBefore,

@@ -9,13 +9,11 @@ export function agentService(fleet: Fleet): ServiceImpl<typeof AgentService> {
     async reportHealth(requests, context) {
       const peer = context.values.get(peerKey);
       if (!peer) throw new Error("agent service mounted without requireRole");
-      const closeStream = await fleet.openHealthStream(peer.identity.id);
+      const stream = await fleet.openHealthStream(peer.identity.id);
       try {
-        for await (const request of requests) {
-          await fleet.recordHealth(peer.identity.id, healthFromProto(request.report));
-        }
+        for await (const request of requests) await stream.record(healthFromProto(request.report));
       } finally {
-        await closeStream();
+        await stream.close();
       }
       return {};
     },

@@ -12,28 +12,33 @@ export interface Peer {
 
 export const peerKey = createContextKey<Peer | undefined>(undefined, { description: "TLS peer" });
 
-export function derToPem(der: Uint8Array): string {
-  const base64 = Buffer.from(der).toString("base64");
-  const lines = base64.match(/.{1,64}/g) ?? [];
-  return `-----BEGIN CERTIFICATE-----\n${lines.join("\n")}\n-----END CERTIFICATE-----\n`;
-}
+// A connection's certificate cannot change, and parsing it costs about a
+// millisecond: read it once per socket, not once per call.
+const peers = new WeakMap<TLSSocket, Peer | undefined>();
 
-/** Reads the peer of a verified TLS socket; undefined when it showed no certificate. */
-export function peerFromSocket(socket: TLSSocket): Peer | undefined {
+function readPeer(socket: TLSSocket): Peer | undefined {
   const certificate = socket.getPeerCertificate?.(false);
   if (!certificate?.raw || certificate.raw.length === 0) return undefined;
   try {
     const der = new Uint8Array(certificate.raw);
-    return {
-      identity: identityFromCertificate(der),
-      serial: certificateInfo(derToPem(der)).serial,
-    };
+    return { identity: identityFromCertificate(der), serial: certificateInfo(der).serial };
   } catch {
     // A certificate from our CA without a Drover identity: treat as anonymous.
     return undefined;
   }
 }
 
+/** The peer of a verified TLS socket; undefined when it showed no certificate. */
+export function peerFromSocket(socket: TLSSocket): Peer | undefined {
+  if (!peers.has(socket)) peers.set(socket, readPeer(socket));
+  return peers.get(socket);
+}
+
 export function peerContextValues(request: IncomingMessage | Http2ServerRequest): ContextValues {
-  return createContextValues().set(peerKey, peerFromSocket(request.socket as TLSSocket));
+  // An HTTP/2 request's own `socket` is a fresh proxy per stream; the session's is stable.
+  const socket = "stream" in request ? request.stream.session?.socket : request.socket;
+  return createContextValues().set(
+    peerKey,
+    socket ? peerFromSocket(socket as TLSSocket) : undefined,
+  );
 }
