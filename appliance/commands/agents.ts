@@ -2,6 +2,7 @@ import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { operatorClientFromDataDir } from "../../lib/client/index.ts";
 import { type Agent, AgentState } from "../../lib/gen/drover/v1/operator_pb.ts";
 import { parseSelector } from "../../lib/selector/index.ts";
+import { agentStateFromProto, agentStateToProto } from "../../lib/wire/index.ts";
 import { parseFlags, UsageError } from "../flags.ts";
 import type { Command } from "../io.ts";
 import { formatTable } from "../output.ts";
@@ -9,14 +10,13 @@ import { formatTable } from "../output.ts";
 export const agentsUsage = `drover agents list --data-dir DIR [--selector k=v] [--state online|offline|degraded] [--json]
 drover agents delete --data-dir DIR ID`;
 
-const stateNames: Record<string, AgentState> = {
-  online: AgentState.ONLINE,
-  offline: AgentState.OFFLINE,
-  degraded: AgentState.DEGRADED,
-};
+const agentStates = ["online", "offline", "degraded"] as const;
 
-function stateName(state: AgentState): string {
-  return Object.entries(stateNames).find(([, value]) => value === state)?.[0] ?? "unknown";
+function parseStateFlag(value: string | undefined): AgentState {
+  if (value === undefined) return AgentState.UNSPECIFIED;
+  const state = agentStates.find((name) => name === value);
+  if (!state) throw new UsageError("--state must be online, offline or degraded");
+  return agentStateToProto(state);
 }
 
 /** The JSON shape `--json` prints: plain fields, RFC 3339 times, state by name. */
@@ -29,7 +29,7 @@ function agentJson(agent: Agent) {
     version: agent.version,
     labels: agent.labels,
     capabilities: agent.capabilities,
-    state: stateName(agent.state),
+    state: agentStateFromProto(agent.state) ?? "unknown",
     last_seen_at: agent.lastSeenAt ? timestampDate(agent.lastSeenAt).toISOString() : null,
     created_at: agent.createdAt ? timestampDate(agent.createdAt).toISOString() : null,
   };
@@ -47,8 +47,7 @@ const listAgents: Command = async (argv, io) => {
     io.env,
   );
   if (positionals.length > 0) throw new UsageError(`unexpected argument: ${positionals[0]}`);
-  const state = flags.state === undefined ? AgentState.UNSPECIFIED : stateNames[flags.state];
-  if (state === undefined) throw new UsageError("--state must be online, offline or degraded");
+  const state = parseStateFlag(flags.state);
   try {
     parseSelector(flags.selector ?? "");
   } catch (error) {

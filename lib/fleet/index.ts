@@ -5,5 +5,5 @@ export { createFleet, type Fleet } from "./fleet.ts";
 export type { AgentHealth, HealthCheckResult } from "./health.ts";
 export type { HealthStream } from "./health-stream.ts";
 export type { CreatedJoinToken, CreateJoinTokenInput } from "./join-tokens.ts";
-export type { RegisterInput, Registration } from "./registration.ts";
+export { certificateRecord, type RegisterInput, type Registration } from "./registration.ts";
 export { isIpAddress } from "./validate.ts";

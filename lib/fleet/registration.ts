@@ -8,6 +8,7 @@ import {
   verifyJoinToken,
 } from "../pki/index.ts";
 import { validateLabels } from "../selector/index.ts";
+import type { NewCertificate } from "../store/index.ts";
 import type { FleetDeps } from "./deps.ts";
 import { newIdentityId } from "./ids.ts";
 import {
@@ -48,6 +49,21 @@ function checkRegisterInput(input: RegisterInput): void {
   checkVersion("version", input.version);
   checkCapabilities("capabilities", input.capabilities);
   validateLabels(input.labels, "labels");
+}
+
+/** The store's record of a certificate it issued, so it can be revoked. */
+export function certificateRecord(
+  identity: Identity,
+  certificate: IssuedCertificate,
+  now: Date,
+): NewCertificate {
+  return {
+    serial: certificate.serial,
+    subjectId: identity.id,
+    role: identity.role,
+    notAfter: certificate.notAfter,
+    issuedAt: now,
+  };
 }
 
 /**
@@ -97,14 +113,7 @@ export async function register(deps: FleetDeps, input: RegisterInput): Promise<R
         updatedAt: now,
       });
     }
-    await tx.certificates.insert({
-      serial: certificate.serial,
-      subjectId: identity.id,
-      role: identity.role,
-      notAfter: certificate.notAfter,
-      issuedAt: now,
-      revokedAt: null,
-    });
+    await tx.certificates.insert(certificateRecord(identity, certificate, now));
   });
   await deps.events.publish({
     type: identity.role === "agent" ? "agent.registered" : "operator.registered",
@@ -137,14 +146,7 @@ export async function renew(
     now,
     lifetimeMs: deps.settings.certificateLifetimeMs,
   });
-  await deps.store.certificates.insert({
-    serial: certificate.serial,
-    subjectId: identity.id,
-    role: identity.role,
-    notAfter: certificate.notAfter,
-    issuedAt: now,
-    revokedAt: null,
-  });
+  await deps.store.certificates.insert(certificateRecord(identity, certificate, now));
   await deps.events.publish({
     type: "certificate.renewed",
     subjectId: identity.id,

@@ -1,5 +1,5 @@
 import { readTextIfExists, writeFileAtomic, writeSecretFile } from "../files/index.ts";
-import type { FleetAuthority } from "../fleet/index.ts";
+import { certificateRecord, type FleetAuthority } from "../fleet/index.ts";
 import {
   certificateInfo,
   createFleetCA,
@@ -93,20 +93,14 @@ export async function ensureAdminCredential(
     if (record && !record.revokedAt && fresh) return;
   }
   const keys = await generateKeyPair();
+  const identity = { fleetId: authority.ca.fleetId, role: "operator", id: "admin" } as const;
   const issued = await issueClientCertificate(authority.ca, {
-    identity: { fleetId: authority.ca.fleetId, role: "operator", id: "admin" },
+    identity,
     publicKey: keys.publicKey,
     now,
     lifetimeMs: adminLifetimeMs,
   });
-  await store.certificates.insert({
-    serial: issued.serial,
-    subjectId: "admin",
-    role: "operator",
-    notAfter: issued.notAfter,
-    issuedAt: now,
-    revokedAt: null,
-  });
+  await store.certificates.insert(certificateRecord(identity, issued, now));
   await writeSecretFile(paths.adminKey, await exportPrivateKeyPem(keys.privateKey));
   await writeSecretFile(paths.adminCertificate, issued.certificatePem);
 }
