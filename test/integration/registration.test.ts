@@ -1,7 +1,13 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
 import { create } from "@bufbuild/protobuf";
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { certificateRecord } from "../../lib/fleet/index.ts";
 import { IdentityService, Role } from "../../lib/gen/drover/v1/identity_pb.ts";
 import { OperatorService } from "../../lib/gen/drover/v1/operator_pb.ts";
 import {
@@ -15,11 +21,13 @@ import {
   exportPrivateKeyPem,
   generateKeyPair,
   identityFromCertificate,
+  issueClientCertificate,
   signJoinToken,
 } from "../../lib/pki/index.ts";
 import { grpcTransport } from "../../lib/transport/index.ts";
 import { type InProcessFleet, manualClock, startInProcessFleet } from "../support/in-process.ts";
 
+const run = promisify(execFile);
 const clock = manualClock();
 let fleet: InProcessFleet;
 
@@ -226,6 +234,61 @@ describe("mTLS services", () => {
     expect(error.code).toBe(Code.Unauthenticated);
     expect(error.rawMessage).toMatch(/revoked/);
     expect((await refusal(fleet.operator.getAgent({ id: agent.id }))).code).toBe(Code.NotFound);
+  });
+
+  test("an expired certificate is refused at the handshake", async () => {
+    const agent = await registeredAgent();
+    const keys = await generateKeyPair();
+    const { ca } = fleet.server.fleet.deps.authority;
+    const expired = await issueClientCertificate(ca, {
+      identity: { fleetId: ca.fleetId, role: "agent", id: agent.id },
+      publicKey: keys.publicKey,
+      now: new Date(Date.now() - 2 * 86_400_000),
+      lifetimeMs: 86_400_000,
+    });
+    await fleet.server.fleet.deps.store.certificates.insert(
+      certificateRecord({ fleetId: ca.fleetId, role: "agent", id: agent.id }, expired, new Date()),
+    );
+    const identity = createClient(
+      IdentityService,
+      grpcTransport(fleet.server.endpoints.agent, {
+        caPem: agent.tls.caPem,
+        certificatePem: expired.certificatePem,
+        privateKeyPem: await exportPrivateKeyPem(keys.privateKey),
+      }),
+    );
+    const error = await refusal(identity.renew({ csr: await createCertificateRequest(keys) }));
+    // The TLS layer ends the connection; no handler ever sees the call.
+    // The TLS layer ends the connection (how the client words it varies by
+    // runtime); our own interceptor, which answers Unauthenticated, never ran.
+    expect(error.code).not.toBe(Code.Unauthenticated);
+    // openssl, an independent client, sees the handshake itself fail.
+    const dir = mkdtempSync(join(tmpdir(), "drover-expired-"));
+    writeFileSync(join(dir, "cert.pem"), expired.certificatePem);
+    writeFileSync(join(dir, "key.pem"), await exportPrivateKeyPem(keys.privateKey));
+    writeFileSync(join(dir, "ca.pem"), agent.tls.caPem);
+    const probe = await run(
+      "openssl",
+      [
+        "s_client",
+        "-connect",
+        fleet.server.endpoints.agent,
+        "-CAfile",
+        join(dir, "ca.pem"),
+        "-cert",
+        join(dir, "cert.pem"),
+        "-key",
+        join(dir, "key.pem"),
+        "-alpn",
+        "h2",
+        "-tls1_2",
+      ],
+      { timeout: 10_000 },
+    ).catch((failure: { stdout: string; stderr: string }) => failure);
+    rmSync(dir, { recursive: true, force: true });
+    // TLS 1.2 checks the client certificate inside the handshake: the server
+    // either sends the alert (Node) or drops the connection (Bun).
+    expect(probe.stderr).toMatch(/certificate expired|unexpected eof/);
   });
 
   test("CreateJoinToken and ListAgents validate their input", async () => {
