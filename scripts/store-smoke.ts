@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseSelector } from "../lib/selector/index.ts";
 import { openStore } from "../lib/store/index.ts";
+import { newAgent, t0 } from "../test/support/store-data.ts";
 
 function check(condition: boolean, what: string): void {
   if (!condition) throw new Error(`smoke check failed: ${what}`);
@@ -32,7 +33,6 @@ async function main(): Promise<void> {
         : "node";
   const dir = mkdtempSync(join(tmpdir(), "drover-smoke-"));
   const path = join(dir, "drover.db");
-  const t0 = new Date("2030-01-01T00:00:00Z");
   try {
     const store = await openStore({ path });
     console.log(`runtime=${runtime} driver=${store.driver}`);
@@ -52,26 +52,14 @@ async function main(): Promise<void> {
       "second consume is refused",
     );
 
-    const agent = (id: string, labels: Record<string, string>) => ({
-      id,
-      name: id,
-      hostname: `${id}.lan`,
-      ip: "10.0.0.1",
-      version: "1.0.0",
-      labels,
-      capabilities: ["files"],
-      state: "online" as const,
-      createdAt: t0,
-      updatedAt: t0,
-    });
-    await store.agents.insert(agent("a", { zone: "eu", "example.com/gpu": "a100" }));
-    await store.agents.insert(agent("b", { zone: "us" }));
-    await store.agents.insert(agent("c", {}));
+    await store.agents.insert(newAgent("a", { zone: "eu", "example.com/gpu": "a100" }));
+    await store.agents.insert(newAgent("b", { zone: "us" }));
+    await store.agents.insert(newAgent("c", {}));
 
     const boom = new Error("boom");
     const rolledBack = await store
       .transaction(async (tx) => {
-        await tx.agents.insert(agent("d", { zone: "eu" }));
+        await tx.agents.insert(newAgent("d", { zone: "eu" }));
         await tx.events.append({ type: "agent.created", subjectId: "d", data: {}, at: t0 });
         throw boom;
       })

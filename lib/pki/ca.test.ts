@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { DroverError } from "../errors/index.ts";
+import { expectDroverRejection } from "../../test/support/errors.ts";
 import {
   createFleetCA,
   exportPrivateKeyPem,
@@ -10,15 +10,6 @@ import {
 import { x509 } from "./x509.ts";
 
 const dayMs = 86_400_000;
-
-async function rejection(promise: Promise<unknown>): Promise<DroverError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(DroverError);
-  return error as DroverError;
-}
 
 describe("createFleetCA", () => {
   test("generates a fleet-xxxxxxxx id when none is given", async () => {
@@ -45,10 +36,14 @@ describe("createFleetCA", () => {
 
   test("rejects bad options", async () => {
     for (const fleetId of ["Fleet", "", "-x", "a".repeat(64), "a b"]) {
-      expect((await rejection(createFleetCA({ fleetId }))).code).toBe("invalid_argument");
+      expect((await expectDroverRejection(createFleetCA({ fleetId }))).code).toBe(
+        "invalid_argument",
+      );
     }
-    expect((await rejection(createFleetCA({ validityDays: 0 }))).code).toBe("invalid_argument");
-    expect((await rejection(createFleetCA({ now: new Date(Number.NaN) }))).code).toBe(
+    expect((await expectDroverRejection(createFleetCA({ validityDays: 0 }))).code).toBe(
+      "invalid_argument",
+    );
+    expect((await expectDroverRejection(createFleetCA({ now: new Date(Number.NaN) }))).code).toBe(
       "invalid_argument",
     );
   });
@@ -78,7 +73,7 @@ describe("loadFleetCA", () => {
   test("refuses a key that does not belong to the certificate", async () => {
     const ca = await createFleetCA();
     const other = await generateKeyPair();
-    const error = await rejection(
+    const error = await expectDroverRejection(
       loadFleetCA({
         certificatePem: ca.certificatePem,
         privateKeyPem: await exportPrivateKeyPem(other.privateKey),
@@ -95,7 +90,7 @@ describe("loadFleetCA", () => {
       identity: { fleetId: ca.fleetId, role: "agent", id: "pi" },
       publicKey: agent.publicKey,
     });
-    const error = await rejection(
+    const error = await expectDroverRejection(
       loadFleetCA({
         certificatePem: issued.certificatePem,
         privateKeyPem: await exportPrivateKeyPem(agent.privateKey),
@@ -107,12 +102,15 @@ describe("loadFleetCA", () => {
   test("garbage PEMs are invalid_argument", async () => {
     const ca = await createFleetCA();
     const key = await exportPrivateKeyPem(ca.keys.privateKey);
-    expect((await rejection(loadFleetCA({ certificatePem: "x", privateKeyPem: key }))).code).toBe(
-      "invalid_argument",
-    );
     expect(
-      (await rejection(loadFleetCA({ certificatePem: ca.certificatePem, privateKeyPem: "x" })))
-        .code,
+      (await expectDroverRejection(loadFleetCA({ certificatePem: "x", privateKeyPem: key }))).code,
+    ).toBe("invalid_argument");
+    expect(
+      (
+        await expectDroverRejection(
+          loadFleetCA({ certificatePem: ca.certificatePem, privateKeyPem: "x" }),
+        )
+      ).code,
     ).toBe("invalid_argument");
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { DroverError } from "../errors/index.ts";
+import { expectDroverRejection, expectDroverThrow } from "../../test/support/errors.ts";
 import {
   certificateInfo,
   createFleetCA,
@@ -15,25 +15,6 @@ const dayMs = 86_400_000;
 const ca = await createFleetCA({ fleetId: "fleet-certs" });
 const keys = await generateKeyPair();
 const agent = { fleetId: "fleet-certs", role: "agent", id: "pi-1" } as const;
-
-async function rejection(promise: Promise<unknown>): Promise<DroverError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(DroverError);
-  return error as DroverError;
-}
-
-function thrown(fn: () => unknown): DroverError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(DroverError);
-    return error as DroverError;
-  }
-  throw new Error("expected a throw");
-}
 
 describe("issueClientCertificate", () => {
   test("lifetimeMs 1h gives notAfter ≈ now + 1h and notBefore = now - 1 minute", async () => {
@@ -95,33 +76,42 @@ describe("issueClientCertificate", () => {
       notAfter: issued.notAfter,
       subject: issued.subject,
     });
-    expect(thrown(() => certificateInfo("nope")).code).toBe("invalid_argument");
+    expect(expectDroverThrow(() => certificateInfo("nope")).code).toBe("invalid_argument");
   });
 
   test("rejects a foreign fleet, bad identities, bad lifetimes and non-P-256 keys", async () => {
     const opts = { identity: agent, publicKey: keys.publicKey };
     const foreign = { ...agent, fleetId: "fleet-other" };
-    expect((await rejection(issueClientCertificate(ca, { ...opts, identity: foreign }))).code).toBe(
-      "invalid_argument",
-    );
+    expect(
+      (await expectDroverRejection(issueClientCertificate(ca, { ...opts, identity: foreign })))
+        .code,
+    ).toBe("invalid_argument");
     const bad = { ...agent, id: "Pi" };
-    expect((await rejection(issueClientCertificate(ca, { ...opts, identity: bad }))).code).toBe(
-      "invalid_argument",
-    );
+    expect(
+      (await expectDroverRejection(issueClientCertificate(ca, { ...opts, identity: bad }))).code,
+    ).toBe("invalid_argument");
     for (const lifetimeMs of [0, -1, Number.NaN, Number.POSITIVE_INFINITY]) {
-      expect((await rejection(issueClientCertificate(ca, { ...opts, lifetimeMs }))).code).toBe(
-        "invalid_argument",
-      );
+      expect(
+        (await expectDroverRejection(issueClientCertificate(ca, { ...opts, lifetimeMs }))).code,
+      ).toBe("invalid_argument");
     }
     expect(
-      (await rejection(issueClientCertificate(ca, { ...opts, publicKey: keys.privateKey }))).code,
+      (
+        await expectDroverRejection(
+          issueClientCertificate(ca, { ...opts, publicKey: keys.privateKey }),
+        )
+      ).code,
     ).toBe("invalid_argument");
     const p384 = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-384" }, true, [
       "sign",
       "verify",
     ]);
     expect(
-      (await rejection(issueClientCertificate(ca, { ...opts, publicKey: p384.publicKey }))).code,
+      (
+        await expectDroverRejection(
+          issueClientCertificate(ca, { ...opts, publicKey: p384.publicKey }),
+        )
+      ).code,
     ).toBe("invalid_argument");
   });
 
@@ -135,7 +125,7 @@ describe("issueClientCertificate", () => {
     });
     expect(issued.notAfter.getTime()).toBe(now.getTime() + dayMs);
     const later = new Date(now.getTime() + 2 * dayMs);
-    const error = await rejection(
+    const error = await expectDroverRejection(
       issueClientCertificate(shortCa, { identity: agent, publicKey: keys.publicKey, now: later }),
     );
     expect(error.code).toBe("failed_precondition");
@@ -185,14 +175,16 @@ describe("issueServerCertificate", () => {
       hostnames: ["localhost"],
       ips: [],
     });
-    expect(thrown(() => identityFromCertificate(issued.certificatePem)).code).toBe(
+    expect(expectDroverThrow(() => identityFromCertificate(issued.certificatePem)).code).toBe(
       "unauthenticated",
     );
   });
 
   test("rejects bad names", async () => {
     const base = { publicKey: keys.publicKey, hostnames: [] as string[], ips: [] as string[] };
-    expect((await rejection(issueServerCertificate(ca, base))).code).toBe("invalid_argument");
+    expect((await expectDroverRejection(issueServerCertificate(ca, base))).code).toBe(
+      "invalid_argument",
+    );
     for (const hostname of [
       "",
       "a..b",
@@ -203,7 +195,11 @@ describe("issueServerCertificate", () => {
       "*",
     ]) {
       expect(
-        (await rejection(issueServerCertificate(ca, { ...base, hostnames: [hostname] }))).code,
+        (
+          await expectDroverRejection(
+            issueServerCertificate(ca, { ...base, hostnames: [hostname] }),
+          )
+        ).code,
       ).toBe("invalid_argument");
     }
     for (const ip of [
@@ -217,20 +213,24 @@ describe("issueServerCertificate", () => {
       "[::1]",
       "g::1",
     ]) {
-      expect((await rejection(issueServerCertificate(ca, { ...base, ips: [ip] }))).code).toBe(
-        "invalid_argument",
-      );
+      expect(
+        (await expectDroverRejection(issueServerCertificate(ca, { ...base, ips: [ip] }))).code,
+      ).toBe("invalid_argument");
     }
   });
 });
 
 describe("identityFromCertificate", () => {
   test("refuses certificates without a drover identity", async () => {
-    expect(thrown(() => identityFromCertificate(ca.certificatePem)).code).toBe("unauthenticated");
-    expect(thrown(() => identityFromCertificate("garbage")).code).toBe("unauthenticated");
-    expect(thrown(() => identityFromCertificate(new Uint8Array([0x30, 0x03, 1, 2, 3]))).code).toBe(
+    expect(expectDroverThrow(() => identityFromCertificate(ca.certificatePem)).code).toBe(
       "unauthenticated",
     );
+    expect(expectDroverThrow(() => identityFromCertificate("garbage")).code).toBe(
+      "unauthenticated",
+    );
+    expect(
+      expectDroverThrow(() => identityFromCertificate(new Uint8Array([0x30, 0x03, 1, 2, 3]))).code,
+    ).toBe("unauthenticated");
   });
 
   test("refuses a malformed or ambiguous drover URI", async () => {
@@ -248,9 +248,13 @@ describe("identityFromCertificate", () => {
       return cert.toString("pem");
     }
     const malformed = await withUris(["drover://fleet-certs/admin/x"]);
-    expect(thrown(() => identityFromCertificate(malformed)).code).toBe("unauthenticated");
+    expect(expectDroverThrow(() => identityFromCertificate(malformed)).code).toBe(
+      "unauthenticated",
+    );
     const two = await withUris(["drover://fleet-certs/agent/a", "drover://fleet-certs/operator/b"]);
-    expect(thrown(() => identityFromCertificate(two)).message).toContain("more than one");
+    expect(expectDroverThrow(() => identityFromCertificate(two)).message).toContain(
+      "more than one",
+    );
     const other = await withUris(["https://example.com/", "drover://fleet-certs/agent/a"]);
     expect(identityFromCertificate(other)).toEqual({
       fleetId: "fleet-certs",

@@ -1,16 +1,7 @@
 import { describe, expect, test } from "bun:test";
-import { DroverError } from "../errors/index.ts";
+import { expectDroverRejection } from "../../test/support/errors.ts";
 import { createCertificateRequest, generateKeyPair, verifyCertificateRequest } from "./index.ts";
 import { x509 } from "./x509.ts";
-
-async function rejection(promise: Promise<unknown>): Promise<DroverError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(DroverError);
-  return error as DroverError;
-}
 
 const keys = await generateKeyPair();
 const der = await createCertificateRequest(keys, "pi-1");
@@ -45,7 +36,7 @@ describe("certificate requests", () => {
     const tampered = der.slice();
     const at = signatureByteOffset(der);
     tampered[at] = (tampered[at] ?? 0) ^ 0x01;
-    const error = await rejection(verifyCertificateRequest(tampered));
+    const error = await expectDroverRejection(verifyCertificateRequest(tampered));
     expect(error.code).toBe("invalid_argument");
     expect(error.message).toBe("certificate request signature invalid");
   });
@@ -55,7 +46,7 @@ describe("certificate requests", () => {
     const at = Buffer.from(tampered).indexOf("pi-1");
     expect(at).toBeGreaterThan(0);
     tampered[at] = "q".charCodeAt(0);
-    const error = await rejection(verifyCertificateRequest(tampered));
+    const error = await expectDroverRejection(verifyCertificateRequest(tampered));
     expect(error.message).toBe("certificate request signature invalid");
   });
 
@@ -66,7 +57,9 @@ describe("certificate requests", () => {
       keys: { publicKey: keys.publicKey, privateKey: other.privateKey },
       signingAlgorithm: { name: "ECDSA", hash: "SHA-256" },
     });
-    const error = await rejection(verifyCertificateRequest(new Uint8Array(forged.rawData)));
+    const error = await expectDroverRejection(
+      verifyCertificateRequest(new Uint8Array(forged.rawData)),
+    );
     expect(error.message).toBe("certificate request signature invalid");
   });
 
@@ -80,7 +73,9 @@ describe("certificate requests", () => {
       new Uint8Array(20_000),
     ];
     for (const input of inputs) {
-      expect((await rejection(verifyCertificateRequest(input))).code).toBe("invalid_argument");
+      expect((await expectDroverRejection(verifyCertificateRequest(input))).code).toBe(
+        "invalid_argument",
+      );
     }
   });
 
@@ -89,6 +84,8 @@ describe("certificate requests", () => {
       "sign",
       "verify",
     ])) as CryptoKeyPair;
-    expect((await rejection(createCertificateRequest(p384))).code).toBe("invalid_argument");
+    expect((await expectDroverRejection(createCertificateRequest(p384))).code).toBe(
+      "invalid_argument",
+    );
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { SignJWT } from "jose";
-import { DroverError } from "../errors/index.ts";
+import { expectDroverRejection, expectDroverThrow } from "../../test/support/errors.ts";
 import {
   decodeJoinToken,
   generateKeyPair,
@@ -42,25 +42,6 @@ function realPayload(): Record<string, unknown> {
   return parts(token).payload;
 }
 
-async function rejection(promise: Promise<unknown>): Promise<DroverError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(DroverError);
-  return error as DroverError;
-}
-
-function thrown(fn: () => unknown): DroverError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(DroverError);
-    return error as DroverError;
-  }
-  throw new Error("expected a throw");
-}
-
 describe("join tokens", () => {
   test("verify round-trips the claims; expiresAt is truncated to the second", async () => {
     const verified = await verifyJoinToken(keys.publicKey, token, before);
@@ -100,7 +81,7 @@ describe("join tokens", () => {
 
   test("a token signed by another key: signature invalid", async () => {
     const other = await generateKeyPair();
-    const error = await rejection(verifyJoinToken(other.publicKey, token, before));
+    const error = await expectDroverRejection(verifyJoinToken(other.publicKey, token, before));
     expect(error.code).toBe("unauthenticated");
     expect(error.message).toBe("join token signature invalid");
   });
@@ -109,7 +90,7 @@ describe("join tokens", () => {
     const exp = new Date("2030-06-01T12:00:00.000Z");
     await verifyJoinToken(keys.publicKey, token, new Date(exp.getTime() - 1));
     for (const now of [exp, new Date(exp.getTime() + 500), new Date("2031-01-01T00:00:00Z")]) {
-      const error = await rejection(verifyJoinToken(keys.publicKey, token, now));
+      const error = await expectDroverRejection(verifyJoinToken(keys.publicKey, token, now));
       expect(error.code).toBe("unauthenticated");
       expect(error.message).toBe("join token expired");
     }
@@ -119,12 +100,12 @@ describe("join tokens", () => {
     const [h, , s] = token.split(".");
     const payload = realPayload();
     payload.drover = { ...(payload.drover as object), role: "operator" };
-    const error = await rejection(
+    const error = await expectDroverRejection(
       verifyJoinToken(keys.publicKey, `${h}.${b64url(payload)}.${s}`, before),
     );
     expect(error.message).toBe("join token signature invalid");
     const later = { ...realPayload(), exp: Math.floor(Date.UTC(2040, 0, 1) / 1000) };
-    const error2 = await rejection(
+    const error2 = await expectDroverRejection(
       verifyJoinToken(keys.publicKey, `${h}.${b64url(later)}.${s}`, before),
     );
     expect(error2.message).toBe("join token signature invalid");
@@ -136,7 +117,7 @@ describe("join tokens", () => {
       `${header}.${b64url(realPayload())}.`,
       `${header}.${b64url(realPayload())}`,
     ]) {
-      const error = await rejection(verifyJoinToken(keys.publicKey, unsigned, before));
+      const error = await expectDroverRejection(verifyJoinToken(keys.publicKey, unsigned, before));
       expect(error.code).toBe("unauthenticated");
       expect(error.message).toStartWith("join token malformed");
     }
@@ -148,7 +129,7 @@ describe("join tokens", () => {
       const hs = await new SignJWT(realPayload())
         .setProtectedHeader({ alg: "HS256", typ: "drover-join+jwt" })
         .sign(secret);
-      const error = await rejection(verifyJoinToken(keys.publicKey, hs, before));
+      const error = await expectDroverRejection(verifyJoinToken(keys.publicKey, hs, before));
       expect(error.code).toBe("unauthenticated");
       expect(error.message).toBe("join token malformed: algorithm not accepted (only ES256)");
     }
@@ -158,15 +139,15 @@ describe("join tokens", () => {
     const typJwt = await new SignJWT(realPayload())
       .setProtectedHeader({ alg: "ES256", typ: "JWT" })
       .sign(keys.privateKey);
-    expect((await rejection(verifyJoinToken(keys.publicKey, typJwt, before))).message).toStartWith(
-      "join token malformed",
-    );
+    expect(
+      (await expectDroverRejection(verifyJoinToken(keys.publicKey, typJwt, before))).message,
+    ).toStartWith("join token malformed");
     const issJwt = await new SignJWT({ ...realPayload(), iss: "someone-else" })
       .setProtectedHeader({ alg: "ES256", typ: "drover-join+jwt" })
       .sign(keys.privateKey);
-    expect((await rejection(verifyJoinToken(keys.publicKey, issJwt, before))).message).toStartWith(
-      "join token malformed",
-    );
+    expect(
+      (await expectDroverRejection(verifyJoinToken(keys.publicKey, issJwt, before))).message,
+    ).toStartWith("join token malformed");
   });
 
   test.each([
@@ -182,10 +163,10 @@ describe("join tokens", () => {
     const jwt = await new SignJWT(payload)
       .setProtectedHeader({ alg: "ES256", typ: "drover-join+jwt" })
       .sign(keys.privateKey);
-    const error = await rejection(verifyJoinToken(keys.publicKey, jwt, before));
+    const error = await expectDroverRejection(verifyJoinToken(keys.publicKey, jwt, before));
     expect(error.code).toBe("unauthenticated");
     expect(error.message).toStartWith(`join token malformed: ${why}`);
-    expect(thrown(() => decodeJoinToken(jwt)).code).toBe("invalid_argument");
+    expect(expectDroverThrow(() => decodeJoinToken(jwt)).code).toBe("invalid_argument");
   });
 
   test("validly signed but missing jti or drover claim: malformed", async () => {
@@ -195,7 +176,7 @@ describe("join tokens", () => {
       const jwt = await new SignJWT(payload)
         .setProtectedHeader({ alg: "ES256", typ: "drover-join+jwt" })
         .sign(keys.privateKey);
-      const error = await rejection(verifyJoinToken(keys.publicKey, jwt, before));
+      const error = await expectDroverRejection(verifyJoinToken(keys.publicKey, jwt, before));
       expect(error.message).toStartWith("join token malformed");
     }
   });
@@ -213,13 +194,13 @@ describe("join tokens", () => {
       "x".repeat(10_000),
     ];
     for (const input of junk) {
-      const error = await rejection(verifyJoinToken(keys.publicKey, input, before));
+      const error = await expectDroverRejection(verifyJoinToken(keys.publicKey, input, before));
       expect(error.code).toBe("unauthenticated");
       // jose checks the signature before parsing the payload, so a well-formed
       // header with a junk payload and signature reports the signature.
       expect(error.message).toMatch(/^join token (malformed: .+|signature invalid)$/);
       if (!input.startsWith("eyJ")) expect(error.message).toStartWith("join token malformed");
-      const decodeError = thrown(() => decodeJoinToken(input));
+      const decodeError = expectDroverThrow(() => decodeJoinToken(input));
       expect(decodeError.code).toBe("invalid_argument");
       expect(decodeError.message).toStartWith("join token malformed");
     }
@@ -235,9 +216,13 @@ describe("join tokens", () => {
       { ...claims, expiresAt: new Date(Number.NaN) },
     ];
     for (const c of bad) {
-      expect((await rejection(signJoinToken(keys.privateKey, c))).code).toBe("invalid_argument");
+      expect((await expectDroverRejection(signJoinToken(keys.privateKey, c))).code).toBe(
+        "invalid_argument",
+      );
     }
-    expect((await rejection(signJoinToken(keys.publicKey, claims))).code).toBe("invalid_argument");
+    expect((await expectDroverRejection(signJoinToken(keys.publicKey, claims))).code).toBe(
+      "invalid_argument",
+    );
   });
 
   test("a __proto__ label stays plain data", async () => {
@@ -250,9 +235,9 @@ describe("join tokens", () => {
       .setProtectedHeader({ alg: "ES256", typ: "drover-join+jwt" })
       .sign(keys.privateKey);
     // A non-string label value is rejected outright...
-    expect((await rejection(verifyJoinToken(keys.publicKey, jwt, before))).message).toContain(
-      "label",
-    );
+    expect(
+      (await expectDroverRejection(verifyJoinToken(keys.publicKey, jwt, before))).message,
+    ).toContain("label");
     // ...and a string one is an own property, not a prototype.
     const raw2 = JSON.stringify(payload).replace('"labels":{', '"labels":{"__proto__":"x",');
     const jwt2 = await new SignJWT(JSON.parse(raw2))

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { DroverError } from "../errors/index.ts";
+import { expectDroverRejection } from "../../test/support/errors.ts";
 import {
   createFleetCA,
   exportPrivateKeyPem,
@@ -14,15 +14,6 @@ const data = new TextEncoder().encode("drover");
 
 async function spki(key: CryptoKey): Promise<string> {
   return Buffer.from(await crypto.subtle.exportKey("spki", key)).toString("hex");
-}
-
-async function rejection(promise: Promise<unknown>): Promise<DroverError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(DroverError);
-  return error as DroverError;
 }
 
 describe("key pairs", () => {
@@ -78,16 +69,26 @@ describe("key pairs", () => {
 
   test("wrong inputs are invalid_argument DroverErrors", async () => {
     const keys = await generateKeyPair();
-    expect((await rejection(importPrivateKeyPem("not a pem"))).code).toBe("invalid_argument");
+    expect((await expectDroverRejection(importPrivateKeyPem("not a pem"))).code).toBe(
+      "invalid_argument",
+    );
     const wrongLabel = (await exportPublicKeyPem(keys.publicKey)).replaceAll("PUBLIC", "PRIVATE");
-    expect((await rejection(importPrivateKeyPem(wrongLabel))).code).toBe("invalid_argument");
+    expect((await expectDroverRejection(importPrivateKeyPem(wrongLabel))).code).toBe(
+      "invalid_argument",
+    );
     const badBase64 = "-----BEGIN PRIVATE KEY-----\nAAAA====AAAA\n-----END PRIVATE KEY-----\n";
-    expect((await rejection(importPrivateKeyPem(badBase64))).code).toBe("invalid_argument");
-    expect((await rejection(exportPrivateKeyPem(keys.publicKey))).code).toBe("invalid_argument");
-    expect((await rejection(exportPublicKeyPem(keys.privateKey))).code).toBe("invalid_argument");
+    expect((await expectDroverRejection(importPrivateKeyPem(badBase64))).code).toBe(
+      "invalid_argument",
+    );
+    expect((await expectDroverRejection(exportPrivateKeyPem(keys.publicKey))).code).toBe(
+      "invalid_argument",
+    );
+    expect((await expectDroverRejection(exportPublicKeyPem(keys.privateKey))).code).toBe(
+      "invalid_argument",
+    );
     const hmac = await crypto.subtle.generateKey({ name: "HMAC", hash: "SHA-256" }, true, ["sign"]);
-    expect((await rejection(exportPrivateKeyPem(hmac))).code).toBe("invalid_argument");
-    expect((await rejection(publicKeyHash("garbage"))).code).toBe("invalid_argument");
+    expect((await expectDroverRejection(exportPrivateKeyPem(hmac))).code).toBe("invalid_argument");
+    expect((await expectDroverRejection(publicKeyHash("garbage"))).code).toBe("invalid_argument");
   });
 
   test("an Ed25519 PKCS#8 key is refused", async () => {
@@ -99,6 +100,6 @@ describe("key pairs", () => {
       "base64",
     );
     const pem = `-----BEGIN PRIVATE KEY-----\n${der}\n-----END PRIVATE KEY-----\n`;
-    expect((await rejection(importPrivateKeyPem(pem))).code).toBe("invalid_argument");
+    expect((await expectDroverRejection(importPrivateKeyPem(pem))).code).toBe("invalid_argument");
   });
 });

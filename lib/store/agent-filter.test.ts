@@ -1,16 +1,13 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { beforeAll, describe, expect, test } from "bun:test";
 import fc from "fast-check";
+import { tempStoreDir } from "../../test/support/store.ts";
 import { matchesSelector, type Selector, type SelectorTerm } from "../selector/index.ts";
 import { openBunSqlite } from "./driver-bun.ts";
 import { openLibsql } from "./driver-libsql.ts";
 import { createStore } from "./store.ts";
 import type { AgentState, Repositories, Store } from "./types.ts";
 
-const dir = mkdtempSync(join(tmpdir(), "drover-filter-"));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const { freshPath } = tempStoreDir("drover-filter-");
 
 const drivers = [
   ["bun-sqlite", openBunSqlite, 1],
@@ -70,7 +67,7 @@ async function replaceFleet(store: Store, fleet: Fleet): Promise<string[]> {
 describe.each(drivers)("%s", (_driver, open, seed) => {
   let store: Store;
   beforeAll(async () => {
-    store = await createStore(await open(join(dir, `${seed}.db`)));
+    store = await createStore(await open(freshPath()));
     return async () => store.close();
   });
 

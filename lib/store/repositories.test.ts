@@ -1,24 +1,11 @@
-import { afterAll, beforeEach, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { DroverError } from "../errors/index.ts";
-import { openBunSqlite } from "./driver-bun.ts";
-import { openLibsql } from "./driver-libsql.ts";
+import { beforeEach, describe, expect, test } from "bun:test";
+import { expectDroverRejection } from "../../test/support/errors.ts";
+import { drivers, tempStoreDir } from "../../test/support/store.ts";
+import { t0 } from "../../test/support/store-data.ts";
 import { createStore } from "./store.ts";
 import type { NewAgent, NewJoinToken, Store } from "./types.ts";
 
-const dir = mkdtempSync(join(tmpdir(), "drover-repos-"));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-let n = 0;
-const freshPath = () => join(dir, `store-${++n}.db`);
-
-const drivers = [
-  ["bun-sqlite", openBunSqlite],
-  ["libsql", openLibsql],
-] as const;
-
-const t0 = new Date("2030-01-01T00:00:00Z");
+const { freshPath } = tempStoreDir("drover-repos-");
 const at = (ms: number) => new Date(t0.getTime() + ms);
 
 const agent = (id: string, extra: Partial<NewAgent> = {}): NewAgent => ({
@@ -45,15 +32,6 @@ const token = (nonceId: string, extra: Partial<NewJoinToken> = {}): NewJoinToken
   ...extra,
 });
 
-async function rejection(promise: Promise<unknown>): Promise<DroverError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(DroverError);
-  return error as DroverError;
-}
-
 describe.each(drivers)("%s", (_driver, open) => {
   let store: Store;
   beforeEach(async () => {
@@ -79,14 +57,14 @@ describe.each(drivers)("%s", (_driver, open) => {
     });
 
     test("insert rejects non-lowercase-hex serials and duplicates", async () => {
-      expect((await rejection(store.certificates.insert(cert("0A1B", "a")))).code).toBe(
+      expect((await expectDroverRejection(store.certificates.insert(cert("0A1B", "a")))).code).toBe(
         "invalid_argument",
       );
-      expect((await rejection(store.certificates.insert(cert("xyz", "a")))).code).toBe(
+      expect((await expectDroverRejection(store.certificates.insert(cert("xyz", "a")))).code).toBe(
         "invalid_argument",
       );
       await store.certificates.insert(cert("01", "a"));
-      expect((await rejection(store.certificates.insert(cert("01", "b")))).code).toBe(
+      expect((await expectDroverRejection(store.certificates.insert(cert("01", "b")))).code).toBe(
         "already_exists",
       );
     });
@@ -139,13 +117,15 @@ describe.each(drivers)("%s", (_driver, open) => {
     });
 
     test("insert validates labels and rejects duplicates", async () => {
-      const bad = await rejection(
+      const bad = await expectDroverRejection(
         store.joinTokens.insert(token("n1", { labels: { "bad key": "v" } })),
       );
       expect(bad.code).toBe("invalid_argument");
       expect(bad.details[0]?.field).toBe("labels.bad key");
       await store.joinTokens.insert(token("n1"));
-      expect((await rejection(store.joinTokens.insert(token("n1")))).code).toBe("already_exists");
+      expect((await expectDroverRejection(store.joinTokens.insert(token("n1")))).code).toBe(
+        "already_exists",
+      );
     });
 
     test("consume marks the token used once", async () => {
@@ -153,7 +133,7 @@ describe.each(drivers)("%s", (_driver, open) => {
       const used = await store.joinTokens.consume("n1", "agent-1", at(10));
       expect(used.usedAt).toEqual(at(10));
       expect(used.usedBy).toBe("agent-1");
-      const again = await rejection(store.joinTokens.consume("n1", "agent-2", at(11)));
+      const again = await expectDroverRejection(store.joinTokens.consume("n1", "agent-2", at(11)));
       expect(again.code).toBe("unauthenticated");
       expect(again.message).toBe("join token already used");
       expect((await store.joinTokens.get("n1"))?.usedBy).toBe("agent-1");
@@ -170,7 +150,7 @@ describe.each(drivers)("%s", (_driver, open) => {
         ["revoked", at(2), "join token revoked"],
       ] as const;
       for (const [nonce, now, message] of cases) {
-        const error = await rejection(store.joinTokens.consume(nonce, "agent-1", now));
+        const error = await expectDroverRejection(store.joinTokens.consume(nonce, "agent-1", now));
         expect(error.code).toBe("unauthenticated");
         expect(error.message).toBe(message);
       }
@@ -210,10 +190,12 @@ describe.each(drivers)("%s", (_driver, open) => {
     });
 
     test("revoke: not_found, failed_precondition once used, idempotent otherwise", async () => {
-      expect((await rejection(store.joinTokens.revoke("nope", at(1)))).code).toBe("not_found");
+      expect((await expectDroverRejection(store.joinTokens.revoke("nope", at(1)))).code).toBe(
+        "not_found",
+      );
       await store.joinTokens.insert(token("used"));
       await store.joinTokens.consume("used", "agent-1", at(1));
-      expect((await rejection(store.joinTokens.revoke("used", at(2)))).code).toBe(
+      expect((await expectDroverRejection(store.joinTokens.revoke("used", at(2)))).code).toBe(
         "failed_precondition",
       );
       await store.joinTokens.insert(token("r"));
@@ -227,7 +209,9 @@ describe.each(drivers)("%s", (_driver, open) => {
       expect(first.map((t) => t.nonceId)).toEqual(["a", "b"]);
       const rest = await store.joinTokens.list({ limit: 2, afterNonceId: "b" });
       expect(rest.map((t) => t.nonceId)).toEqual(["c"]);
-      expect((await rejection(store.joinTokens.list({ limit: -1 }))).code).toBe("invalid_argument");
+      expect((await expectDroverRejection(store.joinTokens.list({ limit: -1 }))).code).toBe(
+        "invalid_argument",
+      );
     });
   });
 
@@ -254,14 +238,18 @@ describe.each(drivers)("%s", (_driver, open) => {
     });
 
     test("insert validates and rejects duplicates", async () => {
-      const bad = await rejection(store.agents.insert(agent("a1", { labels: { k: "a b" } })));
+      const bad = await expectDroverRejection(
+        store.agents.insert(agent("a1", { labels: { k: "a b" } })),
+      );
       expect(bad.details[0]?.field).toBe("labels.k");
-      const caps = await rejection(
+      const caps = await expectDroverRejection(
         store.agents.insert(agent("a1", { capabilities: [1] as unknown as string[] })),
       );
       expect(caps.code).toBe("invalid_argument");
       await store.agents.insert(agent("a1"));
-      expect((await rejection(store.agents.insert(agent("a1")))).code).toBe("already_exists");
+      expect((await expectDroverRejection(store.agents.insert(agent("a1")))).code).toBe(
+        "already_exists",
+      );
     });
 
     test("update changes only the given fields", async () => {
@@ -275,9 +263,12 @@ describe.each(drivers)("%s", (_driver, open) => {
       expect(row.version).toBe("2.0.0");
       expect(row.hostname).toBe("a1.lan");
       expect(row.updatedAt).toEqual(at(5));
-      expect((await rejection(store.agents.update("zz", {}, at(5)))).code).toBe("not_found");
+      expect((await expectDroverRejection(store.agents.update("zz", {}, at(5)))).code).toBe(
+        "not_found",
+      );
       expect(
-        (await rejection(store.agents.update("a1", { labels: { "-": "" } }, at(6)))).code,
+        (await expectDroverRejection(store.agents.update("a1", { labels: { "-": "" } }, at(6))))
+          .code,
       ).toBe("invalid_argument");
     });
 
@@ -295,7 +286,7 @@ describe.each(drivers)("%s", (_driver, open) => {
       expect(offline.state).toBe("offline");
       expect(offline.updatedAt).toEqual(at(20));
       expect(offline.lastHealth).toEqual(health);
-      expect((await rejection(store.agents.setState("zz", "online", at(1)))).code).toBe(
+      expect((await expectDroverRejection(store.agents.setState("zz", "online", at(1)))).code).toBe(
         "not_found",
       );
       const missing = store.agents.updateHealth("zz", {
@@ -303,7 +294,7 @@ describe.each(drivers)("%s", (_driver, open) => {
         lastHealth: null,
         state: "online",
       });
-      expect((await rejection(missing)).code).toBe("not_found");
+      expect((await expectDroverRejection(missing)).code).toBe("not_found");
     });
 
     test("markStaleOffline flips only stale, not-yet-offline agents", async () => {
@@ -370,19 +361,19 @@ describe.each(drivers)("%s", (_driver, open) => {
     test("hand-built selectors cannot smuggle SQL or JSON path syntax", async () => {
       await store.agents.insert(agent("a", { labels: { zone: "eu" } }));
       for (const key of [`zone"`, `zone') OR 1=1 --`, "$", "zone[0]", "a\\b", ""]) {
-        const error = await rejection(
+        const error = await expectDroverRejection(
           store.agents.list({ limit: 10, selector: [{ key, op: "exists" }] }),
         );
         expect(error.code).toBe("invalid_argument");
       }
-      const value = await rejection(
+      const value = await expectDroverRejection(
         store.agents.list({
           limit: 10,
           selector: [{ key: "zone", op: "=", value: "x' OR '1'='1" }],
         }),
       );
       expect(value.code).toBe("invalid_argument");
-      const noValue = await rejection(
+      const noValue = await expectDroverRejection(
         store.agents.list({ limit: 10, selector: [{ key: "zone", op: "=" }] }),
       );
       expect(noValue.code).toBe("invalid_argument");

@@ -1,41 +1,15 @@
-import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { describe, expect, test } from "bun:test";
 import { sql } from "drizzle-orm";
+import { drivers, tempStoreDir } from "../../test/support/store.ts";
+import { newAgent, t0 } from "../../test/support/store-data.ts";
 import { DroverError } from "../errors/index.ts";
 import type { OpenedDriver } from "./db.ts";
-import { openBunSqlite } from "./driver-bun.ts";
-import { openLibsql } from "./driver-libsql.ts";
 import { toDroverError } from "./errors.ts";
 import { migrate } from "./migrate.ts";
 import { migrations } from "./migrations.gen.ts";
 import { createStore, openStore } from "./store.ts";
-import type { NewAgent } from "./types.ts";
 
-const dir = mkdtempSync(join(tmpdir(), "drover-store-"));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-let n = 0;
-const freshPath = () => join(dir, `store-${++n}.db`);
-
-const drivers = [
-  ["bun-sqlite", openBunSqlite],
-  ["libsql", openLibsql],
-] as const;
-
-const t0 = new Date("2030-01-01T00:00:00Z");
-const agent = (id: string, labels: Record<string, string> = {}): NewAgent => ({
-  id,
-  name: id,
-  hostname: `${id}.lan`,
-  ip: "10.0.0.1",
-  version: "1.0.0",
-  labels,
-  capabilities: ["files"],
-  state: "online",
-  createdAt: t0,
-  updatedAt: t0,
-});
+const { freshPath } = tempStoreDir("drover-store-");
 
 async function rows<T>(opened: OpenedDriver, query: ReturnType<typeof sql>): Promise<T[]> {
   return opened.db.all<T>(query);
@@ -49,7 +23,7 @@ test("openStore picks bun:sqlite under Bun", async () => {
 
 test("openStore accepts :memory:", async () => {
   const store = await openStore({ path: ":memory:" });
-  await store.agents.insert(agent("a"));
+  await store.agents.insert(newAgent("a"));
   expect(await store.agents.count()).toBe(1);
   await store.close();
 });
@@ -72,7 +46,7 @@ describe.each(drivers)("%s", (driver, open) => {
   test("migrations apply on a fresh file and are idempotent on reopen", async () => {
     const path = freshPath();
     const store = await createStore(await open(path));
-    await store.agents.insert(agent("kept"));
+    await store.agents.insert(newAgent("kept"));
     await store.close();
 
     const opened = await open(path);
@@ -141,7 +115,7 @@ describe.each(drivers)("%s", (driver, open) => {
   test("transaction commits everything it wrote", async () => {
     const store = await createStore(await open(freshPath()));
     const seq = await store.transaction(async (tx) => {
-      await tx.agents.insert(agent("a"));
+      await tx.agents.insert(newAgent("a"));
       const event = await tx.events.append({
         type: "agent.created",
         subjectId: "a",
@@ -175,7 +149,7 @@ describe.each(drivers)("%s", (driver, open) => {
         notAfter: t0,
         issuedAt: t0,
       });
-      await tx.agents.insert(agent("agent-1"));
+      await tx.agents.insert(newAgent("agent-1"));
       await tx.events.append({ type: "agent.created", subjectId: "agent-1", data: null, at: t0 });
       throw boom;
     });
@@ -192,11 +166,11 @@ describe.each(drivers)("%s", (driver, open) => {
 
   test("a failed statement inside a transaction rolls back the earlier ones", async () => {
     const store = await createStore(await open(freshPath()));
-    await store.agents.insert(agent("dup"));
+    await store.agents.insert(newAgent("dup"));
     await expect(
       store.transaction(async (tx) => {
-        await tx.agents.insert(agent("new"));
-        await tx.agents.insert(agent("dup"));
+        await tx.agents.insert(newAgent("new"));
+        await tx.agents.insert(newAgent("dup"));
       }),
     ).rejects.toMatchObject({ code: "already_exists" });
     expect(await store.agents.get("new")).toBeNull();
@@ -210,7 +184,7 @@ describe.each(drivers)("%s", (driver, open) => {
       release = resolve;
     });
     const tx = store.transaction(async (t) => {
-      await t.agents.insert(agent("pending"));
+      await t.agents.insert(newAgent("pending"));
       await gate;
       throw new Error("abort");
     });
@@ -236,7 +210,7 @@ describe.each(drivers)("%s", (driver, open) => {
   test("a tx used after its transaction ended is refused", async () => {
     const store = await createStore(await open(freshPath()));
     const leaked = await store.transaction(async (tx) => tx);
-    await expect(leaked.agents.insert(agent("late"))).rejects.toMatchObject({
+    await expect(leaked.agents.insert(newAgent("late"))).rejects.toMatchObject({
       code: "failed_precondition",
     });
     expect(await store.agents.get("late")).toBeNull();

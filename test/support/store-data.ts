@@ -1,0 +1,23 @@
+/**
+ * Rows shared by the store tests and scripts/store-smoke.ts. The smoke script
+ * runs under Node and Deno too, so this module must not import bun:test,
+ * bun:sqlite or test/support/store.ts.
+ */
+import type { NewAgent } from "../../lib/store/types.ts";
+
+/** The fixed "now" of the store tests. */
+export const t0 = new Date("2030-01-01T00:00:00Z");
+
+/** An online agent named after its id, created and updated at t0. */
+export const newAgent = (id: string, labels: Record<string, string> = {}): NewAgent => ({
+  id,
+  name: id,
+  hostname: `${id}.lan`,
+  ip: "10.0.0.1",
+  version: "1.0.0",
+  labels,
+  capabilities: ["files"],
+  state: "online",
+  createdAt: t0,
+  updatedAt: t0,
+});
