@@ -75,7 +75,7 @@ export async function deleteAgent(deps: FleetDeps, id: string): Promise<void> {
 }
 
 export async function markAgentConnected(deps: FleetDeps, id: string): Promise<void> {
-  await deps.store.agents.setState(id, "online", deps.clock.now());
+  await deps.store.agents.markOnline(id, deps.clock.now());
   await deps.events.publish({ type: "agent.connected", subjectId: id });
 }
 

@@ -1,6 +1,6 @@
 import { decodeJwt, errors, type JWTPayload, jwtVerify, SignJWT } from "jose";
 import { DroverError, type ErrorCode } from "../errors/index.ts";
-import { base64UrlEncode, randomBytes } from "./encoding.ts";
+import { randomBytes, toHex } from "./encoding.ts";
 import { isRole, isValidId, type Role } from "./identity.ts";
 import { assertP256Key } from "./keys.ts";
 
@@ -28,9 +28,12 @@ const algorithm = "ES256";
 const maxTokenLength = 8 * 1024;
 const caHashPattern = /^sha256:[0-9a-f]{64}$/;
 
-/** Random nonce id: 16 random bytes, base64url without padding. */
+/**
+ * Random nonce id: 16 random bytes in lowercase hex. Hex, not base64url: an id
+ * that starts with "-" would read as a flag on every command line.
+ */
 export function newNonceId(): string {
-  return base64UrlEncode(randomBytes(16));
+  return toHex(randomBytes(16));
 }
 
 /**

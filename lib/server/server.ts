@@ -15,6 +15,7 @@ import { requireRole } from "./authorize.ts";
 import { ensureAdminCredential, issueServerTls, loadOrCreateAuthority } from "./bootstrap.ts";
 import { droverErrorInterceptor } from "./connect-errors.ts";
 import { type Endpoints, serverPaths, writeEndpoints } from "./data-dir.ts";
+import { lockDataDir } from "./data-dir-lock.ts";
 import { startGrpcListener } from "./grpc-listener.ts";
 import { createHttpApp } from "./http-app.ts";
 import { startHttpListener } from "./http-listener.ts";
@@ -61,6 +62,20 @@ function dialable(bound: HostPort): string {
 }
 
 export async function startDroverServer(options: DroverServerOptions): Promise<DroverServer> {
+  await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
+  const unlock = await lockDataDir(options.dataDir);
+  try {
+    return await startLocked(options, unlock);
+  } catch (error) {
+    await unlock();
+    throw error;
+  }
+}
+
+async function startLocked(
+  options: DroverServerOptions,
+  unlock: () => Promise<void>,
+): Promise<DroverServer> {
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? silentLogger;
   const binds = {
@@ -79,7 +94,6 @@ export async function startDroverServer(options: DroverServerOptions): Promise<D
   for (const bind of Object.values(binds)) if (bind.host !== "") names.push(bind.host);
   const unique = [...new Set(names)];
 
-  await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
   const store = await openStore({ path: serverPaths(options.dataDir).database });
   const authority = await loadOrCreateAuthority(options.dataDir, clock);
   const tls = await issueServerTls(
@@ -188,6 +202,7 @@ export async function startDroverServer(options: DroverServerOptions): Promise<D
         httpListener.close(),
       ]);
       await store.close();
+      await unlock();
     },
   };
 }

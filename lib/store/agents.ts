@@ -105,6 +105,9 @@ export function createAgentRepository(run: Runner): AgentRepository {
     setState: (id, state: AgentState, at) =>
       run((db) => updateOne(db, id, { state, updatedAt: at })),
 
+    markOnline: (id, at) =>
+      run((db) => updateOne(db, id, { state: "online", lastSeenAt: at, updatedAt: at })),
+
     markStaleOffline: (olderThan, at) =>
       run(async (db) => {
         const rows = await db

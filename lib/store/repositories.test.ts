@@ -289,6 +289,11 @@ describe.each(drivers)("%s", (_driver, open) => {
       expect((await expectDroverRejection(store.agents.setState("zz", "online", at(1)))).code).toBe(
         "not_found",
       );
+      const online = await store.agents.markOnline("a1", at(30));
+      expect(online).toMatchObject({ state: "online", lastSeenAt: at(30), lastHealth: health });
+      expect((await expectDroverRejection(store.agents.markOnline("zz", at(1)))).code).toBe(
+        "not_found",
+      );
       const missing = store.agents.updateHealth("zz", {
         lastSeenAt: at(1),
         lastHealth: null,

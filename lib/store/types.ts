@@ -124,6 +124,8 @@ export interface AgentRepository {
   updateHealth(id: string, health: HealthUpdate): Promise<AgentRow>;
   /** not_found if the agent does not exist. */
   setState(id: string, state: AgentState, at: Date): Promise<AgentRow>;
+  /** Online and seen now: what a freshly opened stream proves. */
+  markOnline(id: string, at: Date): Promise<AgentRow>;
   /**
    * Flips agents not seen since olderThan (never seen: created before it) to
    * offline; returns their ids, sorted.

@@ -1,12 +1,13 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { create } from "@bufbuild/protobuf";
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { DroverError } from "../../lib/errors/index.ts";
 import { certificateRecord } from "../../lib/fleet/index.ts";
 import { IdentityService, Role } from "../../lib/gen/drover/v1/identity_pb.ts";
 import { OperatorService } from "../../lib/gen/drover/v1/operator_pb.ts";
@@ -24,6 +25,7 @@ import {
   issueClientCertificate,
   signJoinToken,
 } from "../../lib/pki/index.ts";
+import { startDroverServer } from "../../lib/server/index.ts";
 import { grpcTransport } from "../../lib/transport/index.ts";
 import { type InProcessFleet, manualClock, startInProcessFleet } from "../support/in-process.ts";
 
@@ -322,4 +324,41 @@ describe("mTLS services", () => {
     } while (pageToken !== "");
     expect(paged).toEqual(all);
   });
+});
+
+describe("data dir", () => {
+  test("a second server on the same data dir is refused while the first runs", async () => {
+    const second = startDroverServer({
+      dataDir: join(fleet.dir, "server"),
+      registrationAddress: "127.0.0.1:0",
+      agentAddress: "127.0.0.1:0",
+      operatorAddress: "127.0.0.1:0",
+      httpAddress: "127.0.0.1:0",
+    });
+    const error = await second.then(
+      () => undefined,
+      (reason: unknown) => reason,
+    );
+    expect(error).toBeInstanceOf(DroverError);
+    expect((error as DroverError).message).toMatch(/another Drover server \(pid \d+\)/);
+    // The first server still answers.
+    expect((await fleet.operator.listAgents({})).agents.length).toBeGreaterThan(0);
+  });
+});
+
+test("a lock left by a server that died is taken over", async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), "drover-stale-"));
+  // Above Linux's largest pid_max: no process can hold it.
+  writeFileSync(join(dataDir, "server.lock"), "4194305\n");
+  const server = await startDroverServer({
+    dataDir,
+    registrationAddress: "127.0.0.1:0",
+    agentAddress: "127.0.0.1:0",
+    operatorAddress: "127.0.0.1:0",
+    httpAddress: "127.0.0.1:0",
+  });
+  expect(readFileSync(join(dataDir, "server.lock"), "utf8").trim()).toBe(String(process.pid));
+  await server.stop();
+  expect(existsSync(join(dataDir, "server.lock"))).toBe(false);
+  rmSync(dataDir, { recursive: true, force: true });
 });

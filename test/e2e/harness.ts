@@ -1,0 +1,432 @@
+/**
+ * End-to-end harness: runs the compiled `dist/drover` binary as real child
+ * processes on loopback, in a temp dir, and cleans every one of them up.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync, statSync } from "node:fs";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+export const repoRoot = resolve(import.meta.dir, "..", "..");
+export const binary = join(repoRoot, "dist", "drover");
+
+/** How long any single wait may take before the test fails with a description. */
+export const defaultDeadlineMs = 15_000;
+const pollIntervalMs = 150;
+const killGraceMs = 3_000;
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface Endpoints {
+  registration: string;
+  agent: string;
+  operator: string;
+  http: string;
+}
+
+/** One row of `drover agents list --json`. */
+export interface AgentJson {
+  id: string;
+  name: string;
+  hostname: string;
+  ip: string;
+  version: string;
+  labels: Record<string, string>;
+  capabilities: string[];
+  state: string;
+  last_seen_at: string | null;
+  created_at: string | null;
+}
+
+/** A long-running child (server or agent) whose output is captured as it comes. */
+export interface RunningProcess {
+  readonly name: string;
+  readonly child: ChildProcess;
+  readonly pid: number;
+  stdout(): string;
+  stderr(): string;
+  /** Exit code once exited; undefined while running. null code means it died of a signal. */
+  exit(): { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  /** Resolves when the process has exited. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+export interface ServerProcess extends RunningProcess {
+  endpoints: Endpoints;
+  /** The fleet id the server printed on stdout. */
+  fleetId: string;
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((done) => setTimeout(done, ms));
+}
+
+/**
+ * Polls `check` every ~150 ms until it returns something other than
+ * undefined/false, or fails after the deadline saying what it waited for.
+ */
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined | false> | T | undefined | false,
+  deadlineMs = defaultDeadlineMs,
+): Promise<T> {
+  const end = Date.now() + deadlineMs;
+  let lastError: unknown;
+  while (true) {
+    try {
+      const value = await check();
+      if (value !== undefined && value !== false) return value;
+    } catch (error) {
+      lastError = error;
+    }
+    if (Date.now() >= end) {
+      const why = lastError === undefined ? "" : ` (last error: ${String(lastError)})`;
+      throw new Error(`timed out after ${deadlineMs} ms waiting for ${what}${why}`);
+    }
+    await sleep(pollIntervalMs);
+  }
+}
+
+/** The environment children get: ours, minus any DROVER_* that would change their flags. */
+function childEnv(extra: Record<string, string> = {}): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (value !== undefined && !key.startsWith("DROVER_")) env[key] = value;
+  }
+  return { ...env, ...extra };
+}
+
+function requireBinary(): void {
+  if (!existsSync(binary)) {
+    throw new Error(
+      `${binary} is missing: build the binary first with \`npm run build:bin\` ` +
+        "(or `npx bun build --compile appliance/main.ts --outfile dist/drover`)",
+    );
+  }
+}
+
+/** Every child any harness started, so even a crashed test run leaves none behind. */
+const everyChild = new Set<ChildProcess>();
+process.on("exit", () => {
+  for (const child of everyChild) {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  }
+});
+
+function isRunning(child: ChildProcess): boolean {
+  return child.exitCode === null && child.signalCode === null;
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (!isRunning(child)) return;
+  const exited = new Promise<void>((done) => child.once("exit", () => done()));
+  child.kill("SIGTERM");
+  const graceful = await Promise.race([
+    exited.then(() => true),
+    sleep(killGraceMs).then(() => false),
+  ]);
+  if (!graceful && isRunning(child)) {
+    child.kill("SIGKILL");
+    await exited;
+  }
+}
+
+function startProcess(
+  name: string,
+  command: string,
+  args: string[],
+  options: { cwd: string; env?: Record<string, string> },
+): RunningProcess {
+  const child = spawn(command, args, {
+    cwd: options.cwd,
+    env: childEnv(options.env),
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  everyChild.add(child);
+  let stdout = "";
+  let stderr = "";
+  child.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
+    stdout += chunk;
+  });
+  child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
+    stderr += chunk;
+  });
+  let result: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) => {
+    // "close" waits for the output pipes too, so stdout/stderr are complete.
+    child.once("close", (code, signal) => {
+      result = { code, signal };
+      everyChild.delete(child);
+      done(result);
+    });
+    child.once("error", (error) => {
+      stderr += `spawn error: ${error.message}\n`;
+      result = { code: null, signal: null };
+      everyChild.delete(child);
+      done(result);
+    });
+  });
+  if (child.pid === undefined) throw new Error(`could not start ${name}: ${command}`);
+  return {
+    name,
+    child,
+    pid: child.pid,
+    stdout: () => stdout,
+    stderr: () => stderr,
+    exit: () => result,
+    exited,
+  };
+}
+
+export interface AgentStartOptions {
+  /** Agent data dir; relative names live in the harness temp dir. */
+  dataDir: string;
+  server?: string;
+  token?: string;
+  labels?: string[];
+  name?: string;
+}
+
+/** The flags of `drover agent` for these options, in a fixed order. */
+function agentArgs(harness: Harness, options: AgentStartOptions): string[] {
+  const args = ["agent", "--data-dir", harness.path(options.dataDir)];
+  if (options.server !== undefined) args.push("--server", options.server);
+  if (options.token !== undefined) args.push("--token", options.token);
+  if (options.name !== undefined) args.push("--name", options.name);
+  for (const label of options.labels ?? []) args.push("--label", label);
+  return args;
+}
+
+export class Harness {
+  /** The temp dir everything of this harness lives in. */
+  readonly root: string;
+  /** The server data dir (D). */
+  readonly dataDir: string;
+  private readonly processes: RunningProcess[] = [];
+  server: ServerProcess | undefined;
+
+  private constructor(root: string) {
+    this.root = root;
+    this.dataDir = join(root, "server");
+  }
+
+  static async create(name: string): Promise<Harness> {
+    requireBinary();
+    const root = await mkdtemp(join(tmpdir(), `drover-${name}-`));
+    return new Harness(root);
+  }
+
+  /** A path inside the temp dir (absolute paths pass through). */
+  path(relative: string): string {
+    return resolve(this.root, relative);
+  }
+
+  /**
+   * Starts `drover server` on loopback. Without `ports` every listener picks a
+   * free port; with them (e.g. from a previous run) it binds those exactly.
+   * Resolves once a fresh endpoints.json has been written.
+   */
+  async startServer(ports?: Endpoints): Promise<ServerProcess> {
+    const endpointsPath = join(this.dataDir, "endpoints.json");
+    // Written at every start: remove the old one so we wait for this start's.
+    await rm(endpointsPath, { force: true });
+    const startedAt = Date.now();
+    const proc = startProcess(
+      "server",
+      binary,
+      [
+        "server",
+        "--data-dir",
+        this.dataDir,
+        "--registration-addr",
+        ports?.registration ?? "127.0.0.1:0",
+        "--agent-addr",
+        ports?.agent ?? "127.0.0.1:0",
+        "--operator-addr",
+        ports?.operator ?? "127.0.0.1:0",
+        "--http-addr",
+        ports?.http ?? "127.0.0.1:0",
+        "--heartbeat-interval",
+        "1s",
+      ],
+      { cwd: this.root },
+    );
+    this.processes.push(proc);
+    const endpoints = await waitFor("the server to write endpoints.json", async () => {
+      const exit = proc.exit();
+      if (exit) {
+        throw new Error(
+          `server exited (code ${exit.code}, signal ${exit.signal}) before it was ready:\n${proc.stderr()}`,
+        );
+      }
+      if (!existsSync(endpointsPath)) return undefined;
+      // Fresh: written by this start, not left over (mtime has 1 s granularity on some file systems).
+      if (statSync(endpointsPath).mtimeMs < startedAt - 1000) return undefined;
+      return JSON.parse(await readFile(endpointsPath, "utf8")) as Endpoints;
+    }).catch((error: unknown) => {
+      throw new Error(`${String(error)}\nserver stderr:\n${proc.stderr()}`);
+    });
+    // The stdout banner is printed right after endpoints.json is written.
+    const fleetId = await waitFor("the server banner on stdout", () => {
+      return /\(fleet ([a-z0-9-]+), data dir /.exec(proc.stdout())?.[1];
+    });
+    const server: ServerProcess = { ...proc, endpoints, fleetId };
+    this.server = server;
+    return server;
+  }
+
+  /** The running server, or a clear failure. */
+  requireServer(): ServerProcess {
+    if (!this.server) throw new Error("no server started in this harness");
+    return this.server;
+  }
+
+  /** Starts `drover agent` as a long-running child. */
+  startAgent(options: AgentStartOptions): RunningProcess {
+    const proc = startProcess(`agent ${options.dataDir}`, binary, agentArgs(this, options), {
+      cwd: this.root,
+    });
+    this.processes.push(proc);
+    return proc;
+  }
+
+  /** Runs `drover agent` expecting it to stop by itself (e.g. refused); killed at the deadline. */
+  runAgent(options: AgentStartOptions, deadlineMs = defaultDeadlineMs): Promise<CliResult> {
+    return this.run(agentArgs(this, options), { deadlineMs });
+  }
+
+  /**
+   * Runs one `drover …` command to completion. It gets the harness temp dir as
+   * cwd and a DROVER_*-free environment plus `env`. Killed at the deadline.
+   */
+  async run(
+    args: string[],
+    options: { env?: Record<string, string>; deadlineMs?: number } = {},
+  ): Promise<CliResult> {
+    return this.exec(binary, args, options);
+  }
+
+  /** Runs any program (openssl, curl) the same way as `run`. */
+  async exec(
+    command: string,
+    args: string[],
+    options: { env?: Record<string, string>; deadlineMs?: number } = {},
+  ): Promise<CliResult> {
+    const proc = startProcess(command, command, args, { cwd: this.root, env: options.env });
+    this.processes.push(proc);
+    const deadlineMs = options.deadlineMs ?? defaultDeadlineMs;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = new Promise<"timeout">((done) => {
+      timer = setTimeout(() => done("timeout"), deadlineMs);
+    });
+    const outcome = await Promise.race([proc.exited, timedOut]);
+    clearTimeout(timer);
+    if (outcome === "timeout") {
+      await stopChild(proc.child);
+      throw new Error(
+        `${command} ${args.join(" ")} did not finish within ${deadlineMs} ms\n` +
+          `stdout:\n${proc.stdout()}\nstderr:\n${proc.stderr()}`,
+      );
+    }
+    return {
+      code: outcome.code,
+      signal: outcome.signal,
+      stdout: proc.stdout(),
+      stderr: proc.stderr(),
+    };
+  }
+
+  /** Runs a command and fails, showing its output, unless it exits 0. */
+  async runOk(args: string[], options: { env?: Record<string, string> } = {}): Promise<CliResult> {
+    const result = await this.run(args, options);
+    if (result.code !== 0) {
+      throw new Error(
+        `drover ${args.join(" ")} exited ${result.code}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`,
+      );
+    }
+    return result;
+  }
+
+  /** `drover token create` → the token. */
+  async createToken(role: "agent" | "operator", extra: string[] = []): Promise<string> {
+    const result = await this.runOk([
+      "token",
+      "create",
+      "--data-dir",
+      this.dataDir,
+      "--role",
+      role,
+      ...extra,
+    ]);
+    return result.stdout.trim();
+  }
+
+  /** `drover agents list --json` → the rows. */
+  async listAgents(extra: string[] = []): Promise<AgentJson[]> {
+    const result = await this.runOk([
+      "agents",
+      "list",
+      "--data-dir",
+      this.dataDir,
+      "--json",
+      ...extra,
+    ]);
+    return JSON.parse(result.stdout) as AgentJson[];
+  }
+
+  /** Polls `agents list --json` until the agent is in `state`; returns its row. */
+  waitForAgentState(id: string, state: string, deadlineMs = defaultDeadlineMs): Promise<AgentJson> {
+    return this.waitForAgent(id, state, (agent) => agent.state === state, deadlineMs);
+  }
+
+  /** Polls `agents list --json` until the agent's row satisfies `condition`; returns it. */
+  waitForAgent(
+    id: string,
+    what: string,
+    condition: (agent: AgentJson) => boolean,
+    deadlineMs = defaultDeadlineMs,
+  ): Promise<AgentJson> {
+    return waitFor(
+      `agent ${id} to be ${what}`,
+      async () => (await this.listAgents()).find((agent) => agent.id === id && condition(agent)),
+      deadlineMs,
+    );
+  }
+
+  /** The id an agent saved in its data dir once it joined. */
+  async agentIdOf(agentDataDir: string): Promise<string> {
+    const record = this.path(join(agentDataDir, "agent.json"));
+    return waitFor(`${record} to be written`, async () => {
+      if (!existsSync(record)) return undefined;
+      const parsed = JSON.parse(await readFile(record, "utf8")) as { id?: unknown };
+      return typeof parsed.id === "string" ? parsed.id : undefined;
+    });
+  }
+
+  /** Stops one child: SIGTERM, then SIGKILL after 3 s. Returns how it exited. */
+  async stop(
+    proc: RunningProcess,
+  ): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    await stopChild(proc.child);
+    return proc.exited;
+  }
+
+  /** Stops every child this harness started and removes the temp dir. */
+  async cleanup(): Promise<void> {
+    // Agents and commands first, so agents do not retry against a dying server.
+    const isServer = (proc: RunningProcess) => proc.name === "server";
+    await Promise.all(this.processes.filter((p) => !isServer(p)).map((p) => stopChild(p.child)));
+    await Promise.all(this.processes.filter(isServer).map((p) => stopChild(p.child)));
+    if (process.env.DROVER_E2E_KEEP) {
+      console.error(`kept ${this.root}`);
+      return;
+    }
+    await rm(this.root, { recursive: true, force: true });
+  }
+}
