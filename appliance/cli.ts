@@ -5,13 +5,14 @@ import { agentCommand, agentUsage } from "./commands/agent.ts";
 import { agentsCommand, agentsUsage } from "./commands/agents.ts";
 import { serverCommand, serverUsage } from "./commands/server.ts";
 import { tokenCommand, tokenUsage } from "./commands/token.ts";
+import { usersCommand, usersUsage } from "./commands/users.ts";
 import { UsageError } from "./flags.ts";
 import type { Command, CommandIo } from "./io.ts";
 
 export const usage = `Drover ${droverVersion}: a fleet control plane in one file.
 
 Usage:
-${[serverUsage, tokenUsage, agentUsage, agentsUsage, "drover version"].map((line) => `  ${line.replaceAll("\n", "\n  ")}`).join("\n")}
+${[serverUsage, tokenUsage, agentUsage, agentsUsage, usersUsage, "drover version"].map((line) => `  ${line.replaceAll("\n", "\n  ")}`).join("\n")}
 
 Every flag also reads DROVER_<FLAG> from the environment (e.g. DROVER_DATA_DIR).
 `;
@@ -21,6 +22,7 @@ const commands: Record<string, Command> = {
   token: tokenCommand,
   agent: agentCommand,
   agents: agentsCommand,
+  users: usersCommand,
   version: async (_argv, io) => {
     io.stdout(`drover ${droverVersion}\n`);
     return 0;

@@ -3,6 +3,8 @@ export interface CommandIo {
   env: Record<string, string | undefined>;
   stdout: (text: string) => void;
   stderr: (text: string) => void;
+  /** All of standard input (for --password-stdin). */
+  readStdin: () => Promise<string>;
   /** Aborts on SIGINT/SIGTERM. */
   signal: AbortSignal;
   /** How to invoke this same program, for the hints it prints. */

@@ -7,7 +7,7 @@ import { stderrLogger } from "../output.ts";
 
 export const serverUsage = `drover server --data-dir DIR [--registration-addr HOST:PORT] [--agent-addr HOST:PORT]
               [--operator-addr HOST:PORT] [--http-addr HOST:PORT] [--hostname NAME]...
-              [--heartbeat-interval 10s] [--cert-lifetime 7d]`;
+              [--heartbeat-interval 10s] [--cert-lifetime 7d] [--rate-limit 1000]`;
 
 function durationFlag(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
@@ -15,6 +15,14 @@ function durationFlag(name: string, value: string | undefined): number | undefin
   if (ms === undefined || ms === 0)
     throw new UsageError(`--${name} takes a duration such as 10s, 5m or 7d`);
   return ms;
+}
+
+function countFlag(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const count = Number(value);
+  if (!/^\d+$/.test(value) || count < 1)
+    throw new UsageError(`--${name} takes a whole number of requests per minute`);
+  return count;
 }
 
 export const serverCommand: Command = async (argv, io) => {
@@ -28,6 +36,7 @@ export const serverCommand: Command = async (argv, io) => {
       hostname: { kind: "list" },
       "heartbeat-interval": { kind: "string" },
       "cert-lifetime": { kind: "string" },
+      "rate-limit": { kind: "string" },
     },
     argv,
     io.env,
@@ -44,6 +53,7 @@ export const serverCommand: Command = async (argv, io) => {
     hostnames: [hostname(), ...flags.hostname],
     heartbeatIntervalMs: durationFlag("heartbeat-interval", flags["heartbeat-interval"]),
     certificateLifetimeMs: durationFlag("cert-lifetime", flags["cert-lifetime"]),
+    rateLimitPerMinute: countFlag("rate-limit", flags["rate-limit"]),
     logger,
   });
   const { endpoints } = server;
@@ -55,6 +65,14 @@ export const serverCommand: Command = async (argv, io) => {
       `  agent         ${endpoints.agent}`,
       `  operator      ${endpoints.operator}`,
       `  http          https://${endpoints.http}  (CA: https://${endpoints.http}/ca.pem)`,
+      ...(server.firstAdmin
+        ? [
+            "",
+            "First start: an admin user was created. Its password is shown only now:",
+            `  email     ${server.firstAdmin.email}`,
+            `  password  ${server.firstAdmin.password}`,
+          ]
+        : []),
       "",
       "Join a machine to the fleet:",
       `  TOKEN=$(${io.self} token create --data-dir ${dataDir} --role agent)`,

@@ -10,6 +10,8 @@ export interface CreateJoinTokenInput {
   /** Default one hour; at most 30 days. */
   ttlMs?: number;
   name?: string;
+  /** Agents that join with this token land in this workspace. */
+  workspaceId?: string;
 }
 
 export interface CreatedJoinToken {
@@ -53,11 +55,12 @@ export async function createJoinToken(
     name: name ?? null,
     createdAt: now,
     expiresAt,
+    workspaceId: input.workspaceId ?? null,
   });
   await deps.events.publish({
     type: "token.created",
     subjectId: nonceId,
-    data: { role: input.role, labels },
+    data: { role: input.role, labels, workspace_id: input.workspaceId ?? null },
   });
   return { token, nonceId, expiresAt };
 }

@@ -96,7 +96,7 @@ export async function register(deps: FleetDeps, input: RegisterInput): Promise<R
   // Token labels are the operator's word and win over what the agent claims.
   const labels = { ...input.labels, ...claims.labels };
   await deps.store.transaction(async (tx) => {
-    await tx.joinTokens.consume(claims.nonceId, identity.id, now);
+    const token = await tx.joinTokens.consume(claims.nonceId, identity.id, now);
     if (identity.role === "agent") {
       await tx.agents.insert({
         id: identity.id,
@@ -106,6 +106,7 @@ export async function register(deps: FleetDeps, input: RegisterInput): Promise<R
         version: input.version,
         labels,
         capabilities: input.capabilities,
+        workspaceId: token.workspaceId,
         state: "offline",
         lastSeenAt: null,
         lastHealth: null,

@@ -23,7 +23,7 @@ async function loadOrCreateKey(path: string): Promise<KeyPair> {
   return keys;
 }
 
-/** Loads the fleet CA and token key from the data dir, creating them at first start. */
+/** Loads the fleet CA and signing keys from the data dir, creating them at first start. */
 export async function loadOrCreateAuthority(
   dataDir: string,
   clock: Clock,
@@ -40,7 +40,11 @@ export async function loadOrCreateAuthority(
     await writeSecretFile(paths.caKey, await exportPrivateKeyPem(ca.keys.privateKey));
     await writeFileAtomic(paths.caCertificate, ca.certificatePem);
   }
-  return { ca, tokenKeys: await loadOrCreateKey(paths.tokenKey) };
+  return {
+    ca,
+    tokenKeys: await loadOrCreateKey(paths.tokenKey),
+    sessionKeys: await loadOrCreateKey(paths.sessionKey),
+  };
 }
 
 export interface ServerTlsMaterial {

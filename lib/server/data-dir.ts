@@ -9,6 +9,7 @@ export function serverPaths(dataDir: string) {
     caCertificate: join(dataDir, "ca.pem"),
     caKey: join(dataDir, "ca.key"),
     tokenKey: join(dataDir, "token-signing.key"),
+    sessionKey: join(dataDir, "session-signing.key"),
     serverCertificate: join(dataDir, "server.pem"),
     serverKey: join(dataDir, "server.key"),
     adminCertificate: join(dataDir, "admin.pem"),

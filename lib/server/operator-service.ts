@@ -2,7 +2,13 @@ import { durationMs, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { Fleet } from "../fleet/index.ts";
 import type { OperatorService } from "../gen/drover/v1/operator_pb.ts";
-import { agentStateFromProto, agentToProto, roleFromProto } from "../wire/index.ts";
+import { createUser } from "../tenancy/index.ts";
+import {
+  agentStateFromProto,
+  agentToProto,
+  memberRoleFromProto,
+  roleFromProto,
+} from "../wire/index.ts";
 
 export function operatorService(fleet: Fleet): ServiceImpl<typeof OperatorService> {
   return {
@@ -38,6 +44,17 @@ export function operatorService(fleet: Fleet): ServiceImpl<typeof OperatorServic
     async deleteAgent(request) {
       await fleet.deleteAgent(request.id);
       return {};
+    },
+    async createUser(request) {
+      const user = await createUser(fleet.deps, {
+        email: request.email,
+        password: request.password,
+        organizationSlug: request.organizationSlug || undefined,
+        role: memberRoleFromProto(request.role),
+      });
+      return {
+        user: { id: user.id, email: user.email, createdAt: timestampFromDate(user.createdAt) },
+      };
     },
   };
 }

@@ -34,11 +34,17 @@ export function peerFromSocket(socket: TLSSocket): Peer | undefined {
   return peers.get(socket);
 }
 
-export function peerContextValues(request: IncomingMessage | Http2ServerRequest): ContextValues {
+/** The verified peer behind an HTTP/1.1 or HTTP/2 request, if it showed a certificate. */
+export function peerFromRequest(request: IncomingMessage | Http2ServerRequest): Peer | undefined {
   // An HTTP/2 request's own `socket` is a fresh proxy per stream; the session's is stable.
-  const socket = "stream" in request ? request.stream.session?.socket : request.socket;
-  return createContextValues().set(
-    peerKey,
-    socket ? peerFromSocket(socket as TLSSocket) : undefined,
-  );
+  const socket = ("stream" in request ? request.stream.session?.socket : request.socket) as
+    | TLSSocket
+    | undefined;
+  // Only a certificate the handshake verified counts (the HTTP listener asks for one
+  // without requiring it).
+  return socket?.authorized ? peerFromSocket(socket) : undefined;
+}
+
+export function peerContextValues(request: IncomingMessage | Http2ServerRequest): ContextValues {
+  return createContextValues().set(peerKey, peerFromRequest(request));
 }

@@ -9,6 +9,7 @@ import { type Logger, silentLogger } from "../log/index.ts";
 import { dialableHost, formatHostPort, type HostPort, parseHostPort } from "../net/index.ts";
 import { openStore } from "../store/index.ts";
 import { every, startTasks } from "../tasks/index.ts";
+import { ensureFirstAdmin } from "../tenancy/index.ts";
 import { type Clock, systemClock } from "../time/index.ts";
 import { agentService } from "./agent-service.ts";
 import { requireRole } from "./authorize.ts";
@@ -21,6 +22,7 @@ import { createHttpApp } from "./http-app.ts";
 import { startHttpListener } from "./http-listener.ts";
 import { identityService } from "./identity-service.ts";
 import { operatorService } from "./operator-service.ts";
+import { peerFromRequest } from "./peer.ts";
 import { registrationService } from "./registration-service.ts";
 
 export interface DroverServerOptions {
@@ -34,6 +36,10 @@ export interface DroverServerOptions {
   hostnames?: string[];
   heartbeatIntervalMs?: number;
   certificateLifetimeMs?: number;
+  /** REST requests per minute per user; default 1000. */
+  rateLimitPerMinute?: number;
+  /** Lifetime of REST access tokens; default 15 minutes. */
+  accessTokenTtlMs?: number;
   clock?: Clock;
   logger?: Logger;
 }
@@ -42,6 +48,8 @@ export interface DroverServer {
   /** The addresses actually bound, dialable from this machine. */
   endpoints: Endpoints;
   fleet: Fleet;
+  /** Set only at the first start: the admin user's generated password, to show once. */
+  firstAdmin?: { email: string; password: string };
   stop(): Promise<void>;
 }
 
@@ -114,6 +122,7 @@ async function startLocked(
       certificateLifetimeMs: options.certificateLifetimeMs ?? 7 * 86_400_000,
     },
   });
+  const firstAdmin = await ensureFirstAdmin(fleet.deps);
   // Whoever was online before a restart has to prove it again by reconnecting.
   for (const id of await store.agents.markStaleOffline(new Date(8.64e15), clock.now())) {
     await events.publish({
@@ -162,7 +171,23 @@ async function startLocked(
   const httpListener = await startHttpListener({
     at: binds.http,
     tls,
-    app: createHttpApp({ caCertificatePem: ca }),
+    clientCaPem: ca,
+    app: createHttpApp({
+      caCertificatePem: ca,
+      rest: {
+        fleet,
+        sessions: {
+          store,
+          clock,
+          sessionKeys: authority.sessionKeys,
+          accessTtlMs: options.accessTokenTtlMs ?? 15 * 60_000,
+          refreshTtlMs: 30 * 86_400_000,
+        },
+        rateLimitPerMinute: options.rateLimitPerMinute ?? 1000,
+        peerOf: peerFromRequest,
+        logger,
+      },
+    }),
   });
 
   const unsubscribe = events.subscribe((event) => {
@@ -192,6 +217,7 @@ async function startLocked(
   return {
     endpoints,
     fleet,
+    firstAdmin,
     async stop() {
       unsubscribe();
       await tasks.stop();

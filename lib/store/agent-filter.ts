@@ -1,8 +1,10 @@
 import { and, eq, type SQL, sql } from "drizzle-orm";
 import { invalidField } from "../errors/index.ts";
 import { isValidKey, isValidValue, type SelectorTerm } from "../selector/index.ts";
+import { inList } from "./filters.ts";
 import { agents } from "./schema.ts";
 import type { AgentFilter } from "./types.ts";
+import { checkIds } from "./validate.ts";
 
 /**
  * One selector term as SQL over the labels JSON, with the semantics of
@@ -38,5 +40,12 @@ function termSql(term: SelectorTerm, index: number): SQL {
 export function agentFilterSql(filter: AgentFilter): SQL | undefined {
   const conditions: SQL[] = (filter.selector ?? []).map(termSql);
   if (filter.state !== undefined) conditions.push(eq(agents.state, filter.state));
+  if (filter.workspaceId !== undefined) {
+    conditions.push(eq(agents.workspaceId, filter.workspaceId));
+  }
+  if (filter.workspaceIds !== undefined) {
+    checkIds("workspaceIds", filter.workspaceIds);
+    conditions.push(inList(agents.workspaceId, filter.workspaceIds));
+  }
   return and(...conditions);
 }

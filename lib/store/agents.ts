@@ -3,11 +3,11 @@ import { invalidField } from "../errors/index.ts";
 import { validateLabels } from "../selector/index.ts";
 import { agentFilterSql } from "./agent-filter.ts";
 import type { StoreDb } from "./db.ts";
-import { isUniqueViolation } from "./errors.ts";
+import { isForeignKeyViolation, isUniqueViolation } from "./errors.ts";
 import type { Runner } from "./runner.ts";
 import { type AgentState, agents } from "./schema.ts";
 import type { AgentPatch, AgentRepository, AgentRow } from "./types.ts";
-import { alreadyExists, checkLimit, notFound, plain, returned } from "./validate.ts";
+import { alreadyExists, checkLimit, checkOffset, notFound, plain, returned } from "./validate.ts";
 
 function checkCapabilities(capabilities: unknown): void {
   if (!Array.isArray(capabilities) || !capabilities.every((c) => typeof c === "string")) {
@@ -21,9 +21,15 @@ async function updateOne(
   id: string,
   values: Partial<typeof agents.$inferInsert>,
 ): Promise<AgentRow> {
-  const [row] = await db.update(agents).set(values).where(eq(agents.id, id)).returning();
-  if (row === undefined) throw notFound("agent", id);
-  return row;
+  try {
+    const [row] = await db.update(agents).set(values).where(eq(agents.id, id)).returning();
+    if (row === undefined) throw notFound("agent", id);
+    return row;
+  } catch (error) {
+    // The only foreign key: values.workspaceId names no workspace.
+    if (isForeignKeyViolation(error)) throw notFound("workspace", String(values.workspaceId));
+    throw error;
+  }
 }
 
 export function createAgentRepository(run: Runner): AgentRepository {
@@ -41,11 +47,13 @@ export function createAgentRepository(run: Runner): AgentRepository {
                 labels: plain(row.labels),
                 lastSeenAt: row.lastSeenAt ?? null,
                 lastHealth: plain(row.lastHealth ?? null),
+                workspaceId: row.workspaceId ?? null,
               })
               .returning(),
           );
         } catch (error) {
           if (isUniqueViolation(error)) throw alreadyExists("agent", row.id);
+          if (isForeignKeyViolation(error)) throw notFound("workspace", String(row.workspaceId));
           throw error;
         }
       }),
@@ -56,10 +64,11 @@ export function createAgentRepository(run: Runner): AgentRepository {
         return row ?? null;
       }),
 
-    list: ({ limit, afterId, ...filter }) =>
+    list: ({ limit, afterId, offset, ...filter }) =>
       run(async (db) => {
         checkLimit(limit);
-        return db
+        if (offset !== undefined) checkOffset(offset);
+        const query = db
           .select()
           .from(agents)
           .where(
@@ -67,6 +76,7 @@ export function createAgentRepository(run: Runner): AgentRepository {
           )
           .orderBy(asc(agents.id))
           .limit(limit);
+        return offset === undefined ? query : query.offset(offset);
       }),
 
     count: (filter = {}) =>
@@ -80,7 +90,7 @@ export function createAgentRepository(run: Runner): AgentRepository {
         if (patch.labels !== undefined) validateLabels(patch.labels);
         if (patch.capabilities !== undefined) checkCapabilities(patch.capabilities);
         // Copy only the patchable fields: the static type is not a runtime guarantee.
-        const { name, hostname, ip, version, labels, capabilities } = patch;
+        const { name, hostname, ip, version, labels, capabilities, workspaceId } = patch;
         return updateOne(db, id, {
           name,
           hostname,
@@ -88,6 +98,7 @@ export function createAgentRepository(run: Runner): AgentRepository {
           version,
           labels: plain(labels),
           capabilities,
+          workspaceId,
           updatedAt: at,
         });
       }),

@@ -10,14 +10,30 @@ function* chain(error: unknown): Generator<{ message: string; code: string }> {
   }
 }
 
-export function isUniqueViolation(error: unknown): boolean {
+// Anchored: drizzle's own wrapper message quotes the query and its parameters,
+// which may contain anything. libsql prefixes the code, bun:sqlite does not.
+const UNIQUE_MESSAGE = /^(?:SQLITE_CONSTRAINT_\w+: )?UNIQUE constraint failed: (.+)$/;
+const FOREIGN_KEY_MESSAGE = /^(?:SQLITE_CONSTRAINT_\w+: )?FOREIGN KEY constraint failed$/;
+
+/**
+ * Whether error is a primary key or unique violation; with `columns` (as
+ * SQLite names them, e.g. "users.email" or "workspaces.organization_id,
+ * workspaces.slug"), only one of exactly that key, so a repository can say
+ * which of a table's keys was taken.
+ */
+export function isUniqueViolation(error: unknown, columns?: string): boolean {
   for (const { message, code } of chain(error)) {
-    if (
-      /UNIQUE constraint failed/.test(message) ||
-      /^SQLITE_CONSTRAINT_(PRIMARYKEY|UNIQUE)$/.test(code)
-    ) {
-      return true;
-    }
+    const match = UNIQUE_MESSAGE.exec(message);
+    if (match !== null) return columns === undefined || match[1] === columns;
+    if (/^SQLITE_CONSTRAINT_(PRIMARYKEY|UNIQUE)$/.test(code)) return columns === undefined;
+  }
+  return false;
+}
+
+/** SQLite does not say which foreign key failed; callers know from the table. */
+export function isForeignKeyViolation(error: unknown): boolean {
+  for (const { message, code } of chain(error)) {
+    if (code === "SQLITE_CONSTRAINT_FOREIGNKEY" || FOREIGN_KEY_MESSAGE.test(message)) return true;
   }
   return false;
 }

@@ -38,7 +38,12 @@ export function createJoinTokenRepository(run: Runner): JoinTokenRepository {
           return returned(
             await db
               .insert(joinTokens)
-              .values({ ...row, labels: plain(row.labels), name: row.name ?? null })
+              .values({
+                ...row,
+                labels: plain(row.labels),
+                name: row.name ?? null,
+                workspaceId: row.workspaceId ?? null,
+              })
               .returning(),
           );
         } catch (error) {

@@ -14,4 +14,23 @@ export const migrations: ReadonlyArray<EmbeddedMigration> = [
       "CREATE TABLE `join_tokens` (\n\t`nonce_id` text PRIMARY KEY NOT NULL,\n\t`role` text NOT NULL,\n\t`labels` text NOT NULL,\n\t`name` text,\n\t`created_at` integer NOT NULL,\n\t`expires_at` integer NOT NULL,\n\t`used_at` integer,\n\t`used_by` text,\n\t`revoked_at` integer\n);",
     ],
   },
+  {
+    tag: "0001_management",
+    statements: [
+      "CREATE TABLE `memberships` (\n\t`user_id` text NOT NULL,\n\t`scope` text NOT NULL,\n\t`role` text NOT NULL,\n\t`created_at` integer NOT NULL,\n\tPRIMARY KEY(`user_id`, `scope`),\n\tFOREIGN KEY (`user_id`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE cascade\n);",
+      "CREATE INDEX `memberships_scope_idx` ON `memberships` (`scope`);",
+      "CREATE TABLE `organizations` (\n\t`id` text PRIMARY KEY NOT NULL,\n\t`name` text NOT NULL,\n\t`slug` text NOT NULL,\n\t`created_at` integer NOT NULL,\n\t`updated_at` integer NOT NULL\n);",
+      "CREATE UNIQUE INDEX `organizations_slug_unique` ON `organizations` (`slug`);",
+      "CREATE TABLE `refresh_tokens` (\n\t`id` text PRIMARY KEY NOT NULL,\n\t`family_id` text NOT NULL,\n\t`user_id` text NOT NULL,\n\t`created_at` integer NOT NULL,\n\t`expires_at` integer NOT NULL,\n\t`used_at` integer,\n\t`revoked_at` integer,\n\tFOREIGN KEY (`user_id`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE cascade\n);",
+      "CREATE INDEX `refresh_tokens_family_id_idx` ON `refresh_tokens` (`family_id`);",
+      "CREATE INDEX `refresh_tokens_user_id_idx` ON `refresh_tokens` (`user_id`);",
+      "CREATE TABLE `users` (\n\t`id` text PRIMARY KEY NOT NULL,\n\t`email` text NOT NULL,\n\t`password_hash` text NOT NULL,\n\t`created_at` integer NOT NULL,\n\t`updated_at` integer NOT NULL\n);",
+      "CREATE UNIQUE INDEX `users_email_unique` ON `users` (`email`);",
+      "CREATE TABLE `workspaces` (\n\t`id` text PRIMARY KEY NOT NULL,\n\t`organization_id` text NOT NULL,\n\t`name` text NOT NULL,\n\t`slug` text NOT NULL,\n\t`created_at` integer NOT NULL,\n\t`updated_at` integer NOT NULL,\n\tFOREIGN KEY (`organization_id`) REFERENCES `organizations`(`id`) ON UPDATE no action ON DELETE cascade\n);",
+      "CREATE UNIQUE INDEX `workspaces_organization_id_slug_unique` ON `workspaces` (`organization_id`,`slug`);",
+      "-- Edited: drizzle-kit 0.31 drops the ON DELETE action of a column added with\n-- ALTER TABLE (the snapshot has it). SQLite allows this ALTER: the default is NULL.\nALTER TABLE `agents` ADD `workspace_id` text REFERENCES `workspaces`(`id`) ON DELETE set null;",
+      "CREATE INDEX `agents_workspace_id_idx` ON `agents` (`workspace_id`);",
+      "ALTER TABLE `join_tokens` ADD `workspace_id` text;",
+    ],
+  },
 ];

@@ -109,6 +109,7 @@ describe.each(drivers)("%s", (_driver, open) => {
         usedAt: null,
         usedBy: null,
         revokedAt: null,
+        workspaceId: null,
       } as typeof row);
       expect(await store.joinTokens.get("n1")).toEqual(row);
       expect(await store.joinTokens.get("nope")).toBeNull();

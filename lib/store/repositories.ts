@@ -2,8 +2,13 @@ import { createAgentRepository } from "./agents.ts";
 import { createCertificateRepository } from "./certificates.ts";
 import { createEventRepository } from "./events.ts";
 import { createJoinTokenRepository } from "./join-tokens.ts";
+import { createMembershipRepository } from "./memberships.ts";
+import { createOrganizationRepository } from "./organizations.ts";
+import { createRefreshTokenRepository } from "./refresh-tokens.ts";
 import { type Runner, translating } from "./runner.ts";
 import type { Repositories } from "./types.ts";
+import { createUserRepository } from "./users.ts";
+import { createWorkspaceRepository } from "./workspaces.ts";
 
 /** The same repositories over any runner: the locked store, or an open transaction. */
 export function createRepositories(run: Runner): Repositories {
@@ -13,5 +18,10 @@ export function createRepositories(run: Runner): Repositories {
     joinTokens: createJoinTokenRepository(exec),
     agents: createAgentRepository(exec),
     events: createEventRepository(exec),
+    users: createUserRepository(exec),
+    organizations: createOrganizationRepository(exec),
+    memberships: createMembershipRepository(exec),
+    workspaces: createWorkspaceRepository(exec),
+    refreshTokens: createRefreshTokenRepository(exec),
   };
 }

@@ -1,7 +1,7 @@
 import type { Selector } from "../selector/index.ts";
-import type { AgentState, HealthSnapshot, Role } from "./schema.ts";
+import type { AgentState, HealthSnapshot, MembershipRole, Role } from "./schema.ts";
 
-export type { AgentState, HealthSnapshot, Role };
+export type { AgentState, HealthSnapshot, MembershipRole, Role };
 
 export interface CertificateRow {
   /** Lowercase hex. */
@@ -26,6 +26,8 @@ export interface JoinTokenRow {
   /** Subject id of the identity the token was exchanged for. */
   usedBy: string | null;
   revokedAt: Date | null;
+  /** The workspace the admitted agent joins; null: none. */
+  workspaceId: string | null;
 }
 
 export type NewJoinToken = Pick<
@@ -33,6 +35,7 @@ export type NewJoinToken = Pick<
   "nonceId" | "role" | "labels" | "createdAt" | "expiresAt"
 > & {
   name?: string | null;
+  workspaceId?: string | null;
 };
 
 export interface AgentRow {
@@ -48,27 +51,36 @@ export interface AgentRow {
   lastHealth: HealthSnapshot | null;
   createdAt: Date;
   updatedAt: Date;
+  /** Null when unassigned, including after its workspace was deleted. */
+  workspaceId: string | null;
 }
 
-export type NewAgent = Omit<AgentRow, "lastSeenAt" | "lastHealth"> & {
+export type NewAgent = Omit<AgentRow, "lastSeenAt" | "lastHealth" | "workspaceId"> & {
   lastSeenAt?: Date | null;
   lastHealth?: HealthSnapshot | null;
+  /** not_found if the workspace does not exist. */
+  workspaceId?: string | null;
 };
 
-/** Fields an operator or a re-registration may change. */
+/** Fields an operator or a re-registration may change; workspaceId null unassigns. */
 export type AgentPatch = Partial<
-  Pick<AgentRow, "name" | "hostname" | "ip" | "version" | "labels" | "capabilities">
+  Pick<AgentRow, "name" | "hostname" | "ip" | "version" | "labels" | "capabilities" | "workspaceId">
 >;
 
 export interface AgentFilter {
   selector?: Selector;
   state?: AgentState;
+  workspaceId?: string;
+  /** Agents in any of these workspaces; [] matches none. Unassigned agents never match. */
+  workspaceIds?: string[];
 }
 
 export interface AgentListOptions extends AgentFilter {
   limit: number;
   /** Keyset cursor: the last id of the previous page. */
   afterId?: string;
+  /** Rows to skip, for page/per_page pagination; combines with afterId. */
+  offset?: number;
 }
 
 export interface HealthUpdate {
@@ -87,6 +99,149 @@ export interface EventRow {
 }
 
 export type NewEvent = Omit<EventRow, "seq">;
+
+/** Page of a list ordered by creation: `offset` rows skipped, at most `limit` returned. */
+export interface PageOptions {
+  limit: number;
+  offset: number;
+}
+
+export interface UserRow {
+  id: string;
+  /** Lowercase. */
+  email: string;
+  passwordHash: string;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export type NewUser = UserRow;
+
+export interface OrganizationRow {
+  id: string;
+  name: string;
+  slug: string;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export type NewOrganization = OrganizationRow;
+export type OrganizationPatch = Partial<Pick<OrganizationRow, "name" | "slug">>;
+
+export interface OrganizationFilter {
+  /** Only these organizations; undefined: all, []: none. */
+  ids?: string[];
+}
+
+export interface MembershipRow {
+  userId: string;
+  /** An organization id, or FLEET_SCOPE. */
+  scope: string;
+  role: MembershipRole;
+  createdAt: Date;
+}
+
+export interface WorkspaceRow {
+  id: string;
+  organizationId: string;
+  name: string;
+  /** Unique within its organization. */
+  slug: string;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export type NewWorkspace = WorkspaceRow;
+export type WorkspacePatch = Partial<Pick<WorkspaceRow, "name" | "slug">>;
+
+export interface WorkspaceFilter {
+  /** Only workspaces of these organizations; undefined: all, []: none. */
+  organizationIds?: string[];
+  /** Only this organization's workspaces; combines with organizationIds. */
+  organizationId?: string;
+}
+
+export interface RefreshTokenRow {
+  /** Lowercase SHA-256 hex of the token; the token itself is never stored. */
+  id: string;
+  /** Every token rotated from one login; reuse of a used one revokes them all. */
+  familyId: string;
+  userId: string;
+  createdAt: Date;
+  expiresAt: Date;
+  usedAt: Date | null;
+  revokedAt: Date | null;
+}
+
+export type NewRefreshToken = Omit<RefreshTokenRow, "usedAt" | "revokedAt">;
+
+export interface UserRepository {
+  /** already_exists if the id or the (case-folded) email is taken. */
+  insert(row: NewUser): Promise<UserRow>;
+  get(id: string): Promise<UserRow | null>;
+  /** Case-insensitive. */
+  getByEmail(email: string): Promise<UserRow | null>;
+  /** Ordered by creation time, then id. */
+  list(options: PageOptions): Promise<UserRow[]>;
+  count(): Promise<number>;
+  /** not_found if the user does not exist. */
+  updatePassword(id: string, passwordHash: string, at: Date): Promise<UserRow>;
+  /** Also deletes the user's memberships and refresh tokens. */
+  delete(id: string): Promise<boolean>;
+}
+
+export interface OrganizationRepository {
+  /** already_exists if the id or the slug is taken. */
+  insert(row: NewOrganization): Promise<OrganizationRow>;
+  get(id: string): Promise<OrganizationRow | null>;
+  getBySlug(slug: string): Promise<OrganizationRow | null>;
+  /** Ordered by creation time, then id. */
+  list(options: OrganizationFilter & PageOptions): Promise<OrganizationRow[]>;
+  count(filter?: OrganizationFilter): Promise<number>;
+  /** not_found if unknown, already_exists if the new slug is taken. */
+  update(id: string, patch: OrganizationPatch, at: Date): Promise<OrganizationRow>;
+  /** Also deletes its memberships and workspaces (its agents stay, unassigned). */
+  delete(id: string): Promise<boolean>;
+}
+
+export interface MembershipRepository {
+  /**
+   * Creates the membership, or changes the role of an existing one (keeping
+   * its createdAt). not_found if the user, or the organization named by
+   * scope, does not exist.
+   */
+  upsert(row: MembershipRow): Promise<MembershipRow>;
+  /** Ordered by scope ("*" sorts before alphanumeric organization ids). */
+  listForUser(userId: string): Promise<MembershipRow[]>;
+  delete(userId: string, scope: string): Promise<boolean>;
+}
+
+export interface WorkspaceRepository {
+  /** not_found if the organization does not exist; already_exists if the id or slug is taken there. */
+  insert(row: NewWorkspace): Promise<WorkspaceRow>;
+  get(id: string): Promise<WorkspaceRow | null>;
+  /** Ordered by creation time, then id. */
+  list(options: WorkspaceFilter & PageOptions): Promise<WorkspaceRow[]>;
+  count(filter?: WorkspaceFilter): Promise<number>;
+  /** not_found if unknown, already_exists if the new slug is taken in its organization. */
+  update(id: string, patch: WorkspacePatch, at: Date): Promise<WorkspaceRow>;
+  /** Its agents stay, unassigned. */
+  delete(id: string): Promise<boolean>;
+}
+
+export interface RefreshTokenRepository {
+  /** not_found if the user does not exist; already_exists if the id is taken. */
+  insert(row: NewRefreshToken): Promise<RefreshTokenRow>;
+  get(id: string): Promise<RefreshTokenRow | null>;
+  /**
+   * Marks the token used if it is unused, unrevoked and unexpired at `at`,
+   * atomically: of two racing callers exactly one gets the row. Null otherwise
+   * (get() tells why, e.g. to revoke the family on reuse).
+   */
+  use(id: string, at: Date): Promise<RefreshTokenRow | null>;
+  /** Revokes every unrevoked token of the family; returns how many. */
+  revokeFamily(familyId: string, at: Date): Promise<number>;
+}
 
 export interface CertificateRepository {
   insert(row: NewCertificate): Promise<CertificateRow>;
@@ -147,6 +302,11 @@ export interface Repositories {
   joinTokens: JoinTokenRepository;
   agents: AgentRepository;
   events: EventRepository;
+  users: UserRepository;
+  organizations: OrganizationRepository;
+  memberships: MembershipRepository;
+  workspaces: WorkspaceRepository;
+  refreshTokens: RefreshTokenRepository;
 }
 
 export interface Store extends Repositories {

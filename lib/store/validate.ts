@@ -7,6 +7,26 @@ export function checkLimit(limit: number): void {
   }
 }
 
+export function checkOffset(offset: number): void {
+  if (!Number.isInteger(offset) || offset < 0) {
+    throw invalidField("offset", "must be a non-negative integer");
+  }
+}
+
+/** Names, slugs, hashes: the static type does not rule out "" or a non-string. */
+export function checkText(field: string, value: unknown): void {
+  if (typeof value !== "string" || value === "") {
+    throw invalidField(field, "must be a non-empty string");
+  }
+}
+
+/** An id-list filter: undefined means no filter, [] matches nothing. */
+export function checkIds(field: string, ids: unknown): void {
+  if (ids !== undefined && (!Array.isArray(ids) || !ids.every((id) => typeof id === "string"))) {
+    throw invalidField(field, "must be an array of strings");
+  }
+}
+
 export function checkDate(field: string, value: Date): void {
   if (!(value instanceof Date) || Number.isNaN(value.getTime())) {
     throw invalidField(field, "must be a valid date");

@@ -1,5 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
+import type { MemberRole } from "../auth/index.ts";
 import { invalidField } from "../errors/index.ts";
 import type { AgentHealth } from "../fleet/index.ts";
 import { type HealthReport, HealthReportSchema } from "../gen/drover/v1/agent_pb.ts";
@@ -12,11 +13,28 @@ import {
   type Agent,
   AgentSchema,
   AgentState as AgentStateEnum,
+  MemberRole as MemberRoleEnum,
 } from "../gen/drover/v1/operator_pb.ts";
 import type { IssuedCertificate, Role } from "../pki/index.ts";
 import type { AgentRow, AgentState } from "../store/index.ts";
 
 /** Proto ↔ domain conversions; the only place that knows both shapes. */
+
+const memberRoles: Record<number, MemberRole> = {
+  [MemberRoleEnum.OWNER]: "owner",
+  [MemberRoleEnum.ADMIN]: "admin",
+  [MemberRoleEnum.VIEWER]: "viewer",
+};
+
+export function memberRoleFromProto(role: MemberRoleEnum): MemberRole {
+  const found = memberRoles[role];
+  if (!found)
+    throw invalidField(
+      "role",
+      "must be MEMBER_ROLE_OWNER, MEMBER_ROLE_ADMIN or MEMBER_ROLE_VIEWER",
+    );
+  return found;
+}
 
 export function roleFromProto(role: RoleEnum): Role {
   if (role === RoleEnum.AGENT) return "agent";

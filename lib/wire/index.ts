@@ -5,5 +5,6 @@ export {
   certificateToProto,
   healthFromProto,
   healthToProto,
+  memberRoleFromProto,
   roleFromProto,
 } from "./convert.ts";

@@ -25,7 +25,12 @@ export interface InProcessFleet {
 
 /** A real server on loopback ports in this process, with its admin client. */
 export async function startInProcessFleet(
-  options: { clock?: Clock; heartbeatIntervalMs?: number; certificateLifetimeMs?: number } = {},
+  options: {
+    clock?: Clock;
+    heartbeatIntervalMs?: number;
+    certificateLifetimeMs?: number;
+    rateLimitPerMinute?: number;
+  } = {},
 ): Promise<InProcessFleet> {
   const dir = mkdtempSync(join(tmpdir(), "drover-test-"));
   const server = await startDroverServer({

@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file drover/v1/operator.proto.
  */
 export const file_drover_v1_operator: GenFile = /*@__PURE__*/
-  fileDesc("Chhkcm92ZXIvdjEvb3BlcmF0b3IucHJvdG8SCWRyb3Zlci52MSL5AgoFQWdlbnQSCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCRIQCghob3N0bmFtZRgDIAEoCRIKCgJpcBgEIAEoCRIPCgd2ZXJzaW9uGAUgASgJEiwKBmxhYmVscxgGIAMoCzIcLmRyb3Zlci52MS5BZ2VudC5MYWJlbHNFbnRyeRIUCgxjYXBhYmlsaXRpZXMYByADKAkSJAoFc3RhdGUYCCABKA4yFS5kcm92ZXIudjEuQWdlbnRTdGF0ZRIwCgxsYXN0X3NlZW5fYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKC2xhc3RfaGVhbHRoGAogASgLMhcuZHJvdmVyLnYxLkhlYWx0aFJlcG9ydBIuCgpjcmVhdGVkX2F0GAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBItsBChZDcmVhdGVKb2luVG9rZW5SZXF1ZXN0Eh0KBHJvbGUYASABKA4yDy5kcm92ZXIudjEuUm9sZRI9CgZsYWJlbHMYAiADKAsyLS5kcm92ZXIudjEuQ3JlYXRlSm9pblRva2VuUmVxdWVzdC5MYWJlbHNFbnRyeRImCgN0dGwYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SDAoEbmFtZRgEIAEoCRotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBImoKF0NyZWF0ZUpvaW5Ub2tlblJlc3BvbnNlEg0KBXRva2VuGAEgASgJEhAKCG5vbmNlX2lkGAIgASgJEi4KCmV4cGlyZXNfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIioKFlJldm9rZUpvaW5Ub2tlblJlcXVlc3QSEAoIbm9uY2VfaWQYASABKAkiGQoXUmV2b2tlSm9pblRva2VuUmVzcG9uc2UicgoRTGlzdEFnZW50c1JlcXVlc3QSEAoIc2VsZWN0b3IYASABKAkSJAoFc3RhdGUYAiABKA4yFS5kcm92ZXIudjEuQWdlbnRTdGF0ZRIRCglwYWdlX3NpemUYAyABKAUSEgoKcGFnZV90b2tlbhgEIAEoCSJPChJMaXN0QWdlbnRzUmVzcG9uc2USIAoGYWdlbnRzGAEgAygLMhAuZHJvdmVyLnYxLkFnZW50EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIdCg9HZXRBZ2VudFJlcXVlc3QSCgoCaWQYASABKAkiMwoQR2V0QWdlbnRSZXNwb25zZRIfCgVhZ2VudBgBIAEoCzIQLmRyb3Zlci52MS5BZ2VudCIgChJEZWxldGVBZ2VudFJlcXVlc3QSCgoCaWQYASABKAkiFQoTRGVsZXRlQWdlbnRSZXNwb25zZSp0CgpBZ2VudFN0YXRlEhsKF0FHRU5UX1NUQVRFX1VOU1BFQ0lGSUVEEAASFgoSQUdFTlRfU1RBVEVfT05MSU5FEAESFwoTQUdFTlRfU1RBVEVfT0ZGTElORRACEhgKFEFHRU5UX1NUQVRFX0RFR1JBREVEEAMyowMKD09wZXJhdG9yU2VydmljZRJYCg9DcmVhdGVKb2luVG9rZW4SIS5kcm92ZXIudjEuQ3JlYXRlSm9pblRva2VuUmVxdWVzdBoiLmRyb3Zlci52MS5DcmVhdGVKb2luVG9rZW5SZXNwb25zZRJYCg9SZXZva2VKb2luVG9rZW4SIS5kcm92ZXIudjEuUmV2b2tlSm9pblRva2VuUmVxdWVzdBoiLmRyb3Zlci52MS5SZXZva2VKb2luVG9rZW5SZXNwb25zZRJJCgpMaXN0QWdlbnRzEhwuZHJvdmVyLnYxLkxpc3RBZ2VudHNSZXF1ZXN0Gh0uZHJvdmVyLnYxLkxpc3RBZ2VudHNSZXNwb25zZRJDCghHZXRBZ2VudBIaLmRyb3Zlci52MS5HZXRBZ2VudFJlcXVlc3QaGy5kcm92ZXIudjEuR2V0QWdlbnRSZXNwb25zZRJMCgtEZWxldGVBZ2VudBIdLmRyb3Zlci52MS5EZWxldGVBZ2VudFJlcXVlc3QaHi5kcm92ZXIudjEuRGVsZXRlQWdlbnRSZXNwb25zZWIGcHJvdG8z", [file_drover_v1_agent, file_drover_v1_identity, file_google_protobuf_duration, file_google_protobuf_timestamp]);
+  fileDesc("Chhkcm92ZXIvdjEvb3BlcmF0b3IucHJvdG8SCWRyb3Zlci52MSL5AgoFQWdlbnQSCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCRIQCghob3N0bmFtZRgDIAEoCRIKCgJpcBgEIAEoCRIPCgd2ZXJzaW9uGAUgASgJEiwKBmxhYmVscxgGIAMoCzIcLmRyb3Zlci52MS5BZ2VudC5MYWJlbHNFbnRyeRIUCgxjYXBhYmlsaXRpZXMYByADKAkSJAoFc3RhdGUYCCABKA4yFS5kcm92ZXIudjEuQWdlbnRTdGF0ZRIwCgxsYXN0X3NlZW5fYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKC2xhc3RfaGVhbHRoGAogASgLMhcuZHJvdmVyLnYxLkhlYWx0aFJlcG9ydBIuCgpjcmVhdGVkX2F0GAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBItsBChZDcmVhdGVKb2luVG9rZW5SZXF1ZXN0Eh0KBHJvbGUYASABKA4yDy5kcm92ZXIudjEuUm9sZRI9CgZsYWJlbHMYAiADKAsyLS5kcm92ZXIudjEuQ3JlYXRlSm9pblRva2VuUmVxdWVzdC5MYWJlbHNFbnRyeRImCgN0dGwYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SDAoEbmFtZRgEIAEoCRotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBImoKF0NyZWF0ZUpvaW5Ub2tlblJlc3BvbnNlEg0KBXRva2VuGAEgASgJEhAKCG5vbmNlX2lkGAIgASgJEi4KCmV4cGlyZXNfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIioKFlJldm9rZUpvaW5Ub2tlblJlcXVlc3QSEAoIbm9uY2VfaWQYASABKAkiGQoXUmV2b2tlSm9pblRva2VuUmVzcG9uc2UicgoRTGlzdEFnZW50c1JlcXVlc3QSEAoIc2VsZWN0b3IYASABKAkSJAoFc3RhdGUYAiABKA4yFS5kcm92ZXIudjEuQWdlbnRTdGF0ZRIRCglwYWdlX3NpemUYAyABKAUSEgoKcGFnZV90b2tlbhgEIAEoCSJPChJMaXN0QWdlbnRzUmVzcG9uc2USIAoGYWdlbnRzGAEgAygLMhAuZHJvdmVyLnYxLkFnZW50EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIdCg9HZXRBZ2VudFJlcXVlc3QSCgoCaWQYASABKAkiMwoQR2V0QWdlbnRSZXNwb25zZRIfCgVhZ2VudBgBIAEoCzIQLmRyb3Zlci52MS5BZ2VudCIgChJEZWxldGVBZ2VudFJlcXVlc3QSCgoCaWQYASABKAkiFQoTRGVsZXRlQWdlbnRSZXNwb25zZSJRCgRVc2VyEgoKAmlkGAEgASgJEg0KBWVtYWlsGAIgASgJEi4KCmNyZWF0ZWRfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wInQKEUNyZWF0ZVVzZXJSZXF1ZXN0Eg0KBWVtYWlsGAEgASgJEhAKCHBhc3N3b3JkGAIgASgJEhkKEW9yZ2FuaXphdGlvbl9zbHVnGAMgASgJEiMKBHJvbGUYBCABKA4yFS5kcm92ZXIudjEuTWVtYmVyUm9sZSIzChJDcmVhdGVVc2VyUmVzcG9uc2USHQoEdXNlchgBIAEoCzIPLmRyb3Zlci52MS5Vc2VyKnQKCkFnZW50U3RhdGUSGwoXQUdFTlRfU1RBVEVfVU5TUEVDSUZJRUQQABIWChJBR0VOVF9TVEFURV9PTkxJTkUQARIXChNBR0VOVF9TVEFURV9PRkZMSU5FEAISGAoUQUdFTlRfU1RBVEVfREVHUkFERUQQAypvCgpNZW1iZXJSb2xlEhsKF01FTUJFUl9ST0xFX1VOU1BFQ0lGSUVEEAASFQoRTUVNQkVSX1JPTEVfT1dORVIQARIVChFNRU1CRVJfUk9MRV9BRE1JThACEhYKEk1FTUJFUl9ST0xFX1ZJRVdFUhADMu4DCg9PcGVyYXRvclNlcnZpY2USWAoPQ3JlYXRlSm9pblRva2VuEiEuZHJvdmVyLnYxLkNyZWF0ZUpvaW5Ub2tlblJlcXVlc3QaIi5kcm92ZXIudjEuQ3JlYXRlSm9pblRva2VuUmVzcG9uc2USWAoPUmV2b2tlSm9pblRva2VuEiEuZHJvdmVyLnYxLlJldm9rZUpvaW5Ub2tlblJlcXVlc3QaIi5kcm92ZXIudjEuUmV2b2tlSm9pblRva2VuUmVzcG9uc2USSQoKTGlzdEFnZW50cxIcLmRyb3Zlci52MS5MaXN0QWdlbnRzUmVxdWVzdBodLmRyb3Zlci52MS5MaXN0QWdlbnRzUmVzcG9uc2USQwoIR2V0QWdlbnQSGi5kcm92ZXIudjEuR2V0QWdlbnRSZXF1ZXN0GhsuZHJvdmVyLnYxLkdldEFnZW50UmVzcG9uc2USTAoLRGVsZXRlQWdlbnQSHS5kcm92ZXIudjEuRGVsZXRlQWdlbnRSZXF1ZXN0Gh4uZHJvdmVyLnYxLkRlbGV0ZUFnZW50UmVzcG9uc2USSQoKQ3JlYXRlVXNlchIcLmRyb3Zlci52MS5DcmVhdGVVc2VyUmVxdWVzdBodLmRyb3Zlci52MS5DcmVhdGVVc2VyUmVzcG9uc2ViBnByb3RvMw", [file_drover_v1_agent, file_drover_v1_identity, file_google_protobuf_duration, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message drover.v1.Agent
@@ -297,6 +297,84 @@ export const DeleteAgentResponseSchema: GenMessage<DeleteAgentResponse> = /*@__P
   messageDesc(file_drover_v1_operator, 10);
 
 /**
+ * @generated from message drover.v1.User
+ */
+export type User = Message<"drover.v1.User"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: string email = 2;
+   */
+  email: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp created_at = 3;
+   */
+  createdAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message drover.v1.User.
+ * Use `create(UserSchema)` to create a new message.
+ */
+export const UserSchema: GenMessage<User> = /*@__PURE__*/
+  messageDesc(file_drover_v1_operator, 11);
+
+/**
+ * @generated from message drover.v1.CreateUserRequest
+ */
+export type CreateUserRequest = Message<"drover.v1.CreateUserRequest"> & {
+  /**
+   * @generated from field: string email = 1;
+   */
+  email: string;
+
+  /**
+   * @generated from field: string password = 2;
+   */
+  password: string;
+
+  /**
+   * Slug of the organization the role holds in; empty means fleet-wide.
+   *
+   * @generated from field: string organization_slug = 3;
+   */
+  organizationSlug: string;
+
+  /**
+   * @generated from field: drover.v1.MemberRole role = 4;
+   */
+  role: MemberRole;
+};
+
+/**
+ * Describes the message drover.v1.CreateUserRequest.
+ * Use `create(CreateUserRequestSchema)` to create a new message.
+ */
+export const CreateUserRequestSchema: GenMessage<CreateUserRequest> = /*@__PURE__*/
+  messageDesc(file_drover_v1_operator, 12);
+
+/**
+ * @generated from message drover.v1.CreateUserResponse
+ */
+export type CreateUserResponse = Message<"drover.v1.CreateUserResponse"> & {
+  /**
+   * @generated from field: drover.v1.User user = 1;
+   */
+  user?: User | undefined;
+};
+
+/**
+ * Describes the message drover.v1.CreateUserResponse.
+ * Use `create(CreateUserResponseSchema)` to create a new message.
+ */
+export const CreateUserResponseSchema: GenMessage<CreateUserResponse> = /*@__PURE__*/
+  messageDesc(file_drover_v1_operator, 13);
+
+/**
  * @generated from enum drover.v1.AgentState
  */
 export enum AgentState {
@@ -326,6 +404,37 @@ export enum AgentState {
  */
 export const AgentStateSchema: GenEnum<AgentState> = /*@__PURE__*/
   enumDesc(file_drover_v1_operator, 0);
+
+/**
+ * @generated from enum drover.v1.MemberRole
+ */
+export enum MemberRole {
+  /**
+   * @generated from enum value: MEMBER_ROLE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: MEMBER_ROLE_OWNER = 1;
+   */
+  OWNER = 1,
+
+  /**
+   * @generated from enum value: MEMBER_ROLE_ADMIN = 2;
+   */
+  ADMIN = 2,
+
+  /**
+   * @generated from enum value: MEMBER_ROLE_VIEWER = 3;
+   */
+  VIEWER = 3,
+}
+
+/**
+ * Describes the enum drover.v1.MemberRole.
+ */
+export const MemberRoleSchema: GenEnum<MemberRole> = /*@__PURE__*/
+  enumDesc(file_drover_v1_operator, 1);
 
 /**
  * OperatorService is served on the operator bind (mTLS, role operator).
@@ -375,6 +484,17 @@ export const OperatorService: GenService<{
     methodKind: "unary";
     input: typeof DeleteAgentRequestSchema;
     output: typeof DeleteAgentResponseSchema;
+  },
+  /**
+   * CreateUser adds a person who logs in to the REST API and web UI, with one
+   * role fleet-wide or in one organization.
+   *
+   * @generated from rpc drover.v1.OperatorService.CreateUser
+   */
+  createUser: {
+    methodKind: "unary";
+    input: typeof CreateUserRequestSchema;
+    output: typeof CreateUserResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_drover_v1_operator, 0);

@@ -1,0 +1,19 @@
+export { checkPasswordStrength, hashPassword, verifyPassword } from "./passwords.ts";
+export {
+  type MemberRole,
+  operatorPrincipal,
+  type Principal,
+  requireFleetAdmin,
+  requireRead,
+  requireWrite,
+  roleIn,
+  visibleOrganizationIds,
+} from "./principal.ts";
+export {
+  authenticateBearer,
+  login,
+  principalForUser,
+  refresh,
+  type SessionDeps,
+  type TokenPair,
+} from "./sessions.ts";

@@ -1,0 +1,113 @@
+import { randomBytes } from "node:crypto";
+import { getConnInfo } from "@hono/node-server/conninfo";
+import { OpenAPIHono } from "@hono/zod-openapi";
+import type { Context, MiddlewareHandler } from "hono";
+import { authenticateBearer, operatorPrincipal, type Principal } from "../auth/index.ts";
+import { DroverError } from "../errors/index.ts";
+import { droverVersion } from "../version.ts";
+import { docsPage } from "./docs-page.ts";
+import type { RestEnv } from "./env.ts";
+import { errorResponse, respondToError, validationError } from "./errors.ts";
+import { createRateLimiter } from "./rate-limit.ts";
+import type { RestDeps } from "./rest-deps.ts";
+import { agentRoutes } from "./routes/agents.ts";
+import { authRoutes } from "./routes/auth.ts";
+import { organizationRoutes } from "./routes/organizations.ts";
+import { workspaceRoutes } from "./routes/workspaces.ts";
+
+const publicPaths = new Set(["/auth/login", "/auth/refresh", "/openapi.json", "/docs"]);
+
+/** The REST API, mounted by the HTTP listener at /v1. */
+export function createRestApp(deps: RestDeps): OpenAPIHono<RestEnv> {
+  const app = new OpenAPIHono<RestEnv>({
+    // Every request that fails its schema answers in the one error format.
+    defaultHook: (result, c) => (result.success ? undefined : validationError(c, result.error)),
+  });
+  const takeRequest = createRateLimiter(deps.rateLimitPerMinute, deps.sessions.clock);
+
+  const requestId: MiddlewareHandler<RestEnv> = async (c, next) => {
+    c.set("requestId", `req-${randomBytes(8).toString("hex")}`);
+    await next();
+    c.header("x-request-id", c.get("requestId"));
+  };
+
+  /** A bearer token, or else an operator client certificate (acting as a fleet-wide owner). */
+  async function principalOf(c: Context<RestEnv>): Promise<Principal> {
+    const bearer = /^Bearer (\S+)$/.exec(c.req.header("authorization") ?? "")?.[1];
+    if (bearer) return authenticateBearer(deps.sessions, bearer);
+    const incoming = (c.env as { incoming?: Parameters<RestDeps["peerOf"]>[0] } | undefined)
+      ?.incoming;
+    const peer = incoming ? deps.peerOf(incoming) : undefined;
+    if (!peer)
+      throw new DroverError(
+        "unauthenticated",
+        "send a bearer token (POST /v1/auth/login) or an operator certificate",
+      );
+    if (peer.identity.role !== "operator") {
+      throw new DroverError(
+        "permission_denied",
+        `a certificate of role ${peer.identity.role} cannot use the REST API`,
+      );
+    }
+    const record = await deps.fleet.deps.store.certificates.get(peer.serial);
+    if (!record || record.revokedAt)
+      throw new DroverError("unauthenticated", "certificate revoked or unknown");
+    return operatorPrincipal(peer.identity.id);
+  }
+
+  const authenticate: MiddlewareHandler<RestEnv> = async (c, next) => {
+    if (!publicPaths.has(c.req.path.replace(/^\/v1/, ""))) c.set("principal", await principalOf(c));
+    await next();
+  };
+
+  // Per user once authenticated; per address before that (login attempts).
+  const rateLimit: MiddlewareHandler<RestEnv> = async (c, next) => {
+    const principal = c.get("principal");
+    const key = principal
+      ? `user:${principal.id}`
+      : `addr:${getConnInfo(c).remote.address ?? "unknown"}`;
+    const decision = takeRequest(key);
+    if (!decision.allowed) {
+      c.header("retry-after", String(decision.retryAfterSeconds));
+      return errorResponse(c, {
+        status: 429,
+        code: "RATE_LIMITED",
+        message: `more than ${deps.rateLimitPerMinute} requests this minute; retry in ${decision.retryAfterSeconds}s`,
+      });
+    }
+    await next();
+  };
+
+  app.use("*", requestId, authenticate, rateLimit);
+  app.onError((error, c) =>
+    respondToError(c, error, (cause) =>
+      deps.logger.error("REST handler failed", { error: String(cause) }),
+    ),
+  );
+  app.notFound((c) =>
+    errorResponse(c, {
+      status: 404,
+      code: "NOT_FOUND",
+      message: `no route ${c.req.method} ${c.req.path}`,
+    }),
+  );
+
+  authRoutes(app, deps);
+  organizationRoutes(app, deps);
+  workspaceRoutes(app, deps);
+  agentRoutes(app, deps);
+
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
+    type: "http",
+    scheme: "bearer",
+    bearerFormat: "JWT",
+  });
+  app.doc("/openapi.json", {
+    openapi: "3.0.3",
+    info: { title: "Drover REST API", version: droverVersion },
+    servers: [{ url: "/v1" }],
+    security: [{ bearer: [] }],
+  });
+  app.get("/docs", (c) => c.html(docsPage));
+  return app;
+}

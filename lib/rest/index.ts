@@ -1,0 +1,2 @@
+export { createRestApp } from "./app.ts";
+export type { RestDeps } from "./rest-deps.ts";

@@ -1,0 +1,18 @@
+import type { IncomingMessage } from "node:http";
+import type { Http2ServerRequest } from "node:http2";
+import type { SessionDeps } from "../auth/index.ts";
+import type { Fleet } from "../fleet/index.ts";
+import type { Logger } from "../log/index.ts";
+import type { Identity } from "../pki/index.ts";
+
+export interface RestDeps {
+  fleet: Fleet;
+  sessions: SessionDeps;
+  /** Requests per minute per user (or per address before login). */
+  rateLimitPerMinute: number;
+  /** The verified client certificate behind a request, if any. */
+  peerOf: (
+    request: IncomingMessage | Http2ServerRequest,
+  ) => { identity: Identity; serial: string } | undefined;
+  logger: Logger;
+}

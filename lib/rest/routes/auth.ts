@@ -1,0 +1,46 @@
+import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
+import { login, refresh, type TokenPair } from "../../auth/index.ts";
+import type { RestEnv } from "../env.ts";
+import { errorResponses, json, jsonBody } from "../openapi.ts";
+import type { RestDeps } from "../rest-deps.ts";
+import { LoginBody, RefreshBody, Tokens } from "../schemas.ts";
+
+function tokensJson(pair: TokenPair) {
+  return {
+    access_token: pair.accessToken,
+    refresh_token: pair.refreshToken,
+    expires_in: pair.expiresIn,
+    token_type: pair.tokenType,
+  };
+}
+
+export function authRoutes(app: OpenAPIHono<RestEnv>, deps: RestDeps): void {
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/auth/login",
+      tags: ["auth"],
+      summary: "Log in with email and password",
+      security: [],
+      request: jsonBody(LoginBody),
+      responses: { 200: json(Tokens, "Access and refresh tokens"), ...errorResponses },
+    }),
+    async (c) => {
+      const body = c.req.valid("json");
+      return c.json(tokensJson(await login(deps.sessions, body.email, body.password)), 200);
+    },
+  );
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/auth/refresh",
+      tags: ["auth"],
+      summary: "Trade a refresh token for new tokens (the old one dies)",
+      security: [],
+      request: jsonBody(RefreshBody),
+      responses: { 200: json(Tokens, "New access and refresh tokens"), ...errorResponses },
+    }),
+    async (c) =>
+      c.json(tokensJson(await refresh(deps.sessions, c.req.valid("json").refresh_token)), 200),
+  );
+}

@@ -1,0 +1,166 @@
+import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
+import {
+  createOrganization,
+  createWorkspace,
+  deleteOrganization,
+  getOrganization,
+  listOrganizations,
+  listWorkspaces,
+  updateOrganization,
+} from "../../tenancy/index.ts";
+import type { RestEnv } from "../env.ts";
+import { errorResponses, idParams, json, jsonBody, noContent, pageOf } from "../openapi.ts";
+import type { RestDeps } from "../rest-deps.ts";
+import {
+  Organization,
+  OrganizationCreate,
+  OrganizationPatch,
+  organizationJson,
+  PageQuery,
+  pageMeta,
+  Workspace,
+  WorkspaceCreate,
+  workspaceJson,
+} from "../schemas.ts";
+
+const tags = ["organizations"];
+const organizationParams = idParams("organization_id");
+
+export function organizationRoutes(app: OpenAPIHono<RestEnv>, deps: RestDeps): void {
+  const tenancy = deps.fleet.deps;
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/organizations",
+      tags,
+      summary: "List the organizations the caller can see",
+      request: { query: PageQuery },
+      responses: { 200: json(pageOf(Organization), "A page of organizations"), ...errorResponses },
+    }),
+    async (c) => {
+      const query = c.req.valid("query");
+      const page = await listOrganizations(tenancy, c.get("principal"), {
+        page: query.page,
+        perPage: query.per_page,
+      });
+      return c.json(
+        { data: page.items.map(organizationJson), meta: pageMeta(query, page.total) },
+        200,
+      );
+    },
+  );
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/organizations",
+      tags,
+      summary: "Create an organization (fleet-wide admin)",
+      request: jsonBody(OrganizationCreate),
+      responses: { 201: json(Organization, "Created"), ...errorResponses },
+    }),
+    async (c) =>
+      c.json(
+        organizationJson(
+          await createOrganization(tenancy, c.get("principal"), c.req.valid("json")),
+        ),
+        201,
+      ),
+  );
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/organizations/{organization_id}",
+      tags,
+      summary: "Get an organization",
+      request: { params: organizationParams },
+      responses: { 200: json(Organization, "The organization"), ...errorResponses },
+    }),
+    async (c) =>
+      c.json(
+        organizationJson(
+          await getOrganization(tenancy, c.get("principal"), c.req.valid("param").organization_id),
+        ),
+        200,
+      ),
+  );
+  app.openapi(
+    createRoute({
+      method: "patch",
+      path: "/organizations/{organization_id}",
+      tags,
+      summary: "Rename an organization or change its slug",
+      request: { params: organizationParams, ...jsonBody(OrganizationPatch) },
+      responses: { 200: json(Organization, "Updated"), ...errorResponses },
+    }),
+    async (c) => {
+      const { organization_id } = c.req.valid("param");
+      const updated = await updateOrganization(
+        tenancy,
+        c.get("principal"),
+        organization_id,
+        c.req.valid("json"),
+      );
+      return c.json(organizationJson(updated), 200);
+    },
+  );
+  app.openapi(
+    createRoute({
+      method: "delete",
+      path: "/organizations/{organization_id}",
+      tags,
+      summary: "Delete an organization with its workspaces",
+      request: { params: organizationParams },
+      responses: { ...noContent, ...errorResponses },
+    }),
+    async (c) => {
+      await deleteOrganization(tenancy, c.get("principal"), c.req.valid("param").organization_id);
+      return c.body(null, 204);
+    },
+  );
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/organizations/{organization_id}/workspaces",
+      tags: ["workspaces"],
+      summary: "List an organization's workspaces",
+      request: { params: organizationParams, query: PageQuery },
+      responses: { 200: json(pageOf(Workspace), "A page of workspaces"), ...errorResponses },
+    }),
+    async (c) => {
+      const query = c.req.valid("query");
+      const page = await listWorkspaces(
+        tenancy,
+        c.get("principal"),
+        c.req.valid("param").organization_id,
+        {
+          page: query.page,
+          perPage: query.per_page,
+        },
+      );
+      return c.json(
+        { data: page.items.map(workspaceJson), meta: pageMeta(query, page.total) },
+        200,
+      );
+    },
+  );
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/organizations/{organization_id}/workspaces",
+      tags: ["workspaces"],
+      summary: "Create a workspace in an organization",
+      request: { params: organizationParams, ...jsonBody(WorkspaceCreate) },
+      responses: { 201: json(Workspace, "Created"), ...errorResponses },
+    }),
+    async (c) => {
+      const { organization_id } = c.req.valid("param");
+      const created = await createWorkspace(
+        tenancy,
+        c.get("principal"),
+        organization_id,
+        c.req.valid("json"),
+      );
+      return c.json(workspaceJson(created), 201);
+    },
+  );
+}

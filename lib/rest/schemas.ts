@@ -1,0 +1,179 @@
+import { z } from "@hono/zod-openapi";
+import type { AgentHealth } from "../fleet/index.ts";
+import type { AgentRow, OrganizationRow, WorkspaceRow } from "../store/index.ts";
+
+/** Request and response shapes of REST /v1, one source for validation and OpenAPI. */
+
+const ErrorDetail = z.object({ field: z.string(), message: z.string(), code: z.string() });
+export const ErrorBody = z
+  .object({
+    error: z.object({
+      code: z.string().openapi({ example: "VALIDATION_ERROR" }),
+      message: z.string(),
+      request_id: z.string(),
+      details: z.array(ErrorDetail),
+    }),
+  })
+  .openapi("Error");
+
+export const PageQuery = z.strictObject({
+  page: z.coerce.number().int().min(1).default(1),
+  per_page: z.coerce.number().int().min(1).max(100).default(20),
+});
+
+export const PageMeta = z.object({ page: z.number(), per_page: z.number(), total: z.number() });
+
+export function pageMeta(query: { page: number; per_page: number }, total: number) {
+  return { page: query.page, per_page: query.per_page, total };
+}
+
+const labels = z.record(z.string(), z.string());
+
+export const Organization = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    slug: z.string(),
+    created_at: z.string(),
+    updated_at: z.string(),
+  })
+  .openapi("Organization");
+
+export const OrganizationCreate = z.strictObject({ name: z.string(), slug: z.string() });
+export const OrganizationPatch = z.strictObject({
+  name: z.string().optional(),
+  slug: z.string().optional(),
+});
+
+export function organizationJson(row: OrganizationRow) {
+  return {
+    id: row.id,
+    name: row.name,
+    slug: row.slug,
+    created_at: row.createdAt.toISOString(),
+    updated_at: row.updatedAt.toISOString(),
+  };
+}
+
+export const Workspace = z
+  .object({
+    id: z.string(),
+    organization_id: z.string(),
+    name: z.string(),
+    slug: z.string(),
+    created_at: z.string(),
+    updated_at: z.string(),
+  })
+  .openapi("Workspace");
+
+export const WorkspaceCreate = OrganizationCreate;
+export const WorkspacePatch = OrganizationPatch;
+
+export function workspaceJson(row: WorkspaceRow) {
+  return {
+    id: row.id,
+    organization_id: row.organizationId,
+    name: row.name,
+    slug: row.slug,
+    created_at: row.createdAt.toISOString(),
+    updated_at: row.updatedAt.toISOString(),
+  };
+}
+
+const AgentHealthJson = z.object({
+  observed_at: z.string(),
+  cpu_percent: z.number(),
+  memory_used_mb: z.number(),
+  memory_total_mb: z.number(),
+  disk_used_mb: z.number(),
+  disk_total_mb: z.number(),
+  load_average: z.array(z.number()),
+  uptime_seconds: z.number(),
+  config_hash: z.string(),
+  checks: z.array(z.object({ name: z.string(), ok: z.boolean(), message: z.string() })),
+});
+
+export const Agent = z
+  .object({
+    id: z.string(),
+    workspace_id: z.string().nullable(),
+    name: z.string(),
+    hostname: z.string(),
+    ip_address: z.string(),
+    version: z.string(),
+    state: z.enum(["online", "offline", "degraded"]),
+    last_seen_at: z.string().nullable(),
+    capabilities: z.array(z.string()),
+    labels,
+    created_at: z.string(),
+    health: AgentHealthJson.nullable().optional(),
+  })
+  .openapi("Agent");
+
+const mb = (bytes: number) => Math.round(bytes / 1048576);
+
+function healthJson(health: AgentHealth) {
+  return {
+    observed_at: health.observedAt,
+    cpu_percent: health.cpuPercent,
+    memory_used_mb: mb(health.memoryUsedBytes),
+    memory_total_mb: mb(health.memoryTotalBytes),
+    disk_used_mb: mb(health.diskUsedBytes),
+    disk_total_mb: mb(health.diskTotalBytes),
+    load_average: health.loadAverage,
+    uptime_seconds: health.uptimeSeconds,
+    config_hash: health.configHash,
+    checks: health.checks,
+  };
+}
+
+/** The list form leaves health out; GET /agents/{id} adds it. */
+export function agentJson(row: AgentRow, withHealth = false) {
+  return {
+    id: row.id,
+    workspace_id: row.workspaceId,
+    name: row.name,
+    hostname: row.hostname,
+    ip_address: row.ip,
+    version: row.version,
+    state: row.state,
+    last_seen_at: row.lastSeenAt?.toISOString() ?? null,
+    capabilities: row.capabilities,
+    labels: row.labels,
+    created_at: row.createdAt.toISOString(),
+    ...(withHealth
+      ? { health: row.lastHealth ? healthJson(row.lastHealth as unknown as AgentHealth) : null }
+      : {}),
+  };
+}
+
+export const AgentListQuery = PageQuery.extend({
+  state: z.enum(["online", "offline", "degraded", "all"]).optional(),
+  label_selector: z.string().optional(),
+});
+
+export const AgentPatch = z.strictObject({
+  name: z.string().optional(),
+  labels: labels.optional(),
+});
+
+export const JoinTokenCreate = z.strictObject({
+  name: z.string().optional(),
+  labels: labels.optional(),
+  expires_in_hours: z.number().int().min(1).max(720).optional(),
+});
+
+export const JoinToken = z
+  .object({ token: z.string(), nonce_id: z.string(), expires_at: z.string() })
+  .openapi("JoinToken");
+
+export const LoginBody = z.strictObject({ email: z.string(), password: z.string() });
+export const RefreshBody = z.strictObject({ refresh_token: z.string() });
+export const Tokens = z
+  .object({
+    access_token: z.string(),
+    refresh_token: z.string(),
+    expires_in: z.number(),
+    token_type: z.literal("Bearer"),
+  })
+  .openapi("Tokens");

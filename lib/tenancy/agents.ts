@@ -1,0 +1,117 @@
+import { type Principal, requireRead, requireWrite } from "../auth/index.ts";
+import { DroverError } from "../errors/index.ts";
+import type { CreatedJoinToken, Fleet } from "../fleet/index.ts";
+import { parseSelector, validateLabels } from "../selector/index.ts";
+import type { AgentRow, AgentState } from "../store/index.ts";
+import { offsetOf, type PageOf, type PageRequest } from "./deps.ts";
+import { checkDisplayName } from "./validate.ts";
+import { getWorkspace } from "./workspaces.ts";
+
+/**
+ * Agents seen through organizations: an agent in a workspace belongs to that
+ * workspace's organization; an agent that joined without one is visible only
+ * to fleet-wide roles.
+ */
+async function authorizeAgent(
+  fleet: Fleet,
+  principal: Principal,
+  agent: AgentRow,
+  write: boolean,
+): Promise<void> {
+  const what = `agent ${agent.id}`;
+  if (agent.workspaceId === null) {
+    if (!principal.fleetRole) throw new DroverError("not_found", `${what} not found`);
+    if (write && principal.fleetRole === "viewer") {
+      throw new DroverError(
+        "permission_denied",
+        `role viewer cannot change ${what}; admin or owner needed`,
+      );
+    }
+    return;
+  }
+  const workspace = await fleet.deps.store.workspaces.get(agent.workspaceId);
+  if (!workspace) throw new DroverError("not_found", `${what} not found`);
+  (write ? requireWrite : requireRead)(principal, workspace.organizationId, what);
+}
+
+export async function getAgentFor(
+  fleet: Fleet,
+  principal: Principal,
+  id: string,
+): Promise<AgentRow> {
+  const agent = await fleet.deps.store.agents.get(id);
+  if (!agent) throw new DroverError("not_found", `agent ${id} not found`);
+  await authorizeAgent(fleet, principal, agent, false);
+  return agent;
+}
+
+export interface WorkspaceAgentQuery {
+  state?: AgentState;
+  labelSelector?: string;
+}
+
+export async function listWorkspaceAgents(
+  fleet: Fleet,
+  principal: Principal,
+  workspaceId: string,
+  query: WorkspaceAgentQuery,
+  page: PageRequest,
+): Promise<PageOf<AgentRow>> {
+  await getWorkspace(fleet.deps, principal, workspaceId);
+  const filter = {
+    workspaceId,
+    state: query.state,
+    selector: parseSelector(query.labelSelector ?? ""),
+  };
+  const { limit, offset } = offsetOf(page);
+  const [items, total] = await Promise.all([
+    fleet.deps.store.agents.list({ ...filter, limit, offset }),
+    fleet.deps.store.agents.count(filter),
+  ]);
+  return { items, total };
+}
+
+export async function updateAgentFor(
+  fleet: Fleet,
+  principal: Principal,
+  id: string,
+  patch: { name?: string; labels?: Record<string, string> },
+): Promise<AgentRow> {
+  const agent = await getAgentFor(fleet, principal, id);
+  await authorizeAgent(fleet, principal, agent, true);
+  if (patch.name !== undefined) checkDisplayName("name", patch.name);
+  if (patch.labels !== undefined) validateLabels(patch.labels, "labels");
+  const updated = await fleet.deps.store.agents.update(id, patch, fleet.deps.clock.now());
+  await fleet.deps.events.publish({
+    type: "agent.updated",
+    subjectId: id,
+    data: {
+      agent_id: id,
+      workspace_id: updated.workspaceId,
+      name: updated.name,
+      labels: updated.labels,
+    },
+  });
+  return updated;
+}
+
+export async function deleteAgentFor(
+  fleet: Fleet,
+  principal: Principal,
+  id: string,
+): Promise<void> {
+  const agent = await getAgentFor(fleet, principal, id);
+  await authorizeAgent(fleet, principal, agent, true);
+  await fleet.deleteAgent(id);
+}
+
+export async function createWorkspaceJoinToken(
+  fleet: Fleet,
+  principal: Principal,
+  workspaceId: string,
+  input: { name?: string; labels?: Record<string, string>; ttlMs?: number },
+): Promise<CreatedJoinToken> {
+  const workspace = await getWorkspace(fleet.deps, principal, workspaceId);
+  requireWrite(principal, workspace.organizationId, `workspace ${workspaceId}`);
+  return fleet.createJoinToken({ role: "agent", ...input, workspaceId });
+}
