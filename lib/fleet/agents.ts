@@ -1,4 +1,5 @@
 import { DroverError, invalidField } from "../errors/index.ts";
+import type { PublishInput } from "../events/index.ts";
 import { parseSelector } from "../selector/index.ts";
 import type { AgentRow, AgentState } from "../store/index.ts";
 import type { FleetDeps } from "./deps.ts";
@@ -61,31 +62,51 @@ export async function getAgent(deps: FleetDeps, id: string): Promise<AgentRow> {
   return agent;
 }
 
+/** Agent events say which workspace they concern, so watchers can filter and be authorized. */
+export function agentEvent(
+  type: string,
+  agent: AgentRow,
+  extra: Record<string, unknown> = {},
+): PublishInput {
+  return {
+    type,
+    subjectId: agent.id,
+    data: {
+      agent_id: agent.id,
+      workspace_id: agent.workspaceId,
+      hostname: agent.hostname,
+      ip_address: agent.ip,
+      ...extra,
+    },
+  };
+}
+
 /** Forgets the agent and revokes every certificate it holds, in one transaction. */
 export async function deleteAgent(deps: FleetDeps, id: string): Promise<void> {
   if (id === "") throw invalidField("id", "is required");
   const now = deps.clock.now();
   const deleted = await deps.store.transaction(async (tx) => {
-    if (!(await tx.agents.delete(id))) return false;
+    const agent = await tx.agents.get(id);
+    if (!agent || !(await tx.agents.delete(id))) return undefined;
     await tx.certificates.revokeBySubject(id, now);
-    return true;
+    return agent;
   });
   if (!deleted) throw new DroverError("not_found", `agent ${id} not found`);
-  await deps.events.publish({ type: "agent.deleted", subjectId: id });
+  await deps.events.publish(agentEvent("agent.deleted", deleted));
 }
 
-export async function markAgentConnected(deps: FleetDeps, id: string): Promise<void> {
-  await deps.store.agents.markOnline(id, deps.clock.now());
-  await deps.events.publish({ type: "agent.connected", subjectId: id });
+export async function markAgentConnected(deps: FleetDeps, agent: AgentRow): Promise<void> {
+  await deps.store.agents.markOnline(agent.id, deps.clock.now());
+  await deps.events.publish(agentEvent("agent.connected", agent));
 }
 
 export async function markAgentDisconnected(
   deps: FleetDeps,
-  id: string,
+  agent: AgentRow,
   reason: string,
 ): Promise<void> {
-  await deps.store.agents.setState(id, "offline", deps.clock.now());
-  await deps.events.publish({ type: "agent.disconnected", subjectId: id, data: { reason } });
+  await deps.store.agents.setState(agent.id, "offline", deps.clock.now());
+  await deps.events.publish(agentEvent("agent.disconnected", agent, { reason }));
 }
 
 /** Three missed heartbeats make an agent offline, even if its stream looks open. */
@@ -93,10 +114,10 @@ export async function markSilentAgentsOffline(deps: FleetDeps): Promise<void> {
   const now = deps.clock.now();
   const cutoff = new Date(now.getTime() - 3 * deps.settings.heartbeatIntervalMs);
   for (const id of await deps.store.agents.markStaleOffline(cutoff, now)) {
-    await deps.events.publish({
-      type: "agent.disconnected",
-      subjectId: id,
-      data: { reason: "missed heartbeats" },
-    });
+    const agent = await deps.store.agents.get(id);
+    if (agent)
+      await deps.events.publish(
+        agentEvent("agent.disconnected", agent, { reason: "missed heartbeats" }),
+      );
   }
 }

@@ -1,8 +1,9 @@
 import { DroverError, isDroverError } from "../errors/index.ts";
 import type { AgentState } from "../store/index.ts";
-import { getAgent, markAgentConnected, markAgentDisconnected } from "./agents.ts";
+import { agentEvent, getAgent, markAgentConnected, markAgentDisconnected } from "./agents.ts";
 import type { FleetDeps } from "./deps.ts";
 import { type AgentHealth, checkHealth, stateFromHealth } from "./health.ts";
+import { evaluateAlerts } from "./health-alerts.ts";
 
 /** One open ReportHealth stream of one agent. */
 export interface HealthStream {
@@ -20,12 +21,13 @@ export function createHealthStreams(deps: FleetDeps) {
   const openStreams = new Map<string, number>();
 
   return async function openHealthStream(id: string): Promise<HealthStream> {
-    await getAgent(deps, id);
+    const agent = await getAgent(deps, id);
     const count = (openStreams.get(id) ?? 0) + 1;
     openStreams.set(id, count);
-    if (count === 1) await markAgentConnected(deps, id);
+    if (count === 1) await markAgentConnected(deps, agent);
     // The stream remembers the state it last wrote, so a report is one UPDATE.
     let state: AgentState = "online";
+    const firing = new Set<string>();
     let closed = false;
     return {
       async record(health) {
@@ -43,14 +45,24 @@ export function createHealthStreams(deps: FleetDeps) {
           }
           throw error;
         }
+        for (const change of evaluateAlerts(firing, health)) {
+          if (change.state === "firing") firing.add(change.metric);
+          else firing.delete(change.metric);
+          await deps.events.publish(
+            agentEvent("health.alert", agent, {
+              alert_id: `${id}/${change.metric}`,
+              severity: "warning",
+              state: change.state,
+              message: change.message,
+              metric: change.metric,
+              value: change.value,
+            }),
+          );
+        }
         if (next !== state) {
           state = next;
           const failed = health.checks.filter((check) => !check.ok).map((check) => check.name);
-          await deps.events.publish({
-            type: "agent.updated",
-            subjectId: id,
-            data: { state, failed },
-          });
+          await deps.events.publish(agentEvent("agent.updated", agent, { state, failed }));
         }
       },
       async close() {
@@ -62,7 +74,8 @@ export function createHealthStreams(deps: FleetDeps) {
           return;
         }
         openStreams.delete(id);
-        if (await deps.store.agents.get(id)) await markAgentDisconnected(deps, id, "stream closed");
+        const current = await deps.store.agents.get(id);
+        if (current) await markAgentDisconnected(deps, current, "stream closed");
       },
     };
   };

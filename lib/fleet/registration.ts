@@ -95,7 +95,7 @@ export async function register(deps: FleetDeps, input: RegisterInput): Promise<R
   });
   // Token labels are the operator's word and win over what the agent claims.
   const labels = { ...input.labels, ...claims.labels };
-  await deps.store.transaction(async (tx) => {
+  const workspaceId = await deps.store.transaction(async (tx) => {
     const token = await tx.joinTokens.consume(claims.nonceId, identity.id, now);
     if (identity.role === "agent") {
       await tx.agents.insert({
@@ -115,11 +115,18 @@ export async function register(deps: FleetDeps, input: RegisterInput): Promise<R
       });
     }
     await tx.certificates.insert(certificateRecord(identity, certificate, now));
+    return token.workspaceId;
   });
   await deps.events.publish({
     type: identity.role === "agent" ? "agent.registered" : "operator.registered",
     subjectId: identity.id,
-    data: { labels, hostname: input.hostname },
+    data: {
+      [identity.role === "agent" ? "agent_id" : "operator_id"]: identity.id,
+      workspace_id: workspaceId,
+      hostname: input.hostname,
+      ip_address: input.ip,
+      labels,
+    },
   });
   return {
     identity,

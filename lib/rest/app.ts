@@ -1,10 +1,9 @@
 import { randomBytes } from "node:crypto";
 import { getConnInfo } from "@hono/node-server/conninfo";
 import { OpenAPIHono } from "@hono/zod-openapi";
-import type { Context, MiddlewareHandler } from "hono";
-import { authenticateBearer, operatorPrincipal, type Principal } from "../auth/index.ts";
-import { DroverError } from "../errors/index.ts";
+import type { MiddlewareHandler } from "hono";
 import { droverVersion } from "../version.ts";
+import { authenticateRequest, bearerFrom } from "./authenticate.ts";
 import { docsPage } from "./docs-page.ts";
 import type { RestEnv } from "./env.ts";
 import { errorResponse, respondToError, validationError } from "./errors.ts";
@@ -31,32 +30,14 @@ export function createRestApp(deps: RestDeps): OpenAPIHono<RestEnv> {
     c.header("x-request-id", c.get("requestId"));
   };
 
-  /** A bearer token, or else an operator client certificate (acting as a fleet-wide owner). */
-  async function principalOf(c: Context<RestEnv>): Promise<Principal> {
-    const bearer = /^Bearer (\S+)$/.exec(c.req.header("authorization") ?? "")?.[1];
-    if (bearer) return authenticateBearer(deps.sessions, bearer);
-    const incoming = (c.env as { incoming?: Parameters<RestDeps["peerOf"]>[0] } | undefined)
-      ?.incoming;
-    const peer = incoming ? deps.peerOf(incoming) : undefined;
-    if (!peer)
-      throw new DroverError(
-        "unauthenticated",
-        "send a bearer token (POST /v1/auth/login) or an operator certificate",
-      );
-    if (peer.identity.role !== "operator") {
-      throw new DroverError(
-        "permission_denied",
-        `a certificate of role ${peer.identity.role} cannot use the REST API`,
+  const authenticate: MiddlewareHandler<RestEnv> = async (c, next) => {
+    if (!publicPaths.has(c.req.path.replace(/^\/v1/, ""))) {
+      const incoming = (c.env as { incoming: Parameters<RestDeps["peerOf"]>[0] }).incoming;
+      c.set(
+        "principal",
+        await authenticateRequest(deps, incoming, bearerFrom(c.req.header("authorization"))),
       );
     }
-    const record = await deps.fleet.deps.store.certificates.get(peer.serial);
-    if (!record || record.revokedAt)
-      throw new DroverError("unauthenticated", "certificate revoked or unknown");
-    return operatorPrincipal(peer.identity.id);
-  }
-
-  const authenticate: MiddlewareHandler<RestEnv> = async (c, next) => {
-    if (!publicPaths.has(c.req.path.replace(/^\/v1/, ""))) c.set("principal", await principalOf(c));
     await next();
   };
 

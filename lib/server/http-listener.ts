@@ -1,4 +1,6 @@
+import type { IncomingMessage } from "node:http";
 import { createSecureServer } from "node:http2";
+import type { Duplex } from "node:stream";
 import type { TLSSocket } from "node:tls";
 import { getRequestListener } from "@hono/node-server";
 import type { Hono } from "hono";
@@ -22,6 +24,8 @@ export async function startHttpListener(options: {
   tls: ServerTlsMaterial;
   clientCaPem: string;
   app: Hono;
+  /** Handles HTTP/1.1 upgrade requests (the WebSocket event stream). */
+  onUpgrade: (request: IncomingMessage, socket: Duplex, head: Buffer) => void;
 }): Promise<HttpListener> {
   const server = createSecureServer(
     {
@@ -34,6 +38,7 @@ export async function startHttpListener(options: {
     },
     getRequestListener(options.app.fetch),
   );
+  server.on("upgrade", options.onUpgrade);
   // HTTP/1.1 keep-alive and HTTP/2 sessions would hold close() open.
   const sockets = new Set<TLSSocket>();
   server.on("secureConnection", (socket: TLSSocket) => {

@@ -7,6 +7,7 @@ import { OperatorService } from "../gen/drover/v1/operator_pb.ts";
 import { RegistrationService } from "../gen/drover/v1/registration_pb.ts";
 import { type Logger, silentLogger } from "../log/index.ts";
 import { dialableHost, formatHostPort, type HostPort, parseHostPort } from "../net/index.ts";
+import { createEventSocket, type RestDeps } from "../rest/index.ts";
 import { openStore } from "../store/index.ts";
 import { every, startTasks } from "../tasks/index.ts";
 import { ensureFirstAdmin } from "../tenancy/index.ts";
@@ -168,26 +169,26 @@ async function startLocked(
       );
     },
   });
+  const restDeps: RestDeps = {
+    fleet,
+    sessions: {
+      store,
+      clock,
+      sessionKeys: authority.sessionKeys,
+      accessTtlMs: options.accessTokenTtlMs ?? 15 * 60_000,
+      refreshTtlMs: 30 * 86_400_000,
+    },
+    rateLimitPerMinute: options.rateLimitPerMinute ?? 1000,
+    peerOf: peerFromRequest,
+    logger,
+  };
+  const eventSocket = createEventSocket(restDeps);
   const httpListener = await startHttpListener({
     at: binds.http,
     tls,
     clientCaPem: ca,
-    app: createHttpApp({
-      caCertificatePem: ca,
-      rest: {
-        fleet,
-        sessions: {
-          store,
-          clock,
-          sessionKeys: authority.sessionKeys,
-          accessTtlMs: options.accessTokenTtlMs ?? 15 * 60_000,
-          refreshTtlMs: 30 * 86_400_000,
-        },
-        rateLimitPerMinute: options.rateLimitPerMinute ?? 1000,
-        peerOf: peerFromRequest,
-        logger,
-      },
-    }),
+    app: createHttpApp({ caCertificatePem: ca, rest: restDeps }),
+    onUpgrade: (request, socket, head) => void eventSocket.handleUpgrade(request, socket, head),
   });
 
   const unsubscribe = events.subscribe((event) => {
@@ -220,6 +221,7 @@ async function startLocked(
     firstAdmin,
     async stop() {
       unsubscribe();
+      eventSocket.close();
       await tasks.stop();
       await Promise.all([
         registrationListener.close(),

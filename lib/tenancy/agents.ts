@@ -1,6 +1,6 @@
 import { type Principal, requireRead, requireWrite } from "../auth/index.ts";
 import { DroverError } from "../errors/index.ts";
-import type { CreatedJoinToken, Fleet } from "../fleet/index.ts";
+import { agentEvent, type CreatedJoinToken, type Fleet } from "../fleet/index.ts";
 import { parseSelector, validateLabels } from "../selector/index.ts";
 import type { AgentRow, AgentState } from "../store/index.ts";
 import { offsetOf, type PageOf, type PageRequest } from "./deps.ts";

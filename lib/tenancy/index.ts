@@ -7,6 +7,7 @@ export {
   type WorkspaceAgentQuery,
 } from "./agents.ts";
 export type { PageOf, PageRequest, TenancyDeps } from "./deps.ts";
+export { eventVisibility } from "./event-visibility.ts";
 export {
   createOrganization,
   deleteOrganization,
