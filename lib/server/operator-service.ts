@@ -9,9 +9,11 @@ import {
   memberRoleFromProto,
   roleFromProto,
 } from "../wire/index.ts";
+import { operatorTenancyMethods } from "./operator-tenancy.ts";
 
 export function operatorService(fleet: Fleet): ServiceImpl<typeof OperatorService> {
   return {
+    ...operatorTenancyMethods(fleet),
     async createJoinToken(request) {
       const created = await fleet.createJoinToken({
         role: roleFromProto(request.role),

@@ -14,9 +14,13 @@ import {
   AgentSchema,
   AgentState as AgentStateEnum,
   MemberRole as MemberRoleEnum,
+  type Organization,
+  OrganizationSchema,
+  type Workspace,
+  WorkspaceSchema,
 } from "../gen/drover/v1/operator_pb.ts";
 import type { IssuedCertificate, Role } from "../pki/index.ts";
-import type { AgentRow, AgentState } from "../store/index.ts";
+import type { AgentRow, AgentState, OrganizationRow, WorkspaceRow } from "../store/index.ts";
 
 /** Proto ↔ domain conversions; the only place that knows both shapes. */
 
@@ -123,5 +127,27 @@ export function agentToProto(agent: AgentRow): Agent {
         healthToProto(agent.lastHealth as unknown as AgentHealth)
       : undefined,
     createdAt: timestampFromDate(agent.createdAt),
+    workspaceId: agent.workspaceId ?? "",
+  });
+}
+
+export function organizationToProto(row: OrganizationRow): Organization {
+  return create(OrganizationSchema, {
+    id: row.id,
+    name: row.name,
+    slug: row.slug,
+    createdAt: timestampFromDate(row.createdAt),
+    updatedAt: timestampFromDate(row.updatedAt),
+  });
+}
+
+export function workspaceToProto(row: WorkspaceRow): Workspace {
+  return create(WorkspaceSchema, {
+    id: row.id,
+    organizationId: row.organizationId,
+    name: row.name,
+    slug: row.slug,
+    createdAt: timestampFromDate(row.createdAt),
+    updatedAt: timestampFromDate(row.updatedAt),
   });
 }

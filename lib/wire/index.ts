@@ -6,5 +6,7 @@ export {
   healthFromProto,
   healthToProto,
   memberRoleFromProto,
+  organizationToProto,
   roleFromProto,
+  workspaceToProto,
 } from "./convert.ts";

@@ -9,14 +9,14 @@ import { file_drover_v1_agent } from "./agent_pb.ts";
 import type { Role } from "./identity_pb.ts";
 import { file_drover_v1_identity } from "./identity_pb.ts";
 import type { Duration, Timestamp } from "@bufbuild/protobuf/wkt";
-import { file_google_protobuf_duration, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
-import type { Message } from "@bufbuild/protobuf";
+import { file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import type { JsonObject, Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file drover/v1/operator.proto.
  */
 export const file_drover_v1_operator: GenFile = /*@__PURE__*/
-  fileDesc("Chhkcm92ZXIvdjEvb3BlcmF0b3IucHJvdG8SCWRyb3Zlci52MSL5AgoFQWdlbnQSCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCRIQCghob3N0bmFtZRgDIAEoCRIKCgJpcBgEIAEoCRIPCgd2ZXJzaW9uGAUgASgJEiwKBmxhYmVscxgGIAMoCzIcLmRyb3Zlci52MS5BZ2VudC5MYWJlbHNFbnRyeRIUCgxjYXBhYmlsaXRpZXMYByADKAkSJAoFc3RhdGUYCCABKA4yFS5kcm92ZXIudjEuQWdlbnRTdGF0ZRIwCgxsYXN0X3NlZW5fYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKC2xhc3RfaGVhbHRoGAogASgLMhcuZHJvdmVyLnYxLkhlYWx0aFJlcG9ydBIuCgpjcmVhdGVkX2F0GAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBItsBChZDcmVhdGVKb2luVG9rZW5SZXF1ZXN0Eh0KBHJvbGUYASABKA4yDy5kcm92ZXIudjEuUm9sZRI9CgZsYWJlbHMYAiADKAsyLS5kcm92ZXIudjEuQ3JlYXRlSm9pblRva2VuUmVxdWVzdC5MYWJlbHNFbnRyeRImCgN0dGwYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SDAoEbmFtZRgEIAEoCRotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBImoKF0NyZWF0ZUpvaW5Ub2tlblJlc3BvbnNlEg0KBXRva2VuGAEgASgJEhAKCG5vbmNlX2lkGAIgASgJEi4KCmV4cGlyZXNfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIioKFlJldm9rZUpvaW5Ub2tlblJlcXVlc3QSEAoIbm9uY2VfaWQYASABKAkiGQoXUmV2b2tlSm9pblRva2VuUmVzcG9uc2UicgoRTGlzdEFnZW50c1JlcXVlc3QSEAoIc2VsZWN0b3IYASABKAkSJAoFc3RhdGUYAiABKA4yFS5kcm92ZXIudjEuQWdlbnRTdGF0ZRIRCglwYWdlX3NpemUYAyABKAUSEgoKcGFnZV90b2tlbhgEIAEoCSJPChJMaXN0QWdlbnRzUmVzcG9uc2USIAoGYWdlbnRzGAEgAygLMhAuZHJvdmVyLnYxLkFnZW50EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIdCg9HZXRBZ2VudFJlcXVlc3QSCgoCaWQYASABKAkiMwoQR2V0QWdlbnRSZXNwb25zZRIfCgVhZ2VudBgBIAEoCzIQLmRyb3Zlci52MS5BZ2VudCIgChJEZWxldGVBZ2VudFJlcXVlc3QSCgoCaWQYASABKAkiFQoTRGVsZXRlQWdlbnRSZXNwb25zZSJRCgRVc2VyEgoKAmlkGAEgASgJEg0KBWVtYWlsGAIgASgJEi4KCmNyZWF0ZWRfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wInQKEUNyZWF0ZVVzZXJSZXF1ZXN0Eg0KBWVtYWlsGAEgASgJEhAKCHBhc3N3b3JkGAIgASgJEhkKEW9yZ2FuaXphdGlvbl9zbHVnGAMgASgJEiMKBHJvbGUYBCABKA4yFS5kcm92ZXIudjEuTWVtYmVyUm9sZSIzChJDcmVhdGVVc2VyUmVzcG9uc2USHQoEdXNlchgBIAEoCzIPLmRyb3Zlci52MS5Vc2VyKnQKCkFnZW50U3RhdGUSGwoXQUdFTlRfU1RBVEVfVU5TUEVDSUZJRUQQABIWChJBR0VOVF9TVEFURV9PTkxJTkUQARIXChNBR0VOVF9TVEFURV9PRkZMSU5FEAISGAoUQUdFTlRfU1RBVEVfREVHUkFERUQQAypvCgpNZW1iZXJSb2xlEhsKF01FTUJFUl9ST0xFX1VOU1BFQ0lGSUVEEAASFQoRTUVNQkVSX1JPTEVfT1dORVIQARIVChFNRU1CRVJfUk9MRV9BRE1JThACEhYKEk1FTUJFUl9ST0xFX1ZJRVdFUhADMu4DCg9PcGVyYXRvclNlcnZpY2USWAoPQ3JlYXRlSm9pblRva2VuEiEuZHJvdmVyLnYxLkNyZWF0ZUpvaW5Ub2tlblJlcXVlc3QaIi5kcm92ZXIudjEuQ3JlYXRlSm9pblRva2VuUmVzcG9uc2USWAoPUmV2b2tlSm9pblRva2VuEiEuZHJvdmVyLnYxLlJldm9rZUpvaW5Ub2tlblJlcXVlc3QaIi5kcm92ZXIudjEuUmV2b2tlSm9pblRva2VuUmVzcG9uc2USSQoKTGlzdEFnZW50cxIcLmRyb3Zlci52MS5MaXN0QWdlbnRzUmVxdWVzdBodLmRyb3Zlci52MS5MaXN0QWdlbnRzUmVzcG9uc2USQwoIR2V0QWdlbnQSGi5kcm92ZXIudjEuR2V0QWdlbnRSZXF1ZXN0GhsuZHJvdmVyLnYxLkdldEFnZW50UmVzcG9uc2USTAoLRGVsZXRlQWdlbnQSHS5kcm92ZXIudjEuRGVsZXRlQWdlbnRSZXF1ZXN0Gh4uZHJvdmVyLnYxLkRlbGV0ZUFnZW50UmVzcG9uc2USSQoKQ3JlYXRlVXNlchIcLmRyb3Zlci52MS5DcmVhdGVVc2VyUmVxdWVzdBodLmRyb3Zlci52MS5DcmVhdGVVc2VyUmVzcG9uc2ViBnByb3RvMw", [file_drover_v1_agent, file_drover_v1_identity, file_google_protobuf_duration, file_google_protobuf_timestamp]);
+  fileDesc("Chhkcm92ZXIvdjEvb3BlcmF0b3IucHJvdG8SCWRyb3Zlci52MSKPAwoFQWdlbnQSCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCRIQCghob3N0bmFtZRgDIAEoCRIKCgJpcBgEIAEoCRIPCgd2ZXJzaW9uGAUgASgJEiwKBmxhYmVscxgGIAMoCzIcLmRyb3Zlci52MS5BZ2VudC5MYWJlbHNFbnRyeRIUCgxjYXBhYmlsaXRpZXMYByADKAkSJAoFc3RhdGUYCCABKA4yFS5kcm92ZXIudjEuQWdlbnRTdGF0ZRIwCgxsYXN0X3NlZW5fYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKC2xhc3RfaGVhbHRoGAogASgLMhcuZHJvdmVyLnYxLkhlYWx0aFJlcG9ydBIuCgpjcmVhdGVkX2F0GAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIUCgx3b3Jrc3BhY2VfaWQYDCABKAkaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASLbAQoWQ3JlYXRlSm9pblRva2VuUmVxdWVzdBIdCgRyb2xlGAEgASgOMg8uZHJvdmVyLnYxLlJvbGUSPQoGbGFiZWxzGAIgAygLMi0uZHJvdmVyLnYxLkNyZWF0ZUpvaW5Ub2tlblJlcXVlc3QuTGFiZWxzRW50cnkSJgoDdHRsGAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEgwKBG5hbWUYBCABKAkaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJqChdDcmVhdGVKb2luVG9rZW5SZXNwb25zZRINCgV0b2tlbhgBIAEoCRIQCghub25jZV9pZBgCIAEoCRIuCgpleHBpcmVzX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIqChZSZXZva2VKb2luVG9rZW5SZXF1ZXN0EhAKCG5vbmNlX2lkGAEgASgJIhkKF1Jldm9rZUpvaW5Ub2tlblJlc3BvbnNlInIKEUxpc3RBZ2VudHNSZXF1ZXN0EhAKCHNlbGVjdG9yGAEgASgJEiQKBXN0YXRlGAIgASgOMhUuZHJvdmVyLnYxLkFnZW50U3RhdGUSEQoJcGFnZV9zaXplGAMgASgFEhIKCnBhZ2VfdG9rZW4YBCABKAkiTwoSTGlzdEFnZW50c1Jlc3BvbnNlEiAKBmFnZW50cxgBIAMoCzIQLmRyb3Zlci52MS5BZ2VudBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiHQoPR2V0QWdlbnRSZXF1ZXN0EgoKAmlkGAEgASgJIjMKEEdldEFnZW50UmVzcG9uc2USHwoFYWdlbnQYASABKAsyEC5kcm92ZXIudjEuQWdlbnQiIAoSRGVsZXRlQWdlbnRSZXF1ZXN0EgoKAmlkGAEgASgJIhUKE0RlbGV0ZUFnZW50UmVzcG9uc2UiUQoEVXNlchIKCgJpZBgBIAEoCRINCgVlbWFpbBgCIAEoCRIuCgpjcmVhdGVkX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJ0ChFDcmVhdGVVc2VyUmVxdWVzdBINCgVlbWFpbBgBIAEoCRIQCghwYXNzd29yZBgCIAEoCRIZChFvcmdhbml6YXRpb25fc2x1ZxgDIAEoCRIjCgRyb2xlGAQgASgOMhUuZHJvdmVyLnYxLk1lbWJlclJvbGUiMwoSQ3JlYXRlVXNlclJlc3BvbnNlEh0KBHVzZXIYASABKAsyDy5kcm92ZXIudjEuVXNlciKWAQoMT3JnYW5pemF0aW9uEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSDAoEc2x1ZxgDIAEoCRIuCgpjcmVhdGVkX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKsAQoJV29ya3NwYWNlEgoKAmlkGAEgASgJEhcKD29yZ2FuaXphdGlvbl9pZBgCIAEoCRIMCgRuYW1lGAMgASgJEgwKBHNsdWcYBCABKAkSLgoKY3JlYXRlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKdXBkYXRlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiOgoYTGlzdE9yZ2FuaXphdGlvbnNSZXF1ZXN0EgwKBHBhZ2UYASABKAUSEAoIcGVyX3BhZ2UYAiABKAUiWgoZTGlzdE9yZ2FuaXphdGlvbnNSZXNwb25zZRIuCg1vcmdhbml6YXRpb25zGAEgAygLMhcuZHJvdmVyLnYxLk9yZ2FuaXphdGlvbhINCgV0b3RhbBgCIAEoBSI3ChlDcmVhdGVPcmdhbml6YXRpb25SZXF1ZXN0EgwKBG5hbWUYASABKAkSDAoEc2x1ZxgCIAEoCSJLChpDcmVhdGVPcmdhbml6YXRpb25SZXNwb25zZRItCgxvcmdhbml6YXRpb24YASABKAsyFy5kcm92ZXIudjEuT3JnYW5pemF0aW9uIiQKFkdldE9yZ2FuaXphdGlvblJlcXVlc3QSCgoCaWQYASABKAkiSAoXR2V0T3JnYW5pemF0aW9uUmVzcG9uc2USLQoMb3JnYW5pemF0aW9uGAEgASgLMhcuZHJvdmVyLnYxLk9yZ2FuaXphdGlvbiJfChlVcGRhdGVPcmdhbml6YXRpb25SZXF1ZXN0EgoKAmlkGAEgASgJEhEKBG5hbWUYAiABKAlIAIgBARIRCgRzbHVnGAMgASgJSAGIAQFCBwoFX25hbWVCBwoFX3NsdWciSwoaVXBkYXRlT3JnYW5pemF0aW9uUmVzcG9uc2USLQoMb3JnYW5pemF0aW9uGAEgASgLMhcuZHJvdmVyLnYxLk9yZ2FuaXphdGlvbiInChlEZWxldGVPcmdhbml6YXRpb25SZXF1ZXN0EgoKAmlkGAEgASgJIhwKGkRlbGV0ZU9yZ2FuaXphdGlvblJlc3BvbnNlIlAKFUxpc3RXb3Jrc3BhY2VzUmVxdWVzdBIXCg9vcmdhbml6YXRpb25faWQYASABKAkSDAoEcGFnZRgCIAEoBRIQCghwZXJfcGFnZRgDIAEoBSJRChZMaXN0V29ya3NwYWNlc1Jlc3BvbnNlEigKCndvcmtzcGFjZXMYASADKAsyFC5kcm92ZXIudjEuV29ya3NwYWNlEg0KBXRvdGFsGAIgASgFIk0KFkNyZWF0ZVdvcmtzcGFjZVJlcXVlc3QSFwoPb3JnYW5pemF0aW9uX2lkGAEgASgJEgwKBG5hbWUYAiABKAkSDAoEc2x1ZxgDIAEoCSJCChdDcmVhdGVXb3Jrc3BhY2VSZXNwb25zZRInCgl3b3Jrc3BhY2UYASABKAsyFC5kcm92ZXIudjEuV29ya3NwYWNlIiEKE0dldFdvcmtzcGFjZVJlcXVlc3QSCgoCaWQYASABKAkiPwoUR2V0V29ya3NwYWNlUmVzcG9uc2USJwoJd29ya3NwYWNlGAEgASgLMhQuZHJvdmVyLnYxLldvcmtzcGFjZSJcChZVcGRhdGVXb3Jrc3BhY2VSZXF1ZXN0EgoKAmlkGAEgASgJEhEKBG5hbWUYAiABKAlIAIgBARIRCgRzbHVnGAMgASgJSAGIAQFCBwoFX25hbWVCBwoFX3NsdWciQgoXVXBkYXRlV29ya3NwYWNlUmVzcG9uc2USJwoJd29ya3NwYWNlGAEgASgLMhQuZHJvdmVyLnYxLldvcmtzcGFjZSIkChZEZWxldGVXb3Jrc3BhY2VSZXF1ZXN0EgoKAmlkGAEgASgJIhkKF0RlbGV0ZVdvcmtzcGFjZVJlc3BvbnNlImYKBkxhYmVscxItCgZ2YWx1ZXMYASADKAsyHS5kcm92ZXIudjEuTGFiZWxzLlZhbHVlc0VudHJ5Gi0KC1ZhbHVlc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiXwoSVXBkYXRlQWdlbnRSZXF1ZXN0EgoKAmlkGAEgASgJEhEKBG5hbWUYAiABKAlIAIgBARIhCgZsYWJlbHMYAyABKAsyES5kcm92ZXIudjEuTGFiZWxzQgcKBV9uYW1lIjYKE1VwZGF0ZUFnZW50UmVzcG9uc2USHwoFYWdlbnQYASABKAsyEC5kcm92ZXIudjEuQWdlbnQiXwoSV2F0Y2hFdmVudHNSZXF1ZXN0Eg0KBXR5cGVzGAEgAygJEhQKDHdvcmtzcGFjZV9pZBgCIAEoCRIWCglhZnRlcl9zZXEYAyABKANIAIgBAUIMCgpfYWZ0ZXJfc2VxIpMBChNXYXRjaEV2ZW50c1Jlc3BvbnNlEgsKA3NlcRgBIAEoAxIMCgR0eXBlGAIgASgJEhIKCnN1YmplY3RfaWQYAyABKAkSJgoCYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiUKBGRhdGEYBSABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0KnQKCkFnZW50U3RhdGUSGwoXQUdFTlRfU1RBVEVfVU5TUEVDSUZJRUQQABIWChJBR0VOVF9TVEFURV9PTkxJTkUQARIXChNBR0VOVF9TVEFURV9PRkZMSU5FEAISGAoUQUdFTlRfU1RBVEVfREVHUkFERUQQAypvCgpNZW1iZXJSb2xlEhsKF01FTUJFUl9ST0xFX1VOU1BFQ0lGSUVEEAASFQoRTUVNQkVSX1JPTEVfT1dORVIQARIVChFNRU1CRVJfUk9MRV9BRE1JThACEhYKEk1FTUJFUl9ST0xFX1ZJRVdFUhADMqUMCg9PcGVyYXRvclNlcnZpY2USWAoPQ3JlYXRlSm9pblRva2VuEiEuZHJvdmVyLnYxLkNyZWF0ZUpvaW5Ub2tlblJlcXVlc3QaIi5kcm92ZXIudjEuQ3JlYXRlSm9pblRva2VuUmVzcG9uc2USWAoPUmV2b2tlSm9pblRva2VuEiEuZHJvdmVyLnYxLlJldm9rZUpvaW5Ub2tlblJlcXVlc3QaIi5kcm92ZXIudjEuUmV2b2tlSm9pblRva2VuUmVzcG9uc2USSQoKTGlzdEFnZW50cxIcLmRyb3Zlci52MS5MaXN0QWdlbnRzUmVxdWVzdBodLmRyb3Zlci52MS5MaXN0QWdlbnRzUmVzcG9uc2USQwoIR2V0QWdlbnQSGi5kcm92ZXIudjEuR2V0QWdlbnRSZXF1ZXN0GhsuZHJvdmVyLnYxLkdldEFnZW50UmVzcG9uc2USTAoLRGVsZXRlQWdlbnQSHS5kcm92ZXIudjEuRGVsZXRlQWdlbnRSZXF1ZXN0Gh4uZHJvdmVyLnYxLkRlbGV0ZUFnZW50UmVzcG9uc2USSQoKQ3JlYXRlVXNlchIcLmRyb3Zlci52MS5DcmVhdGVVc2VyUmVxdWVzdBodLmRyb3Zlci52MS5DcmVhdGVVc2VyUmVzcG9uc2USXgoRTGlzdE9yZ2FuaXphdGlvbnMSIy5kcm92ZXIudjEuTGlzdE9yZ2FuaXphdGlvbnNSZXF1ZXN0GiQuZHJvdmVyLnYxLkxpc3RPcmdhbml6YXRpb25zUmVzcG9uc2USYQoSQ3JlYXRlT3JnYW5pemF0aW9uEiQuZHJvdmVyLnYxLkNyZWF0ZU9yZ2FuaXphdGlvblJlcXVlc3QaJS5kcm92ZXIudjEuQ3JlYXRlT3JnYW5pemF0aW9uUmVzcG9uc2USWAoPR2V0T3JnYW5pemF0aW9uEiEuZHJvdmVyLnYxLkdldE9yZ2FuaXphdGlvblJlcXVlc3QaIi5kcm92ZXIudjEuR2V0T3JnYW5pemF0aW9uUmVzcG9uc2USYQoSVXBkYXRlT3JnYW5pemF0aW9uEiQuZHJvdmVyLnYxLlVwZGF0ZU9yZ2FuaXphdGlvblJlcXVlc3QaJS5kcm92ZXIudjEuVXBkYXRlT3JnYW5pemF0aW9uUmVzcG9uc2USYQoSRGVsZXRlT3JnYW5pemF0aW9uEiQuZHJvdmVyLnYxLkRlbGV0ZU9yZ2FuaXphdGlvblJlcXVlc3QaJS5kcm92ZXIudjEuRGVsZXRlT3JnYW5pemF0aW9uUmVzcG9uc2USVQoOTGlzdFdvcmtzcGFjZXMSIC5kcm92ZXIudjEuTGlzdFdvcmtzcGFjZXNSZXF1ZXN0GiEuZHJvdmVyLnYxLkxpc3RXb3Jrc3BhY2VzUmVzcG9uc2USWAoPQ3JlYXRlV29ya3NwYWNlEiEuZHJvdmVyLnYxLkNyZWF0ZVdvcmtzcGFjZVJlcXVlc3QaIi5kcm92ZXIudjEuQ3JlYXRlV29ya3NwYWNlUmVzcG9uc2USTwoMR2V0V29ya3NwYWNlEh4uZHJvdmVyLnYxLkdldFdvcmtzcGFjZVJlcXVlc3QaHy5kcm92ZXIudjEuR2V0V29ya3NwYWNlUmVzcG9uc2USWAoPVXBkYXRlV29ya3NwYWNlEiEuZHJvdmVyLnYxLlVwZGF0ZVdvcmtzcGFjZVJlcXVlc3QaIi5kcm92ZXIudjEuVXBkYXRlV29ya3NwYWNlUmVzcG9uc2USWAoPRGVsZXRlV29ya3NwYWNlEiEuZHJvdmVyLnYxLkRlbGV0ZVdvcmtzcGFjZVJlcXVlc3QaIi5kcm92ZXIudjEuRGVsZXRlV29ya3NwYWNlUmVzcG9uc2USTAoLVXBkYXRlQWdlbnQSHS5kcm92ZXIudjEuVXBkYXRlQWdlbnRSZXF1ZXN0Gh4uZHJvdmVyLnYxLlVwZGF0ZUFnZW50UmVzcG9uc2USTgoLV2F0Y2hFdmVudHMSHS5kcm92ZXIudjEuV2F0Y2hFdmVudHNSZXF1ZXN0Gh4uZHJvdmVyLnYxLldhdGNoRXZlbnRzUmVzcG9uc2UwAWIGcHJvdG8z", [file_drover_v1_agent, file_drover_v1_identity, file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message drover.v1.Agent
@@ -76,6 +76,13 @@ export type Agent = Message<"drover.v1.Agent"> & {
    * @generated from field: google.protobuf.Timestamp created_at = 11;
    */
   createdAt?: Timestamp | undefined;
+
+  /**
+   * Empty when the agent joined without a workspace.
+   *
+   * @generated from field: string workspace_id = 12;
+   */
+  workspaceId: string;
 };
 
 /**
@@ -375,6 +382,614 @@ export const CreateUserResponseSchema: GenMessage<CreateUserResponse> = /*@__PUR
   messageDesc(file_drover_v1_operator, 13);
 
 /**
+ * @generated from message drover.v1.Organization
+ */
+export type Organization = Message<"drover.v1.Organization"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: string name = 2;
+   */
+  name: string;
+
+  /**
+   * @generated from field: string slug = 3;
+   */
+  slug: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp created_at = 4;
+   */
+  createdAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp updated_at = 5;
+   */
+  updatedAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message drover.v1.Organization.
+ * Use `create(OrganizationSchema)` to create a new message.
+ */
+export const OrganizationSchema: GenMessage<Organization> = /*@__PURE__*/
+  messageDesc(file_drover_v1_operator, 14);
+
+/**
+ * @generated from message drover.v1.Workspace
+ */
+export type Workspace = Message<"drover.v1.Workspace"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: string organization_id = 2;
+   */
+  organizationId: string;
+
+  /**
+   * @generated from field: string name = 3;
+   */
+  name: string;
+
+  /**
+   * @generated from field: string slug = 4;
+   */
+  slug: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp created_at = 5;
+   */
+  createdAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp updated_at = 6;
+   */
+  updatedAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message drover.v1.Workspace.
+ * Use `create(WorkspaceSchema)` to create a new message.
+ */
+export const WorkspaceSchema: GenMessage<Workspace> = /*@__PURE__*/
+  messageDesc(file_drover_v1_operator, 15);
+
+/**
+ * @generated from message drover.v1.ListOrganizationsRequest
+ */
+export type ListOrganizationsRequest = Message<"drover.v1.ListOrganizationsRequest"> & {
+  /**
+   * 1-based; default 1.
+   *
+   * @generated from field: int32 page = 1;
+   */
+  page: number;
+
+  /**
+   * 1-100; default 20.
+   *
+   * @generated from field: int32 per_page = 2;
+   */
+  perPage: number;
+};
+
+/**
+ * Describes the message drover.v1.ListOrganizationsRequest.
+ * Use `create(ListOrganizationsRequestSchema)` to create a new message.
+ */
+export const ListOrganizationsRequestSchema: GenMessage<ListOrganizationsRequest> = /*@__PURE__*/
+  messageDesc(file_drover_v1_operator, 16);
+
+/**
+ * @generated from message drover.v1.ListOrganizationsResponse
+ */
+export type ListOrganizationsResponse = Message<"drover.v1.ListOrganizationsResponse"> & {
+  /**
+   * @generated from field: repeated drover.v1.Organization organizations = 1;
+   */
+  organizations: Organization[];
+
+  /**
+   * @generated from field: int32 total = 2;
+   */
+  total: number;
+};
+
+/**
+ * Describes the message drover.v1.ListOrganizationsResponse.
+ * Use `create(ListOrganizationsResponseSchema)` to create a new message.
+ */
+export const ListOrganizationsResponseSchema: GenMessage<ListOrganizationsResponse> = /*@__PURE__*/
+  messageDesc(file_drover_v1_operator, 17);
+
+/**
+ * @generated from message drover.v1.CreateOrganizationRequest
+ */
+export type CreateOrganizationRequest = Message<"drover.v1.CreateOrganizationRequest"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * @generated from field: string slug = 2;
+   */
+  slug: string;
+};
+
+/**
+ * Describes the message drover.v1.CreateOrganizationRequest.
+ * Use `create(CreateOrganizationRequestSchema)` to create a new message.
+ */
+export const CreateOrganizationRequestSchema: GenMessage<CreateOrganizationRequest> = /*@__PURE__*/
+  messageDesc(file_drover_v1_operator, 18);
+
+/**
+ * @generated from message drover.v1.CreateOrganizationResponse
+ */
+export type CreateOrganizationResponse = Message<"drover.v1.CreateOrganizationResponse"> & {
+  /**
+   * @generated from field: drover.v1.Organization organization = 1;
+   */
+  organization?: Organization | undefined;
+};
+
+/**
+ * Describes the message drover.v1.CreateOrganizationResponse.
+ * Use `create(CreateOrganizationResponseSchema)` to create a new message.
+ */
+export const CreateOrganizationResponseSchema: GenMessage<CreateOrganizationResponse> = /*@__PURE__*/
+  messageDesc(file_drover_v1_operator, 19);
+
+/**
+ * @generated from message drover.v1.GetOrganizationRequest
+ */
+export type GetOrganizationRequest = Message<"drover.v1.GetOrganizationRequest"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+};
+
+/**
+ * Describes the message drover.v1.GetOrganizationRequest.
+ * Use `create(GetOrganizationRequestSchema)` to create a new message.
+ */
+export const GetOrganizationRequestSchema: GenMessage<GetOrganizationRequest> = /*@__PURE__*/
+  messageDesc(file_drover_v1_operator, 20);
+
+/**
+ * @generated from message drover.v1.GetOrganizationResponse
+ */
+export type GetOrganizationResponse = Message<"drover.v1.GetOrganizationResponse"> & {
+  /**
+   * @generated from field: drover.v1.Organization organization = 1;
+   */
+  organization?: Organization | undefined;
+};
+
+/**
+ * Describes the message drover.v1.GetOrganizationResponse.
+ * Use `create(GetOrganizationResponseSchema)` to create a new message.
+ */
+export const GetOrganizationResponseSchema: GenMessage<GetOrganizationResponse> = /*@__PURE__*/
+  messageDesc(file_drover_v1_operator, 21);
+
+/**
+ * @generated from message drover.v1.UpdateOrganizationRequest
+ */
+export type UpdateOrganizationRequest = Message<"drover.v1.UpdateOrganizationRequest"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: optional string name = 2;
+   */
+  name?: string | undefined;
+
+  /**
+   * @generated from field: optional string slug = 3;
+   */
+  slug?: string | undefined;
+};
+
+/**
+ * Describes the message drover.v1.UpdateOrganizationRequest.
+ * Use `create(UpdateOrganizationRequestSchema)` to create a new message.
+ */
+export const UpdateOrganizationRequestSchema: GenMessage<UpdateOrganizationRequest> = /*@__PURE__*/
+  messageDesc(file_drover_v1_operator, 22);
+
+/**
+ * @generated from message drover.v1.UpdateOrganizationResponse
+ */
+export type UpdateOrganizationResponse = Message<"drover.v1.UpdateOrganizationResponse"> & {
+  /**
+   * @generated from field: drover.v1.Organization organization = 1;
+   */
+  organization?: Organization | undefined;
+};
+
+/**
+ * Describes the message drover.v1.UpdateOrganizationResponse.
+ * Use `create(UpdateOrganizationResponseSchema)` to create a new message.
+ */
+export const UpdateOrganizationResponseSchema: GenMessage<UpdateOrganizationResponse> = /*@__PURE__*/
+  messageDesc(file_drover_v1_operator, 23);
+
+/**
+ * @generated from message drover.v1.DeleteOrganizationRequest
+ */
+export type DeleteOrganizationRequest = Message<"drover.v1.DeleteOrganizationRequest"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+};
+
+/**
+ * Describes the message drover.v1.DeleteOrganizationRequest.
+ * Use `create(DeleteOrganizationRequestSchema)` to create a new message.
+ */
+export const DeleteOrganizationRequestSchema: GenMessage<DeleteOrganizationRequest> = /*@__PURE__*/
+  messageDesc(file_drover_v1_operator, 24);
+
+/**
+ * @generated from message drover.v1.DeleteOrganizationResponse
+ */
+export type DeleteOrganizationResponse = Message<"drover.v1.DeleteOrganizationResponse"> & {
+};
+
+/**
+ * Describes the message drover.v1.DeleteOrganizationResponse.
+ * Use `create(DeleteOrganizationResponseSchema)` to create a new message.
+ */
+export const DeleteOrganizationResponseSchema: GenMessage<DeleteOrganizationResponse> = /*@__PURE__*/
+  messageDesc(file_drover_v1_operator, 25);
+
+/**
+ * @generated from message drover.v1.ListWorkspacesRequest
+ */
+export type ListWorkspacesRequest = Message<"drover.v1.ListWorkspacesRequest"> & {
+  /**
+   * @generated from field: string organization_id = 1;
+   */
+  organizationId: string;
+
+  /**
+   * @generated from field: int32 page = 2;
+   */
+  page: number;
+
+  /**
+   * @generated from field: int32 per_page = 3;
+   */
+  perPage: number;
+};
+
+/**
+ * Describes the message drover.v1.ListWorkspacesRequest.
+ * Use `create(ListWorkspacesRequestSchema)` to create a new message.
+ */
+export const ListWorkspacesRequestSchema: GenMessage<ListWorkspacesRequest> = /*@__PURE__*/
+  messageDesc(file_drover_v1_operator, 26);
+
+/**
+ * @generated from message drover.v1.ListWorkspacesResponse
+ */
+export type ListWorkspacesResponse = Message<"drover.v1.ListWorkspacesResponse"> & {
+  /**
+   * @generated from field: repeated drover.v1.Workspace workspaces = 1;
+   */
+  workspaces: Workspace[];
+
+  /**
+   * @generated from field: int32 total = 2;
+   */
+  total: number;
+};
+
+/**
+ * Describes the message drover.v1.ListWorkspacesResponse.
+ * Use `create(ListWorkspacesResponseSchema)` to create a new message.
+ */
+export const ListWorkspacesResponseSchema: GenMessage<ListWorkspacesResponse> = /*@__PURE__*/
+  messageDesc(file_drover_v1_operator, 27);
+
+/**
+ * @generated from message drover.v1.CreateWorkspaceRequest
+ */
+export type CreateWorkspaceRequest = Message<"drover.v1.CreateWorkspaceRequest"> & {
+  /**
+   * @generated from field: string organization_id = 1;
+   */
+  organizationId: string;
+
+  /**
+   * @generated from field: string name = 2;
+   */
+  name: string;
+
+  /**
+   * @generated from field: string slug = 3;
+   */
+  slug: string;
+};
+
+/**
+ * Describes the message drover.v1.CreateWorkspaceRequest.
+ * Use `create(CreateWorkspaceRequestSchema)` to create a new message.
+ */
+export const CreateWorkspaceRequestSchema: GenMessage<CreateWorkspaceRequest> = /*@__PURE__*/
+  messageDesc(file_drover_v1_operator, 28);
+
+/**
+ * @generated from message drover.v1.CreateWorkspaceResponse
+ */
+export type CreateWorkspaceResponse = Message<"drover.v1.CreateWorkspaceResponse"> & {
+  /**
+   * @generated from field: drover.v1.Workspace workspace = 1;
+   */
+  workspace?: Workspace | undefined;
+};
+
+/**
+ * Describes the message drover.v1.CreateWorkspaceResponse.
+ * Use `create(CreateWorkspaceResponseSchema)` to create a new message.
+ */
+export const CreateWorkspaceResponseSchema: GenMessage<CreateWorkspaceResponse> = /*@__PURE__*/
+  messageDesc(file_drover_v1_operator, 29);
+
+/**
+ * @generated from message drover.v1.GetWorkspaceRequest
+ */
+export type GetWorkspaceRequest = Message<"drover.v1.GetWorkspaceRequest"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+};
+
+/**
+ * Describes the message drover.v1.GetWorkspaceRequest.
+ * Use `create(GetWorkspaceRequestSchema)` to create a new message.
+ */
+export const GetWorkspaceRequestSchema: GenMessage<GetWorkspaceRequest> = /*@__PURE__*/
+  messageDesc(file_drover_v1_operator, 30);
+
+/**
+ * @generated from message drover.v1.GetWorkspaceResponse
+ */
+export type GetWorkspaceResponse = Message<"drover.v1.GetWorkspaceResponse"> & {
+  /**
+   * @generated from field: drover.v1.Workspace workspace = 1;
+   */
+  workspace?: Workspace | undefined;
+};
+
+/**
+ * Describes the message drover.v1.GetWorkspaceResponse.
+ * Use `create(GetWorkspaceResponseSchema)` to create a new message.
+ */
+export const GetWorkspaceResponseSchema: GenMessage<GetWorkspaceResponse> = /*@__PURE__*/
+  messageDesc(file_drover_v1_operator, 31);
+
+/**
+ * @generated from message drover.v1.UpdateWorkspaceRequest
+ */
+export type UpdateWorkspaceRequest = Message<"drover.v1.UpdateWorkspaceRequest"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: optional string name = 2;
+   */
+  name?: string | undefined;
+
+  /**
+   * @generated from field: optional string slug = 3;
+   */
+  slug?: string | undefined;
+};
+
+/**
+ * Describes the message drover.v1.UpdateWorkspaceRequest.
+ * Use `create(UpdateWorkspaceRequestSchema)` to create a new message.
+ */
+export const UpdateWorkspaceRequestSchema: GenMessage<UpdateWorkspaceRequest> = /*@__PURE__*/
+  messageDesc(file_drover_v1_operator, 32);
+
+/**
+ * @generated from message drover.v1.UpdateWorkspaceResponse
+ */
+export type UpdateWorkspaceResponse = Message<"drover.v1.UpdateWorkspaceResponse"> & {
+  /**
+   * @generated from field: drover.v1.Workspace workspace = 1;
+   */
+  workspace?: Workspace | undefined;
+};
+
+/**
+ * Describes the message drover.v1.UpdateWorkspaceResponse.
+ * Use `create(UpdateWorkspaceResponseSchema)` to create a new message.
+ */
+export const UpdateWorkspaceResponseSchema: GenMessage<UpdateWorkspaceResponse> = /*@__PURE__*/
+  messageDesc(file_drover_v1_operator, 33);
+
+/**
+ * @generated from message drover.v1.DeleteWorkspaceRequest
+ */
+export type DeleteWorkspaceRequest = Message<"drover.v1.DeleteWorkspaceRequest"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+};
+
+/**
+ * Describes the message drover.v1.DeleteWorkspaceRequest.
+ * Use `create(DeleteWorkspaceRequestSchema)` to create a new message.
+ */
+export const DeleteWorkspaceRequestSchema: GenMessage<DeleteWorkspaceRequest> = /*@__PURE__*/
+  messageDesc(file_drover_v1_operator, 34);
+
+/**
+ * @generated from message drover.v1.DeleteWorkspaceResponse
+ */
+export type DeleteWorkspaceResponse = Message<"drover.v1.DeleteWorkspaceResponse"> & {
+};
+
+/**
+ * Describes the message drover.v1.DeleteWorkspaceResponse.
+ * Use `create(DeleteWorkspaceResponseSchema)` to create a new message.
+ */
+export const DeleteWorkspaceResponseSchema: GenMessage<DeleteWorkspaceResponse> = /*@__PURE__*/
+  messageDesc(file_drover_v1_operator, 35);
+
+/**
+ * Labels wraps a label map so an update can tell "replace with empty" from "leave alone".
+ *
+ * @generated from message drover.v1.Labels
+ */
+export type Labels = Message<"drover.v1.Labels"> & {
+  /**
+   * @generated from field: map<string, string> values = 1;
+   */
+  values: { [key: string]: string };
+};
+
+/**
+ * Describes the message drover.v1.Labels.
+ * Use `create(LabelsSchema)` to create a new message.
+ */
+export const LabelsSchema: GenMessage<Labels> = /*@__PURE__*/
+  messageDesc(file_drover_v1_operator, 36);
+
+/**
+ * @generated from message drover.v1.UpdateAgentRequest
+ */
+export type UpdateAgentRequest = Message<"drover.v1.UpdateAgentRequest"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: optional string name = 2;
+   */
+  name?: string | undefined;
+
+  /**
+   * When set, replaces every label.
+   *
+   * @generated from field: drover.v1.Labels labels = 3;
+   */
+  labels?: Labels | undefined;
+};
+
+/**
+ * Describes the message drover.v1.UpdateAgentRequest.
+ * Use `create(UpdateAgentRequestSchema)` to create a new message.
+ */
+export const UpdateAgentRequestSchema: GenMessage<UpdateAgentRequest> = /*@__PURE__*/
+  messageDesc(file_drover_v1_operator, 37);
+
+/**
+ * @generated from message drover.v1.UpdateAgentResponse
+ */
+export type UpdateAgentResponse = Message<"drover.v1.UpdateAgentResponse"> & {
+  /**
+   * @generated from field: drover.v1.Agent agent = 1;
+   */
+  agent?: Agent | undefined;
+};
+
+/**
+ * Describes the message drover.v1.UpdateAgentResponse.
+ * Use `create(UpdateAgentResponseSchema)` to create a new message.
+ */
+export const UpdateAgentResponseSchema: GenMessage<UpdateAgentResponse> = /*@__PURE__*/
+  messageDesc(file_drover_v1_operator, 38);
+
+/**
+ * @generated from message drover.v1.WatchEventsRequest
+ */
+export type WatchEventsRequest = Message<"drover.v1.WatchEventsRequest"> & {
+  /**
+   * Event types or patterns: "agent.*", "config.applied", "*".
+   *
+   * @generated from field: repeated string types = 1;
+   */
+  types: string[];
+
+  /**
+   * @generated from field: string workspace_id = 2;
+   */
+  workspaceId: string;
+
+  /**
+   * Resume after this sequence number; unset starts with what happens next.
+   *
+   * @generated from field: optional int64 after_seq = 3;
+   */
+  afterSeq?: bigint | undefined;
+};
+
+/**
+ * Describes the message drover.v1.WatchEventsRequest.
+ * Use `create(WatchEventsRequestSchema)` to create a new message.
+ */
+export const WatchEventsRequestSchema: GenMessage<WatchEventsRequest> = /*@__PURE__*/
+  messageDesc(file_drover_v1_operator, 39);
+
+/**
+ * @generated from message drover.v1.WatchEventsResponse
+ */
+export type WatchEventsResponse = Message<"drover.v1.WatchEventsResponse"> & {
+  /**
+   * @generated from field: int64 seq = 1;
+   */
+  seq: bigint;
+
+  /**
+   * @generated from field: string type = 2;
+   */
+  type: string;
+
+  /**
+   * @generated from field: string subject_id = 3;
+   */
+  subjectId: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp at = 4;
+   */
+  at?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Struct data = 5;
+   */
+  data?: JsonObject | undefined;
+};
+
+/**
+ * Describes the message drover.v1.WatchEventsResponse.
+ * Use `create(WatchEventsResponseSchema)` to create a new message.
+ */
+export const WatchEventsResponseSchema: GenMessage<WatchEventsResponse> = /*@__PURE__*/
+  messageDesc(file_drover_v1_operator, 40);
+
+/**
  * @generated from enum drover.v1.AgentState
  */
 export enum AgentState {
@@ -495,6 +1110,108 @@ export const OperatorService: GenService<{
     methodKind: "unary";
     input: typeof CreateUserRequestSchema;
     output: typeof CreateUserResponseSchema;
+  },
+  /**
+   * Organizations and workspaces: the same operations as REST /v1, over the
+   * same service layer; an operator certificate acts as a fleet-wide owner.
+   *
+   * @generated from rpc drover.v1.OperatorService.ListOrganizations
+   */
+  listOrganizations: {
+    methodKind: "unary";
+    input: typeof ListOrganizationsRequestSchema;
+    output: typeof ListOrganizationsResponseSchema;
+  },
+  /**
+   * @generated from rpc drover.v1.OperatorService.CreateOrganization
+   */
+  createOrganization: {
+    methodKind: "unary";
+    input: typeof CreateOrganizationRequestSchema;
+    output: typeof CreateOrganizationResponseSchema;
+  },
+  /**
+   * @generated from rpc drover.v1.OperatorService.GetOrganization
+   */
+  getOrganization: {
+    methodKind: "unary";
+    input: typeof GetOrganizationRequestSchema;
+    output: typeof GetOrganizationResponseSchema;
+  },
+  /**
+   * @generated from rpc drover.v1.OperatorService.UpdateOrganization
+   */
+  updateOrganization: {
+    methodKind: "unary";
+    input: typeof UpdateOrganizationRequestSchema;
+    output: typeof UpdateOrganizationResponseSchema;
+  },
+  /**
+   * @generated from rpc drover.v1.OperatorService.DeleteOrganization
+   */
+  deleteOrganization: {
+    methodKind: "unary";
+    input: typeof DeleteOrganizationRequestSchema;
+    output: typeof DeleteOrganizationResponseSchema;
+  },
+  /**
+   * @generated from rpc drover.v1.OperatorService.ListWorkspaces
+   */
+  listWorkspaces: {
+    methodKind: "unary";
+    input: typeof ListWorkspacesRequestSchema;
+    output: typeof ListWorkspacesResponseSchema;
+  },
+  /**
+   * @generated from rpc drover.v1.OperatorService.CreateWorkspace
+   */
+  createWorkspace: {
+    methodKind: "unary";
+    input: typeof CreateWorkspaceRequestSchema;
+    output: typeof CreateWorkspaceResponseSchema;
+  },
+  /**
+   * @generated from rpc drover.v1.OperatorService.GetWorkspace
+   */
+  getWorkspace: {
+    methodKind: "unary";
+    input: typeof GetWorkspaceRequestSchema;
+    output: typeof GetWorkspaceResponseSchema;
+  },
+  /**
+   * @generated from rpc drover.v1.OperatorService.UpdateWorkspace
+   */
+  updateWorkspace: {
+    methodKind: "unary";
+    input: typeof UpdateWorkspaceRequestSchema;
+    output: typeof UpdateWorkspaceResponseSchema;
+  },
+  /**
+   * @generated from rpc drover.v1.OperatorService.DeleteWorkspace
+   */
+  deleteWorkspace: {
+    methodKind: "unary";
+    input: typeof DeleteWorkspaceRequestSchema;
+    output: typeof DeleteWorkspaceResponseSchema;
+  },
+  /**
+   * @generated from rpc drover.v1.OperatorService.UpdateAgent
+   */
+  updateAgent: {
+    methodKind: "unary";
+    input: typeof UpdateAgentRequestSchema;
+    output: typeof UpdateAgentResponseSchema;
+  },
+  /**
+   * WatchEvents streams fleet events: first those after `after_seq` (when
+   * set) from the store, then live ones, each once and in order.
+   *
+   * @generated from rpc drover.v1.OperatorService.WatchEvents
+   */
+  watchEvents: {
+    methodKind: "server_streaming";
+    input: typeof WatchEventsRequestSchema;
+    output: typeof WatchEventsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_drover_v1_operator, 0);
