@@ -65,7 +65,7 @@ describe("REST and the operator gRPC service see the same objects", () => {
       slug: "w",
     });
     const viaGrpc = await fleet.operator.getWorkspace({ id: workspace.id as string });
-    expect(workspaceAsRest(viaGrpc.workspace)).toEqual(workspace);
+    expect(workspace).toEqual(workspaceAsRest(viaGrpc.workspace));
 
     const renamed = await fleet.operator.updateOrganization({
       id: organization?.id ?? "",
@@ -77,7 +77,7 @@ describe("REST and the operator gRPC service see the same objects", () => {
 
     const listed = await fleet.operator.listOrganizations({ perPage: 100 });
     const restListed = await rest("GET", "/v1/organizations?per_page=100");
-    expect(listed.organizations.map(organizationAsRest)).toEqual(restListed.data as Json[]);
+    expect(restListed.data as Json[]).toEqual(listed.organizations.map(organizationAsRest));
     expect(listed.total).toBe((restListed.meta as Json).total as number);
 
     await rest("DELETE", `/v1/workspaces/${workspace.id}`);
