@@ -2,14 +2,21 @@ import "reflect-metadata";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type DroverServer, startDroverServer } from "../lib/server/index.ts";
+import {
+  type DroverServer,
+  type DroverServerOptions,
+  startDroverServer,
+} from "../lib/server/index.ts";
 import { benchAgentMemory } from "./agent-memory.ts";
+import { benchEventFanout } from "./event-fanout.ts";
 import { benchHealthStream } from "./health-stream.ts";
 import { benchRegistration, type SummaryRow } from "./registration.ts";
+import { benchRestList } from "./rest-list.ts";
 import { fmtMs, intArg, now, printTable, within } from "./table.ts";
 
 /**
- * Drover benchmarks: `npx bun bench/run.ts [--registrations N] [--reports M] [--agents N]`.
+ * Drover benchmarks: `npx bun bench/run.ts [--registrations N] [--reports M] [--agents N]
+ * [--list-requests N] [--subscribers N] [--events M]`.
  * Every figure is compared with a baseline measured in the same run, on the
  * same machine, so ratios stay meaningful on noisy hardware.
  */
@@ -19,12 +26,16 @@ const options = {
   registrations: intArg(argv, "registrations", 1000),
   reports: intArg(argv, "reports", 20_000),
   agents: intArg(argv, "agents", 200),
+  listRequests: intArg(argv, "list-requests", 200),
+  subscribers: intArg(argv, "subscribers", 1000),
+  events: intArg(argv, "events", 20),
 };
 const wholeRunBudgetMs = 170_000;
 
 /** A fresh server on 127.0.0.1 with ephemeral ports and a temp data dir, always stopped. */
 async function withServer<T>(
   fn: (server: DroverServer, dataDir: string) => Promise<T>,
+  extra: Partial<DroverServerOptions> = {},
 ): Promise<T> {
   const dataDir = await mkdtemp(join(tmpdir(), "drover-bench-"));
   let server: DroverServer | undefined;
@@ -35,6 +46,7 @@ async function withServer<T>(
       agentAddress: "127.0.0.1:0",
       operatorAddress: "127.0.0.1:0",
       httpAddress: "127.0.0.1:0",
+      ...extra,
     });
     return await fn(server, dataDir);
   } finally {
@@ -47,7 +59,8 @@ async function main(): Promise<void> {
   const started = now();
   console.log(
     `Drover benchmarks (Bun ${Bun.version}, ${navigator.hardwareConcurrency} cores): ` +
-      `registrations=${options.registrations} reports=${options.reports} agents=${options.agents}`,
+      `registrations=${options.registrations} reports=${options.reports} agents=${options.agents} ` +
+      `list-requests=${options.listRequests} subscribers=${options.subscribers} events=${options.events}`,
   );
   const summary: SummaryRow[] = [];
   summary.push(...(await withServer((server) => benchRegistration(server, options.registrations))));
@@ -55,6 +68,18 @@ async function main(): Promise<void> {
     ...(await withServer((server, dataDir) => benchHealthStream(server, dataDir, options.reports))),
   );
   summary.push(...(await withServer((server) => benchAgentMemory(server, options.agents))));
+  summary.push(
+    ...(await withServer(
+      (server, dataDir) => benchRestList(server, dataDir, options.listRequests),
+      // The default 1000 requests/min per user would throttle larger --list-requests.
+      { rateLimitPerMinute: 1_000_000 },
+    )),
+  );
+  summary.push(
+    ...(await withServer((server) =>
+      benchEventFanout(server, options.subscribers, options.events),
+    )),
+  );
 
   printTable({
     title: "Summary",
