@@ -3,6 +3,8 @@ import { isDroverError } from "../lib/errors/index.ts";
 import { droverVersion } from "../lib/version.ts";
 import { agentCommand, agentUsage } from "./commands/agent.ts";
 import { agentsCommand, agentsUsage } from "./commands/agents.ts";
+import { loginCommand, loginUsage } from "./commands/login.ts";
+import { createCommand, deleteCommand, getCommand, resourcesUsage } from "./commands/resources.ts";
 import { serverCommand, serverUsage } from "./commands/server.ts";
 import { tokenCommand, tokenUsage } from "./commands/token.ts";
 import { usersCommand, usersUsage } from "./commands/users.ts";
@@ -12,7 +14,18 @@ import type { Command, CommandIo } from "./io.ts";
 export const usage = `Drover ${droverVersion}: a fleet control plane in one file.
 
 Usage:
-${[serverUsage, tokenUsage, agentUsage, agentsUsage, usersUsage, "drover version"].map((line) => `  ${line.replaceAll("\n", "\n  ")}`).join("\n")}
+${[
+  serverUsage,
+  tokenUsage,
+  agentUsage,
+  agentsUsage,
+  usersUsage,
+  loginUsage,
+  resourcesUsage,
+  "drover version",
+]
+  .map((line) => `  ${line.replaceAll("\n", "\n  ")}`)
+  .join("\n")}
 
 Every flag also reads DROVER_<FLAG> from the environment (e.g. DROVER_DATA_DIR).
 `;
@@ -23,6 +36,10 @@ const commands: Record<string, Command> = {
   agent: agentCommand,
   agents: agentsCommand,
   users: usersCommand,
+  login: loginCommand,
+  get: getCommand,
+  create: createCommand,
+  delete: deleteCommand,
   version: async (_argv, io) => {
     io.stdout(`drover ${droverVersion}\n`);
     return 0;

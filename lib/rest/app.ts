@@ -11,7 +11,11 @@ import { createRateLimiter } from "./rate-limit.ts";
 import type { RestDeps } from "./rest-deps.ts";
 import { agentRoutes } from "./routes/agents.ts";
 import { authRoutes } from "./routes/auth.ts";
+import { certificateRoutes } from "./routes/certificates.ts";
 import { organizationRoutes } from "./routes/organizations.ts";
+import { trafficRoutes } from "./routes/traffic.ts";
+import { upstreamRoutes } from "./routes/upstreams.ts";
+import { virtualHostRoutes } from "./routes/virtual-hosts.ts";
 import { workspaceRoutes } from "./routes/workspaces.ts";
 
 const publicPaths = new Set(["/auth/login", "/auth/refresh", "/openapi.json", "/docs"]);
@@ -77,6 +81,10 @@ export function createRestApp(deps: RestDeps): OpenAPIHono<RestEnv> {
   organizationRoutes(app, deps);
   workspaceRoutes(app, deps);
   agentRoutes(app, deps);
+  virtualHostRoutes(app, deps);
+  upstreamRoutes(app, deps);
+  certificateRoutes(app, deps);
+  trafficRoutes(app, deps);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
     type: "http",

@@ -33,4 +33,19 @@ export const migrations: ReadonlyArray<EmbeddedMigration> = [
       "ALTER TABLE `join_tokens` ADD `workspace_id` text;",
     ],
   },
+  {
+    tag: "0002_config_resources",
+    statements: [
+      "CREATE TABLE `access_logs` (\n\t`id` text PRIMARY KEY NOT NULL,\n\t`agent_id` text NOT NULL,\n\t`workspace_id` text NOT NULL,\n\t`timestamp` integer NOT NULL,\n\t`remote_addr` text NOT NULL,\n\t`method` text NOT NULL,\n\t`uri` text NOT NULL,\n\t`protocol` text NOT NULL,\n\t`host` text NOT NULL,\n\t`status` integer NOT NULL,\n\t`body_bytes_sent` integer NOT NULL,\n\t`response_time_ms` real NOT NULL,\n\t`user_agent` text,\n\t`referer` text,\n\t`request_id` text,\n\tFOREIGN KEY (`workspace_id`) REFERENCES `workspaces`(`id`) ON UPDATE no action ON DELETE cascade\n);",
+      "CREATE INDEX `access_logs_workspace_id_timestamp_idx` ON `access_logs` (`workspace_id`,`timestamp`);",
+      "CREATE INDEX `access_logs_agent_id_timestamp_idx` ON `access_logs` (`agent_id`,`timestamp`);",
+      "CREATE TABLE `tls_certificates` (\n\t`id` text PRIMARY KEY NOT NULL,\n\t`workspace_id` text NOT NULL,\n\t`domain` text NOT NULL,\n\t`is_wildcard` integer NOT NULL,\n\t`provider` text NOT NULL,\n\t`status` text NOT NULL,\n\t`issued_at` integer,\n\t`expires_at` integer,\n\t`auto_renew` integer NOT NULL,\n\t`created_at` integer NOT NULL,\n\t`updated_at` integer NOT NULL,\n\tFOREIGN KEY (`workspace_id`) REFERENCES `workspaces`(`id`) ON UPDATE no action ON DELETE cascade\n);",
+      "CREATE UNIQUE INDEX `tls_certificates_workspace_id_domain_unique` ON `tls_certificates` (`workspace_id`,`domain`);",
+      "CREATE TABLE `upstreams` (\n\t`id` text PRIMARY KEY NOT NULL,\n\t`workspace_id` text NOT NULL,\n\t`name` text NOT NULL,\n\t`algorithm` text NOT NULL,\n\t`hash_key` text,\n\t`servers` text NOT NULL,\n\t`keepalive` integer,\n\t`health_check` text,\n\t`created_at` integer NOT NULL,\n\t`updated_at` integer NOT NULL,\n\tFOREIGN KEY (`workspace_id`) REFERENCES `workspaces`(`id`) ON UPDATE no action ON DELETE cascade\n);",
+      "CREATE UNIQUE INDEX `upstreams_workspace_id_name_unique` ON `upstreams` (`workspace_id`,`name`);",
+      "CREATE TABLE `virtual_hosts` (\n\t`id` text PRIMARY KEY NOT NULL,\n\t`workspace_id` text NOT NULL,\n\t`name` text NOT NULL,\n\t`server_name` text NOT NULL,\n\t`listen_port` integer NOT NULL,\n\t`ssl_enabled` integer NOT NULL,\n\t`ssl_certificate_id` text,\n\t`http2_enabled` integer NOT NULL,\n\t`http3_enabled` integer NOT NULL,\n\t`locations` text NOT NULL,\n\t`target_agents` text NOT NULL,\n\t`created_at` integer NOT NULL,\n\t`updated_at` integer NOT NULL,\n\tFOREIGN KEY (`workspace_id`) REFERENCES `workspaces`(`id`) ON UPDATE no action ON DELETE cascade,\n\tFOREIGN KEY (`ssl_certificate_id`) REFERENCES `tls_certificates`(`id`) ON UPDATE no action ON DELETE no action\n);",
+      "CREATE UNIQUE INDEX `virtual_hosts_workspace_id_name_unique` ON `virtual_hosts` (`workspace_id`,`name`);",
+      "CREATE INDEX `virtual_hosts_ssl_certificate_id_idx` ON `virtual_hosts` (`ssl_certificate_id`);",
+    ],
+  },
 ];

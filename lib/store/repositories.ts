@@ -1,3 +1,4 @@
+import { createAccessLogRepository } from "./access-logs.ts";
 import { createAgentRepository } from "./agents.ts";
 import { createCertificateRepository } from "./certificates.ts";
 import { createEventRepository } from "./events.ts";
@@ -6,8 +7,11 @@ import { createMembershipRepository } from "./memberships.ts";
 import { createOrganizationRepository } from "./organizations.ts";
 import { createRefreshTokenRepository } from "./refresh-tokens.ts";
 import { type Runner, translating } from "./runner.ts";
+import { createTlsCertificateRepository } from "./tls-certificates.ts";
 import type { Repositories } from "./types.ts";
+import { createUpstreamRepository } from "./upstreams.ts";
 import { createUserRepository } from "./users.ts";
+import { createVirtualHostRepository } from "./virtual-hosts.ts";
 import { createWorkspaceRepository } from "./workspaces.ts";
 
 /** The same repositories over any runner: the locked store, or an open transaction. */
@@ -23,5 +27,9 @@ export function createRepositories(run: Runner): Repositories {
     memberships: createMembershipRepository(exec),
     workspaces: createWorkspaceRepository(exec),
     refreshTokens: createRefreshTokenRepository(exec),
+    tlsCertificates: createTlsCertificateRepository(exec),
+    upstreams: createUpstreamRepository(exec),
+    virtualHosts: createVirtualHostRepository(exec),
+    accessLogs: createAccessLogRepository(exec),
   };
 }

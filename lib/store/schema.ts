@@ -7,6 +7,7 @@ import {
   index,
   integer,
   primaryKey,
+  real,
   sqliteTable,
   text,
   uniqueIndex,
@@ -164,5 +165,165 @@ export const refreshTokens = sqliteTable(
     index("refresh_tokens_family_id_idx").on(t.familyId),
     // Without it, deleting a user scans the table for the cascade.
     index("refresh_tokens_user_id_idx").on(t.userId),
+  ],
+);
+
+// Configuration: what agents' nginx serves. Records only; compiling them to
+// nginx configuration and issuing certificates come later.
+
+export type TlsProvider = "internal" | "letsencrypt" | "acme";
+export type TlsCertificateStatus = "pending" | "active" | "failed" | "expired" | "revoked";
+export type UpstreamAlgorithm = "round_robin" | "least_connections" | "ip_hash" | "hash";
+export type RewriteFlag = "last" | "break" | "redirect" | "permanent";
+
+export interface CustomHeader {
+  name: string;
+  /** May hold nginx variables ($scheme, $host, …). */
+  value: string;
+}
+
+export interface RewriteRule {
+  pattern: string;
+  replacement: string;
+  flag: RewriteFlag;
+}
+
+/** One `location` of a virtual host: exactly one of upstreamId and proxyPass. */
+export interface LocationSpec {
+  path: string;
+  upstreamId?: string;
+  proxyPass?: string;
+  customHeaders: CustomHeader[];
+  rewrites: RewriteRule[];
+}
+
+/** The agents a virtual host is deployed to; labelSelector is the text parseSelector takes. */
+export type TargetAgents = { type: "all" } | { type: "selector"; labelSelector: string };
+
+export interface UpstreamServer {
+  /** host:port; an IPv6 host is bracketed. */
+  address: string;
+  weight: number;
+  backup: boolean;
+  down: boolean;
+  maxFails: number;
+  /** Seconds. */
+  failTimeout: number;
+}
+
+export interface HealthCheckSpec {
+  enabled: boolean;
+  path: string;
+  /** Seconds. */
+  interval: number;
+  /** Seconds, less than interval. */
+  timeout: number;
+}
+
+/**
+ * TLS certificates served by virtual hosts: not the fleet's own mTLS
+ * certificates (table `certificates`).
+ */
+export const tlsCertificates = sqliteTable(
+  "tls_certificates",
+  {
+    id: text("id").primaryKey(),
+    workspaceId: text("workspace_id")
+      .notNull()
+      .references(() => workspaces.id, { onDelete: "cascade" }),
+    /** Lowercase; "*.example.com" for a wildcard. */
+    domain: text("domain").notNull(),
+    isWildcard: integer("is_wildcard", { mode: "boolean" }).notNull(),
+    provider: text("provider", { enum: ["internal", "letsencrypt", "acme"] }).notNull(),
+    status: text("status", {
+      enum: ["pending", "active", "failed", "expired", "revoked"],
+    }).notNull(),
+    issuedAt: integer("issued_at", { mode: "timestamp_ms" }),
+    expiresAt: integer("expires_at", { mode: "timestamp_ms" }),
+    autoRenew: integer("auto_renew", { mode: "boolean" }).notNull(),
+    createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+    updatedAt: integer("updated_at", { mode: "timestamp_ms" }).notNull(),
+  },
+  // Leading with workspace_id, it also serves lists and the cascade by workspace.
+  (t) => [uniqueIndex("tls_certificates_workspace_id_domain_unique").on(t.workspaceId, t.domain)],
+);
+
+export const upstreams = sqliteTable(
+  "upstreams",
+  {
+    id: text("id").primaryKey(),
+    workspaceId: text("workspace_id")
+      .notNull()
+      .references(() => workspaces.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    algorithm: text("algorithm", {
+      enum: ["round_robin", "least_connections", "ip_hash", "hash"],
+    }).notNull(),
+    /** Set exactly when algorithm is "hash". */
+    hashKey: text("hash_key"),
+    servers: text("servers", { mode: "json" }).$type<UpstreamServer[]>().notNull(),
+    keepalive: integer("keepalive"),
+    healthCheck: text("health_check", { mode: "json" }).$type<HealthCheckSpec>(),
+    createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+    updatedAt: integer("updated_at", { mode: "timestamp_ms" }).notNull(),
+  },
+  (t) => [uniqueIndex("upstreams_workspace_id_name_unique").on(t.workspaceId, t.name)],
+);
+
+export const virtualHosts = sqliteTable(
+  "virtual_hosts",
+  {
+    id: text("id").primaryKey(),
+    workspaceId: text("workspace_id")
+      .notNull()
+      .references(() => workspaces.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    /** Space-separated host names, as nginx's server_name takes them. */
+    serverName: text("server_name").notNull(),
+    listenPort: integer("listen_port").notNull(),
+    sslEnabled: integer("ssl_enabled", { mode: "boolean" }).notNull(),
+    // No action: a certificate in use cannot be deleted (the service says
+    // which virtual host uses it); deleting the workspace removes both.
+    sslCertificateId: text("ssl_certificate_id").references(() => tlsCertificates.id),
+    http2Enabled: integer("http2_enabled", { mode: "boolean" }).notNull(),
+    http3Enabled: integer("http3_enabled", { mode: "boolean" }).notNull(),
+    /** Upstream references live in here, so upstreams.delete cannot be a foreign key. */
+    locations: text("locations", { mode: "json" }).$type<LocationSpec[]>().notNull(),
+    targetAgents: text("target_agents", { mode: "json" }).$type<TargetAgents>().notNull(),
+    createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+    updatedAt: integer("updated_at", { mode: "timestamp_ms" }).notNull(),
+  },
+  (t) => [
+    uniqueIndex("virtual_hosts_workspace_id_name_unique").on(t.workspaceId, t.name),
+    index("virtual_hosts_ssl_certificate_id_idx").on(t.sslCertificateId),
+  ],
+);
+
+/** Requests served by agents' nginx, shipped in batches. */
+export const accessLogs = sqliteTable(
+  "access_logs",
+  {
+    id: text("id").primaryKey(),
+    // Not a foreign key: an agent's history outlives its removal.
+    agentId: text("agent_id").notNull(),
+    workspaceId: text("workspace_id")
+      .notNull()
+      .references(() => workspaces.id, { onDelete: "cascade" }),
+    timestamp: integer("timestamp", { mode: "timestamp_ms" }).notNull(),
+    remoteAddr: text("remote_addr").notNull(),
+    method: text("method").notNull(),
+    uri: text("uri").notNull(),
+    protocol: text("protocol").notNull(),
+    host: text("host").notNull(),
+    status: integer("status").notNull(),
+    bodyBytesSent: integer("body_bytes_sent").notNull(),
+    responseTimeMs: real("response_time_ms").notNull(),
+    userAgent: text("user_agent"),
+    referer: text("referer"),
+    requestId: text("request_id"),
+  },
+  (t) => [
+    index("access_logs_workspace_id_timestamp_idx").on(t.workspaceId, t.timestamp),
+    index("access_logs_agent_id_timestamp_idx").on(t.agentId, t.timestamp),
   ],
 );

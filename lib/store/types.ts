@@ -1,7 +1,37 @@
 import type { Selector } from "../selector/index.ts";
-import type { AgentState, HealthSnapshot, MembershipRole, Role } from "./schema.ts";
+import type {
+  AgentState,
+  CustomHeader,
+  HealthCheckSpec,
+  HealthSnapshot,
+  LocationSpec,
+  MembershipRole,
+  RewriteFlag,
+  RewriteRule,
+  Role,
+  TargetAgents,
+  TlsCertificateStatus,
+  TlsProvider,
+  UpstreamAlgorithm,
+  UpstreamServer,
+} from "./schema.ts";
 
-export type { AgentState, HealthSnapshot, MembershipRole, Role };
+export type {
+  AgentState,
+  CustomHeader,
+  HealthCheckSpec,
+  HealthSnapshot,
+  LocationSpec,
+  MembershipRole,
+  RewriteFlag,
+  RewriteRule,
+  Role,
+  TargetAgents,
+  TlsCertificateStatus,
+  TlsProvider,
+  UpstreamAlgorithm,
+  UpstreamServer,
+};
 
 export interface CertificateRow {
   /** Lowercase hex. */
@@ -297,6 +327,190 @@ export interface EventRepository {
   latestSeq(): Promise<number>;
 }
 
+/** Configuration objects belong to one workspace. */
+export interface WorkspaceScopeFilter {
+  /** Only this workspace's objects; undefined: all. */
+  workspaceId?: string;
+}
+
+export interface TlsCertificateRow {
+  id: string;
+  workspaceId: string;
+  /** Lowercase; "*.example.com" for a wildcard. */
+  domain: string;
+  isWildcard: boolean;
+  provider: TlsProvider;
+  status: TlsCertificateStatus;
+  issuedAt: Date | null;
+  expiresAt: Date | null;
+  autoRenew: boolean;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export type NewTlsCertificate = Omit<TlsCertificateRow, "issuedAt" | "expiresAt"> & {
+  issuedAt?: Date | null;
+  expiresAt?: Date | null;
+};
+
+export interface UpstreamRow {
+  id: string;
+  workspaceId: string;
+  /** Unique within its workspace. */
+  name: string;
+  algorithm: UpstreamAlgorithm;
+  /** Set exactly when algorithm is "hash". */
+  hashKey: string | null;
+  servers: UpstreamServer[];
+  keepalive: number | null;
+  healthCheck: HealthCheckSpec | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export type NewUpstream = UpstreamRow;
+export type UpstreamPatch = Partial<
+  Pick<UpstreamRow, "name" | "algorithm" | "hashKey" | "servers" | "keepalive" | "healthCheck">
+>;
+
+export interface VirtualHostRow {
+  id: string;
+  workspaceId: string;
+  /** Unique within its workspace. */
+  name: string;
+  /** Space-separated host names. */
+  serverName: string;
+  listenPort: number;
+  sslEnabled: boolean;
+  sslCertificateId: string | null;
+  http2Enabled: boolean;
+  http3Enabled: boolean;
+  locations: LocationSpec[];
+  targetAgents: TargetAgents;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export type NewVirtualHost = VirtualHostRow;
+export type VirtualHostPatch = Partial<
+  Pick<
+    VirtualHostRow,
+    | "name"
+    | "serverName"
+    | "listenPort"
+    | "sslEnabled"
+    | "sslCertificateId"
+    | "http2Enabled"
+    | "http3Enabled"
+    | "locations"
+    | "targetAgents"
+  >
+>;
+
+export interface AccessLogRow {
+  id: string;
+  agentId: string;
+  workspaceId: string;
+  timestamp: Date;
+  remoteAddr: string;
+  method: string;
+  uri: string;
+  protocol: string;
+  host: string;
+  status: number;
+  bodyBytesSent: number;
+  responseTimeMs: number;
+  userAgent: string | null;
+  referer: string | null;
+  requestId: string | null;
+}
+
+export type NewAccessLog = Omit<AccessLogRow, "userAgent" | "referer" | "requestId"> & {
+  userAgent?: string | null;
+  referer?: string | null;
+  requestId?: string | null;
+};
+
+export interface AccessLogFilter {
+  workspaceId?: string;
+  agentId?: string;
+  /** Inclusive. */
+  from?: Date;
+  /** Exclusive. */
+  to?: Date;
+  /** Only this HTTP status. */
+  status?: number;
+}
+
+/** Aggregates over the access logs a filter matches. */
+export interface AccessLogStats {
+  total: number;
+  /** Requests by status class; 1xx only count in total. */
+  status2xx: number;
+  status3xx: number;
+  status4xx: number;
+  status5xx: number;
+  /** Sum of body_bytes_sent. */
+  bodyBytesSent: number;
+}
+
+export interface TlsCertificateRepository {
+  /** not_found if the workspace does not exist; already_exists if the id or the domain is taken there. */
+  insert(row: NewTlsCertificate): Promise<TlsCertificateRow>;
+  get(id: string): Promise<TlsCertificateRow | null>;
+  /** Ordered by creation time, then id. */
+  list(options: WorkspaceScopeFilter & PageOptions): Promise<TlsCertificateRow[]>;
+  count(filter?: WorkspaceScopeFilter): Promise<number>;
+  /** failed_precondition, naming it, while a virtual host uses the certificate. */
+  delete(id: string): Promise<boolean>;
+}
+
+export interface UpstreamRepository {
+  /** not_found if the workspace does not exist; already_exists if the id or the name is taken there. */
+  insert(row: NewUpstream): Promise<UpstreamRow>;
+  get(id: string): Promise<UpstreamRow | null>;
+  /** Ordered by creation time, then id. */
+  list(options: WorkspaceScopeFilter & PageOptions): Promise<UpstreamRow[]>;
+  count(filter?: WorkspaceScopeFilter): Promise<number>;
+  /** not_found if unknown, already_exists if the new name is taken in its workspace. */
+  update(id: string, patch: UpstreamPatch, at: Date): Promise<UpstreamRow>;
+  /** failed_precondition, naming it, while a virtual host's location uses the upstream. */
+  delete(id: string): Promise<boolean>;
+}
+
+export interface VirtualHostRepository {
+  /**
+   * not_found if the workspace (or ssl certificate) does not exist;
+   * already_exists if the id or the name is taken in the workspace. That
+   * referenced upstreams and certificates belong to the same workspace is
+   * the caller's check.
+   */
+  insert(row: NewVirtualHost): Promise<VirtualHostRow>;
+  get(id: string): Promise<VirtualHostRow | null>;
+  /** Ordered by creation time, then id. */
+  list(options: WorkspaceScopeFilter & PageOptions): Promise<VirtualHostRow[]>;
+  count(filter?: WorkspaceScopeFilter): Promise<number>;
+  /** not_found if unknown, already_exists if the new name is taken in its workspace. */
+  update(id: string, patch: VirtualHostPatch, at: Date): Promise<VirtualHostRow>;
+  delete(id: string): Promise<boolean>;
+  /** Virtual hosts with a location proxying to the upstream, ordered by creation time. */
+  listUsingUpstream(upstreamId: string): Promise<VirtualHostRow[]>;
+  /** Virtual hosts serving the certificate, ordered by creation time. */
+  listUsingCertificate(certificateId: string): Promise<VirtualHostRow[]>;
+}
+
+export interface AccessLogRepository {
+  /**
+   * Inserts the batch atomically; returns how many rows. not_found if a
+   * workspace does not exist, already_exists if an id is taken.
+   */
+  insertMany(rows: readonly NewAccessLog[]): Promise<number>;
+  /** Newest first (timestamp, then id, descending). */
+  list(options: AccessLogFilter & { limit: number; offset?: number }): Promise<AccessLogRow[]>;
+  count(filter?: AccessLogFilter): Promise<number>;
+  stats(filter?: AccessLogFilter): Promise<AccessLogStats>;
+}
+
 export interface Repositories {
   certificates: CertificateRepository;
   joinTokens: JoinTokenRepository;
@@ -307,6 +521,10 @@ export interface Repositories {
   memberships: MembershipRepository;
   workspaces: WorkspaceRepository;
   refreshTokens: RefreshTokenRepository;
+  tlsCertificates: TlsCertificateRepository;
+  upstreams: UpstreamRepository;
+  virtualHosts: VirtualHostRepository;
+  accessLogs: AccessLogRepository;
 }
 
 export interface Store extends Repositories {

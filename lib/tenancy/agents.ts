@@ -12,7 +12,7 @@ import { getWorkspace } from "./workspaces.ts";
  * workspace's organization; an agent that joined without one is visible only
  * to fleet-wide roles.
  */
-async function authorizeAgent(
+export async function authorizeAgent(
   fleet: Fleet,
   principal: Principal,
   agent: AgentRow,
@@ -82,16 +82,9 @@ export async function updateAgentFor(
   if (patch.name !== undefined) checkDisplayName("name", patch.name);
   if (patch.labels !== undefined) validateLabels(patch.labels, "labels");
   const updated = await fleet.deps.store.agents.update(id, patch, fleet.deps.clock.now());
-  await fleet.deps.events.publish({
-    type: "agent.updated",
-    subjectId: id,
-    data: {
-      agent_id: id,
-      workspace_id: updated.workspaceId,
-      name: updated.name,
-      labels: updated.labels,
-    },
-  });
+  await fleet.deps.events.publish(
+    agentEvent("agent.updated", updated, { name: updated.name, labels: updated.labels }),
+  );
   return updated;
 }
 

@@ -1,4 +1,5 @@
 export {
+  authorizeAgent,
   createWorkspaceJoinToken,
   deleteAgentFor,
   getAgentFor,
@@ -6,6 +7,14 @@ export {
   updateAgentFor,
   type WorkspaceAgentQuery,
 } from "./agents.ts";
+export {
+  type CertificateInput,
+  createCertificate,
+  deleteCertificate,
+  getCertificate,
+  listCertificates,
+} from "./certificates.ts";
+export { configLimits } from "./config-validate.ts";
 export type { PageOf, PageRequest, TenancyDeps } from "./deps.ts";
 export { eventVisibility } from "./event-visibility.ts";
 export {
@@ -16,7 +25,32 @@ export {
   type OrganizationInput,
   updateOrganization,
 } from "./organizations.ts";
+export {
+  ACCESS_LOG_LIMIT_MAX,
+  type AccessLogQuery,
+  agentMetrics,
+  queryAccessLogs,
+  type TimeWindow,
+  type TrafficMetrics,
+  workspaceMetrics,
+} from "./traffic.ts";
+export {
+  createUpstream,
+  deleteUpstream,
+  getUpstream,
+  listUpstreams,
+  type UpstreamInput,
+  updateUpstream,
+} from "./upstreams.ts";
 export { type CreateUserInput, createUser, ensureFirstAdmin, firstAdminEmail } from "./users.ts";
+export {
+  createVirtualHost,
+  deleteVirtualHost,
+  getVirtualHost,
+  listVirtualHosts,
+  updateVirtualHost,
+  type VirtualHostInput,
+} from "./virtual-hosts.ts";
 export {
   createWorkspace,
   deleteWorkspace,

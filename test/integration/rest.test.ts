@@ -281,7 +281,12 @@ describe("organizations and workspaces", () => {
         name: fc.oneof(fc.integer(), fc.boolean(), fc.constant(null)),
         slug: fc.constant("ok-slug"),
       }),
-      fc.record({ name: fc.constant("n"), slug: fc.constant("ok-slug"), extra: fc.anything() }),
+      fc.record({
+        name: fc.constant("n"),
+        slug: fc.constant("ok-slug"),
+        // JSON drops undefined, which would make the body valid.
+        extra: fc.anything().filter((value) => value !== undefined),
+      }),
       fc.record({ slug: fc.constant("missing-name") }),
       fc.array(fc.anything(), { maxLength: 3 }),
     );

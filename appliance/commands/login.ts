@@ -1,0 +1,125 @@
+import { X509Certificate } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { DroverError } from "../../lib/errors/index.ts";
+import { configDir, readCredentials, writeCredentials } from "../credentials.ts";
+import { parseFlags, UsageError } from "../flags.ts";
+import { httpsRequest, isCertificateError } from "../https.ts";
+import type { Command, CommandIo } from "../io.ts";
+import { logIn } from "../rest-client.ts";
+import { passwordFromStdin } from "./users.ts";
+
+export const loginUsage = "drover login --server URL --email EMAIL --password-stdin [--ca FILE]";
+
+/** https://host:port, nothing after it. */
+function serverOrigin(given: string): string {
+  let url: URL;
+  try {
+    url = new URL(given);
+  } catch {
+    throw new UsageError(`--server takes a URL such as https://host:8443, not ${given}`);
+  }
+  if (url.protocol !== "https:" || url.username || url.pathname !== "/" || url.search) {
+    throw new UsageError(`--server takes a URL such as https://host:8443, not ${given}`);
+  }
+  return url.origin;
+}
+
+/** The PEM's first certificate, which must be a CA. */
+function caCertificate(pem: string, from: string): X509Certificate {
+  let certificate: X509Certificate;
+  try {
+    certificate = new X509Certificate(pem);
+  } catch (error) {
+    throw new DroverError(
+      "invalid_argument",
+      `${from} holds no PEM certificate: ${(error as Error).message}`,
+    );
+  }
+  if (!certificate.ca) throw new DroverError("invalid_argument", `${from} is not a CA certificate`);
+  return certificate;
+}
+
+/**
+ * Trust on first use, like ssh known_hosts: the fleet CA is fetched once over
+ * unverified TLS, its fingerprint shown for the operator to compare, and
+ * pinned; later logins to the same server verify against the pinned CA.
+ */
+async function fleetCa(
+  server: string,
+  caFile: string | undefined,
+  dir: string,
+  io: CommandIo,
+): Promise<{ pem: string; source: string }> {
+  if (caFile !== undefined) {
+    let pem: string;
+    try {
+      pem = await readFile(caFile, "utf8");
+    } catch (error) {
+      throw new DroverError("invalid_argument", `--ca ${caFile}: ${(error as Error).message}`);
+    }
+    caCertificate(pem, `--ca ${caFile}`);
+    return { pem, source: `--ca ${caFile}` };
+  }
+  const stored = await readCredentials(dir).catch(() => undefined);
+  if (stored?.server === server) {
+    return {
+      pem: stored.ca_pem,
+      source:
+        "the fleet CA pinned at the first login; if the fleet was re-created, pass --ca FILE with its new ca.pem",
+    };
+  }
+  const url = new URL("/ca.pem", server);
+  const response = await httpsRequest(url, {
+    method: "GET",
+    tls: { insecure: true },
+    signal: io.signal,
+  });
+  if (response.status !== 200) {
+    throw new DroverError(
+      "unavailable",
+      `${url} answered ${response.status}: is it a Drover server?`,
+    );
+  }
+  const certificate = caCertificate(response.text, url.toString());
+  io.stderr(
+    `trusting fleet CA sha256:${certificate.fingerprint256} — compare with \`openssl x509 -in DATA_DIR/ca.pem -noout -fingerprint -sha256\` on the server\n`,
+  );
+  return { pem: response.text, source: `the CA that ${url} served` };
+}
+
+export const loginCommand: Command = async (argv, io) => {
+  const { flags, positionals } = parseFlags(
+    {
+      server: { kind: "string", required: true },
+      email: { kind: "string", required: true },
+      "password-stdin": { kind: "boolean" },
+      ca: { kind: "string" },
+    },
+    argv,
+    io.env,
+  );
+  if (positionals.length > 0) throw new UsageError(`unexpected argument: ${positionals[0]}`);
+  if (!flags["password-stdin"])
+    throw new UsageError("--password-stdin is required: pipe the password in");
+  const server = serverOrigin(flags.server);
+  const password = await passwordFromStdin(io);
+  const dir = configDir(io.env);
+  const ca = await fleetCa(server, flags.ca, dir, io);
+  const credentials = await logIn({
+    server,
+    caPem: ca.pem,
+    email: flags.email,
+    password,
+    now: Date.now(),
+    signal: io.signal,
+  }).catch((error: unknown) => {
+    if (!isCertificateError(error)) throw error;
+    throw new DroverError(
+      "unavailable",
+      `${(error as Error).message}\nThe server's certificate is not from ${ca.source}.`,
+    );
+  });
+  await writeCredentials(dir, credentials);
+  io.stderr(`logged in to ${server} as ${flags.email}\n`);
+  return 0;
+};

@@ -1,0 +1,513 @@
+import { z } from "@hono/zod-openapi";
+import type {
+  AccessLogRow,
+  HealthCheckSpec,
+  LocationSpec,
+  TargetAgents,
+  TlsCertificateRow,
+  UpstreamRow,
+  UpstreamServer,
+  VirtualHostRow,
+} from "../store/index.ts";
+import {
+  ACCESS_LOG_LIMIT_MAX,
+  type AccessLogQuery,
+  type CertificateInput,
+  configLimits,
+  type TimeWindow,
+  type TrafficMetrics,
+  type UpstreamInput,
+  type VirtualHostInput,
+} from "../tenancy/index.ts";
+
+/**
+ * Request and response shapes of virtual hosts, upstreams, certificates,
+ * access logs and metrics. Schemas check types, enums and ranges; the
+ * service checks the rest (host names, paths, headers, references), naming
+ * fields by the same paths.
+ */
+
+const int = (range: { min: number; max: number }) => z.number().int().min(range.min).max(range.max);
+
+// Shared by requests and responses
+
+const rewriteFlags = ["last", "break", "redirect", "permanent"] as const;
+const algorithms = ["round_robin", "least_connections", "ip_hash", "hash"] as const;
+const providers = ["internal", "letsencrypt", "acme"] as const;
+
+const CustomHeader = z.strictObject({
+  name: z.string().openapi({ example: "X-Forwarded-Proto" }),
+  value: z.string().openapi({ example: "$scheme" }),
+});
+
+const Rewrite = z.strictObject({
+  pattern: z.string().openapi({ example: "^/old/(.*)$" }),
+  replacement: z.string().openapi({ example: "/new/$1" }),
+  flag: z.enum(rewriteFlags),
+});
+
+// Virtual hosts
+
+const LocationBody = z.strictObject({
+  path: z.string().openapi({ example: "/api/v1" }),
+  upstream_id: z.string().optional(),
+  proxy_pass: z.string().optional().openapi({ example: "http://localhost:8080/health" }),
+  custom_headers: z.array(CustomHeader).max(configLimits.headers).default([]),
+  rewrites: z.array(Rewrite).max(configLimits.rewrites).default([]),
+});
+
+const TargetAgentsBody = z.discriminatedUnion("type", [
+  z.strictObject({ type: z.literal("all") }),
+  z.strictObject({
+    type: z.literal("selector"),
+    label_selector: z.string().openapi({ example: "env=production" }),
+  }),
+]);
+
+const virtualHostFields = {
+  name: z.string(),
+  server_name: z.string().openapi({ example: "example.com www.example.com" }),
+  listen_port: int(configLimits.port),
+  ssl_enabled: z.boolean(),
+  ssl_certificate_id: z.string().nullable(),
+  http2_enabled: z.boolean(),
+  http3_enabled: z.boolean(),
+  locations: z.array(LocationBody).max(configLimits.locations),
+  target_agents: TargetAgentsBody,
+};
+
+export const VirtualHostCreate = z.strictObject({
+  ...virtualHostFields,
+  ssl_enabled: virtualHostFields.ssl_enabled.default(false),
+  ssl_certificate_id: virtualHostFields.ssl_certificate_id.optional(),
+  http2_enabled: virtualHostFields.http2_enabled.default(false),
+  http3_enabled: virtualHostFields.http3_enabled.default(false),
+  locations: virtualHostFields.locations.default([]),
+  target_agents: virtualHostFields.target_agents.default({ type: "all" }),
+});
+
+/** Fields given replace the stored ones (locations as a whole); null clears the certificate. */
+export const VirtualHostPatch = z.strictObject({
+  name: virtualHostFields.name.optional(),
+  server_name: virtualHostFields.server_name.optional(),
+  listen_port: virtualHostFields.listen_port.optional(),
+  ssl_enabled: virtualHostFields.ssl_enabled.optional(),
+  ssl_certificate_id: virtualHostFields.ssl_certificate_id.optional(),
+  http2_enabled: virtualHostFields.http2_enabled.optional(),
+  http3_enabled: virtualHostFields.http3_enabled.optional(),
+  locations: virtualHostFields.locations.optional(),
+  target_agents: virtualHostFields.target_agents.optional(),
+});
+
+const Location = z.object({
+  path: z.string(),
+  upstream_id: z.string().optional(),
+  proxy_pass: z.string().optional(),
+  custom_headers: z.array(z.object({ name: z.string(), value: z.string() })),
+  rewrites: z.array(
+    z.object({ pattern: z.string(), replacement: z.string(), flag: z.enum(rewriteFlags) }),
+  ),
+});
+
+export const VirtualHost = z
+  .object({
+    id: z.string(),
+    workspace_id: z.string(),
+    name: z.string(),
+    server_name: z.string(),
+    listen_port: z.number(),
+    ssl_enabled: z.boolean(),
+    ssl_certificate_id: z.string().nullable(),
+    http2_enabled: z.boolean(),
+    http3_enabled: z.boolean(),
+    locations: z.array(Location),
+    target_agents: z.union([
+      z.object({ type: z.literal("all") }),
+      z.object({ type: z.literal("selector"), label_selector: z.string() }),
+    ]),
+    created_at: z.string(),
+    updated_at: z.string(),
+  })
+  .openapi("VirtualHost");
+
+type LocationJson = z.infer<typeof LocationBody>;
+type TargetJson = z.infer<typeof TargetAgentsBody>;
+
+function locationFromJson(location: LocationJson): LocationSpec {
+  return {
+    path: location.path,
+    ...(location.upstream_id === undefined ? {} : { upstreamId: location.upstream_id }),
+    ...(location.proxy_pass === undefined ? {} : { proxyPass: location.proxy_pass }),
+    customHeaders: location.custom_headers.map(({ name, value }) => ({ name, value })),
+    rewrites: location.rewrites.map(({ pattern, replacement, flag }) => ({
+      pattern,
+      replacement,
+      flag,
+    })),
+  };
+}
+
+function locationJson(location: LocationSpec) {
+  return {
+    path: location.path,
+    ...(location.upstreamId === undefined ? {} : { upstream_id: location.upstreamId }),
+    ...(location.proxyPass === undefined ? {} : { proxy_pass: location.proxyPass }),
+    custom_headers: location.customHeaders.map(({ name, value }) => ({ name, value })),
+    rewrites: location.rewrites.map(({ pattern, replacement, flag }) => ({
+      pattern,
+      replacement,
+      flag,
+    })),
+  };
+}
+
+function targetFromJson(target: TargetJson): TargetAgents {
+  return target.type === "all"
+    ? { type: "all" }
+    : { type: "selector", labelSelector: target.label_selector };
+}
+
+function targetJson(target: TargetAgents) {
+  return target.type === "all"
+    ? { type: "all" as const }
+    : { type: "selector" as const, label_selector: target.labelSelector };
+}
+
+export function virtualHostInput(body: z.infer<typeof VirtualHostCreate>): VirtualHostInput {
+  return {
+    name: body.name,
+    serverName: body.server_name,
+    listenPort: body.listen_port,
+    sslEnabled: body.ssl_enabled,
+    sslCertificateId: body.ssl_certificate_id ?? null,
+    http2Enabled: body.http2_enabled,
+    http3Enabled: body.http3_enabled,
+    locations: body.locations.map(locationFromJson),
+    targetAgents: targetFromJson(body.target_agents),
+  };
+}
+
+export function virtualHostPatchInput(
+  body: z.infer<typeof VirtualHostPatch>,
+): Partial<VirtualHostInput> {
+  return {
+    name: body.name,
+    serverName: body.server_name,
+    listenPort: body.listen_port,
+    sslEnabled: body.ssl_enabled,
+    sslCertificateId: body.ssl_certificate_id,
+    http2Enabled: body.http2_enabled,
+    http3Enabled: body.http3_enabled,
+    locations: body.locations?.map(locationFromJson),
+    targetAgents: body.target_agents && targetFromJson(body.target_agents),
+  };
+}
+
+export function virtualHostJson(row: VirtualHostRow) {
+  return {
+    id: row.id,
+    workspace_id: row.workspaceId,
+    name: row.name,
+    server_name: row.serverName,
+    listen_port: row.listenPort,
+    ssl_enabled: row.sslEnabled,
+    ssl_certificate_id: row.sslCertificateId,
+    http2_enabled: row.http2Enabled,
+    http3_enabled: row.http3Enabled,
+    locations: row.locations.map(locationJson),
+    target_agents: targetJson(row.targetAgents),
+    created_at: row.createdAt.toISOString(),
+    updated_at: row.updatedAt.toISOString(),
+  };
+}
+
+// Upstreams
+
+const ServerBody = z.strictObject({
+  address: z.string().openapi({ example: "10.0.1.20:8080" }),
+  weight: int(configLimits.weight).default(1),
+  backup: z.boolean().default(false),
+  down: z.boolean().default(false),
+  max_fails: int(configLimits.maxFails).default(1),
+  fail_timeout: int(configLimits.failTimeout).default(10).openapi({ description: "Seconds" }),
+});
+
+const HealthCheckBody = z.strictObject({
+  enabled: z.boolean().default(true),
+  path: z.string().openapi({ example: "/health" }),
+  interval: int(configLimits.healthInterval).default(10).openapi({ description: "Seconds" }),
+  timeout: int(configLimits.healthTimeout)
+    .default(5)
+    .openapi({ description: "Seconds, less than interval" }),
+});
+
+const upstreamFields = {
+  name: z.string().openapi({ example: "api-backend" }),
+  algorithm: z.enum(algorithms),
+  hash_key: z.string().nullable().openapi({ example: "$request_uri" }),
+  servers: z.array(ServerBody).min(1).max(configLimits.servers),
+  keepalive: int(configLimits.keepalive).nullable(),
+  health_check: HealthCheckBody.nullable(),
+};
+
+export const UpstreamCreate = z.strictObject({
+  ...upstreamFields,
+  algorithm: upstreamFields.algorithm.default("round_robin"),
+  hash_key: upstreamFields.hash_key.optional(),
+  keepalive: upstreamFields.keepalive.optional(),
+  health_check: upstreamFields.health_check.optional(),
+});
+
+/** Fields given replace the stored ones (servers as a whole); null clears an optional one. */
+export const UpstreamPatch = z.strictObject({
+  name: upstreamFields.name.optional(),
+  algorithm: upstreamFields.algorithm.optional(),
+  hash_key: upstreamFields.hash_key.optional(),
+  servers: upstreamFields.servers.optional(),
+  keepalive: upstreamFields.keepalive.optional(),
+  health_check: upstreamFields.health_check.optional(),
+});
+
+const Server = z.object({
+  address: z.string(),
+  weight: z.number(),
+  backup: z.boolean(),
+  down: z.boolean(),
+  max_fails: z.number(),
+  fail_timeout: z.number(),
+});
+
+const HealthCheck = z.object({
+  enabled: z.boolean(),
+  path: z.string(),
+  interval: z.number(),
+  timeout: z.number(),
+});
+
+export const Upstream = z
+  .object({
+    id: z.string(),
+    workspace_id: z.string(),
+    name: z.string(),
+    algorithm: z.enum(algorithms),
+    hash_key: z.string().nullable(),
+    servers: z.array(Server),
+    keepalive: z.number().nullable(),
+    health_check: HealthCheck.nullable(),
+    created_at: z.string(),
+    updated_at: z.string(),
+  })
+  .openapi("Upstream");
+
+type ServerJson = z.infer<typeof ServerBody>;
+type HealthCheckJson = z.infer<typeof HealthCheckBody>;
+
+function serverFromJson(server: ServerJson): UpstreamServer {
+  return {
+    address: server.address,
+    weight: server.weight,
+    backup: server.backup,
+    down: server.down,
+    maxFails: server.max_fails,
+    failTimeout: server.fail_timeout,
+  };
+}
+
+function healthCheckFromJson(check: HealthCheckJson | null): HealthCheckSpec | null {
+  return check && { ...check };
+}
+
+export function upstreamInput(body: z.infer<typeof UpstreamCreate>): UpstreamInput {
+  return {
+    name: body.name,
+    algorithm: body.algorithm,
+    hashKey: body.hash_key ?? null,
+    servers: body.servers.map(serverFromJson),
+    keepalive: body.keepalive ?? null,
+    healthCheck: healthCheckFromJson(body.health_check ?? null),
+  };
+}
+
+export function upstreamPatchInput(body: z.infer<typeof UpstreamPatch>): Partial<UpstreamInput> {
+  return {
+    name: body.name,
+    algorithm: body.algorithm,
+    hashKey: body.hash_key,
+    servers: body.servers?.map(serverFromJson),
+    keepalive: body.keepalive,
+    healthCheck:
+      body.health_check === undefined ? undefined : healthCheckFromJson(body.health_check),
+  };
+}
+
+export function upstreamJson(row: UpstreamRow) {
+  return {
+    id: row.id,
+    workspace_id: row.workspaceId,
+    name: row.name,
+    algorithm: row.algorithm,
+    hash_key: row.hashKey,
+    servers: row.servers.map((server) => ({
+      address: server.address,
+      weight: server.weight,
+      backup: server.backup,
+      down: server.down,
+      max_fails: server.maxFails,
+      fail_timeout: server.failTimeout,
+    })),
+    keepalive: row.keepalive,
+    health_check: row.healthCheck && {
+      enabled: row.healthCheck.enabled,
+      path: row.healthCheck.path,
+      interval: row.healthCheck.interval,
+      timeout: row.healthCheck.timeout,
+    },
+    created_at: row.createdAt.toISOString(),
+    updated_at: row.updatedAt.toISOString(),
+  };
+}
+
+// Certificates
+
+export const CertificateCreate = z.strictObject({
+  domain: z.string().openapi({ example: "api.example.com" }),
+  provider: z.enum(providers),
+  auto_renew: z.boolean().default(true),
+});
+
+export const Certificate = z
+  .object({
+    id: z.string(),
+    workspace_id: z.string(),
+    domain: z.string(),
+    is_wildcard: z.boolean(),
+    provider: z.enum(providers),
+    status: z.enum(["pending", "active", "failed", "expired", "revoked"]),
+    issued_at: z.string().nullable(),
+    expires_at: z.string().nullable(),
+    auto_renew: z.boolean(),
+    created_at: z.string(),
+  })
+  .openapi("Certificate");
+
+export function certificateInput(body: z.infer<typeof CertificateCreate>): CertificateInput {
+  return { domain: body.domain, provider: body.provider, autoRenew: body.auto_renew };
+}
+
+export function certificateJson(row: TlsCertificateRow) {
+  return {
+    id: row.id,
+    workspace_id: row.workspaceId,
+    domain: row.domain,
+    is_wildcard: row.isWildcard,
+    provider: row.provider,
+    status: row.status,
+    issued_at: row.issuedAt?.toISOString() ?? null,
+    expires_at: row.expiresAt?.toISOString() ?? null,
+    auto_renew: row.autoRenew,
+    created_at: row.createdAt.toISOString(),
+  };
+}
+
+// Access logs and metrics
+
+const timestamp = z.iso
+  .datetime({ offset: true })
+  .openapi({ example: "2026-03-01T00:00:00Z", description: "RFC 3339" });
+
+export const AccessLogListQuery = z.strictObject({
+  from: timestamp.optional(),
+  to: timestamp.optional(),
+  status_code: z.coerce.number().int().min(100).max(599).optional(),
+  limit: z.coerce.number().int().min(1).max(ACCESS_LOG_LIMIT_MAX).default(100),
+});
+
+export const MetricsQuery = z.strictObject({ from: timestamp, to: timestamp });
+
+export function accessLogQuery(query: z.infer<typeof AccessLogListQuery>): AccessLogQuery {
+  return {
+    from: query.from === undefined ? undefined : new Date(query.from),
+    to: query.to === undefined ? undefined : new Date(query.to),
+    status: query.status_code,
+    limit: query.limit,
+  };
+}
+
+export function timeWindow(query: z.infer<typeof MetricsQuery>): TimeWindow {
+  return { from: new Date(query.from), to: new Date(query.to) };
+}
+
+export const AccessLog = z
+  .object({
+    id: z.string(),
+    agent_id: z.string(),
+    timestamp: z.string(),
+    remote_addr: z.string(),
+    method: z.string(),
+    uri: z.string(),
+    protocol: z.string(),
+    host: z.string(),
+    status: z.number(),
+    body_bytes_sent: z.number(),
+    response_time_ms: z.number(),
+    user_agent: z.string().nullable(),
+    referer: z.string().nullable(),
+    request_id: z.string().nullable(),
+  })
+  .openapi("AccessLog");
+
+export const AccessLogPage = z.object({
+  data: z.array(AccessLog),
+  meta: z.object({ total: z.number(), limit: z.number() }),
+});
+
+export function accessLogJson(row: AccessLogRow) {
+  return {
+    id: row.id,
+    agent_id: row.agentId,
+    timestamp: row.timestamp.toISOString(),
+    remote_addr: row.remoteAddr,
+    method: row.method,
+    uri: row.uri,
+    protocol: row.protocol,
+    host: row.host,
+    status: row.status,
+    body_bytes_sent: row.bodyBytesSent,
+    response_time_ms: row.responseTimeMs,
+    user_agent: row.userAgent,
+    referer: row.referer,
+    request_id: row.requestId,
+  };
+}
+
+export const Metrics = z
+  .object({
+    requests_total: z.number(),
+    requests_per_second: z.number(),
+    error_rate: z.number(),
+    active_connections: z
+      .number()
+      .openapi({ description: "0 until agents report nginx connection counts" }),
+    bandwidth: z.object({
+      in_bytes: z.number().openapi({ description: "0 until request sizes are logged" }),
+      out_bytes: z.number(),
+    }),
+    status_codes: z.object({
+      "2xx": z.number(),
+      "3xx": z.number(),
+      "4xx": z.number(),
+      "5xx": z.number(),
+    }),
+  })
+  .openapi("Metrics");
+
+export function metricsJson(metrics: TrafficMetrics) {
+  return {
+    requests_total: metrics.requestsTotal,
+    requests_per_second: metrics.requestsPerSecond,
+    error_rate: metrics.errorRate,
+    active_connections: metrics.activeConnections,
+    bandwidth: { in_bytes: metrics.bandwidth.inBytes, out_bytes: metrics.bandwidth.outBytes },
+    status_codes: { ...metrics.statusCodes },
+  };
+}

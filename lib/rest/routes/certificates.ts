@@ -1,0 +1,98 @@
+import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
+import {
+  createCertificate,
+  deleteCertificate,
+  getCertificate,
+  listCertificates,
+} from "../../tenancy/index.ts";
+import {
+  Certificate,
+  CertificateCreate,
+  certificateInput,
+  certificateJson,
+} from "../config-schemas.ts";
+import type { RestEnv } from "../env.ts";
+import { errorResponses, idParams, json, jsonBody, noContent, pageOf } from "../openapi.ts";
+import type { RestDeps } from "../rest-deps.ts";
+import { PageQuery, pageMeta } from "../schemas.ts";
+
+const tags = ["certificates"];
+const workspaceParams = idParams("workspace_id");
+const certificateParams = idParams("certificate_id");
+
+export function certificateRoutes(app: OpenAPIHono<RestEnv>, deps: RestDeps): void {
+  const tenancy = deps.fleet.deps;
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/workspaces/{workspace_id}/certificates",
+      tags,
+      summary: "List a workspace's TLS certificates",
+      request: { params: workspaceParams, query: PageQuery },
+      responses: { 200: json(pageOf(Certificate), "A page of certificates"), ...errorResponses },
+    }),
+    async (c) => {
+      const query = c.req.valid("query");
+      const page = await listCertificates(
+        tenancy,
+        c.get("principal"),
+        c.req.valid("param").workspace_id,
+        { page: query.page, perPage: query.per_page },
+      );
+      return c.json(
+        { data: page.items.map(certificateJson), meta: pageMeta(query, page.total) },
+        200,
+      );
+    },
+  );
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/workspaces/{workspace_id}/certificates",
+      tags,
+      summary: "Request a TLS certificate; it stays pending until issued",
+      request: { params: workspaceParams, ...jsonBody(CertificateCreate) },
+      responses: { 201: json(Certificate, "Requested"), ...errorResponses },
+    }),
+    async (c) => {
+      const created = await createCertificate(
+        tenancy,
+        c.get("principal"),
+        c.req.valid("param").workspace_id,
+        certificateInput(c.req.valid("json")),
+      );
+      return c.json(certificateJson(created), 201);
+    },
+  );
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/certificates/{certificate_id}",
+      tags,
+      summary: "Get a TLS certificate",
+      request: { params: certificateParams },
+      responses: { 200: json(Certificate, "The certificate"), ...errorResponses },
+    }),
+    async (c) =>
+      c.json(
+        certificateJson(
+          await getCertificate(tenancy, c.get("principal"), c.req.valid("param").certificate_id),
+        ),
+        200,
+      ),
+  );
+  app.openapi(
+    createRoute({
+      method: "delete",
+      path: "/certificates/{certificate_id}",
+      tags,
+      summary: "Delete a TLS certificate no virtual host uses (409 otherwise)",
+      request: { params: certificateParams },
+      responses: { ...noContent, ...errorResponses },
+    }),
+    async (c) => {
+      await deleteCertificate(tenancy, c.get("principal"), c.req.valid("param").certificate_id);
+      return c.body(null, 204);
+    },
+  );
+}

@@ -1,0 +1,117 @@
+import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
+import {
+  createUpstream,
+  deleteUpstream,
+  getUpstream,
+  listUpstreams,
+  updateUpstream,
+} from "../../tenancy/index.ts";
+import {
+  Upstream,
+  UpstreamCreate,
+  UpstreamPatch,
+  upstreamInput,
+  upstreamJson,
+  upstreamPatchInput,
+} from "../config-schemas.ts";
+import type { RestEnv } from "../env.ts";
+import { errorResponses, idParams, json, jsonBody, noContent, pageOf } from "../openapi.ts";
+import type { RestDeps } from "../rest-deps.ts";
+import { PageQuery, pageMeta } from "../schemas.ts";
+
+const tags = ["upstreams"];
+const workspaceParams = idParams("workspace_id");
+const upstreamParams = idParams("upstream_id");
+
+export function upstreamRoutes(app: OpenAPIHono<RestEnv>, deps: RestDeps): void {
+  const tenancy = deps.fleet.deps;
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/workspaces/{workspace_id}/upstreams",
+      tags,
+      summary: "List a workspace's upstreams",
+      request: { params: workspaceParams, query: PageQuery },
+      responses: { 200: json(pageOf(Upstream), "A page of upstreams"), ...errorResponses },
+    }),
+    async (c) => {
+      const query = c.req.valid("query");
+      const page = await listUpstreams(
+        tenancy,
+        c.get("principal"),
+        c.req.valid("param").workspace_id,
+        { page: query.page, perPage: query.per_page },
+      );
+      return c.json({ data: page.items.map(upstreamJson), meta: pageMeta(query, page.total) }, 200);
+    },
+  );
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/workspaces/{workspace_id}/upstreams",
+      tags,
+      summary: "Create an upstream (a load-balanced server group) in a workspace",
+      request: { params: workspaceParams, ...jsonBody(UpstreamCreate) },
+      responses: { 201: json(Upstream, "Created"), ...errorResponses },
+    }),
+    async (c) => {
+      const created = await createUpstream(
+        tenancy,
+        c.get("principal"),
+        c.req.valid("param").workspace_id,
+        upstreamInput(c.req.valid("json")),
+      );
+      return c.json(upstreamJson(created), 201);
+    },
+  );
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/upstreams/{upstream_id}",
+      tags,
+      summary: "Get an upstream",
+      request: { params: upstreamParams },
+      responses: { 200: json(Upstream, "The upstream"), ...errorResponses },
+    }),
+    async (c) =>
+      c.json(
+        upstreamJson(
+          await getUpstream(tenancy, c.get("principal"), c.req.valid("param").upstream_id),
+        ),
+        200,
+      ),
+  );
+  app.openapi(
+    createRoute({
+      method: "patch",
+      path: "/upstreams/{upstream_id}",
+      tags,
+      summary: "Change an upstream; given fields replace the stored ones",
+      request: { params: upstreamParams, ...jsonBody(UpstreamPatch) },
+      responses: { 200: json(Upstream, "Updated"), ...errorResponses },
+    }),
+    async (c) => {
+      const updated = await updateUpstream(
+        tenancy,
+        c.get("principal"),
+        c.req.valid("param").upstream_id,
+        upstreamPatchInput(c.req.valid("json")),
+      );
+      return c.json(upstreamJson(updated), 200);
+    },
+  );
+  app.openapi(
+    createRoute({
+      method: "delete",
+      path: "/upstreams/{upstream_id}",
+      tags,
+      summary: "Delete an upstream no virtual host uses (409 otherwise)",
+      request: { params: upstreamParams },
+      responses: { ...noContent, ...errorResponses },
+    }),
+    async (c) => {
+      await deleteUpstream(tenancy, c.get("principal"), c.req.valid("param").upstream_id);
+      return c.body(null, 204);
+    },
+  );
+}

@@ -1,0 +1,120 @@
+import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
+import {
+  createVirtualHost,
+  deleteVirtualHost,
+  getVirtualHost,
+  listVirtualHosts,
+  updateVirtualHost,
+} from "../../tenancy/index.ts";
+import {
+  VirtualHost,
+  VirtualHostCreate,
+  VirtualHostPatch,
+  virtualHostInput,
+  virtualHostJson,
+  virtualHostPatchInput,
+} from "../config-schemas.ts";
+import type { RestEnv } from "../env.ts";
+import { errorResponses, idParams, json, jsonBody, noContent, pageOf } from "../openapi.ts";
+import type { RestDeps } from "../rest-deps.ts";
+import { PageQuery, pageMeta } from "../schemas.ts";
+
+const tags = ["virtual hosts"];
+const workspaceParams = idParams("workspace_id");
+const virtualHostParams = idParams("virtual_host_id");
+
+export function virtualHostRoutes(app: OpenAPIHono<RestEnv>, deps: RestDeps): void {
+  const tenancy = deps.fleet.deps;
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/workspaces/{workspace_id}/virtual-hosts",
+      tags,
+      summary: "List a workspace's virtual hosts",
+      request: { params: workspaceParams, query: PageQuery },
+      responses: { 200: json(pageOf(VirtualHost), "A page of virtual hosts"), ...errorResponses },
+    }),
+    async (c) => {
+      const query = c.req.valid("query");
+      const page = await listVirtualHosts(
+        tenancy,
+        c.get("principal"),
+        c.req.valid("param").workspace_id,
+        { page: query.page, perPage: query.per_page },
+      );
+      return c.json(
+        { data: page.items.map(virtualHostJson), meta: pageMeta(query, page.total) },
+        200,
+      );
+    },
+  );
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/workspaces/{workspace_id}/virtual-hosts",
+      tags,
+      summary: "Create a virtual host in a workspace",
+      request: { params: workspaceParams, ...jsonBody(VirtualHostCreate) },
+      responses: { 201: json(VirtualHost, "Created"), ...errorResponses },
+    }),
+    async (c) => {
+      const created = await createVirtualHost(
+        tenancy,
+        c.get("principal"),
+        c.req.valid("param").workspace_id,
+        virtualHostInput(c.req.valid("json")),
+      );
+      return c.json(virtualHostJson(created), 201);
+    },
+  );
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/virtual-hosts/{virtual_host_id}",
+      tags,
+      summary: "Get a virtual host",
+      request: { params: virtualHostParams },
+      responses: { 200: json(VirtualHost, "The virtual host"), ...errorResponses },
+    }),
+    async (c) =>
+      c.json(
+        virtualHostJson(
+          await getVirtualHost(tenancy, c.get("principal"), c.req.valid("param").virtual_host_id),
+        ),
+        200,
+      ),
+  );
+  app.openapi(
+    createRoute({
+      method: "patch",
+      path: "/virtual-hosts/{virtual_host_id}",
+      tags,
+      summary: "Change a virtual host; given fields replace the stored ones",
+      request: { params: virtualHostParams, ...jsonBody(VirtualHostPatch) },
+      responses: { 200: json(VirtualHost, "Updated"), ...errorResponses },
+    }),
+    async (c) => {
+      const updated = await updateVirtualHost(
+        tenancy,
+        c.get("principal"),
+        c.req.valid("param").virtual_host_id,
+        virtualHostPatchInput(c.req.valid("json")),
+      );
+      return c.json(virtualHostJson(updated), 200);
+    },
+  );
+  app.openapi(
+    createRoute({
+      method: "delete",
+      path: "/virtual-hosts/{virtual_host_id}",
+      tags,
+      summary: "Delete a virtual host",
+      request: { params: virtualHostParams },
+      responses: { ...noContent, ...errorResponses },
+    }),
+    async (c) => {
+      await deleteVirtualHost(tenancy, c.get("principal"), c.req.valid("param").virtual_host_id);
+      return c.body(null, 204);
+    },
+  );
+}

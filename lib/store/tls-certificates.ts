@@ -1,0 +1,123 @@
+import { and, asc, count, eq, type SQL } from "drizzle-orm";
+import { DroverError, invalidField } from "../errors/index.ts";
+import { isForeignKeyViolation, isUniqueViolation } from "./errors.ts";
+import type { Runner } from "./runner.ts";
+import { tlsCertificates, virtualHosts } from "./schema.ts";
+import type { TlsCertificateRepository, WorkspaceScopeFilter } from "./types.ts";
+import {
+  alreadyExists,
+  checkDate,
+  checkLimit,
+  checkOffset,
+  checkText,
+  notFound,
+  returned,
+} from "./validate.ts";
+
+const DOMAIN_KEY = "tls_certificates.workspace_id, tls_certificates.domain";
+const providers = new Set(["internal", "letsencrypt", "acme"]);
+const statuses = new Set(["pending", "active", "failed", "expired", "revoked"]);
+
+function filterSql({ workspaceId }: WorkspaceScopeFilter): SQL | undefined {
+  return and(workspaceId === undefined ? undefined : eq(tlsCertificates.workspaceId, workspaceId));
+}
+
+export function createTlsCertificateRepository(run: Runner): TlsCertificateRepository {
+  return {
+    insert: (row) =>
+      run(async (db) => {
+        checkText("id", row.id);
+        checkText("workspaceId", row.workspaceId);
+        checkText("domain", row.domain);
+        if (!providers.has(row.provider)) throw invalidField("provider", "unknown provider");
+        if (!statuses.has(row.status)) throw invalidField("status", "unknown status");
+        if (row.issuedAt) checkDate("issuedAt", row.issuedAt);
+        if (row.expiresAt) checkDate("expiresAt", row.expiresAt);
+        const values = {
+          id: row.id,
+          workspaceId: row.workspaceId,
+          domain: row.domain,
+          isWildcard: row.isWildcard,
+          provider: row.provider,
+          status: row.status,
+          issuedAt: row.issuedAt ?? null,
+          expiresAt: row.expiresAt ?? null,
+          autoRenew: row.autoRenew,
+          createdAt: row.createdAt,
+          updatedAt: row.updatedAt,
+        };
+        try {
+          return returned(await db.insert(tlsCertificates).values(values).returning());
+        } catch (error) {
+          if (isUniqueViolation(error, DOMAIN_KEY)) {
+            throw new DroverError(
+              "already_exists",
+              `a certificate for ${row.domain} already exists in workspace ${row.workspaceId}`,
+            );
+          }
+          if (isUniqueViolation(error)) throw alreadyExists("certificate", row.id);
+          if (isForeignKeyViolation(error)) throw notFound("workspace", row.workspaceId);
+          throw error;
+        }
+      }),
+
+    get: (id) =>
+      run(async (db) => {
+        const [row] = await db.select().from(tlsCertificates).where(eq(tlsCertificates.id, id));
+        return row ?? null;
+      }),
+
+    list: ({ limit, offset, ...filter }) =>
+      run(async (db) => {
+        checkLimit(limit);
+        checkOffset(offset);
+        return db
+          .select()
+          .from(tlsCertificates)
+          .where(filterSql(filter))
+          .orderBy(asc(tlsCertificates.createdAt), asc(tlsCertificates.id))
+          .limit(limit)
+          .offset(offset);
+      }),
+
+    count: (filter = {}) =>
+      run(async (db) => {
+        const [row] = await db
+          .select({ n: count() })
+          .from(tlsCertificates)
+          .where(filterSql(filter));
+        return row?.n ?? 0;
+      }),
+
+    delete: (id) =>
+      run(async (db) => {
+        try {
+          const rows = await db
+            .delete(tlsCertificates)
+            .where(eq(tlsCertificates.id, id))
+            .returning({ id: tlsCertificates.id });
+          return rows.length > 0;
+        } catch (error) {
+          // virtual_hosts.ssl_certificate_id refers to it (no action).
+          if (!isForeignKeyViolation(error)) throw error;
+          const [user] = await db
+            .select({ id: virtualHosts.id, name: virtualHosts.name })
+            .from(virtualHosts)
+            .where(eq(virtualHosts.sslCertificateId, id))
+            .orderBy(asc(virtualHosts.createdAt), asc(virtualHosts.id))
+            .limit(1);
+          throw inUse("certificate", id, user);
+        }
+      }),
+  };
+}
+
+/** The refusal to delete an object a virtual host still uses. */
+export function inUse(
+  what: string,
+  id: string,
+  user: { id: string; name: string } | undefined,
+): DroverError {
+  const by = user ? `virtual host "${user.name}" (${user.id})` : "a virtual host";
+  return new DroverError("failed_precondition", `${what} ${id} is used by ${by}`);
+}

@@ -1,0 +1,129 @@
+import type { Principal } from "../auth/index.ts";
+import { DroverError, invalidField } from "../errors/index.ts";
+import type { Fleet } from "../fleet/index.ts";
+import type { AccessLogFilter, AccessLogRow, AccessLogStats } from "../store/index.ts";
+import { authorizeAgent } from "./agents.ts";
+import { workspaceForConfig } from "./config-scope.ts";
+import type { PageOf, TenancyDeps } from "./deps.ts";
+
+/** Access logs and the metrics computed from them. */
+
+export interface TimeWindow {
+  /** Inclusive. */
+  from: Date;
+  /** Exclusive. */
+  to: Date;
+}
+
+export interface AccessLogQuery {
+  from?: Date;
+  to?: Date;
+  status?: number;
+  /** 1-1000. */
+  limit: number;
+}
+
+export interface TrafficMetrics {
+  requestsTotal: number;
+  requestsPerSecond: number;
+  /** 5xx responses over all requests; 0 without requests. */
+  errorRate: number;
+  activeConnections: number;
+  bandwidth: { inBytes: number; outBytes: number };
+  statusCodes: { "2xx": number; "3xx": number; "4xx": number; "5xx": number };
+}
+
+export const ACCESS_LOG_LIMIT_MAX = 1000;
+
+function checkDate(field: string, value: Date | undefined): void {
+  if (value !== undefined && (!(value instanceof Date) || Number.isNaN(value.getTime()))) {
+    throw invalidField(field, "must be an RFC 3339 timestamp");
+  }
+}
+
+function checkOrder(from: Date | undefined, to: Date | undefined): void {
+  checkDate("from", from);
+  checkDate("to", to);
+  if (from !== undefined && to !== undefined && from.getTime() >= to.getTime()) {
+    throw invalidField("to", "must be after from");
+  }
+}
+
+/** Newest first, with the number of all matching rows. */
+export async function queryAccessLogs(
+  deps: TenancyDeps,
+  principal: Principal,
+  workspaceId: string,
+  query: AccessLogQuery,
+): Promise<PageOf<AccessLogRow>> {
+  await workspaceForConfig(deps, principal, workspaceId, false);
+  checkOrder(query.from, query.to);
+  if (!Number.isInteger(query.limit) || query.limit < 1 || query.limit > ACCESS_LOG_LIMIT_MAX) {
+    throw invalidField("limit", `must be an integer from 1 to ${ACCESS_LOG_LIMIT_MAX}`);
+  }
+  const filter: AccessLogFilter = {
+    workspaceId,
+    from: query.from,
+    to: query.to,
+    status: query.status,
+  };
+  const [items, total] = await Promise.all([
+    deps.store.accessLogs.list({ ...filter, limit: query.limit }),
+    deps.store.accessLogs.count(filter),
+  ]);
+  return { items, total };
+}
+
+function metricsOf(stats: AccessLogStats, window: TimeWindow): TrafficMetrics {
+  const seconds = (window.to.getTime() - window.from.getTime()) / 1000;
+  return {
+    requestsTotal: stats.total,
+    requestsPerSecond: stats.total / seconds,
+    errorRate: stats.total === 0 ? 0 : stats.status5xx / stats.total,
+    // The agents' nginx connection counts (stub_status) are not reported
+    // yet; a later issue ships them, until then this is 0.
+    activeConnections: 0,
+    // Request sizes are not in the access log yet: in_bytes stays 0 until it is.
+    bandwidth: { inBytes: 0, outBytes: stats.bodyBytesSent },
+    statusCodes: {
+      "2xx": stats.status2xx,
+      "3xx": stats.status3xx,
+      "4xx": stats.status4xx,
+      "5xx": stats.status5xx,
+    },
+  };
+}
+
+export async function workspaceMetrics(
+  deps: TenancyDeps,
+  principal: Principal,
+  workspaceId: string,
+  window: TimeWindow,
+): Promise<TrafficMetrics> {
+  await workspaceForConfig(deps, principal, workspaceId, false);
+  checkOrder(window.from, window.to);
+  return metricsOf(await deps.store.accessLogs.stats({ workspaceId, ...window }), window);
+}
+
+/**
+ * Seen through the agent's workspace, as the agent itself is. Only the logs
+ * it wrote in that workspace count: its traffic from a workspace it was in
+ * before may belong to another organization.
+ */
+export async function agentMetrics(
+  fleet: Fleet,
+  principal: Principal,
+  agentId: string,
+  window: TimeWindow,
+): Promise<TrafficMetrics> {
+  const agent = await fleet.deps.store.agents.get(agentId);
+  if (!agent) throw new DroverError("not_found", `agent ${agentId} not found`);
+  await authorizeAgent(fleet, principal, agent, false);
+  checkOrder(window.from, window.to);
+  const stats = await fleet.deps.store.accessLogs.stats({
+    agentId,
+    workspaceId: agent.workspaceId ?? undefined,
+    ...window,
+  });
+  return metricsOf(stats, window);
+}
