@@ -9,11 +9,13 @@ import {
   memberRoleFromProto,
   roleFromProto,
 } from "../wire/index.ts";
+import { operatorConfigMethods } from "./operator-config.ts";
 import { operatorTenancyMethods } from "./operator-tenancy.ts";
 
 export function operatorService(fleet: Fleet): ServiceImpl<typeof OperatorService> {
   return {
     ...operatorTenancyMethods(fleet),
+    ...operatorConfigMethods(fleet),
     async createJoinToken(request) {
       const created = await fleet.createJoinToken({
         role: roleFromProto(request.role),

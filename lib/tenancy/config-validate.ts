@@ -25,6 +25,10 @@ export const configLimits = {
   keepalive: { min: 0, max: 1024 },
   healthInterval: { min: 1, max: 3600 },
   healthTimeout: { min: 1, max: 3600 },
+  /** An access-log query's HTTP status. */
+  statusCode: { min: 100, max: 599 },
+  /** A list page's size. */
+  perPage: { min: 1, max: 100 },
   /** Array sizes: enough for any real configuration, bounded for storage. */
   servers: 512,
   locations: 512,
@@ -49,6 +53,18 @@ export function checkInt(field: string, value: unknown, range: { min: number; ma
   if (!Number.isInteger(value) || (value as number) < range.min || (value as number) > range.max) {
     throw invalidField(field, `must be an integer from ${range.min} to ${range.max}`);
   }
+}
+
+/**
+ * page/per_page of a list, as REST's PageQuery bounds them: page from 1,
+ * per_page 1-100. The REST schema refuses first; other callers (gRPC) meet
+ * this.
+ */
+export function checkPage(page: { page: number; perPage: number }): void {
+  if (!Number.isSafeInteger(page.page) || page.page < 1) {
+    throw invalidField("page", "must be an integer of at least 1");
+  }
+  checkInt("per_page", page.perPage, configLimits.perPage);
 }
 
 function checkBool(field: string, value: unknown): void {

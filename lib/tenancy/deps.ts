@@ -1,6 +1,7 @@
 import type { EventBus } from "../events/index.ts";
 import type { Store } from "../store/index.ts";
 import type { Clock } from "../time/index.ts";
+import { checkPage } from "./config-validate.ts";
 
 export interface TenancyDeps {
   store: Store;
@@ -19,6 +20,8 @@ export interface PageOf<T> {
   total: number;
 }
 
-export function offsetOf({ page, perPage }: PageRequest): { limit: number; offset: number } {
-  return { limit: perPage, offset: (page - 1) * perPage };
+/** Checks the page as REST bounds it (REST refuses first; gRPC callers meet this) and turns it into rows. */
+export function offsetOf(request: PageRequest): { limit: number; offset: number } {
+  checkPage(request);
+  return { limit: request.perPage, offset: (request.page - 1) * request.perPage };
 }

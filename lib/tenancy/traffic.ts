@@ -4,6 +4,7 @@ import type { Fleet } from "../fleet/index.ts";
 import type { AccessLogFilter, AccessLogRow, AccessLogStats } from "../store/index.ts";
 import { authorizeAgent } from "./agents.ts";
 import { workspaceForConfig } from "./config-scope.ts";
+import { checkInt, configLimits } from "./config-validate.ts";
 import type { PageOf, TenancyDeps } from "./deps.ts";
 
 /** Access logs and the metrics computed from them. */
@@ -49,6 +50,13 @@ function checkOrder(from: Date | undefined, to: Date | undefined): void {
   }
 }
 
+/** A metrics window needs both bounds, from before to. */
+function checkWindow(window: TimeWindow): void {
+  if (window.from === undefined) throw invalidField("from", "is required");
+  if (window.to === undefined) throw invalidField("to", "is required");
+  checkOrder(window.from, window.to);
+}
+
 /** Newest first, with the number of all matching rows. */
 export async function queryAccessLogs(
   deps: TenancyDeps,
@@ -61,6 +69,7 @@ export async function queryAccessLogs(
   if (!Number.isInteger(query.limit) || query.limit < 1 || query.limit > ACCESS_LOG_LIMIT_MAX) {
     throw invalidField("limit", `must be an integer from 1 to ${ACCESS_LOG_LIMIT_MAX}`);
   }
+  if (query.status !== undefined) checkInt("status_code", query.status, configLimits.statusCode);
   const filter: AccessLogFilter = {
     workspaceId,
     from: query.from,
@@ -101,7 +110,7 @@ export async function workspaceMetrics(
   window: TimeWindow,
 ): Promise<TrafficMetrics> {
   await workspaceForConfig(deps, principal, workspaceId, false);
-  checkOrder(window.from, window.to);
+  checkWindow(window);
   return metricsOf(await deps.store.accessLogs.stats({ workspaceId, ...window }), window);
 }
 
@@ -119,7 +128,7 @@ export async function agentMetrics(
   const agent = await fleet.deps.store.agents.get(agentId);
   if (!agent) throw new DroverError("not_found", `agent ${agentId} not found`);
   await authorizeAgent(fleet, principal, agent, false);
-  checkOrder(window.from, window.to);
+  checkWindow(window);
   const stats = await fleet.deps.store.accessLogs.stats({
     agentId,
     workspaceId: agent.workspaceId ?? undefined,

@@ -1,4 +1,18 @@
 export {
+  accessLogQueryFromProto,
+  accessLogToProto,
+  certificateInputFromProto,
+  metricsToProto,
+  timeWindowFromProto,
+  tlsCertificateToProto,
+  upstreamInputFromProto,
+  upstreamPatchFromProto,
+  upstreamToProto,
+  virtualHostInputFromProto,
+  virtualHostPatchFromProto,
+  virtualHostToProto,
+} from "./config.ts";
+export {
   agentStateFromProto,
   agentStateToProto,
   agentToProto,

@@ -96,6 +96,11 @@ describe("REST and the operator gRPC service see the same objects", () => {
       .error as Json;
     expect(restError.code).toBe("VALIDATION_ERROR");
     expect((grpcError as ConnectError).rawMessage).toBe(restError.message as string);
+    const tooBig = await fleet.operator
+      .listOrganizations({ perPage: 1000 })
+      .catch((error: unknown) => ConnectError.from(error));
+    expect((tooBig as ConnectError).code).toBe(Code.InvalidArgument);
+    expect((tooBig as ConnectError).rawMessage).toContain("per_page");
   });
 
   test("UpdateAgent and PATCH /agents agree", async () => {

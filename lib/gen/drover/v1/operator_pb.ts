@@ -16,7 +16,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file drover/v1/operator.proto.
  */
 export const file_drover_v1_operator: GenFile = /*@__PURE__*/
-  fileDesc("Chhkcm92ZXIvdjEvb3BlcmF0b3IucHJvdG8SCWRyb3Zlci52MSKPAwoFQWdlbnQSCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCRIQCghob3N0bmFtZRgDIAEoCRIKCgJpcBgEIAEoCRIPCgd2ZXJzaW9uGAUgASgJEiwKBmxhYmVscxgGIAMoCzIcLmRyb3Zlci52MS5BZ2VudC5MYWJlbHNFbnRyeRIUCgxjYXBhYmlsaXRpZXMYByADKAkSJAoFc3RhdGUYCCABKA4yFS5kcm92ZXIudjEuQWdlbnRTdGF0ZRIwCgxsYXN0X3NlZW5fYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKC2xhc3RfaGVhbHRoGAogASgLMhcuZHJvdmVyLnYxLkhlYWx0aFJlcG9ydBIuCgpjcmVhdGVkX2F0GAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIUCgx3b3Jrc3BhY2VfaWQYDCABKAkaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASLbAQoWQ3JlYXRlSm9pblRva2VuUmVxdWVzdBIdCgRyb2xlGAEgASgOMg8uZHJvdmVyLnYxLlJvbGUSPQoGbGFiZWxzGAIgAygLMi0uZHJvdmVyLnYxLkNyZWF0ZUpvaW5Ub2tlblJlcXVlc3QuTGFiZWxzRW50cnkSJgoDdHRsGAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEgwKBG5hbWUYBCABKAkaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJqChdDcmVhdGVKb2luVG9rZW5SZXNwb25zZRINCgV0b2tlbhgBIAEoCRIQCghub25jZV9pZBgCIAEoCRIuCgpleHBpcmVzX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIqChZSZXZva2VKb2luVG9rZW5SZXF1ZXN0EhAKCG5vbmNlX2lkGAEgASgJIhkKF1Jldm9rZUpvaW5Ub2tlblJlc3BvbnNlInIKEUxpc3RBZ2VudHNSZXF1ZXN0EhAKCHNlbGVjdG9yGAEgASgJEiQKBXN0YXRlGAIgASgOMhUuZHJvdmVyLnYxLkFnZW50U3RhdGUSEQoJcGFnZV9zaXplGAMgASgFEhIKCnBhZ2VfdG9rZW4YBCABKAkiTwoSTGlzdEFnZW50c1Jlc3BvbnNlEiAKBmFnZW50cxgBIAMoCzIQLmRyb3Zlci52MS5BZ2VudBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiHQoPR2V0QWdlbnRSZXF1ZXN0EgoKAmlkGAEgASgJIjMKEEdldEFnZW50UmVzcG9uc2USHwoFYWdlbnQYASABKAsyEC5kcm92ZXIudjEuQWdlbnQiIAoSRGVsZXRlQWdlbnRSZXF1ZXN0EgoKAmlkGAEgASgJIhUKE0RlbGV0ZUFnZW50UmVzcG9uc2UiUQoEVXNlchIKCgJpZBgBIAEoCRINCgVlbWFpbBgCIAEoCRIuCgpjcmVhdGVkX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJ0ChFDcmVhdGVVc2VyUmVxdWVzdBINCgVlbWFpbBgBIAEoCRIQCghwYXNzd29yZBgCIAEoCRIZChFvcmdhbml6YXRpb25fc2x1ZxgDIAEoCRIjCgRyb2xlGAQgASgOMhUuZHJvdmVyLnYxLk1lbWJlclJvbGUiMwoSQ3JlYXRlVXNlclJlc3BvbnNlEh0KBHVzZXIYASABKAsyDy5kcm92ZXIudjEuVXNlciKWAQoMT3JnYW5pemF0aW9uEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSDAoEc2x1ZxgDIAEoCRIuCgpjcmVhdGVkX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKsAQoJV29ya3NwYWNlEgoKAmlkGAEgASgJEhcKD29yZ2FuaXphdGlvbl9pZBgCIAEoCRIMCgRuYW1lGAMgASgJEgwKBHNsdWcYBCABKAkSLgoKY3JlYXRlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKdXBkYXRlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiOgoYTGlzdE9yZ2FuaXphdGlvbnNSZXF1ZXN0EgwKBHBhZ2UYASABKAUSEAoIcGVyX3BhZ2UYAiABKAUiWgoZTGlzdE9yZ2FuaXphdGlvbnNSZXNwb25zZRIuCg1vcmdhbml6YXRpb25zGAEgAygLMhcuZHJvdmVyLnYxLk9yZ2FuaXphdGlvbhINCgV0b3RhbBgCIAEoBSI3ChlDcmVhdGVPcmdhbml6YXRpb25SZXF1ZXN0EgwKBG5hbWUYASABKAkSDAoEc2x1ZxgCIAEoCSJLChpDcmVhdGVPcmdhbml6YXRpb25SZXNwb25zZRItCgxvcmdhbml6YXRpb24YASABKAsyFy5kcm92ZXIudjEuT3JnYW5pemF0aW9uIiQKFkdldE9yZ2FuaXphdGlvblJlcXVlc3QSCgoCaWQYASABKAkiSAoXR2V0T3JnYW5pemF0aW9uUmVzcG9uc2USLQoMb3JnYW5pemF0aW9uGAEgASgLMhcuZHJvdmVyLnYxLk9yZ2FuaXphdGlvbiJfChlVcGRhdGVPcmdhbml6YXRpb25SZXF1ZXN0EgoKAmlkGAEgASgJEhEKBG5hbWUYAiABKAlIAIgBARIRCgRzbHVnGAMgASgJSAGIAQFCBwoFX25hbWVCBwoFX3NsdWciSwoaVXBkYXRlT3JnYW5pemF0aW9uUmVzcG9uc2USLQoMb3JnYW5pemF0aW9uGAEgASgLMhcuZHJvdmVyLnYxLk9yZ2FuaXphdGlvbiInChlEZWxldGVPcmdhbml6YXRpb25SZXF1ZXN0EgoKAmlkGAEgASgJIhwKGkRlbGV0ZU9yZ2FuaXphdGlvblJlc3BvbnNlIlAKFUxpc3RXb3Jrc3BhY2VzUmVxdWVzdBIXCg9vcmdhbml6YXRpb25faWQYASABKAkSDAoEcGFnZRgCIAEoBRIQCghwZXJfcGFnZRgDIAEoBSJRChZMaXN0V29ya3NwYWNlc1Jlc3BvbnNlEigKCndvcmtzcGFjZXMYASADKAsyFC5kcm92ZXIudjEuV29ya3NwYWNlEg0KBXRvdGFsGAIgASgFIk0KFkNyZWF0ZVdvcmtzcGFjZVJlcXVlc3QSFwoPb3JnYW5pemF0aW9uX2lkGAEgASgJEgwKBG5hbWUYAiABKAkSDAoEc2x1ZxgDIAEoCSJCChdDcmVhdGVXb3Jrc3BhY2VSZXNwb25zZRInCgl3b3Jrc3BhY2UYASABKAsyFC5kcm92ZXIudjEuV29ya3NwYWNlIiEKE0dldFdvcmtzcGFjZVJlcXVlc3QSCgoCaWQYASABKAkiPwoUR2V0V29ya3NwYWNlUmVzcG9uc2USJwoJd29ya3NwYWNlGAEgASgLMhQuZHJvdmVyLnYxLldvcmtzcGFjZSJcChZVcGRhdGVXb3Jrc3BhY2VSZXF1ZXN0EgoKAmlkGAEgASgJEhEKBG5hbWUYAiABKAlIAIgBARIRCgRzbHVnGAMgASgJSAGIAQFCBwoFX25hbWVCBwoFX3NsdWciQgoXVXBkYXRlV29ya3NwYWNlUmVzcG9uc2USJwoJd29ya3NwYWNlGAEgASgLMhQuZHJvdmVyLnYxLldvcmtzcGFjZSIkChZEZWxldGVXb3Jrc3BhY2VSZXF1ZXN0EgoKAmlkGAEgASgJIhkKF0RlbGV0ZVdvcmtzcGFjZVJlc3BvbnNlImYKBkxhYmVscxItCgZ2YWx1ZXMYASADKAsyHS5kcm92ZXIudjEuTGFiZWxzLlZhbHVlc0VudHJ5Gi0KC1ZhbHVlc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiXwoSVXBkYXRlQWdlbnRSZXF1ZXN0EgoKAmlkGAEgASgJEhEKBG5hbWUYAiABKAlIAIgBARIhCgZsYWJlbHMYAyABKAsyES5kcm92ZXIudjEuTGFiZWxzQgcKBV9uYW1lIjYKE1VwZGF0ZUFnZW50UmVzcG9uc2USHwoFYWdlbnQYASABKAsyEC5kcm92ZXIudjEuQWdlbnQiXwoSV2F0Y2hFdmVudHNSZXF1ZXN0Eg0KBXR5cGVzGAEgAygJEhQKDHdvcmtzcGFjZV9pZBgCIAEoCRIWCglhZnRlcl9zZXEYAyABKANIAIgBAUIMCgpfYWZ0ZXJfc2VxIpMBChNXYXRjaEV2ZW50c1Jlc3BvbnNlEgsKA3NlcRgBIAEoAxIMCgR0eXBlGAIgASgJEhIKCnN1YmplY3RfaWQYAyABKAkSJgoCYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiUKBGRhdGEYBSABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0KnQKCkFnZW50U3RhdGUSGwoXQUdFTlRfU1RBVEVfVU5TUEVDSUZJRUQQABIWChJBR0VOVF9TVEFURV9PTkxJTkUQARIXChNBR0VOVF9TVEFURV9PRkZMSU5FEAISGAoUQUdFTlRfU1RBVEVfREVHUkFERUQQAypvCgpNZW1iZXJSb2xlEhsKF01FTUJFUl9ST0xFX1VOU1BFQ0lGSUVEEAASFQoRTUVNQkVSX1JPTEVfT1dORVIQARIVChFNRU1CRVJfUk9MRV9BRE1JThACEhYKEk1FTUJFUl9ST0xFX1ZJRVdFUhADMqUMCg9PcGVyYXRvclNlcnZpY2USWAoPQ3JlYXRlSm9pblRva2VuEiEuZHJvdmVyLnYxLkNyZWF0ZUpvaW5Ub2tlblJlcXVlc3QaIi5kcm92ZXIudjEuQ3JlYXRlSm9pblRva2VuUmVzcG9uc2USWAoPUmV2b2tlSm9pblRva2VuEiEuZHJvdmVyLnYxLlJldm9rZUpvaW5Ub2tlblJlcXVlc3QaIi5kcm92ZXIudjEuUmV2b2tlSm9pblRva2VuUmVzcG9uc2USSQoKTGlzdEFnZW50cxIcLmRyb3Zlci52MS5MaXN0QWdlbnRzUmVxdWVzdBodLmRyb3Zlci52MS5MaXN0QWdlbnRzUmVzcG9uc2USQwoIR2V0QWdlbnQSGi5kcm92ZXIudjEuR2V0QWdlbnRSZXF1ZXN0GhsuZHJvdmVyLnYxLkdldEFnZW50UmVzcG9uc2USTAoLRGVsZXRlQWdlbnQSHS5kcm92ZXIudjEuRGVsZXRlQWdlbnRSZXF1ZXN0Gh4uZHJvdmVyLnYxLkRlbGV0ZUFnZW50UmVzcG9uc2USSQoKQ3JlYXRlVXNlchIcLmRyb3Zlci52MS5DcmVhdGVVc2VyUmVxdWVzdBodLmRyb3Zlci52MS5DcmVhdGVVc2VyUmVzcG9uc2USXgoRTGlzdE9yZ2FuaXphdGlvbnMSIy5kcm92ZXIudjEuTGlzdE9yZ2FuaXphdGlvbnNSZXF1ZXN0GiQuZHJvdmVyLnYxLkxpc3RPcmdhbml6YXRpb25zUmVzcG9uc2USYQoSQ3JlYXRlT3JnYW5pemF0aW9uEiQuZHJvdmVyLnYxLkNyZWF0ZU9yZ2FuaXphdGlvblJlcXVlc3QaJS5kcm92ZXIudjEuQ3JlYXRlT3JnYW5pemF0aW9uUmVzcG9uc2USWAoPR2V0T3JnYW5pemF0aW9uEiEuZHJvdmVyLnYxLkdldE9yZ2FuaXphdGlvblJlcXVlc3QaIi5kcm92ZXIudjEuR2V0T3JnYW5pemF0aW9uUmVzcG9uc2USYQoSVXBkYXRlT3JnYW5pemF0aW9uEiQuZHJvdmVyLnYxLlVwZGF0ZU9yZ2FuaXphdGlvblJlcXVlc3QaJS5kcm92ZXIudjEuVXBkYXRlT3JnYW5pemF0aW9uUmVzcG9uc2USYQoSRGVsZXRlT3JnYW5pemF0aW9uEiQuZHJvdmVyLnYxLkRlbGV0ZU9yZ2FuaXphdGlvblJlcXVlc3QaJS5kcm92ZXIudjEuRGVsZXRlT3JnYW5pemF0aW9uUmVzcG9uc2USVQoOTGlzdFdvcmtzcGFjZXMSIC5kcm92ZXIudjEuTGlzdFdvcmtzcGFjZXNSZXF1ZXN0GiEuZHJvdmVyLnYxLkxpc3RXb3Jrc3BhY2VzUmVzcG9uc2USWAoPQ3JlYXRlV29ya3NwYWNlEiEuZHJvdmVyLnYxLkNyZWF0ZVdvcmtzcGFjZVJlcXVlc3QaIi5kcm92ZXIudjEuQ3JlYXRlV29ya3NwYWNlUmVzcG9uc2USTwoMR2V0V29ya3NwYWNlEh4uZHJvdmVyLnYxLkdldFdvcmtzcGFjZVJlcXVlc3QaHy5kcm92ZXIudjEuR2V0V29ya3NwYWNlUmVzcG9uc2USWAoPVXBkYXRlV29ya3NwYWNlEiEuZHJvdmVyLnYxLlVwZGF0ZVdvcmtzcGFjZVJlcXVlc3QaIi5kcm92ZXIudjEuVXBkYXRlV29ya3NwYWNlUmVzcG9uc2USWAoPRGVsZXRlV29ya3NwYWNlEiEuZHJvdmVyLnYxLkRlbGV0ZVdvcmtzcGFjZVJlcXVlc3QaIi5kcm92ZXIudjEuRGVsZXRlV29ya3NwYWNlUmVzcG9uc2USTAoLVXBkYXRlQWdlbnQSHS5kcm92ZXIudjEuVXBkYXRlQWdlbnRSZXF1ZXN0Gh4uZHJvdmVyLnYxLlVwZGF0ZUFnZW50UmVzcG9uc2USTgoLV2F0Y2hFdmVudHMSHS5kcm92ZXIudjEuV2F0Y2hFdmVudHNSZXF1ZXN0Gh4uZHJvdmVyLnYxLldhdGNoRXZlbnRzUmVzcG9uc2UwAWIGcHJvdG8z", [file_drover_v1_agent, file_drover_v1_identity, file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp]);
+  fileDesc("Chhkcm92ZXIvdjEvb3BlcmF0b3IucHJvdG8SCWRyb3Zlci52MSKPAwoFQWdlbnQSCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCRIQCghob3N0bmFtZRgDIAEoCRIKCgJpcBgEIAEoCRIPCgd2ZXJzaW9uGAUgASgJEiwKBmxhYmVscxgGIAMoCzIcLmRyb3Zlci52MS5BZ2VudC5MYWJlbHNFbnRyeRIUCgxjYXBhYmlsaXRpZXMYByADKAkSJAoFc3RhdGUYCCABKA4yFS5kcm92ZXIudjEuQWdlbnRTdGF0ZRIwCgxsYXN0X3NlZW5fYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKC2xhc3RfaGVhbHRoGAogASgLMhcuZHJvdmVyLnYxLkhlYWx0aFJlcG9ydBIuCgpjcmVhdGVkX2F0GAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIUCgx3b3Jrc3BhY2VfaWQYDCABKAkaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASLbAQoWQ3JlYXRlSm9pblRva2VuUmVxdWVzdBIdCgRyb2xlGAEgASgOMg8uZHJvdmVyLnYxLlJvbGUSPQoGbGFiZWxzGAIgAygLMi0uZHJvdmVyLnYxLkNyZWF0ZUpvaW5Ub2tlblJlcXVlc3QuTGFiZWxzRW50cnkSJgoDdHRsGAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEgwKBG5hbWUYBCABKAkaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJqChdDcmVhdGVKb2luVG9rZW5SZXNwb25zZRINCgV0b2tlbhgBIAEoCRIQCghub25jZV9pZBgCIAEoCRIuCgpleHBpcmVzX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIqChZSZXZva2VKb2luVG9rZW5SZXF1ZXN0EhAKCG5vbmNlX2lkGAEgASgJIhkKF1Jldm9rZUpvaW5Ub2tlblJlc3BvbnNlInIKEUxpc3RBZ2VudHNSZXF1ZXN0EhAKCHNlbGVjdG9yGAEgASgJEiQKBXN0YXRlGAIgASgOMhUuZHJvdmVyLnYxLkFnZW50U3RhdGUSEQoJcGFnZV9zaXplGAMgASgFEhIKCnBhZ2VfdG9rZW4YBCABKAkiTwoSTGlzdEFnZW50c1Jlc3BvbnNlEiAKBmFnZW50cxgBIAMoCzIQLmRyb3Zlci52MS5BZ2VudBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiHQoPR2V0QWdlbnRSZXF1ZXN0EgoKAmlkGAEgASgJIjMKEEdldEFnZW50UmVzcG9uc2USHwoFYWdlbnQYASABKAsyEC5kcm92ZXIudjEuQWdlbnQiIAoSRGVsZXRlQWdlbnRSZXF1ZXN0EgoKAmlkGAEgASgJIhUKE0RlbGV0ZUFnZW50UmVzcG9uc2UiUQoEVXNlchIKCgJpZBgBIAEoCRINCgVlbWFpbBgCIAEoCRIuCgpjcmVhdGVkX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJ0ChFDcmVhdGVVc2VyUmVxdWVzdBINCgVlbWFpbBgBIAEoCRIQCghwYXNzd29yZBgCIAEoCRIZChFvcmdhbml6YXRpb25fc2x1ZxgDIAEoCRIjCgRyb2xlGAQgASgOMhUuZHJvdmVyLnYxLk1lbWJlclJvbGUiMwoSQ3JlYXRlVXNlclJlc3BvbnNlEh0KBHVzZXIYASABKAsyDy5kcm92ZXIudjEuVXNlciKWAQoMT3JnYW5pemF0aW9uEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSDAoEc2x1ZxgDIAEoCRIuCgpjcmVhdGVkX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKsAQoJV29ya3NwYWNlEgoKAmlkGAEgASgJEhcKD29yZ2FuaXphdGlvbl9pZBgCIAEoCRIMCgRuYW1lGAMgASgJEgwKBHNsdWcYBCABKAkSLgoKY3JlYXRlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKdXBkYXRlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiOgoYTGlzdE9yZ2FuaXphdGlvbnNSZXF1ZXN0EgwKBHBhZ2UYASABKAUSEAoIcGVyX3BhZ2UYAiABKAUiWgoZTGlzdE9yZ2FuaXphdGlvbnNSZXNwb25zZRIuCg1vcmdhbml6YXRpb25zGAEgAygLMhcuZHJvdmVyLnYxLk9yZ2FuaXphdGlvbhINCgV0b3RhbBgCIAEoBSI3ChlDcmVhdGVPcmdhbml6YXRpb25SZXF1ZXN0EgwKBG5hbWUYASABKAkSDAoEc2x1ZxgCIAEoCSJLChpDcmVhdGVPcmdhbml6YXRpb25SZXNwb25zZRItCgxvcmdhbml6YXRpb24YASABKAsyFy5kcm92ZXIudjEuT3JnYW5pemF0aW9uIiQKFkdldE9yZ2FuaXphdGlvblJlcXVlc3QSCgoCaWQYASABKAkiSAoXR2V0T3JnYW5pemF0aW9uUmVzcG9uc2USLQoMb3JnYW5pemF0aW9uGAEgASgLMhcuZHJvdmVyLnYxLk9yZ2FuaXphdGlvbiJfChlVcGRhdGVPcmdhbml6YXRpb25SZXF1ZXN0EgoKAmlkGAEgASgJEhEKBG5hbWUYAiABKAlIAIgBARIRCgRzbHVnGAMgASgJSAGIAQFCBwoFX25hbWVCBwoFX3NsdWciSwoaVXBkYXRlT3JnYW5pemF0aW9uUmVzcG9uc2USLQoMb3JnYW5pemF0aW9uGAEgASgLMhcuZHJvdmVyLnYxLk9yZ2FuaXphdGlvbiInChlEZWxldGVPcmdhbml6YXRpb25SZXF1ZXN0EgoKAmlkGAEgASgJIhwKGkRlbGV0ZU9yZ2FuaXphdGlvblJlc3BvbnNlIlAKFUxpc3RXb3Jrc3BhY2VzUmVxdWVzdBIXCg9vcmdhbml6YXRpb25faWQYASABKAkSDAoEcGFnZRgCIAEoBRIQCghwZXJfcGFnZRgDIAEoBSJRChZMaXN0V29ya3NwYWNlc1Jlc3BvbnNlEigKCndvcmtzcGFjZXMYASADKAsyFC5kcm92ZXIudjEuV29ya3NwYWNlEg0KBXRvdGFsGAIgASgFIk0KFkNyZWF0ZVdvcmtzcGFjZVJlcXVlc3QSFwoPb3JnYW5pemF0aW9uX2lkGAEgASgJEgwKBG5hbWUYAiABKAkSDAoEc2x1ZxgDIAEoCSJCChdDcmVhdGVXb3Jrc3BhY2VSZXNwb25zZRInCgl3b3Jrc3BhY2UYASABKAsyFC5kcm92ZXIudjEuV29ya3NwYWNlIiEKE0dldFdvcmtzcGFjZVJlcXVlc3QSCgoCaWQYASABKAkiPwoUR2V0V29ya3NwYWNlUmVzcG9uc2USJwoJd29ya3NwYWNlGAEgASgLMhQuZHJvdmVyLnYxLldvcmtzcGFjZSJcChZVcGRhdGVXb3Jrc3BhY2VSZXF1ZXN0EgoKAmlkGAEgASgJEhEKBG5hbWUYAiABKAlIAIgBARIRCgRzbHVnGAMgASgJSAGIAQFCBwoFX25hbWVCBwoFX3NsdWciQgoXVXBkYXRlV29ya3NwYWNlUmVzcG9uc2USJwoJd29ya3NwYWNlGAEgASgLMhQuZHJvdmVyLnYxLldvcmtzcGFjZSIkChZEZWxldGVXb3Jrc3BhY2VSZXF1ZXN0EgoKAmlkGAEgASgJIhkKF0RlbGV0ZVdvcmtzcGFjZVJlc3BvbnNlImYKBkxhYmVscxItCgZ2YWx1ZXMYASADKAsyHS5kcm92ZXIudjEuTGFiZWxzLlZhbHVlc0VudHJ5Gi0KC1ZhbHVlc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiXwoSVXBkYXRlQWdlbnRSZXF1ZXN0EgoKAmlkGAEgASgJEhEKBG5hbWUYAiABKAlIAIgBARIhCgZsYWJlbHMYAyABKAsyES5kcm92ZXIudjEuTGFiZWxzQgcKBV9uYW1lIjYKE1VwZGF0ZUFnZW50UmVzcG9uc2USHwoFYWdlbnQYASABKAsyEC5kcm92ZXIudjEuQWdlbnQiXwoSV2F0Y2hFdmVudHNSZXF1ZXN0Eg0KBXR5cGVzGAEgAygJEhQKDHdvcmtzcGFjZV9pZBgCIAEoCRIWCglhZnRlcl9zZXEYAyABKANIAIgBAUIMCgpfYWZ0ZXJfc2VxIpMBChNXYXRjaEV2ZW50c1Jlc3BvbnNlEgsKA3NlcRgBIAEoAxIMCgR0eXBlGAIgASgJEhIKCnN1YmplY3RfaWQYAyABKAkSJgoCYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiUKBGRhdGEYBSABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0Ii4KDk51bGxhYmxlU3RyaW5nEhIKBXZhbHVlGAEgASgJSACIAQFCCAoGX3ZhbHVlIi0KDU51bGxhYmxlSW50MzISEgoFdmFsdWUYASABKAVIAIgBAUIICgZfdmFsdWUiTAobTnVsbGFibGVVcHN0cmVhbUhlYWx0aENoZWNrEi0KBXZhbHVlGAEgASgLMh4uZHJvdmVyLnYxLlVwc3RyZWFtSGVhbHRoQ2hlY2siKwoMQ3VzdG9tSGVhZGVyEgwKBG5hbWUYASABKAkSDQoFdmFsdWUYAiABKAkiVQoHUmV3cml0ZRIPCgdwYXR0ZXJuGAEgASgJEhMKC3JlcGxhY2VtZW50GAIgASgJEiQKBGZsYWcYAyABKA4yFi5kcm92ZXIudjEuUmV3cml0ZUZsYWciwQEKCExvY2F0aW9uEgwKBHBhdGgYASABKAkSGAoLdXBzdHJlYW1faWQYAiABKAlIAIgBARIXCgpwcm94eV9wYXNzGAMgASgJSAGIAQESLwoOY3VzdG9tX2hlYWRlcnMYBCADKAsyFy5kcm92ZXIudjEuQ3VzdG9tSGVhZGVyEiQKCHJld3JpdGVzGAUgAygLMhIuZHJvdmVyLnYxLlJld3JpdGVCDgoMX3Vwc3RyZWFtX2lkQg0KC19wcm94eV9wYXNzImkKDFRhcmdldEFnZW50cxIpCgR0eXBlGAEgASgOMhsuZHJvdmVyLnYxLlRhcmdldEFnZW50c1R5cGUSGwoObGFiZWxfc2VsZWN0b3IYAiABKAlIAIgBAUIRCg9fbGFiZWxfc2VsZWN0b3IimgMKC1ZpcnR1YWxIb3N0EgoKAmlkGAEgASgJEhQKDHdvcmtzcGFjZV9pZBgCIAEoCRIMCgRuYW1lGAMgASgJEhMKC3NlcnZlcl9uYW1lGAQgASgJEhMKC2xpc3Rlbl9wb3J0GAUgASgFEhMKC3NzbF9lbmFibGVkGAYgASgIEh8KEnNzbF9jZXJ0aWZpY2F0ZV9pZBgHIAEoCUgAiAEBEhUKDWh0dHAyX2VuYWJsZWQYCCABKAgSFQoNaHR0cDNfZW5hYmxlZBgJIAEoCBImCglsb2NhdGlvbnMYCiADKAsyEy5kcm92ZXIudjEuTG9jYXRpb24SLgoNdGFyZ2V0X2FnZW50cxgLIAEoCzIXLmRyb3Zlci52MS5UYXJnZXRBZ2VudHMSLgoKY3JlYXRlZF9hdBgMIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKdXBkYXRlZF9hdBgNIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCFQoTX3NzbF9jZXJ0aWZpY2F0ZV9pZCIwCglMb2NhdGlvbnMSIwoGdmFsdWVzGAEgAygLMhMuZHJvdmVyLnYxLkxvY2F0aW9uIk8KF0xpc3RWaXJ0dWFsSG9zdHNSZXF1ZXN0EhQKDHdvcmtzcGFjZV9pZBgBIAEoCRIMCgRwYWdlGAIgASgFEhAKCHBlcl9wYWdlGAMgASgFIlgKGExpc3RWaXJ0dWFsSG9zdHNSZXNwb25zZRItCg12aXJ0dWFsX2hvc3RzGAEgAygLMhYuZHJvdmVyLnYxLlZpcnR1YWxIb3N0Eg0KBXRvdGFsGAIgASgFIrsCChhDcmVhdGVWaXJ0dWFsSG9zdFJlcXVlc3QSFAoMd29ya3NwYWNlX2lkGAEgASgJEgwKBG5hbWUYAiABKAkSEwoLc2VydmVyX25hbWUYAyABKAkSEwoLbGlzdGVuX3BvcnQYBCABKAUSEwoLc3NsX2VuYWJsZWQYBSABKAgSHwoSc3NsX2NlcnRpZmljYXRlX2lkGAYgASgJSACIAQESFQoNaHR0cDJfZW5hYmxlZBgHIAEoCBIVCg1odHRwM19lbmFibGVkGAggASgIEiYKCWxvY2F0aW9ucxgJIAMoCzITLmRyb3Zlci52MS5Mb2NhdGlvbhIuCg10YXJnZXRfYWdlbnRzGAogASgLMhcuZHJvdmVyLnYxLlRhcmdldEFnZW50c0IVChNfc3NsX2NlcnRpZmljYXRlX2lkIkkKGUNyZWF0ZVZpcnR1YWxIb3N0UmVzcG9uc2USLAoMdmlydHVhbF9ob3N0GAEgASgLMhYuZHJvdmVyLnYxLlZpcnR1YWxIb3N0IiMKFUdldFZpcnR1YWxIb3N0UmVxdWVzdBIKCgJpZBgBIAEoCSJGChZHZXRWaXJ0dWFsSG9zdFJlc3BvbnNlEiwKDHZpcnR1YWxfaG9zdBgBIAEoCzIWLmRyb3Zlci52MS5WaXJ0dWFsSG9zdCKsAwoYVXBkYXRlVmlydHVhbEhvc3RSZXF1ZXN0EgoKAmlkGAEgASgJEhEKBG5hbWUYAiABKAlIAIgBARIYCgtzZXJ2ZXJfbmFtZRgDIAEoCUgBiAEBEhgKC2xpc3Rlbl9wb3J0GAQgASgFSAKIAQESGAoLc3NsX2VuYWJsZWQYBSABKAhIA4gBARI1ChJzc2xfY2VydGlmaWNhdGVfaWQYBiABKAsyGS5kcm92ZXIudjEuTnVsbGFibGVTdHJpbmcSGgoNaHR0cDJfZW5hYmxlZBgHIAEoCEgEiAEBEhoKDWh0dHAzX2VuYWJsZWQYCCABKAhIBYgBARInCglsb2NhdGlvbnMYCSABKAsyFC5kcm92ZXIudjEuTG9jYXRpb25zEi4KDXRhcmdldF9hZ2VudHMYCiABKAsyFy5kcm92ZXIudjEuVGFyZ2V0QWdlbnRzQgcKBV9uYW1lQg4KDF9zZXJ2ZXJfbmFtZUIOCgxfbGlzdGVuX3BvcnRCDgoMX3NzbF9lbmFibGVkQhAKDl9odHRwMl9lbmFibGVkQhAKDl9odHRwM19lbmFibGVkIkkKGVVwZGF0ZVZpcnR1YWxIb3N0UmVzcG9uc2USLAoMdmlydHVhbF9ob3N0GAEgASgLMhYuZHJvdmVyLnYxLlZpcnR1YWxIb3N0IiYKGERlbGV0ZVZpcnR1YWxIb3N0UmVxdWVzdBIKCgJpZBgBIAEoCSIbChlEZWxldGVWaXJ0dWFsSG9zdFJlc3BvbnNlIrEBCg5VcHN0cmVhbVNlcnZlchIPCgdhZGRyZXNzGAEgASgJEhMKBndlaWdodBgCIAEoBUgAiAEBEg4KBmJhY2t1cBgDIAEoCBIMCgRkb3duGAQgASgIEhYKCW1heF9mYWlscxgFIAEoBUgBiAEBEhkKDGZhaWxfdGltZW91dBgGIAEoBUgCiAEBQgkKB193ZWlnaHRCDAoKX21heF9mYWlsc0IPCg1fZmFpbF90aW1lb3V0IosBChNVcHN0cmVhbUhlYWx0aENoZWNrEhQKB2VuYWJsZWQYASABKAhIAIgBARIMCgRwYXRoGAIgASgJEhUKCGludGVydmFsGAMgASgFSAGIAQESFAoHdGltZW91dBgEIAEoBUgCiAEBQgoKCF9lbmFibGVkQgsKCV9pbnRlcnZhbEIKCghfdGltZW91dCL3AgoIVXBzdHJlYW0SCgoCaWQYASABKAkSFAoMd29ya3NwYWNlX2lkGAIgASgJEgwKBG5hbWUYAyABKAkSLwoJYWxnb3JpdGhtGAQgASgOMhwuZHJvdmVyLnYxLlVwc3RyZWFtQWxnb3JpdGhtEhUKCGhhc2hfa2V5GAUgASgJSACIAQESKgoHc2VydmVycxgGIAMoCzIZLmRyb3Zlci52MS5VcHN0cmVhbVNlcnZlchIWCglrZWVwYWxpdmUYByABKAVIAYgBARI0CgxoZWFsdGhfY2hlY2sYCCABKAsyHi5kcm92ZXIudjEuVXBzdHJlYW1IZWFsdGhDaGVjaxIuCgpjcmVhdGVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEILCglfaGFzaF9rZXlCDAoKX2tlZXBhbGl2ZSI8Cg9VcHN0cmVhbVNlcnZlcnMSKQoGdmFsdWVzGAEgAygLMhkuZHJvdmVyLnYxLlVwc3RyZWFtU2VydmVyIkwKFExpc3RVcHN0cmVhbXNSZXF1ZXN0EhQKDHdvcmtzcGFjZV9pZBgBIAEoCRIMCgRwYWdlGAIgASgFEhAKCHBlcl9wYWdlGAMgASgFIk4KFUxpc3RVcHN0cmVhbXNSZXNwb25zZRImCgl1cHN0cmVhbXMYASADKAsyEy5kcm92ZXIudjEuVXBzdHJlYW0SDQoFdG90YWwYAiABKAUimAIKFUNyZWF0ZVVwc3RyZWFtUmVxdWVzdBIUCgx3b3Jrc3BhY2VfaWQYASABKAkSDAoEbmFtZRgCIAEoCRIvCglhbGdvcml0aG0YAyABKA4yHC5kcm92ZXIudjEuVXBzdHJlYW1BbGdvcml0aG0SFQoIaGFzaF9rZXkYBCABKAlIAIgBARIqCgdzZXJ2ZXJzGAUgAygLMhkuZHJvdmVyLnYxLlVwc3RyZWFtU2VydmVyEhYKCWtlZXBhbGl2ZRgGIAEoBUgBiAEBEjQKDGhlYWx0aF9jaGVjaxgHIAEoCzIeLmRyb3Zlci52MS5VcHN0cmVhbUhlYWx0aENoZWNrQgsKCV9oYXNoX2tleUIMCgpfa2VlcGFsaXZlIj8KFkNyZWF0ZVVwc3RyZWFtUmVzcG9uc2USJQoIdXBzdHJlYW0YASABKAsyEy5kcm92ZXIudjEuVXBzdHJlYW0iIAoSR2V0VXBzdHJlYW1SZXF1ZXN0EgoKAmlkGAEgASgJIjwKE0dldFVwc3RyZWFtUmVzcG9uc2USJQoIdXBzdHJlYW0YASABKAsyEy5kcm92ZXIudjEuVXBzdHJlYW0iyAIKFVVwZGF0ZVVwc3RyZWFtUmVxdWVzdBIKCgJpZBgBIAEoCRIRCgRuYW1lGAIgASgJSACIAQESNAoJYWxnb3JpdGhtGAMgASgOMhwuZHJvdmVyLnYxLlVwc3RyZWFtQWxnb3JpdGhtSAGIAQESKwoIaGFzaF9rZXkYBCABKAsyGS5kcm92ZXIudjEuTnVsbGFibGVTdHJpbmcSKwoHc2VydmVycxgFIAEoCzIaLmRyb3Zlci52MS5VcHN0cmVhbVNlcnZlcnMSKwoJa2VlcGFsaXZlGAYgASgLMhguZHJvdmVyLnYxLk51bGxhYmxlSW50MzISPAoMaGVhbHRoX2NoZWNrGAcgASgLMiYuZHJvdmVyLnYxLk51bGxhYmxlVXBzdHJlYW1IZWFsdGhDaGVja0IHCgVfbmFtZUIMCgpfYWxnb3JpdGhtIj8KFlVwZGF0ZVVwc3RyZWFtUmVzcG9uc2USJQoIdXBzdHJlYW0YASABKAsyEy5kcm92ZXIudjEuVXBzdHJlYW0iIwoVRGVsZXRlVXBzdHJlYW1SZXF1ZXN0EgoKAmlkGAEgASgJIhgKFkRlbGV0ZVVwc3RyZWFtUmVzcG9uc2Ui1wIKC0NlcnRpZmljYXRlEgoKAmlkGAEgASgJEhQKDHdvcmtzcGFjZV9pZBgCIAEoCRIOCgZkb21haW4YAyABKAkSEwoLaXNfd2lsZGNhcmQYBCABKAgSMAoIcHJvdmlkZXIYBSABKA4yHi5kcm92ZXIudjEuQ2VydGlmaWNhdGVQcm92aWRlchIsCgZzdGF0dXMYBiABKA4yHC5kcm92ZXIudjEuQ2VydGlmaWNhdGVTdGF0dXMSLQoJaXNzdWVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpleHBpcmVzX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgphdXRvX3JlbmV3GAkgASgIEi4KCmNyZWF0ZWRfYXQYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIk8KF0xpc3RDZXJ0aWZpY2F0ZXNSZXF1ZXN0EhQKDHdvcmtzcGFjZV9pZBgBIAEoCRIMCgRwYWdlGAIgASgFEhAKCHBlcl9wYWdlGAMgASgFIlcKGExpc3RDZXJ0aWZpY2F0ZXNSZXNwb25zZRIsCgxjZXJ0aWZpY2F0ZXMYASADKAsyFi5kcm92ZXIudjEuQ2VydGlmaWNhdGUSDQoFdG90YWwYAiABKAUimgEKGENyZWF0ZUNlcnRpZmljYXRlUmVxdWVzdBIUCgx3b3Jrc3BhY2VfaWQYASABKAkSDgoGZG9tYWluGAIgASgJEjAKCHByb3ZpZGVyGAMgASgOMh4uZHJvdmVyLnYxLkNlcnRpZmljYXRlUHJvdmlkZXISFwoKYXV0b19yZW5ldxgEIAEoCEgAiAEBQg0KC19hdXRvX3JlbmV3IkgKGUNyZWF0ZUNlcnRpZmljYXRlUmVzcG9uc2USKwoLY2VydGlmaWNhdGUYASABKAsyFi5kcm92ZXIudjEuQ2VydGlmaWNhdGUiIwoVR2V0Q2VydGlmaWNhdGVSZXF1ZXN0EgoKAmlkGAEgASgJIkUKFkdldENlcnRpZmljYXRlUmVzcG9uc2USKwoLY2VydGlmaWNhdGUYASABKAsyFi5kcm92ZXIudjEuQ2VydGlmaWNhdGUiJgoYRGVsZXRlQ2VydGlmaWNhdGVSZXF1ZXN0EgoKAmlkGAEgASgJIhsKGURlbGV0ZUNlcnRpZmljYXRlUmVzcG9uc2Ui3wIKCUFjY2Vzc0xvZxIKCgJpZBgBIAEoCRIQCghhZ2VudF9pZBgCIAEoCRItCgl0aW1lc3RhbXAYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhMKC3JlbW90ZV9hZGRyGAQgASgJEg4KBm1ldGhvZBgFIAEoCRILCgN1cmkYBiABKAkSEAoIcHJvdG9jb2wYByABKAkSDAoEaG9zdBgIIAEoCRIOCgZzdGF0dXMYCSABKAUSFwoPYm9keV9ieXRlc19zZW50GAogASgDEhgKEHJlc3BvbnNlX3RpbWVfbXMYCyABKAESFwoKdXNlcl9hZ2VudBgMIAEoCUgAiAEBEhQKB3JlZmVyZXIYDSABKAlIAYgBARIXCgpyZXF1ZXN0X2lkGA4gASgJSAKIAQFCDQoLX3VzZXJfYWdlbnRCCgoIX3JlZmVyZXJCDQoLX3JlcXVlc3RfaWQiyAEKFlF1ZXJ5QWNjZXNzTG9nc1JlcXVlc3QSFAoMd29ya3NwYWNlX2lkGAEgASgJEigKBGZyb20YAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiYKAnRvGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIYCgtzdGF0dXNfY29kZRgEIAEoBUgAiAEBEhIKBWxpbWl0GAUgASgFSAGIAQFCDgoMX3N0YXR1c19jb2RlQggKBl9saW1pdCJeChdRdWVyeUFjY2Vzc0xvZ3NSZXNwb25zZRIlCgdlbnRyaWVzGAEgAygLMhQuZHJvdmVyLnYxLkFjY2Vzc0xvZxINCgV0b3RhbBgCIAEoAxINCgVsaW1pdBgDIAEoBSLmAgoHTWV0cmljcxIWCg5yZXF1ZXN0c190b3RhbBgBIAEoAxIbChNyZXF1ZXN0c19wZXJfc2Vjb25kGAIgASgBEhIKCmVycm9yX3JhdGUYAyABKAESGgoSYWN0aXZlX2Nvbm5lY3Rpb25zGAQgASgDEi8KCWJhbmR3aWR0aBgFIAEoCzIcLmRyb3Zlci52MS5NZXRyaWNzLkJhbmR3aWR0aBI0CgxzdGF0dXNfY29kZXMYBiABKAsyHi5kcm92ZXIudjEuTWV0cmljcy5TdGF0dXNDb2RlcxowCglCYW5kd2lkdGgSEAoIaW5fYnl0ZXMYASABKAMSEQoJb3V0X2J5dGVzGAIgASgDGl0KC1N0YXR1c0NvZGVzEhIKCnN0YXR1c18yeHgYASABKAMSEgoKc3RhdHVzXzN4eBgCIAEoAxISCgpzdGF0dXNfNHh4GAMgASgDEhIKCnN0YXR1c181eHgYBCABKAMihAEKGkdldFdvcmtzcGFjZU1ldHJpY3NSZXF1ZXN0EhQKDHdvcmtzcGFjZV9pZBgBIAEoCRIoCgRmcm9tGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBImCgJ0bxgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiQgobR2V0V29ya3NwYWNlTWV0cmljc1Jlc3BvbnNlEiMKB21ldHJpY3MYASABKAsyEi5kcm92ZXIudjEuTWV0cmljcyJ8ChZHZXRBZ2VudE1ldHJpY3NSZXF1ZXN0EhAKCGFnZW50X2lkGAEgASgJEigKBGZyb20YAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiYKAnRvGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCI+ChdHZXRBZ2VudE1ldHJpY3NSZXNwb25zZRIjCgdtZXRyaWNzGAEgASgLMhIuZHJvdmVyLnYxLk1ldHJpY3MqdAoKQWdlbnRTdGF0ZRIbChdBR0VOVF9TVEFURV9VTlNQRUNJRklFRBAAEhYKEkFHRU5UX1NUQVRFX09OTElORRABEhcKE0FHRU5UX1NUQVRFX09GRkxJTkUQAhIYChRBR0VOVF9TVEFURV9ERUdSQURFRBADKm8KCk1lbWJlclJvbGUSGwoXTUVNQkVSX1JPTEVfVU5TUEVDSUZJRUQQABIVChFNRU1CRVJfUk9MRV9PV05FUhABEhUKEU1FTUJFUl9ST0xFX0FETUlOEAISFgoSTUVNQkVSX1JPTEVfVklFV0VSEAMqkQEKC1Jld3JpdGVGbGFnEhwKGFJFV1JJVEVfRkxBR19VTlNQRUNJRklFRBAAEhUKEVJFV1JJVEVfRkxBR19MQVNUEAESFgoSUkVXUklURV9GTEFHX0JSRUFLEAISGQoVUkVXUklURV9GTEFHX1JFRElSRUNUEAMSGgoWUkVXUklURV9GTEFHX1BFUk1BTkVOVBAEKnMKEFRhcmdldEFnZW50c1R5cGUSIgoeVEFSR0VUX0FHRU5UU19UWVBFX1VOU1BFQ0lGSUVEEAASGgoWVEFSR0VUX0FHRU5UU19UWVBFX0FMTBABEh8KG1RBUkdFVF9BR0VOVFNfVFlQRV9TRUxFQ1RPUhACKsIBChFVcHN0cmVhbUFsZ29yaXRobRIiCh5VUFNUUkVBTV9BTEdPUklUSE1fVU5TUEVDSUZJRUQQABIiCh5VUFNUUkVBTV9BTEdPUklUSE1fUk9VTkRfUk9CSU4QARIoCiRVUFNUUkVBTV9BTEdPUklUSE1fTEVBU1RfQ09OTkVDVElPTlMQAhIeChpVUFNUUkVBTV9BTEdPUklUSE1fSVBfSEFTSBADEhsKF1VQU1RSRUFNX0FMR09SSVRITV9IQVNIEAQqowEKE0NlcnRpZmljYXRlUHJvdmlkZXISJAogQ0VSVElGSUNBVEVfUFJPVklERVJfVU5TUEVDSUZJRUQQABIhCh1DRVJUSUZJQ0FURV9QUk9WSURFUl9JTlRFUk5BTBABEiQKIENFUlRJRklDQVRFX1BST1ZJREVSX0xFVFNFTkNSWVBUEAISHQoZQ0VSVElGSUNBVEVfUFJPVklERVJfQUNNRRADKtUBChFDZXJ0aWZpY2F0ZVN0YXR1cxIiCh5DRVJUSUZJQ0FURV9TVEFUVVNfVU5TUEVDSUZJRUQQABIeChpDRVJUSUZJQ0FURV9TVEFUVVNfUEVORElORxABEh0KGUNFUlRJRklDQVRFX1NUQVRVU19BQ1RJVkUQAhIdChlDRVJUSUZJQ0FURV9TVEFUVVNfRkFJTEVEEAMSHgoaQ0VSVElGSUNBVEVfU1RBVFVTX0VYUElSRUQQBBIeChpDRVJUSUZJQ0FURV9TVEFUVVNfUkVWT0tFRBAFMq4YCg9PcGVyYXRvclNlcnZpY2USWAoPQ3JlYXRlSm9pblRva2VuEiEuZHJvdmVyLnYxLkNyZWF0ZUpvaW5Ub2tlblJlcXVlc3QaIi5kcm92ZXIudjEuQ3JlYXRlSm9pblRva2VuUmVzcG9uc2USWAoPUmV2b2tlSm9pblRva2VuEiEuZHJvdmVyLnYxLlJldm9rZUpvaW5Ub2tlblJlcXVlc3QaIi5kcm92ZXIudjEuUmV2b2tlSm9pblRva2VuUmVzcG9uc2USSQoKTGlzdEFnZW50cxIcLmRyb3Zlci52MS5MaXN0QWdlbnRzUmVxdWVzdBodLmRyb3Zlci52MS5MaXN0QWdlbnRzUmVzcG9uc2USQwoIR2V0QWdlbnQSGi5kcm92ZXIudjEuR2V0QWdlbnRSZXF1ZXN0GhsuZHJvdmVyLnYxLkdldEFnZW50UmVzcG9uc2USTAoLRGVsZXRlQWdlbnQSHS5kcm92ZXIudjEuRGVsZXRlQWdlbnRSZXF1ZXN0Gh4uZHJvdmVyLnYxLkRlbGV0ZUFnZW50UmVzcG9uc2USSQoKQ3JlYXRlVXNlchIcLmRyb3Zlci52MS5DcmVhdGVVc2VyUmVxdWVzdBodLmRyb3Zlci52MS5DcmVhdGVVc2VyUmVzcG9uc2USXgoRTGlzdE9yZ2FuaXphdGlvbnMSIy5kcm92ZXIudjEuTGlzdE9yZ2FuaXphdGlvbnNSZXF1ZXN0GiQuZHJvdmVyLnYxLkxpc3RPcmdhbml6YXRpb25zUmVzcG9uc2USYQoSQ3JlYXRlT3JnYW5pemF0aW9uEiQuZHJvdmVyLnYxLkNyZWF0ZU9yZ2FuaXphdGlvblJlcXVlc3QaJS5kcm92ZXIudjEuQ3JlYXRlT3JnYW5pemF0aW9uUmVzcG9uc2USWAoPR2V0T3JnYW5pemF0aW9uEiEuZHJvdmVyLnYxLkdldE9yZ2FuaXphdGlvblJlcXVlc3QaIi5kcm92ZXIudjEuR2V0T3JnYW5pemF0aW9uUmVzcG9uc2USYQoSVXBkYXRlT3JnYW5pemF0aW9uEiQuZHJvdmVyLnYxLlVwZGF0ZU9yZ2FuaXphdGlvblJlcXVlc3QaJS5kcm92ZXIudjEuVXBkYXRlT3JnYW5pemF0aW9uUmVzcG9uc2USYQoSRGVsZXRlT3JnYW5pemF0aW9uEiQuZHJvdmVyLnYxLkRlbGV0ZU9yZ2FuaXphdGlvblJlcXVlc3QaJS5kcm92ZXIudjEuRGVsZXRlT3JnYW5pemF0aW9uUmVzcG9uc2USVQoOTGlzdFdvcmtzcGFjZXMSIC5kcm92ZXIudjEuTGlzdFdvcmtzcGFjZXNSZXF1ZXN0GiEuZHJvdmVyLnYxLkxpc3RXb3Jrc3BhY2VzUmVzcG9uc2USWAoPQ3JlYXRlV29ya3NwYWNlEiEuZHJvdmVyLnYxLkNyZWF0ZVdvcmtzcGFjZVJlcXVlc3QaIi5kcm92ZXIudjEuQ3JlYXRlV29ya3NwYWNlUmVzcG9uc2USTwoMR2V0V29ya3NwYWNlEh4uZHJvdmVyLnYxLkdldFdvcmtzcGFjZVJlcXVlc3QaHy5kcm92ZXIudjEuR2V0V29ya3NwYWNlUmVzcG9uc2USWAoPVXBkYXRlV29ya3NwYWNlEiEuZHJvdmVyLnYxLlVwZGF0ZVdvcmtzcGFjZVJlcXVlc3QaIi5kcm92ZXIudjEuVXBkYXRlV29ya3NwYWNlUmVzcG9uc2USWAoPRGVsZXRlV29ya3NwYWNlEiEuZHJvdmVyLnYxLkRlbGV0ZVdvcmtzcGFjZVJlcXVlc3QaIi5kcm92ZXIudjEuRGVsZXRlV29ya3NwYWNlUmVzcG9uc2USTAoLVXBkYXRlQWdlbnQSHS5kcm92ZXIudjEuVXBkYXRlQWdlbnRSZXF1ZXN0Gh4uZHJvdmVyLnYxLlVwZGF0ZUFnZW50UmVzcG9uc2USTgoLV2F0Y2hFdmVudHMSHS5kcm92ZXIudjEuV2F0Y2hFdmVudHNSZXF1ZXN0Gh4uZHJvdmVyLnYxLldhdGNoRXZlbnRzUmVzcG9uc2UwARJbChBMaXN0VmlydHVhbEhvc3RzEiIuZHJvdmVyLnYxLkxpc3RWaXJ0dWFsSG9zdHNSZXF1ZXN0GiMuZHJvdmVyLnYxLkxpc3RWaXJ0dWFsSG9zdHNSZXNwb25zZRJeChFDcmVhdGVWaXJ0dWFsSG9zdBIjLmRyb3Zlci52MS5DcmVhdGVWaXJ0dWFsSG9zdFJlcXVlc3QaJC5kcm92ZXIudjEuQ3JlYXRlVmlydHVhbEhvc3RSZXNwb25zZRJVCg5HZXRWaXJ0dWFsSG9zdBIgLmRyb3Zlci52MS5HZXRWaXJ0dWFsSG9zdFJlcXVlc3QaIS5kcm92ZXIudjEuR2V0VmlydHVhbEhvc3RSZXNwb25zZRJeChFVcGRhdGVWaXJ0dWFsSG9zdBIjLmRyb3Zlci52MS5VcGRhdGVWaXJ0dWFsSG9zdFJlcXVlc3QaJC5kcm92ZXIudjEuVXBkYXRlVmlydHVhbEhvc3RSZXNwb25zZRJeChFEZWxldGVWaXJ0dWFsSG9zdBIjLmRyb3Zlci52MS5EZWxldGVWaXJ0dWFsSG9zdFJlcXVlc3QaJC5kcm92ZXIudjEuRGVsZXRlVmlydHVhbEhvc3RSZXNwb25zZRJSCg1MaXN0VXBzdHJlYW1zEh8uZHJvdmVyLnYxLkxpc3RVcHN0cmVhbXNSZXF1ZXN0GiAuZHJvdmVyLnYxLkxpc3RVcHN0cmVhbXNSZXNwb25zZRJVCg5DcmVhdGVVcHN0cmVhbRIgLmRyb3Zlci52MS5DcmVhdGVVcHN0cmVhbVJlcXVlc3QaIS5kcm92ZXIudjEuQ3JlYXRlVXBzdHJlYW1SZXNwb25zZRJMCgtHZXRVcHN0cmVhbRIdLmRyb3Zlci52MS5HZXRVcHN0cmVhbVJlcXVlc3QaHi5kcm92ZXIudjEuR2V0VXBzdHJlYW1SZXNwb25zZRJVCg5VcGRhdGVVcHN0cmVhbRIgLmRyb3Zlci52MS5VcGRhdGVVcHN0cmVhbVJlcXVlc3QaIS5kcm92ZXIudjEuVXBkYXRlVXBzdHJlYW1SZXNwb25zZRJVCg5EZWxldGVVcHN0cmVhbRIgLmRyb3Zlci52MS5EZWxldGVVcHN0cmVhbVJlcXVlc3QaIS5kcm92ZXIudjEuRGVsZXRlVXBzdHJlYW1SZXNwb25zZRJbChBMaXN0Q2VydGlmaWNhdGVzEiIuZHJvdmVyLnYxLkxpc3RDZXJ0aWZpY2F0ZXNSZXF1ZXN0GiMuZHJvdmVyLnYxLkxpc3RDZXJ0aWZpY2F0ZXNSZXNwb25zZRJeChFDcmVhdGVDZXJ0aWZpY2F0ZRIjLmRyb3Zlci52MS5DcmVhdGVDZXJ0aWZpY2F0ZVJlcXVlc3QaJC5kcm92ZXIudjEuQ3JlYXRlQ2VydGlmaWNhdGVSZXNwb25zZRJVCg5HZXRDZXJ0aWZpY2F0ZRIgLmRyb3Zlci52MS5HZXRDZXJ0aWZpY2F0ZVJlcXVlc3QaIS5kcm92ZXIudjEuR2V0Q2VydGlmaWNhdGVSZXNwb25zZRJeChFEZWxldGVDZXJ0aWZpY2F0ZRIjLmRyb3Zlci52MS5EZWxldGVDZXJ0aWZpY2F0ZVJlcXVlc3QaJC5kcm92ZXIudjEuRGVsZXRlQ2VydGlmaWNhdGVSZXNwb25zZRJYCg9RdWVyeUFjY2Vzc0xvZ3MSIS5kcm92ZXIudjEuUXVlcnlBY2Nlc3NMb2dzUmVxdWVzdBoiLmRyb3Zlci52MS5RdWVyeUFjY2Vzc0xvZ3NSZXNwb25zZRJkChNHZXRXb3Jrc3BhY2VNZXRyaWNzEiUuZHJvdmVyLnYxLkdldFdvcmtzcGFjZU1ldHJpY3NSZXF1ZXN0GiYuZHJvdmVyLnYxLkdldFdvcmtzcGFjZU1ldHJpY3NSZXNwb25zZRJYCg9HZXRBZ2VudE1ldHJpY3MSIS5kcm92ZXIudjEuR2V0QWdlbnRNZXRyaWNzUmVxdWVzdBoiLmRyb3Zlci52MS5HZXRBZ2VudE1ldHJpY3NSZXNwb25zZWIGcHJvdG8z", [file_drover_v1_agent, file_drover_v1_identity, file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message drover.v1.Agent
@@ -990,6 +990,1559 @@ export const WatchEventsResponseSchema: GenMessage<WatchEventsResponse> = /*@__P
   messageDesc(file_drover_v1_operator, 40);
 
 /**
+ * Nullable fields in updates: the wrapper left unset keeps the stored value;
+ * set without `value`, it clears the field (REST's null).
+ *
+ * @generated from message drover.v1.NullableString
+ */
+export type NullableString = Message<"drover.v1.NullableString"> & {
+  /**
+   * @generated from field: optional string value = 1;
+   */
+  value?: string | undefined;
+};
+
+/**
+ * Describes the message drover.v1.NullableString.
+ * Use `create(NullableStringSchema)` to create a new message.
+ */
+export const NullableStringSchema: GenMessage<NullableString> = /*@__PURE__*/
+  messageDesc(file_drover_v1_operator, 41);
+
+/**
+ * @generated from message drover.v1.NullableInt32
+ */
+export type NullableInt32 = Message<"drover.v1.NullableInt32"> & {
+  /**
+   * @generated from field: optional int32 value = 1;
+   */
+  value?: number | undefined;
+};
+
+/**
+ * Describes the message drover.v1.NullableInt32.
+ * Use `create(NullableInt32Schema)` to create a new message.
+ */
+export const NullableInt32Schema: GenMessage<NullableInt32> = /*@__PURE__*/
+  messageDesc(file_drover_v1_operator, 42);
+
+/**
+ * @generated from message drover.v1.NullableUpstreamHealthCheck
+ */
+export type NullableUpstreamHealthCheck = Message<"drover.v1.NullableUpstreamHealthCheck"> & {
+  /**
+   * @generated from field: drover.v1.UpstreamHealthCheck value = 1;
+   */
+  value?: UpstreamHealthCheck | undefined;
+};
+
+/**
+ * Describes the message drover.v1.NullableUpstreamHealthCheck.
+ * Use `create(NullableUpstreamHealthCheckSchema)` to create a new message.
+ */
+export const NullableUpstreamHealthCheckSchema: GenMessage<NullableUpstreamHealthCheck> = /*@__PURE__*/
+  messageDesc(file_drover_v1_operator, 43);
+
+/**
+ * @generated from message drover.v1.CustomHeader
+ */
+export type CustomHeader = Message<"drover.v1.CustomHeader"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * May hold nginx variables ($scheme, $host, ...).
+   *
+   * @generated from field: string value = 2;
+   */
+  value: string;
+};
+
+/**
+ * Describes the message drover.v1.CustomHeader.
+ * Use `create(CustomHeaderSchema)` to create a new message.
+ */
+export const CustomHeaderSchema: GenMessage<CustomHeader> = /*@__PURE__*/
+  messageDesc(file_drover_v1_operator, 44);
+
+/**
+ * @generated from message drover.v1.Rewrite
+ */
+export type Rewrite = Message<"drover.v1.Rewrite"> & {
+  /**
+   * @generated from field: string pattern = 1;
+   */
+  pattern: string;
+
+  /**
+   * @generated from field: string replacement = 2;
+   */
+  replacement: string;
+
+  /**
+   * @generated from field: drover.v1.RewriteFlag flag = 3;
+   */
+  flag: RewriteFlag;
+};
+
+/**
+ * Describes the message drover.v1.Rewrite.
+ * Use `create(RewriteSchema)` to create a new message.
+ */
+export const RewriteSchema: GenMessage<Rewrite> = /*@__PURE__*/
+  messageDesc(file_drover_v1_operator, 45);
+
+/**
+ * One `location` of a virtual host: exactly one of upstream_id and proxy_pass.
+ *
+ * @generated from message drover.v1.Location
+ */
+export type Location = Message<"drover.v1.Location"> & {
+  /**
+   * @generated from field: string path = 1;
+   */
+  path: string;
+
+  /**
+   * @generated from field: optional string upstream_id = 2;
+   */
+  upstreamId?: string | undefined;
+
+  /**
+   * @generated from field: optional string proxy_pass = 3;
+   */
+  proxyPass?: string | undefined;
+
+  /**
+   * @generated from field: repeated drover.v1.CustomHeader custom_headers = 4;
+   */
+  customHeaders: CustomHeader[];
+
+  /**
+   * @generated from field: repeated drover.v1.Rewrite rewrites = 5;
+   */
+  rewrites: Rewrite[];
+};
+
+/**
+ * Describes the message drover.v1.Location.
+ * Use `create(LocationSchema)` to create a new message.
+ */
+export const LocationSchema: GenMessage<Location> = /*@__PURE__*/
+  messageDesc(file_drover_v1_operator, 46);
+
+/**
+ * The agents a virtual host is deployed to.
+ *
+ * @generated from message drover.v1.TargetAgents
+ */
+export type TargetAgents = Message<"drover.v1.TargetAgents"> & {
+  /**
+   * @generated from field: drover.v1.TargetAgentsType type = 1;
+   */
+  type: TargetAgentsType;
+
+  /**
+   * Set exactly with TARGET_AGENTS_TYPE_SELECTOR, e.g. "env=production".
+   *
+   * @generated from field: optional string label_selector = 2;
+   */
+  labelSelector?: string | undefined;
+};
+
+/**
+ * Describes the message drover.v1.TargetAgents.
+ * Use `create(TargetAgentsSchema)` to create a new message.
+ */
+export const TargetAgentsSchema: GenMessage<TargetAgents> = /*@__PURE__*/
+  messageDesc(file_drover_v1_operator, 47);
+
+/**
+ * @generated from message drover.v1.VirtualHost
+ */
+export type VirtualHost = Message<"drover.v1.VirtualHost"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: string workspace_id = 2;
+   */
+  workspaceId: string;
+
+  /**
+   * @generated from field: string name = 3;
+   */
+  name: string;
+
+  /**
+   * Space-separated host names.
+   *
+   * @generated from field: string server_name = 4;
+   */
+  serverName: string;
+
+  /**
+   * @generated from field: int32 listen_port = 5;
+   */
+  listenPort: number;
+
+  /**
+   * @generated from field: bool ssl_enabled = 6;
+   */
+  sslEnabled: boolean;
+
+  /**
+   * @generated from field: optional string ssl_certificate_id = 7;
+   */
+  sslCertificateId?: string | undefined;
+
+  /**
+   * @generated from field: bool http2_enabled = 8;
+   */
+  http2Enabled: boolean;
+
+  /**
+   * @generated from field: bool http3_enabled = 9;
+   */
+  http3Enabled: boolean;
+
+  /**
+   * @generated from field: repeated drover.v1.Location locations = 10;
+   */
+  locations: Location[];
+
+  /**
+   * @generated from field: drover.v1.TargetAgents target_agents = 11;
+   */
+  targetAgents?: TargetAgents | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp created_at = 12;
+   */
+  createdAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp updated_at = 13;
+   */
+  updatedAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message drover.v1.VirtualHost.
+ * Use `create(VirtualHostSchema)` to create a new message.
+ */
+export const VirtualHostSchema: GenMessage<VirtualHost> = /*@__PURE__*/
+  messageDesc(file_drover_v1_operator, 48);
+
+/**
+ * Locations wraps a location list so an update can tell "replace with none" from "leave alone".
+ *
+ * @generated from message drover.v1.Locations
+ */
+export type Locations = Message<"drover.v1.Locations"> & {
+  /**
+   * @generated from field: repeated drover.v1.Location values = 1;
+   */
+  values: Location[];
+};
+
+/**
+ * Describes the message drover.v1.Locations.
+ * Use `create(LocationsSchema)` to create a new message.
+ */
+export const LocationsSchema: GenMessage<Locations> = /*@__PURE__*/
+  messageDesc(file_drover_v1_operator, 49);
+
+/**
+ * @generated from message drover.v1.ListVirtualHostsRequest
+ */
+export type ListVirtualHostsRequest = Message<"drover.v1.ListVirtualHostsRequest"> & {
+  /**
+   * @generated from field: string workspace_id = 1;
+   */
+  workspaceId: string;
+
+  /**
+   * 1-based; default 1.
+   *
+   * @generated from field: int32 page = 2;
+   */
+  page: number;
+
+  /**
+   * 1-100; default 20.
+   *
+   * @generated from field: int32 per_page = 3;
+   */
+  perPage: number;
+};
+
+/**
+ * Describes the message drover.v1.ListVirtualHostsRequest.
+ * Use `create(ListVirtualHostsRequestSchema)` to create a new message.
+ */
+export const ListVirtualHostsRequestSchema: GenMessage<ListVirtualHostsRequest> = /*@__PURE__*/
+  messageDesc(file_drover_v1_operator, 50);
+
+/**
+ * @generated from message drover.v1.ListVirtualHostsResponse
+ */
+export type ListVirtualHostsResponse = Message<"drover.v1.ListVirtualHostsResponse"> & {
+  /**
+   * @generated from field: repeated drover.v1.VirtualHost virtual_hosts = 1;
+   */
+  virtualHosts: VirtualHost[];
+
+  /**
+   * @generated from field: int32 total = 2;
+   */
+  total: number;
+};
+
+/**
+ * Describes the message drover.v1.ListVirtualHostsResponse.
+ * Use `create(ListVirtualHostsResponseSchema)` to create a new message.
+ */
+export const ListVirtualHostsResponseSchema: GenMessage<ListVirtualHostsResponse> = /*@__PURE__*/
+  messageDesc(file_drover_v1_operator, 51);
+
+/**
+ * @generated from message drover.v1.CreateVirtualHostRequest
+ */
+export type CreateVirtualHostRequest = Message<"drover.v1.CreateVirtualHostRequest"> & {
+  /**
+   * @generated from field: string workspace_id = 1;
+   */
+  workspaceId: string;
+
+  /**
+   * @generated from field: string name = 2;
+   */
+  name: string;
+
+  /**
+   * @generated from field: string server_name = 3;
+   */
+  serverName: string;
+
+  /**
+   * @generated from field: int32 listen_port = 4;
+   */
+  listenPort: number;
+
+  /**
+   * @generated from field: bool ssl_enabled = 5;
+   */
+  sslEnabled: boolean;
+
+  /**
+   * A certificate of the same workspace; required when ssl_enabled.
+   *
+   * @generated from field: optional string ssl_certificate_id = 6;
+   */
+  sslCertificateId?: string | undefined;
+
+  /**
+   * @generated from field: bool http2_enabled = 7;
+   */
+  http2Enabled: boolean;
+
+  /**
+   * HTTP/3 runs over TLS: needs ssl_enabled.
+   *
+   * @generated from field: bool http3_enabled = 8;
+   */
+  http3Enabled: boolean;
+
+  /**
+   * @generated from field: repeated drover.v1.Location locations = 9;
+   */
+  locations: Location[];
+
+  /**
+   * Unset: every agent of the workspace.
+   *
+   * @generated from field: drover.v1.TargetAgents target_agents = 10;
+   */
+  targetAgents?: TargetAgents | undefined;
+};
+
+/**
+ * Describes the message drover.v1.CreateVirtualHostRequest.
+ * Use `create(CreateVirtualHostRequestSchema)` to create a new message.
+ */
+export const CreateVirtualHostRequestSchema: GenMessage<CreateVirtualHostRequest> = /*@__PURE__*/
+  messageDesc(file_drover_v1_operator, 52);
+
+/**
+ * @generated from message drover.v1.CreateVirtualHostResponse
+ */
+export type CreateVirtualHostResponse = Message<"drover.v1.CreateVirtualHostResponse"> & {
+  /**
+   * @generated from field: drover.v1.VirtualHost virtual_host = 1;
+   */
+  virtualHost?: VirtualHost | undefined;
+};
+
+/**
+ * Describes the message drover.v1.CreateVirtualHostResponse.
+ * Use `create(CreateVirtualHostResponseSchema)` to create a new message.
+ */
+export const CreateVirtualHostResponseSchema: GenMessage<CreateVirtualHostResponse> = /*@__PURE__*/
+  messageDesc(file_drover_v1_operator, 53);
+
+/**
+ * @generated from message drover.v1.GetVirtualHostRequest
+ */
+export type GetVirtualHostRequest = Message<"drover.v1.GetVirtualHostRequest"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+};
+
+/**
+ * Describes the message drover.v1.GetVirtualHostRequest.
+ * Use `create(GetVirtualHostRequestSchema)` to create a new message.
+ */
+export const GetVirtualHostRequestSchema: GenMessage<GetVirtualHostRequest> = /*@__PURE__*/
+  messageDesc(file_drover_v1_operator, 54);
+
+/**
+ * @generated from message drover.v1.GetVirtualHostResponse
+ */
+export type GetVirtualHostResponse = Message<"drover.v1.GetVirtualHostResponse"> & {
+  /**
+   * @generated from field: drover.v1.VirtualHost virtual_host = 1;
+   */
+  virtualHost?: VirtualHost | undefined;
+};
+
+/**
+ * Describes the message drover.v1.GetVirtualHostResponse.
+ * Use `create(GetVirtualHostResponseSchema)` to create a new message.
+ */
+export const GetVirtualHostResponseSchema: GenMessage<GetVirtualHostResponse> = /*@__PURE__*/
+  messageDesc(file_drover_v1_operator, 55);
+
+/**
+ * Fields given replace the stored ones (locations as a whole); the result is checked whole.
+ *
+ * @generated from message drover.v1.UpdateVirtualHostRequest
+ */
+export type UpdateVirtualHostRequest = Message<"drover.v1.UpdateVirtualHostRequest"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: optional string name = 2;
+   */
+  name?: string | undefined;
+
+  /**
+   * @generated from field: optional string server_name = 3;
+   */
+  serverName?: string | undefined;
+
+  /**
+   * @generated from field: optional int32 listen_port = 4;
+   */
+  listenPort?: number | undefined;
+
+  /**
+   * @generated from field: optional bool ssl_enabled = 5;
+   */
+  sslEnabled?: boolean | undefined;
+
+  /**
+   * @generated from field: drover.v1.NullableString ssl_certificate_id = 6;
+   */
+  sslCertificateId?: NullableString | undefined;
+
+  /**
+   * @generated from field: optional bool http2_enabled = 7;
+   */
+  http2Enabled?: boolean | undefined;
+
+  /**
+   * @generated from field: optional bool http3_enabled = 8;
+   */
+  http3Enabled?: boolean | undefined;
+
+  /**
+   * @generated from field: drover.v1.Locations locations = 9;
+   */
+  locations?: Locations | undefined;
+
+  /**
+   * @generated from field: drover.v1.TargetAgents target_agents = 10;
+   */
+  targetAgents?: TargetAgents | undefined;
+};
+
+/**
+ * Describes the message drover.v1.UpdateVirtualHostRequest.
+ * Use `create(UpdateVirtualHostRequestSchema)` to create a new message.
+ */
+export const UpdateVirtualHostRequestSchema: GenMessage<UpdateVirtualHostRequest> = /*@__PURE__*/
+  messageDesc(file_drover_v1_operator, 56);
+
+/**
+ * @generated from message drover.v1.UpdateVirtualHostResponse
+ */
+export type UpdateVirtualHostResponse = Message<"drover.v1.UpdateVirtualHostResponse"> & {
+  /**
+   * @generated from field: drover.v1.VirtualHost virtual_host = 1;
+   */
+  virtualHost?: VirtualHost | undefined;
+};
+
+/**
+ * Describes the message drover.v1.UpdateVirtualHostResponse.
+ * Use `create(UpdateVirtualHostResponseSchema)` to create a new message.
+ */
+export const UpdateVirtualHostResponseSchema: GenMessage<UpdateVirtualHostResponse> = /*@__PURE__*/
+  messageDesc(file_drover_v1_operator, 57);
+
+/**
+ * @generated from message drover.v1.DeleteVirtualHostRequest
+ */
+export type DeleteVirtualHostRequest = Message<"drover.v1.DeleteVirtualHostRequest"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+};
+
+/**
+ * Describes the message drover.v1.DeleteVirtualHostRequest.
+ * Use `create(DeleteVirtualHostRequestSchema)` to create a new message.
+ */
+export const DeleteVirtualHostRequestSchema: GenMessage<DeleteVirtualHostRequest> = /*@__PURE__*/
+  messageDesc(file_drover_v1_operator, 58);
+
+/**
+ * @generated from message drover.v1.DeleteVirtualHostResponse
+ */
+export type DeleteVirtualHostResponse = Message<"drover.v1.DeleteVirtualHostResponse"> & {
+};
+
+/**
+ * Describes the message drover.v1.DeleteVirtualHostResponse.
+ * Use `create(DeleteVirtualHostResponseSchema)` to create a new message.
+ */
+export const DeleteVirtualHostResponseSchema: GenMessage<DeleteVirtualHostResponse> = /*@__PURE__*/
+  messageDesc(file_drover_v1_operator, 59);
+
+/**
+ * In requests, unset optional fields take REST's defaults; responses set them all.
+ *
+ * @generated from message drover.v1.UpstreamServer
+ */
+export type UpstreamServer = Message<"drover.v1.UpstreamServer"> & {
+  /**
+   * host:port; an IPv6 host is bracketed.
+   *
+   * @generated from field: string address = 1;
+   */
+  address: string;
+
+  /**
+   * 1-1000; default 1.
+   *
+   * @generated from field: optional int32 weight = 2;
+   */
+  weight?: number | undefined;
+
+  /**
+   * @generated from field: bool backup = 3;
+   */
+  backup: boolean;
+
+  /**
+   * @generated from field: bool down = 4;
+   */
+  down: boolean;
+
+  /**
+   * 0-100; default 1.
+   *
+   * @generated from field: optional int32 max_fails = 5;
+   */
+  maxFails?: number | undefined;
+
+  /**
+   * Seconds, 1-3600; default 10.
+   *
+   * @generated from field: optional int32 fail_timeout = 6;
+   */
+  failTimeout?: number | undefined;
+};
+
+/**
+ * Describes the message drover.v1.UpstreamServer.
+ * Use `create(UpstreamServerSchema)` to create a new message.
+ */
+export const UpstreamServerSchema: GenMessage<UpstreamServer> = /*@__PURE__*/
+  messageDesc(file_drover_v1_operator, 60);
+
+/**
+ * @generated from message drover.v1.UpstreamHealthCheck
+ */
+export type UpstreamHealthCheck = Message<"drover.v1.UpstreamHealthCheck"> & {
+  /**
+   * Default true.
+   *
+   * @generated from field: optional bool enabled = 1;
+   */
+  enabled?: boolean | undefined;
+
+  /**
+   * @generated from field: string path = 2;
+   */
+  path: string;
+
+  /**
+   * Seconds, 1-3600; default 10.
+   *
+   * @generated from field: optional int32 interval = 3;
+   */
+  interval?: number | undefined;
+
+  /**
+   * Seconds, less than interval; default 5.
+   *
+   * @generated from field: optional int32 timeout = 4;
+   */
+  timeout?: number | undefined;
+};
+
+/**
+ * Describes the message drover.v1.UpstreamHealthCheck.
+ * Use `create(UpstreamHealthCheckSchema)` to create a new message.
+ */
+export const UpstreamHealthCheckSchema: GenMessage<UpstreamHealthCheck> = /*@__PURE__*/
+  messageDesc(file_drover_v1_operator, 61);
+
+/**
+ * @generated from message drover.v1.Upstream
+ */
+export type Upstream = Message<"drover.v1.Upstream"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: string workspace_id = 2;
+   */
+  workspaceId: string;
+
+  /**
+   * @generated from field: string name = 3;
+   */
+  name: string;
+
+  /**
+   * @generated from field: drover.v1.UpstreamAlgorithm algorithm = 4;
+   */
+  algorithm: UpstreamAlgorithm;
+
+  /**
+   * Set exactly with UPSTREAM_ALGORITHM_HASH.
+   *
+   * @generated from field: optional string hash_key = 5;
+   */
+  hashKey?: string | undefined;
+
+  /**
+   * @generated from field: repeated drover.v1.UpstreamServer servers = 6;
+   */
+  servers: UpstreamServer[];
+
+  /**
+   * @generated from field: optional int32 keepalive = 7;
+   */
+  keepalive?: number | undefined;
+
+  /**
+   * @generated from field: drover.v1.UpstreamHealthCheck health_check = 8;
+   */
+  healthCheck?: UpstreamHealthCheck | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp created_at = 9;
+   */
+  createdAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp updated_at = 10;
+   */
+  updatedAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message drover.v1.Upstream.
+ * Use `create(UpstreamSchema)` to create a new message.
+ */
+export const UpstreamSchema: GenMessage<Upstream> = /*@__PURE__*/
+  messageDesc(file_drover_v1_operator, 62);
+
+/**
+ * UpstreamServers wraps a server list so an update can tell "not given" from "empty".
+ *
+ * @generated from message drover.v1.UpstreamServers
+ */
+export type UpstreamServers = Message<"drover.v1.UpstreamServers"> & {
+  /**
+   * @generated from field: repeated drover.v1.UpstreamServer values = 1;
+   */
+  values: UpstreamServer[];
+};
+
+/**
+ * Describes the message drover.v1.UpstreamServers.
+ * Use `create(UpstreamServersSchema)` to create a new message.
+ */
+export const UpstreamServersSchema: GenMessage<UpstreamServers> = /*@__PURE__*/
+  messageDesc(file_drover_v1_operator, 63);
+
+/**
+ * @generated from message drover.v1.ListUpstreamsRequest
+ */
+export type ListUpstreamsRequest = Message<"drover.v1.ListUpstreamsRequest"> & {
+  /**
+   * @generated from field: string workspace_id = 1;
+   */
+  workspaceId: string;
+
+  /**
+   * @generated from field: int32 page = 2;
+   */
+  page: number;
+
+  /**
+   * @generated from field: int32 per_page = 3;
+   */
+  perPage: number;
+};
+
+/**
+ * Describes the message drover.v1.ListUpstreamsRequest.
+ * Use `create(ListUpstreamsRequestSchema)` to create a new message.
+ */
+export const ListUpstreamsRequestSchema: GenMessage<ListUpstreamsRequest> = /*@__PURE__*/
+  messageDesc(file_drover_v1_operator, 64);
+
+/**
+ * @generated from message drover.v1.ListUpstreamsResponse
+ */
+export type ListUpstreamsResponse = Message<"drover.v1.ListUpstreamsResponse"> & {
+  /**
+   * @generated from field: repeated drover.v1.Upstream upstreams = 1;
+   */
+  upstreams: Upstream[];
+
+  /**
+   * @generated from field: int32 total = 2;
+   */
+  total: number;
+};
+
+/**
+ * Describes the message drover.v1.ListUpstreamsResponse.
+ * Use `create(ListUpstreamsResponseSchema)` to create a new message.
+ */
+export const ListUpstreamsResponseSchema: GenMessage<ListUpstreamsResponse> = /*@__PURE__*/
+  messageDesc(file_drover_v1_operator, 65);
+
+/**
+ * @generated from message drover.v1.CreateUpstreamRequest
+ */
+export type CreateUpstreamRequest = Message<"drover.v1.CreateUpstreamRequest"> & {
+  /**
+   * @generated from field: string workspace_id = 1;
+   */
+  workspaceId: string;
+
+  /**
+   * @generated from field: string name = 2;
+   */
+  name: string;
+
+  /**
+   * Unspecified: round robin.
+   *
+   * @generated from field: drover.v1.UpstreamAlgorithm algorithm = 3;
+   */
+  algorithm: UpstreamAlgorithm;
+
+  /**
+   * @generated from field: optional string hash_key = 4;
+   */
+  hashKey?: string | undefined;
+
+  /**
+   * @generated from field: repeated drover.v1.UpstreamServer servers = 5;
+   */
+  servers: UpstreamServer[];
+
+  /**
+   * @generated from field: optional int32 keepalive = 6;
+   */
+  keepalive?: number | undefined;
+
+  /**
+   * @generated from field: drover.v1.UpstreamHealthCheck health_check = 7;
+   */
+  healthCheck?: UpstreamHealthCheck | undefined;
+};
+
+/**
+ * Describes the message drover.v1.CreateUpstreamRequest.
+ * Use `create(CreateUpstreamRequestSchema)` to create a new message.
+ */
+export const CreateUpstreamRequestSchema: GenMessage<CreateUpstreamRequest> = /*@__PURE__*/
+  messageDesc(file_drover_v1_operator, 66);
+
+/**
+ * @generated from message drover.v1.CreateUpstreamResponse
+ */
+export type CreateUpstreamResponse = Message<"drover.v1.CreateUpstreamResponse"> & {
+  /**
+   * @generated from field: drover.v1.Upstream upstream = 1;
+   */
+  upstream?: Upstream | undefined;
+};
+
+/**
+ * Describes the message drover.v1.CreateUpstreamResponse.
+ * Use `create(CreateUpstreamResponseSchema)` to create a new message.
+ */
+export const CreateUpstreamResponseSchema: GenMessage<CreateUpstreamResponse> = /*@__PURE__*/
+  messageDesc(file_drover_v1_operator, 67);
+
+/**
+ * @generated from message drover.v1.GetUpstreamRequest
+ */
+export type GetUpstreamRequest = Message<"drover.v1.GetUpstreamRequest"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+};
+
+/**
+ * Describes the message drover.v1.GetUpstreamRequest.
+ * Use `create(GetUpstreamRequestSchema)` to create a new message.
+ */
+export const GetUpstreamRequestSchema: GenMessage<GetUpstreamRequest> = /*@__PURE__*/
+  messageDesc(file_drover_v1_operator, 68);
+
+/**
+ * @generated from message drover.v1.GetUpstreamResponse
+ */
+export type GetUpstreamResponse = Message<"drover.v1.GetUpstreamResponse"> & {
+  /**
+   * @generated from field: drover.v1.Upstream upstream = 1;
+   */
+  upstream?: Upstream | undefined;
+};
+
+/**
+ * Describes the message drover.v1.GetUpstreamResponse.
+ * Use `create(GetUpstreamResponseSchema)` to create a new message.
+ */
+export const GetUpstreamResponseSchema: GenMessage<GetUpstreamResponse> = /*@__PURE__*/
+  messageDesc(file_drover_v1_operator, 69);
+
+/**
+ * Fields given replace the stored ones (servers as a whole); the result is checked whole.
+ *
+ * @generated from message drover.v1.UpdateUpstreamRequest
+ */
+export type UpdateUpstreamRequest = Message<"drover.v1.UpdateUpstreamRequest"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: optional string name = 2;
+   */
+  name?: string | undefined;
+
+  /**
+   * Switching away from hash drops the hash key unless hash_key is given.
+   *
+   * @generated from field: optional drover.v1.UpstreamAlgorithm algorithm = 3;
+   */
+  algorithm?: UpstreamAlgorithm | undefined;
+
+  /**
+   * @generated from field: drover.v1.NullableString hash_key = 4;
+   */
+  hashKey?: NullableString | undefined;
+
+  /**
+   * @generated from field: drover.v1.UpstreamServers servers = 5;
+   */
+  servers?: UpstreamServers | undefined;
+
+  /**
+   * @generated from field: drover.v1.NullableInt32 keepalive = 6;
+   */
+  keepalive?: NullableInt32 | undefined;
+
+  /**
+   * @generated from field: drover.v1.NullableUpstreamHealthCheck health_check = 7;
+   */
+  healthCheck?: NullableUpstreamHealthCheck | undefined;
+};
+
+/**
+ * Describes the message drover.v1.UpdateUpstreamRequest.
+ * Use `create(UpdateUpstreamRequestSchema)` to create a new message.
+ */
+export const UpdateUpstreamRequestSchema: GenMessage<UpdateUpstreamRequest> = /*@__PURE__*/
+  messageDesc(file_drover_v1_operator, 70);
+
+/**
+ * @generated from message drover.v1.UpdateUpstreamResponse
+ */
+export type UpdateUpstreamResponse = Message<"drover.v1.UpdateUpstreamResponse"> & {
+  /**
+   * @generated from field: drover.v1.Upstream upstream = 1;
+   */
+  upstream?: Upstream | undefined;
+};
+
+/**
+ * Describes the message drover.v1.UpdateUpstreamResponse.
+ * Use `create(UpdateUpstreamResponseSchema)` to create a new message.
+ */
+export const UpdateUpstreamResponseSchema: GenMessage<UpdateUpstreamResponse> = /*@__PURE__*/
+  messageDesc(file_drover_v1_operator, 71);
+
+/**
+ * @generated from message drover.v1.DeleteUpstreamRequest
+ */
+export type DeleteUpstreamRequest = Message<"drover.v1.DeleteUpstreamRequest"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+};
+
+/**
+ * Describes the message drover.v1.DeleteUpstreamRequest.
+ * Use `create(DeleteUpstreamRequestSchema)` to create a new message.
+ */
+export const DeleteUpstreamRequestSchema: GenMessage<DeleteUpstreamRequest> = /*@__PURE__*/
+  messageDesc(file_drover_v1_operator, 72);
+
+/**
+ * @generated from message drover.v1.DeleteUpstreamResponse
+ */
+export type DeleteUpstreamResponse = Message<"drover.v1.DeleteUpstreamResponse"> & {
+};
+
+/**
+ * Describes the message drover.v1.DeleteUpstreamResponse.
+ * Use `create(DeleteUpstreamResponseSchema)` to create a new message.
+ */
+export const DeleteUpstreamResponseSchema: GenMessage<DeleteUpstreamResponse> = /*@__PURE__*/
+  messageDesc(file_drover_v1_operator, 73);
+
+/**
+ * A TLS certificate served by virtual hosts (not the fleet's mTLS IssuedCertificate).
+ *
+ * @generated from message drover.v1.Certificate
+ */
+export type Certificate = Message<"drover.v1.Certificate"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: string workspace_id = 2;
+   */
+  workspaceId: string;
+
+  /**
+   * Lowercase; "*.example.com" for a wildcard.
+   *
+   * @generated from field: string domain = 3;
+   */
+  domain: string;
+
+  /**
+   * @generated from field: bool is_wildcard = 4;
+   */
+  isWildcard: boolean;
+
+  /**
+   * @generated from field: drover.v1.CertificateProvider provider = 5;
+   */
+  provider: CertificateProvider;
+
+  /**
+   * @generated from field: drover.v1.CertificateStatus status = 6;
+   */
+  status: CertificateStatus;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp issued_at = 7;
+   */
+  issuedAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp expires_at = 8;
+   */
+  expiresAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: bool auto_renew = 9;
+   */
+  autoRenew: boolean;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp created_at = 10;
+   */
+  createdAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message drover.v1.Certificate.
+ * Use `create(CertificateSchema)` to create a new message.
+ */
+export const CertificateSchema: GenMessage<Certificate> = /*@__PURE__*/
+  messageDesc(file_drover_v1_operator, 74);
+
+/**
+ * @generated from message drover.v1.ListCertificatesRequest
+ */
+export type ListCertificatesRequest = Message<"drover.v1.ListCertificatesRequest"> & {
+  /**
+   * @generated from field: string workspace_id = 1;
+   */
+  workspaceId: string;
+
+  /**
+   * @generated from field: int32 page = 2;
+   */
+  page: number;
+
+  /**
+   * @generated from field: int32 per_page = 3;
+   */
+  perPage: number;
+};
+
+/**
+ * Describes the message drover.v1.ListCertificatesRequest.
+ * Use `create(ListCertificatesRequestSchema)` to create a new message.
+ */
+export const ListCertificatesRequestSchema: GenMessage<ListCertificatesRequest> = /*@__PURE__*/
+  messageDesc(file_drover_v1_operator, 75);
+
+/**
+ * @generated from message drover.v1.ListCertificatesResponse
+ */
+export type ListCertificatesResponse = Message<"drover.v1.ListCertificatesResponse"> & {
+  /**
+   * @generated from field: repeated drover.v1.Certificate certificates = 1;
+   */
+  certificates: Certificate[];
+
+  /**
+   * @generated from field: int32 total = 2;
+   */
+  total: number;
+};
+
+/**
+ * Describes the message drover.v1.ListCertificatesResponse.
+ * Use `create(ListCertificatesResponseSchema)` to create a new message.
+ */
+export const ListCertificatesResponseSchema: GenMessage<ListCertificatesResponse> = /*@__PURE__*/
+  messageDesc(file_drover_v1_operator, 76);
+
+/**
+ * @generated from message drover.v1.CreateCertificateRequest
+ */
+export type CreateCertificateRequest = Message<"drover.v1.CreateCertificateRequest"> & {
+  /**
+   * @generated from field: string workspace_id = 1;
+   */
+  workspaceId: string;
+
+  /**
+   * @generated from field: string domain = 2;
+   */
+  domain: string;
+
+  /**
+   * @generated from field: drover.v1.CertificateProvider provider = 3;
+   */
+  provider: CertificateProvider;
+
+  /**
+   * Default true.
+   *
+   * @generated from field: optional bool auto_renew = 4;
+   */
+  autoRenew?: boolean | undefined;
+};
+
+/**
+ * Describes the message drover.v1.CreateCertificateRequest.
+ * Use `create(CreateCertificateRequestSchema)` to create a new message.
+ */
+export const CreateCertificateRequestSchema: GenMessage<CreateCertificateRequest> = /*@__PURE__*/
+  messageDesc(file_drover_v1_operator, 77);
+
+/**
+ * @generated from message drover.v1.CreateCertificateResponse
+ */
+export type CreateCertificateResponse = Message<"drover.v1.CreateCertificateResponse"> & {
+  /**
+   * @generated from field: drover.v1.Certificate certificate = 1;
+   */
+  certificate?: Certificate | undefined;
+};
+
+/**
+ * Describes the message drover.v1.CreateCertificateResponse.
+ * Use `create(CreateCertificateResponseSchema)` to create a new message.
+ */
+export const CreateCertificateResponseSchema: GenMessage<CreateCertificateResponse> = /*@__PURE__*/
+  messageDesc(file_drover_v1_operator, 78);
+
+/**
+ * @generated from message drover.v1.GetCertificateRequest
+ */
+export type GetCertificateRequest = Message<"drover.v1.GetCertificateRequest"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+};
+
+/**
+ * Describes the message drover.v1.GetCertificateRequest.
+ * Use `create(GetCertificateRequestSchema)` to create a new message.
+ */
+export const GetCertificateRequestSchema: GenMessage<GetCertificateRequest> = /*@__PURE__*/
+  messageDesc(file_drover_v1_operator, 79);
+
+/**
+ * @generated from message drover.v1.GetCertificateResponse
+ */
+export type GetCertificateResponse = Message<"drover.v1.GetCertificateResponse"> & {
+  /**
+   * @generated from field: drover.v1.Certificate certificate = 1;
+   */
+  certificate?: Certificate | undefined;
+};
+
+/**
+ * Describes the message drover.v1.GetCertificateResponse.
+ * Use `create(GetCertificateResponseSchema)` to create a new message.
+ */
+export const GetCertificateResponseSchema: GenMessage<GetCertificateResponse> = /*@__PURE__*/
+  messageDesc(file_drover_v1_operator, 80);
+
+/**
+ * @generated from message drover.v1.DeleteCertificateRequest
+ */
+export type DeleteCertificateRequest = Message<"drover.v1.DeleteCertificateRequest"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+};
+
+/**
+ * Describes the message drover.v1.DeleteCertificateRequest.
+ * Use `create(DeleteCertificateRequestSchema)` to create a new message.
+ */
+export const DeleteCertificateRequestSchema: GenMessage<DeleteCertificateRequest> = /*@__PURE__*/
+  messageDesc(file_drover_v1_operator, 81);
+
+/**
+ * @generated from message drover.v1.DeleteCertificateResponse
+ */
+export type DeleteCertificateResponse = Message<"drover.v1.DeleteCertificateResponse"> & {
+};
+
+/**
+ * Describes the message drover.v1.DeleteCertificateResponse.
+ * Use `create(DeleteCertificateResponseSchema)` to create a new message.
+ */
+export const DeleteCertificateResponseSchema: GenMessage<DeleteCertificateResponse> = /*@__PURE__*/
+  messageDesc(file_drover_v1_operator, 82);
+
+/**
+ * @generated from message drover.v1.AccessLog
+ */
+export type AccessLog = Message<"drover.v1.AccessLog"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: string agent_id = 2;
+   */
+  agentId: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp timestamp = 3;
+   */
+  timestamp?: Timestamp | undefined;
+
+  /**
+   * @generated from field: string remote_addr = 4;
+   */
+  remoteAddr: string;
+
+  /**
+   * @generated from field: string method = 5;
+   */
+  method: string;
+
+  /**
+   * @generated from field: string uri = 6;
+   */
+  uri: string;
+
+  /**
+   * @generated from field: string protocol = 7;
+   */
+  protocol: string;
+
+  /**
+   * @generated from field: string host = 8;
+   */
+  host: string;
+
+  /**
+   * @generated from field: int32 status = 9;
+   */
+  status: number;
+
+  /**
+   * @generated from field: int64 body_bytes_sent = 10;
+   */
+  bodyBytesSent: bigint;
+
+  /**
+   * @generated from field: double response_time_ms = 11;
+   */
+  responseTimeMs: number;
+
+  /**
+   * @generated from field: optional string user_agent = 12;
+   */
+  userAgent?: string | undefined;
+
+  /**
+   * @generated from field: optional string referer = 13;
+   */
+  referer?: string | undefined;
+
+  /**
+   * @generated from field: optional string request_id = 14;
+   */
+  requestId?: string | undefined;
+};
+
+/**
+ * Describes the message drover.v1.AccessLog.
+ * Use `create(AccessLogSchema)` to create a new message.
+ */
+export const AccessLogSchema: GenMessage<AccessLog> = /*@__PURE__*/
+  messageDesc(file_drover_v1_operator, 83);
+
+/**
+ * @generated from message drover.v1.QueryAccessLogsRequest
+ */
+export type QueryAccessLogsRequest = Message<"drover.v1.QueryAccessLogsRequest"> & {
+  /**
+   * @generated from field: string workspace_id = 1;
+   */
+  workspaceId: string;
+
+  /**
+   * Inclusive; unset: no lower bound.
+   *
+   * @generated from field: google.protobuf.Timestamp from = 2;
+   */
+  from?: Timestamp | undefined;
+
+  /**
+   * Exclusive; unset: no upper bound.
+   *
+   * @generated from field: google.protobuf.Timestamp to = 3;
+   */
+  to?: Timestamp | undefined;
+
+  /**
+   * Only this HTTP status, 100-599.
+   *
+   * @generated from field: optional int32 status_code = 4;
+   */
+  statusCode?: number | undefined;
+
+  /**
+   * 1-1000; default 100.
+   *
+   * @generated from field: optional int32 limit = 5;
+   */
+  limit?: number | undefined;
+};
+
+/**
+ * Describes the message drover.v1.QueryAccessLogsRequest.
+ * Use `create(QueryAccessLogsRequestSchema)` to create a new message.
+ */
+export const QueryAccessLogsRequestSchema: GenMessage<QueryAccessLogsRequest> = /*@__PURE__*/
+  messageDesc(file_drover_v1_operator, 84);
+
+/**
+ * @generated from message drover.v1.QueryAccessLogsResponse
+ */
+export type QueryAccessLogsResponse = Message<"drover.v1.QueryAccessLogsResponse"> & {
+  /**
+   * @generated from field: repeated drover.v1.AccessLog entries = 1;
+   */
+  entries: AccessLog[];
+
+  /**
+   * How many match in all.
+   *
+   * @generated from field: int64 total = 2;
+   */
+  total: bigint;
+
+  /**
+   * @generated from field: int32 limit = 3;
+   */
+  limit: number;
+};
+
+/**
+ * Describes the message drover.v1.QueryAccessLogsResponse.
+ * Use `create(QueryAccessLogsResponseSchema)` to create a new message.
+ */
+export const QueryAccessLogsResponseSchema: GenMessage<QueryAccessLogsResponse> = /*@__PURE__*/
+  messageDesc(file_drover_v1_operator, 85);
+
+/**
+ * @generated from message drover.v1.Metrics
+ */
+export type Metrics = Message<"drover.v1.Metrics"> & {
+  /**
+   * @generated from field: int64 requests_total = 1;
+   */
+  requestsTotal: bigint;
+
+  /**
+   * @generated from field: double requests_per_second = 2;
+   */
+  requestsPerSecond: number;
+
+  /**
+   * 5xx responses over all requests; 0 without requests.
+   *
+   * @generated from field: double error_rate = 3;
+   */
+  errorRate: number;
+
+  /**
+   * 0 until agents report nginx connection counts.
+   *
+   * @generated from field: int64 active_connections = 4;
+   */
+  activeConnections: bigint;
+
+  /**
+   * @generated from field: drover.v1.Metrics.Bandwidth bandwidth = 5;
+   */
+  bandwidth?: Metrics_Bandwidth | undefined;
+
+  /**
+   * @generated from field: drover.v1.Metrics.StatusCodes status_codes = 6;
+   */
+  statusCodes?: Metrics_StatusCodes | undefined;
+};
+
+/**
+ * Describes the message drover.v1.Metrics.
+ * Use `create(MetricsSchema)` to create a new message.
+ */
+export const MetricsSchema: GenMessage<Metrics> = /*@__PURE__*/
+  messageDesc(file_drover_v1_operator, 86);
+
+/**
+ * @generated from message drover.v1.Metrics.Bandwidth
+ */
+export type Metrics_Bandwidth = Message<"drover.v1.Metrics.Bandwidth"> & {
+  /**
+   * 0 until request sizes are logged.
+   *
+   * @generated from field: int64 in_bytes = 1;
+   */
+  inBytes: bigint;
+
+  /**
+   * @generated from field: int64 out_bytes = 2;
+   */
+  outBytes: bigint;
+};
+
+/**
+ * Describes the message drover.v1.Metrics.Bandwidth.
+ * Use `create(Metrics_BandwidthSchema)` to create a new message.
+ */
+export const Metrics_BandwidthSchema: GenMessage<Metrics_Bandwidth> = /*@__PURE__*/
+  messageDesc(file_drover_v1_operator, 86, 0);
+
+/**
+ * Requests by status class; 1xx only count in requests_total.
+ *
+ * @generated from message drover.v1.Metrics.StatusCodes
+ */
+export type Metrics_StatusCodes = Message<"drover.v1.Metrics.StatusCodes"> & {
+  /**
+   * @generated from field: int64 status_2xx = 1;
+   */
+  status2xx: bigint;
+
+  /**
+   * @generated from field: int64 status_3xx = 2;
+   */
+  status3xx: bigint;
+
+  /**
+   * @generated from field: int64 status_4xx = 3;
+   */
+  status4xx: bigint;
+
+  /**
+   * @generated from field: int64 status_5xx = 4;
+   */
+  status5xx: bigint;
+};
+
+/**
+ * Describes the message drover.v1.Metrics.StatusCodes.
+ * Use `create(Metrics_StatusCodesSchema)` to create a new message.
+ */
+export const Metrics_StatusCodesSchema: GenMessage<Metrics_StatusCodes> = /*@__PURE__*/
+  messageDesc(file_drover_v1_operator, 86, 1);
+
+/**
+ * @generated from message drover.v1.GetWorkspaceMetricsRequest
+ */
+export type GetWorkspaceMetricsRequest = Message<"drover.v1.GetWorkspaceMetricsRequest"> & {
+  /**
+   * @generated from field: string workspace_id = 1;
+   */
+  workspaceId: string;
+
+  /**
+   * Required, inclusive.
+   *
+   * @generated from field: google.protobuf.Timestamp from = 2;
+   */
+  from?: Timestamp | undefined;
+
+  /**
+   * Required, exclusive; after from.
+   *
+   * @generated from field: google.protobuf.Timestamp to = 3;
+   */
+  to?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message drover.v1.GetWorkspaceMetricsRequest.
+ * Use `create(GetWorkspaceMetricsRequestSchema)` to create a new message.
+ */
+export const GetWorkspaceMetricsRequestSchema: GenMessage<GetWorkspaceMetricsRequest> = /*@__PURE__*/
+  messageDesc(file_drover_v1_operator, 87);
+
+/**
+ * @generated from message drover.v1.GetWorkspaceMetricsResponse
+ */
+export type GetWorkspaceMetricsResponse = Message<"drover.v1.GetWorkspaceMetricsResponse"> & {
+  /**
+   * @generated from field: drover.v1.Metrics metrics = 1;
+   */
+  metrics?: Metrics | undefined;
+};
+
+/**
+ * Describes the message drover.v1.GetWorkspaceMetricsResponse.
+ * Use `create(GetWorkspaceMetricsResponseSchema)` to create a new message.
+ */
+export const GetWorkspaceMetricsResponseSchema: GenMessage<GetWorkspaceMetricsResponse> = /*@__PURE__*/
+  messageDesc(file_drover_v1_operator, 88);
+
+/**
+ * @generated from message drover.v1.GetAgentMetricsRequest
+ */
+export type GetAgentMetricsRequest = Message<"drover.v1.GetAgentMetricsRequest"> & {
+  /**
+   * @generated from field: string agent_id = 1;
+   */
+  agentId: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp from = 2;
+   */
+  from?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp to = 3;
+   */
+  to?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message drover.v1.GetAgentMetricsRequest.
+ * Use `create(GetAgentMetricsRequestSchema)` to create a new message.
+ */
+export const GetAgentMetricsRequestSchema: GenMessage<GetAgentMetricsRequest> = /*@__PURE__*/
+  messageDesc(file_drover_v1_operator, 89);
+
+/**
+ * @generated from message drover.v1.GetAgentMetricsResponse
+ */
+export type GetAgentMetricsResponse = Message<"drover.v1.GetAgentMetricsResponse"> & {
+  /**
+   * @generated from field: drover.v1.Metrics metrics = 1;
+   */
+  metrics?: Metrics | undefined;
+};
+
+/**
+ * Describes the message drover.v1.GetAgentMetricsResponse.
+ * Use `create(GetAgentMetricsResponseSchema)` to create a new message.
+ */
+export const GetAgentMetricsResponseSchema: GenMessage<GetAgentMetricsResponse> = /*@__PURE__*/
+  messageDesc(file_drover_v1_operator, 90);
+
+/**
  * @generated from enum drover.v1.AgentState
  */
 export enum AgentState {
@@ -1050,6 +2603,176 @@ export enum MemberRole {
  */
 export const MemberRoleSchema: GenEnum<MemberRole> = /*@__PURE__*/
   enumDesc(file_drover_v1_operator, 1);
+
+/**
+ * @generated from enum drover.v1.RewriteFlag
+ */
+export enum RewriteFlag {
+  /**
+   * @generated from enum value: REWRITE_FLAG_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: REWRITE_FLAG_LAST = 1;
+   */
+  LAST = 1,
+
+  /**
+   * @generated from enum value: REWRITE_FLAG_BREAK = 2;
+   */
+  BREAK = 2,
+
+  /**
+   * @generated from enum value: REWRITE_FLAG_REDIRECT = 3;
+   */
+  REDIRECT = 3,
+
+  /**
+   * @generated from enum value: REWRITE_FLAG_PERMANENT = 4;
+   */
+  PERMANENT = 4,
+}
+
+/**
+ * Describes the enum drover.v1.RewriteFlag.
+ */
+export const RewriteFlagSchema: GenEnum<RewriteFlag> = /*@__PURE__*/
+  enumDesc(file_drover_v1_operator, 2);
+
+/**
+ * @generated from enum drover.v1.TargetAgentsType
+ */
+export enum TargetAgentsType {
+  /**
+   * @generated from enum value: TARGET_AGENTS_TYPE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: TARGET_AGENTS_TYPE_ALL = 1;
+   */
+  ALL = 1,
+
+  /**
+   * @generated from enum value: TARGET_AGENTS_TYPE_SELECTOR = 2;
+   */
+  SELECTOR = 2,
+}
+
+/**
+ * Describes the enum drover.v1.TargetAgentsType.
+ */
+export const TargetAgentsTypeSchema: GenEnum<TargetAgentsType> = /*@__PURE__*/
+  enumDesc(file_drover_v1_operator, 3);
+
+/**
+ * @generated from enum drover.v1.UpstreamAlgorithm
+ */
+export enum UpstreamAlgorithm {
+  /**
+   * @generated from enum value: UPSTREAM_ALGORITHM_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: UPSTREAM_ALGORITHM_ROUND_ROBIN = 1;
+   */
+  ROUND_ROBIN = 1,
+
+  /**
+   * @generated from enum value: UPSTREAM_ALGORITHM_LEAST_CONNECTIONS = 2;
+   */
+  LEAST_CONNECTIONS = 2,
+
+  /**
+   * @generated from enum value: UPSTREAM_ALGORITHM_IP_HASH = 3;
+   */
+  IP_HASH = 3,
+
+  /**
+   * @generated from enum value: UPSTREAM_ALGORITHM_HASH = 4;
+   */
+  HASH = 4,
+}
+
+/**
+ * Describes the enum drover.v1.UpstreamAlgorithm.
+ */
+export const UpstreamAlgorithmSchema: GenEnum<UpstreamAlgorithm> = /*@__PURE__*/
+  enumDesc(file_drover_v1_operator, 4);
+
+/**
+ * @generated from enum drover.v1.CertificateProvider
+ */
+export enum CertificateProvider {
+  /**
+   * @generated from enum value: CERTIFICATE_PROVIDER_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: CERTIFICATE_PROVIDER_INTERNAL = 1;
+   */
+  INTERNAL = 1,
+
+  /**
+   * @generated from enum value: CERTIFICATE_PROVIDER_LETSENCRYPT = 2;
+   */
+  LETSENCRYPT = 2,
+
+  /**
+   * @generated from enum value: CERTIFICATE_PROVIDER_ACME = 3;
+   */
+  ACME = 3,
+}
+
+/**
+ * Describes the enum drover.v1.CertificateProvider.
+ */
+export const CertificateProviderSchema: GenEnum<CertificateProvider> = /*@__PURE__*/
+  enumDesc(file_drover_v1_operator, 5);
+
+/**
+ * @generated from enum drover.v1.CertificateStatus
+ */
+export enum CertificateStatus {
+  /**
+   * @generated from enum value: CERTIFICATE_STATUS_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: CERTIFICATE_STATUS_PENDING = 1;
+   */
+  PENDING = 1,
+
+  /**
+   * @generated from enum value: CERTIFICATE_STATUS_ACTIVE = 2;
+   */
+  ACTIVE = 2,
+
+  /**
+   * @generated from enum value: CERTIFICATE_STATUS_FAILED = 3;
+   */
+  FAILED = 3,
+
+  /**
+   * @generated from enum value: CERTIFICATE_STATUS_EXPIRED = 4;
+   */
+  EXPIRED = 4,
+
+  /**
+   * @generated from enum value: CERTIFICATE_STATUS_REVOKED = 5;
+   */
+  REVOKED = 5,
+}
+
+/**
+ * Describes the enum drover.v1.CertificateStatus.
+ */
+export const CertificateStatusSchema: GenEnum<CertificateStatus> = /*@__PURE__*/
+  enumDesc(file_drover_v1_operator, 6);
 
 /**
  * OperatorService is served on the operator bind (mTLS, role operator).
@@ -1212,6 +2935,159 @@ export const OperatorService: GenService<{
     methodKind: "server_streaming";
     input: typeof WatchEventsRequestSchema;
     output: typeof WatchEventsResponseSchema;
+  },
+  /**
+   * Virtual hosts, upstreams, certificate records, access logs and metrics:
+   * the same operations as REST /v1, over the same service layer. Messages
+   * mirror the REST JSON objects field by field; validation errors carry the
+   * same messages, naming fields by their REST paths.
+   *
+   * @generated from rpc drover.v1.OperatorService.ListVirtualHosts
+   */
+  listVirtualHosts: {
+    methodKind: "unary";
+    input: typeof ListVirtualHostsRequestSchema;
+    output: typeof ListVirtualHostsResponseSchema;
+  },
+  /**
+   * @generated from rpc drover.v1.OperatorService.CreateVirtualHost
+   */
+  createVirtualHost: {
+    methodKind: "unary";
+    input: typeof CreateVirtualHostRequestSchema;
+    output: typeof CreateVirtualHostResponseSchema;
+  },
+  /**
+   * @generated from rpc drover.v1.OperatorService.GetVirtualHost
+   */
+  getVirtualHost: {
+    methodKind: "unary";
+    input: typeof GetVirtualHostRequestSchema;
+    output: typeof GetVirtualHostResponseSchema;
+  },
+  /**
+   * @generated from rpc drover.v1.OperatorService.UpdateVirtualHost
+   */
+  updateVirtualHost: {
+    methodKind: "unary";
+    input: typeof UpdateVirtualHostRequestSchema;
+    output: typeof UpdateVirtualHostResponseSchema;
+  },
+  /**
+   * @generated from rpc drover.v1.OperatorService.DeleteVirtualHost
+   */
+  deleteVirtualHost: {
+    methodKind: "unary";
+    input: typeof DeleteVirtualHostRequestSchema;
+    output: typeof DeleteVirtualHostResponseSchema;
+  },
+  /**
+   * @generated from rpc drover.v1.OperatorService.ListUpstreams
+   */
+  listUpstreams: {
+    methodKind: "unary";
+    input: typeof ListUpstreamsRequestSchema;
+    output: typeof ListUpstreamsResponseSchema;
+  },
+  /**
+   * @generated from rpc drover.v1.OperatorService.CreateUpstream
+   */
+  createUpstream: {
+    methodKind: "unary";
+    input: typeof CreateUpstreamRequestSchema;
+    output: typeof CreateUpstreamResponseSchema;
+  },
+  /**
+   * @generated from rpc drover.v1.OperatorService.GetUpstream
+   */
+  getUpstream: {
+    methodKind: "unary";
+    input: typeof GetUpstreamRequestSchema;
+    output: typeof GetUpstreamResponseSchema;
+  },
+  /**
+   * @generated from rpc drover.v1.OperatorService.UpdateUpstream
+   */
+  updateUpstream: {
+    methodKind: "unary";
+    input: typeof UpdateUpstreamRequestSchema;
+    output: typeof UpdateUpstreamResponseSchema;
+  },
+  /**
+   * DeleteUpstream fails with FAILED_PRECONDITION while a virtual host uses it.
+   *
+   * @generated from rpc drover.v1.OperatorService.DeleteUpstream
+   */
+  deleteUpstream: {
+    methodKind: "unary";
+    input: typeof DeleteUpstreamRequestSchema;
+    output: typeof DeleteUpstreamResponseSchema;
+  },
+  /**
+   * @generated from rpc drover.v1.OperatorService.ListCertificates
+   */
+  listCertificates: {
+    methodKind: "unary";
+    input: typeof ListCertificatesRequestSchema;
+    output: typeof ListCertificatesResponseSchema;
+  },
+  /**
+   * CreateCertificate records a request; the certificate stays pending until issued.
+   *
+   * @generated from rpc drover.v1.OperatorService.CreateCertificate
+   */
+  createCertificate: {
+    methodKind: "unary";
+    input: typeof CreateCertificateRequestSchema;
+    output: typeof CreateCertificateResponseSchema;
+  },
+  /**
+   * @generated from rpc drover.v1.OperatorService.GetCertificate
+   */
+  getCertificate: {
+    methodKind: "unary";
+    input: typeof GetCertificateRequestSchema;
+    output: typeof GetCertificateResponseSchema;
+  },
+  /**
+   * DeleteCertificate fails with FAILED_PRECONDITION while a virtual host serves it.
+   *
+   * @generated from rpc drover.v1.OperatorService.DeleteCertificate
+   */
+  deleteCertificate: {
+    methodKind: "unary";
+    input: typeof DeleteCertificateRequestSchema;
+    output: typeof DeleteCertificateResponseSchema;
+  },
+  /**
+   * QueryAccessLogs answers newest first, with how many match in all.
+   *
+   * @generated from rpc drover.v1.OperatorService.QueryAccessLogs
+   */
+  queryAccessLogs: {
+    methodKind: "unary";
+    input: typeof QueryAccessLogsRequestSchema;
+    output: typeof QueryAccessLogsResponseSchema;
+  },
+  /**
+   * Traffic metrics over [from, to).
+   *
+   * @generated from rpc drover.v1.OperatorService.GetWorkspaceMetrics
+   */
+  getWorkspaceMetrics: {
+    methodKind: "unary";
+    input: typeof GetWorkspaceMetricsRequestSchema;
+    output: typeof GetWorkspaceMetricsResponseSchema;
+  },
+  /**
+   * An agent's traffic metrics over [from, to), in its current workspace.
+   *
+   * @generated from rpc drover.v1.OperatorService.GetAgentMetrics
+   */
+  getAgentMetrics: {
+    methodKind: "unary";
+    input: typeof GetAgentMetricsRequestSchema;
+    output: typeof GetAgentMetricsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_drover_v1_operator, 0);
