@@ -210,14 +210,16 @@ export async function benchRestList(
       if (rawStatement.all().length !== perPage) throw new Error("raw query returned too few rows");
     };
     // The statements the store issues for this filter, by hand, to split SQL from mapping.
-    const where = `json_extract(labels, '$."zone"') = ? AND json_extract(labels, '$."tier"') = ? AND workspace_id = ?`;
+    const where =
+      "workspace_id = ? AND id IN (SELECT agent_id FROM agent_labels WHERE key = 'zone' AND value = ?)" +
+      " AND id IN (SELECT agent_id FROM agent_labels WHERE key = 'tier' AND value = ?)";
     const rawFilteredList = raw.query(
       `SELECT * FROM agents WHERE ${where} ORDER BY id ASC LIMIT ${perPage} OFFSET 0`,
     );
     const rawFilteredCount = raw.query(`SELECT count(*) AS n FROM agents WHERE ${where}`);
     const rawFilteredOnce = () => {
-      const rows = rawFilteredList.all("c", "web", workspaceId);
-      const counted = rawFilteredCount.get("c", "web", workspaceId) as { n: number } | null;
+      const rows = rawFilteredList.all(workspaceId, "c", "web");
+      const counted = rawFilteredCount.get(workspaceId, "c", "web") as { n: number } | null;
       if (rows.length !== perPage || counted?.n !== expectedMatches)
         throw new Error("raw filtered query disagrees with the REST answer");
     };
@@ -261,8 +263,8 @@ export async function benchRestList(
         `Seeded ${agentCount} agents (zone=a..j, tier=web|db) through the store in ${fmtMs(seedMs)}, untimed;`,
         `the selector matches ${expectedMatches}. Requests are sequential on one keep-alive HTTP/1.1 connection,`,
         "interleaved round by round with the other three paths;",
-        "raw SQL runs through bun:sqlite on the same database file, opened read-only. The filter is",
-        "json_extract over every agent of the workspace (no index serves labels), once for the page, once for the count.",
+        "raw SQL runs through bun:sqlite on the same database file, opened read-only. The filter walks",
+        "the (workspace_id, id) index and probes the agent_labels (key, value) index, once for the page, once for the count.",
       ],
     });
     return [

@@ -1,9 +1,12 @@
 import { beforeAll, describe, expect, test } from "bun:test";
+import { sql } from "drizzle-orm";
 import fc from "fast-check";
 import { tempStoreDir } from "../../test/support/store.ts";
 import { matchesSelector, type Selector, type SelectorTerm } from "../selector/index.ts";
 import { openBunSqlite } from "./driver-bun.ts";
 import { openLibsql } from "./driver-libsql.ts";
+import { migrate } from "./migrate.ts";
+import { migrations } from "./migrations.gen.ts";
 import { createStore } from "./store.ts";
 import type { AgentState, Repositories, Store } from "./types.ts";
 
@@ -35,15 +38,39 @@ const termArb: fc.Arbitrary<SelectorTerm> = fc.oneof(
   }),
 );
 const selectorArb: fc.Arbitrary<Selector> = fc.array(termArb, { maxLength: 3 });
-const fleetArb = fc.array(fc.record({ labels: labelsArb, state: fc.constantFrom(...states) }), {
-  maxLength: 25,
-});
+// relabel: labels set by agents.update after the insert (undefined: none).
+const fleetArb = fc.array(
+  fc.record({
+    labels: labelsArb,
+    state: fc.constantFrom(...states),
+    relabel: fc.option(labelsArb, { nil: undefined }),
+  }),
+  { maxLength: 25 },
+);
 
-type Fleet = { labels: Record<string, string>; state: AgentState }[];
+type Fleet = {
+  labels: Record<string, string>;
+  state: AgentState;
+  relabel?: Record<string, string>;
+}[];
 
+/** The labels an agent of the fleet ends up with. */
+function finalLabels(agent: Fleet[number]): Record<string, string> {
+  return agent.relabel ?? agent.labels;
+}
+
+/**
+ * Deletes every agent and inserts the fleet under the same ids as last time,
+ * so label rows left behind by a delete would show; then relabels, half of
+ * the agents outside the transaction (each update atomic on its own).
+ */
 async function replaceFleet(store: Store, fleet: Fleet): Promise<string[]> {
   const t = new Date(0);
   const ids = fleet.map((_, i) => `agent-${String(i).padStart(3, "0")}`);
+  const relabel = async (agents: Repositories["agents"], i: number) => {
+    const labels = fleet[i]?.relabel;
+    if (labels !== undefined) await agents.update(ids[i] as string, { labels }, t);
+  };
   await store.transaction(async (tx: Repositories) => {
     for (const row of await tx.agents.list({ limit: 1000 })) await tx.agents.delete(row.id);
     for (const [i, { labels, state }] of fleet.entries()) {
@@ -60,7 +87,9 @@ async function replaceFleet(store: Store, fleet: Fleet): Promise<string[]> {
         updatedAt: t,
       });
     }
+    for (let i = 0; i < fleet.length; i += 2) await relabel(tx.agents, i);
   });
+  for (let i = 1; i < fleet.length; i += 2) await relabel(store.agents, i);
   return ids;
 }
 
@@ -83,7 +112,7 @@ describe.each(drivers)("%s", (_driver, open, seed) => {
             const agent = fleet[i];
             return (
               agent !== undefined &&
-              matchesSelector(selector, agent.labels) &&
+              matchesSelector(selector, finalLabels(agent)) &&
               (state === undefined || agent.state === state)
             );
           });
@@ -94,6 +123,36 @@ describe.each(drivers)("%s", (_driver, open, seed) => {
       ),
       { numRuns: 150, seed },
     );
+  });
+
+  test("the agent_labels migration backfills the labels of existing agents", async () => {
+    const opened = await open(freshPath());
+    const before = migrations.findIndex((m) => m.tag === "0003_agent_labels");
+    expect(before).toBeGreaterThan(0);
+    await migrate(opened.db, migrations.slice(0, before));
+    const fleet: Record<string, Record<string, string>> = {
+      a: { zone: "eu", "example.com/gpu": "" },
+      b: { zone: "us", tier: "web" },
+      c: {},
+    };
+    for (const [id, labels] of Object.entries(fleet)) {
+      await opened.db.run(
+        sql`INSERT INTO agents (id, name, hostname, ip, version, labels, capabilities, state, created_at, updated_at)
+            VALUES (${id}, 'n', 'h', '10.0.0.1', '1', ${JSON.stringify(labels)}, '[]', 'online', 0, 0)`,
+      );
+    }
+    const migrated = await createStore(opened);
+    try {
+      const ids = async (selector: Selector) =>
+        (await migrated.agents.list({ selector, limit: 10 })).map((r) => r.id);
+      expect(await ids([{ key: "zone", op: "=", value: "eu" }])).toEqual(["a"]);
+      expect(await ids([{ key: "example.com/gpu", op: "exists" }])).toEqual(["a"]);
+      expect(await ids([{ key: "tier", op: "!=", value: "web" }])).toEqual(["a", "c"]);
+      expect(await ids([{ key: "zone", op: "!exists" }])).toEqual(["c"]);
+      expect(await migrated.agents.count({ selector: [{ key: "zone", op: "exists" }] })).toBe(2);
+    } finally {
+      await migrated.close();
+    }
   });
 
   test("property: keyset pagination returns every match exactly once, in order", async () => {

@@ -1,11 +1,12 @@
-import { and, asc, count, eq, gt, isNull, lt, ne, or } from "drizzle-orm";
+import { and, asc, count, eq, gt, isNull, lt, ne, or, sql } from "drizzle-orm";
 import { invalidField } from "../errors/index.ts";
 import { validateLabels } from "../selector/index.ts";
 import { agentFilterSql } from "./agent-filter.ts";
 import type { StoreDb } from "./db.ts";
 import { isForeignKeyViolation, isUniqueViolation } from "./errors.ts";
 import type { Runner } from "./runner.ts";
-import { type AgentState, agents } from "./schema.ts";
+import { type AgentState, agentLabels, agents } from "./schema.ts";
+import { atomically } from "./transaction.ts";
 import type { AgentPatch, AgentRepository, AgentRow } from "./types.ts";
 import { alreadyExists, checkLimit, checkOffset, notFound, plain, returned } from "./validate.ts";
 
@@ -13,6 +14,27 @@ function checkCapabilities(capabilities: unknown): void {
   if (!Array.isArray(capabilities) || !capabilities.every((c) => typeof c === "string")) {
     throw invalidField("capabilities", "must be an array of strings");
   }
+}
+
+/**
+ * Replaces the agent's rows in agent_labels with `labels`. The caller runs it
+ * in the same atomic step as the write of agents.labels, so the two never
+ * disagree. One statement whatever the number of labels: they travel as one
+ * JSON parameter (validated keys and values are ASCII, so SQLite reads back
+ * exactly the strings matchesSelector compares).
+ */
+async function writeLabels(
+  db: StoreDb,
+  agentId: string,
+  labels: Record<string, string>,
+  replace: boolean,
+): Promise<void> {
+  if (replace) await db.delete(agentLabels).where(eq(agentLabels.agentId, agentId));
+  await db
+    .insert(agentLabels)
+    .select(
+      sql`SELECT ${agentId}, je.key, je.value FROM json_each(${JSON.stringify(labels)}) AS je`,
+    );
 }
 
 /** UPDATE … RETURNING one agent, or not_found. */
@@ -39,18 +61,23 @@ export function createAgentRepository(run: Runner): AgentRepository {
         validateLabels(row.labels);
         checkCapabilities(row.capabilities);
         try {
-          return returned(
-            await db
-              .insert(agents)
-              .values({
-                ...row,
-                labels: plain(row.labels),
-                lastSeenAt: row.lastSeenAt ?? null,
-                lastHealth: plain(row.lastHealth ?? null),
-                workspaceId: row.workspaceId ?? null,
-              })
-              .returning(),
-          );
+          // The agent first: atomically wants a write before any read.
+          return await atomically(db, async () => {
+            const inserted = returned(
+              await db
+                .insert(agents)
+                .values({
+                  ...row,
+                  labels: plain(row.labels),
+                  lastSeenAt: row.lastSeenAt ?? null,
+                  lastHealth: plain(row.lastHealth ?? null),
+                  workspaceId: row.workspaceId ?? null,
+                })
+                .returning(),
+            );
+            await writeLabels(db, inserted.id, inserted.labels, false);
+            return inserted;
+          });
         } catch (error) {
           if (isUniqueViolation(error)) throw alreadyExists("agent", row.id);
           if (isForeignKeyViolation(error)) throw notFound("workspace", String(row.workspaceId));
@@ -91,15 +118,22 @@ export function createAgentRepository(run: Runner): AgentRepository {
         if (patch.capabilities !== undefined) checkCapabilities(patch.capabilities);
         // Copy only the patchable fields: the static type is not a runtime guarantee.
         const { name, hostname, ip, version, labels, capabilities, workspaceId } = patch;
-        return updateOne(db, id, {
-          name,
-          hostname,
-          ip,
-          version,
-          labels: plain(labels),
-          capabilities,
-          workspaceId,
-          updatedAt: at,
+        const write = () =>
+          updateOne(db, id, {
+            name,
+            hostname,
+            ip,
+            version,
+            labels: plain(labels),
+            capabilities,
+            workspaceId,
+            updatedAt: at,
+          });
+        if (labels === undefined) return write();
+        return atomically(db, async () => {
+          const updated = await write();
+          await writeLabels(db, id, updated.labels, true);
+          return updated;
         });
       }),
 

@@ -48,4 +48,14 @@ export const migrations: ReadonlyArray<EmbeddedMigration> = [
       "CREATE INDEX `virtual_hosts_ssl_certificate_id_idx` ON `virtual_hosts` (`ssl_certificate_id`);",
     ],
   },
+  {
+    tag: "0003_agent_labels",
+    statements: [
+      "CREATE TABLE `agent_labels` (\n\t`agent_id` text NOT NULL,\n\t`key` text NOT NULL,\n\t`value` text NOT NULL,\n\tPRIMARY KEY(`agent_id`, `key`),\n\tFOREIGN KEY (`agent_id`) REFERENCES `agents`(`id`) ON UPDATE no action ON DELETE cascade\n);",
+      "CREATE INDEX `agent_labels_key_value_idx` ON `agent_labels` (`key`,`value`,`agent_id`);",
+      "DROP INDEX `agents_workspace_id_idx`;",
+      "CREATE INDEX `agents_workspace_id_id_idx` ON `agents` (`workspace_id`,`id`);",
+      "-- Added by hand: drizzle-kit generates DDL only. Backfills agent_labels from\n-- the labels JSON of existing agents; from here on the agents repository\n-- keeps both in step.\nINSERT INTO `agent_labels` (`agent_id`, `key`, `value`) SELECT `agents`.`id`, je.`key`, je.`value` FROM `agents`, json_each(`agents`.`labels`) AS je;",
+    ],
+  },
 ];

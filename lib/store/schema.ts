@@ -68,7 +68,32 @@ export const agents = sqliteTable(
   },
   (t) => [
     index("agents_state_idx").on(t.state),
-    index("agents_workspace_id_idx").on(t.workspaceId),
+    // With id, a workspace's selector queries are answered in id order with
+    // no sort, and count() never reads the rows; it also serves the cascade.
+    index("agents_workspace_id_id_idx").on(t.workspaceId, t.id),
+  ],
+);
+
+/**
+ * agents.labels, one row per label, so that selectors use an index instead
+ * of json_extract over every agent. The agents repository rewrites an
+ * agent's rows in the same atomic step as every write of its labels.
+ */
+export const agentLabels = sqliteTable(
+  "agent_labels",
+  {
+    agentId: text("agent_id")
+      .notNull()
+      .references(() => agents.id, { onDelete: "cascade" }),
+    key: text("key").notNull(),
+    value: text("value").notNull(),
+  },
+  (t) => [
+    // Also serves the rewrite of one agent's labels and the cascade.
+    primaryKey({ columns: [t.agentId, t.key] }),
+    // agent_id makes it covering: the table is a rowid table, so an index on
+    // (key, value) alone would read a table row per selected agent.
+    index("agent_labels_key_value_idx").on(t.key, t.value, t.agentId),
   ],
 );
 
