@@ -84,6 +84,33 @@ const count = (title: string, key: string): Column => ({
 const name: BodyField = { flag: "name", field: "name", kind: "string", placeholder: "N" };
 const slug: BodyField = { flag: "slug", field: "slug", kind: "string", placeholder: "S" };
 
+/** Organizations and workspaces are created from a name and a slug, both required. */
+const nameAndSlug: Resource["create"] = {
+  fields: [
+    { ...name, required: true },
+    { ...slug, required: true },
+  ],
+};
+
+/**
+ * A workspace's configuration object: listed under the workspace, one at
+ * /<plural>/{id}, and created from a JSON file (too nested for flags).
+ */
+function workspaceObject(singular: string, aliases: string[], columns: Column[]): Resource {
+  const plural = `${singular}s`;
+  return {
+    singular,
+    plural,
+    aliases,
+    parent: "workspace",
+    collection: `/workspaces/{parent}/${plural}`,
+    item: `/${plural}/{id}`,
+    list: true,
+    create: { fromFile: true },
+    columns,
+  };
+}
+
 export const resources: Resource[] = [
   {
     singular: "organization",
@@ -92,12 +119,7 @@ export const resources: Resource[] = [
     collection: "/organizations",
     item: "/organizations/{id}",
     list: true,
-    create: {
-      fields: [
-        { ...name, required: true },
-        { ...slug, required: true },
-      ],
-    },
+    create: nameAndSlug,
     columns: [
       field("ID", "id"),
       field("NAME", "name"),
@@ -113,12 +135,7 @@ export const resources: Resource[] = [
     collection: "/organizations/{parent}/workspaces",
     item: "/workspaces/{id}",
     list: true,
-    create: {
-      fields: [
-        { ...name, required: true },
-        { ...slug, required: true },
-      ],
-    },
+    create: nameAndSlug,
     columns: [
       field("ID", "id"),
       field("ORGANIZATION", "organization_id"),
@@ -180,16 +197,10 @@ export const resources: Resource[] = [
       field("TOKEN", "token"),
     ],
   },
-  {
-    singular: "virtual-host",
-    plural: "virtual-hosts",
-    aliases: ["vhost", "vhosts"],
-    parent: "workspace",
-    collection: "/workspaces/{parent}/virtual-hosts",
-    item: "/virtual-hosts/{id}",
-    list: true,
-    create: { fromFile: true },
-    columns: [
+  workspaceObject(
+    "virtual-host",
+    ["vhost", "vhosts"],
+    [
       field("ID", "id"),
       field("NAME", "name"),
       field("SERVER NAME", "server_name"),
@@ -198,34 +209,22 @@ export const resources: Resource[] = [
       count("LOCATIONS", "locations"),
       field("CREATED", "created_at"),
     ],
-  },
-  {
-    singular: "upstream",
-    plural: "upstreams",
-    aliases: [],
-    parent: "workspace",
-    collection: "/workspaces/{parent}/upstreams",
-    item: "/upstreams/{id}",
-    list: true,
-    create: { fromFile: true },
-    columns: [
+  ),
+  workspaceObject(
+    "upstream",
+    [],
+    [
       field("ID", "id"),
       field("NAME", "name"),
       field("ALGORITHM", "algorithm"),
       count("SERVERS", "servers"),
       field("CREATED", "created_at"),
     ],
-  },
-  {
-    singular: "certificate",
-    plural: "certificates",
-    aliases: ["cert", "certs"],
-    parent: "workspace",
-    collection: "/workspaces/{parent}/certificates",
-    item: "/certificates/{id}",
-    list: true,
-    create: { fromFile: true },
-    columns: [
+  ),
+  workspaceObject(
+    "certificate",
+    ["cert", "certs"],
+    [
       field("ID", "id"),
       field("DOMAIN", "domain"),
       field("PROVIDER", "provider"),
@@ -233,7 +232,7 @@ export const resources: Resource[] = [
       field("EXPIRES", "expires_at"),
       field("AUTO RENEW", "auto_renew"),
     ],
-  },
+  ),
 ];
 
 /** By singular, plural or short name. */

@@ -1,5 +1,6 @@
+import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
-import { operatorPrincipal, type Principal } from "../auth/index.ts";
+import type { Principal } from "../auth/index.ts";
 import type { Fleet } from "../fleet/index.ts";
 import type { OperatorService } from "../gen/drover/v1/operator_pb.ts";
 import {
@@ -17,6 +18,8 @@ import {
   listUpstreams,
   listVirtualHosts,
   queryAccessLogs,
+  type TimeWindow,
+  type TrafficMetrics,
   updateUpstream,
   updateVirtualHost,
   workspaceMetrics,
@@ -35,7 +38,7 @@ import {
   virtualHostPatchFromProto,
   virtualHostToProto,
 } from "../wire/index.ts";
-import { peerKey } from "./peer.ts";
+import { principalOf, resourceHandlers } from "./operator-tenancy.ts";
 
 /**
  * Virtual hosts, upstreams, certificate records, access logs and metrics:
@@ -63,123 +66,45 @@ type ConfigMethods = Pick<
   | "getAgentMetrics"
 >;
 
-function principalOf(context: HandlerContext): Principal {
-  const peer = context.values.get(peerKey);
-  if (!peer) throw new Error("operator service mounted without requireRole");
-  return operatorPrincipal(peer.identity.id);
-}
-
-/** Zero means "not given" in proto3; REST's defaults apply. */
-function page(request: { page: number; perPage: number }) {
-  return { page: request.page || 1, perPage: request.perPage || 20 };
+/** A metrics handler: `metrics` gets the request's time window, its result is converted. */
+function metricsHandler<Request extends { from?: Timestamp; to?: Timestamp }>(
+  metrics: (principal: Principal, request: Request, window: TimeWindow) => Promise<TrafficMetrics>,
+) {
+  return async (request: Request, context: HandlerContext) => ({
+    metrics: metricsToProto(
+      await metrics(principalOf(context), request, timeWindowFromProto(request)),
+    ),
+  });
 }
 
 export function operatorConfigMethods(fleet: Fleet): ConfigMethods {
   const deps = fleet.deps;
+  const virtualHosts = resourceHandlers(deps, "virtualHost", virtualHostToProto);
+  const upstreams = resourceHandlers(deps, "upstream", upstreamToProto);
+  const certificates = resourceHandlers(deps, "certificate", tlsCertificateToProto);
   return {
-    async listVirtualHosts(request, context) {
-      const result = await listVirtualHosts(
-        deps,
-        principalOf(context),
-        request.workspaceId,
-        page(request),
-      );
-      return { virtualHosts: result.items.map(virtualHostToProto), total: result.total };
-    },
-    async createVirtualHost(request, context) {
-      const row = await createVirtualHost(
-        deps,
-        principalOf(context),
-        request.workspaceId,
-        virtualHostInputFromProto(request),
-      );
-      return { virtualHost: virtualHostToProto(row) };
-    },
-    async getVirtualHost(request, context) {
-      return {
-        virtualHost: virtualHostToProto(
-          await getVirtualHost(deps, principalOf(context), request.id),
-        ),
-      };
-    },
-    async updateVirtualHost(request, context) {
-      const row = await updateVirtualHost(
-        deps,
-        principalOf(context),
-        request.id,
-        virtualHostPatchFromProto(request),
-      );
-      return { virtualHost: virtualHostToProto(row) };
-    },
-    async deleteVirtualHost(request, context) {
-      await deleteVirtualHost(deps, principalOf(context), request.id);
-      return {};
-    },
-    async listUpstreams(request, context) {
-      const result = await listUpstreams(
-        deps,
-        principalOf(context),
-        request.workspaceId,
-        page(request),
-      );
-      return { upstreams: result.items.map(upstreamToProto), total: result.total };
-    },
-    async createUpstream(request, context) {
-      const row = await createUpstream(
-        deps,
-        principalOf(context),
-        request.workspaceId,
-        upstreamInputFromProto(request),
-      );
-      return { upstream: upstreamToProto(row) };
-    },
-    async getUpstream(request, context) {
-      return {
-        upstream: upstreamToProto(await getUpstream(deps, principalOf(context), request.id)),
-      };
-    },
-    async updateUpstream(request, context) {
-      const row = await updateUpstream(
-        deps,
-        principalOf(context),
-        request.id,
-        upstreamPatchFromProto(request),
-      );
-      return { upstream: upstreamToProto(row) };
-    },
-    async deleteUpstream(request, context) {
-      await deleteUpstream(deps, principalOf(context), request.id);
-      return {};
-    },
-    async listCertificates(request, context) {
-      const result = await listCertificates(
-        deps,
-        principalOf(context),
-        request.workspaceId,
-        page(request),
-      );
-      return { certificates: result.items.map(tlsCertificateToProto), total: result.total };
-    },
-    async createCertificate(request, context) {
-      const row = await createCertificate(
-        deps,
-        principalOf(context),
-        request.workspaceId,
-        certificateInputFromProto(request),
-      );
-      return { certificate: tlsCertificateToProto(row) };
-    },
-    async getCertificate(request, context) {
-      return {
-        certificate: tlsCertificateToProto(
-          await getCertificate(deps, principalOf(context), request.id),
-        ),
-      };
-    },
-    async deleteCertificate(request, context) {
-      await deleteCertificate(deps, principalOf(context), request.id);
-      return {};
-    },
+    listVirtualHosts: virtualHosts.list(listVirtualHosts, "workspaceId"),
+    createVirtualHost: virtualHosts.create(
+      createVirtualHost,
+      "workspaceId",
+      virtualHostInputFromProto,
+    ),
+    getVirtualHost: virtualHosts.get(getVirtualHost),
+    updateVirtualHost: virtualHosts.update(updateVirtualHost, virtualHostPatchFromProto),
+    deleteVirtualHost: virtualHosts.delete(deleteVirtualHost),
+    listUpstreams: upstreams.list(listUpstreams, "workspaceId"),
+    createUpstream: upstreams.create(createUpstream, "workspaceId", upstreamInputFromProto),
+    getUpstream: upstreams.get(getUpstream),
+    updateUpstream: upstreams.update(updateUpstream, upstreamPatchFromProto),
+    deleteUpstream: upstreams.delete(deleteUpstream),
+    listCertificates: certificates.list(listCertificates, "workspaceId"),
+    createCertificate: certificates.create(
+      createCertificate,
+      "workspaceId",
+      certificateInputFromProto,
+    ),
+    getCertificate: certificates.get(getCertificate),
+    deleteCertificate: certificates.delete(deleteCertificate),
     async queryAccessLogs(request, context) {
       const query = accessLogQueryFromProto(request);
       const result = await queryAccessLogs(deps, principalOf(context), request.workspaceId, query);
@@ -189,23 +114,11 @@ export function operatorConfigMethods(fleet: Fleet): ConfigMethods {
         limit: query.limit,
       };
     },
-    async getWorkspaceMetrics(request, context) {
-      const metrics = await workspaceMetrics(
-        deps,
-        principalOf(context),
-        request.workspaceId,
-        timeWindowFromProto(request),
-      );
-      return { metrics: metricsToProto(metrics) };
-    },
-    async getAgentMetrics(request, context) {
-      const metrics = await agentMetrics(
-        fleet,
-        principalOf(context),
-        request.agentId,
-        timeWindowFromProto(request),
-      );
-      return { metrics: metricsToProto(metrics) };
-    },
+    getWorkspaceMetrics: metricsHandler((principal, request, window) =>
+      workspaceMetrics(deps, principal, request.workspaceId, window),
+    ),
+    getAgentMetrics: metricsHandler((principal, request, window) =>
+      agentMetrics(fleet, principal, request.agentId, window),
+    ),
   };
 }

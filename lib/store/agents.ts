@@ -2,6 +2,7 @@ import { and, asc, count, eq, gt, isNull, lt, ne, or, sql } from "drizzle-orm";
 import { invalidField } from "../errors/index.ts";
 import { validateLabels } from "../selector/index.ts";
 import { agentFilterSql } from "./agent-filter.ts";
+import { deleteById, rowById, updateById } from "./by-id.ts";
 import type { StoreDb } from "./db.ts";
 import { isForeignKeyViolation, isUniqueViolation } from "./errors.ts";
 import type { Runner } from "./runner.ts";
@@ -44,9 +45,7 @@ async function updateOne(
   values: Partial<typeof agents.$inferInsert>,
 ): Promise<AgentRow> {
   try {
-    const [row] = await db.update(agents).set(values).where(eq(agents.id, id)).returning();
-    if (row === undefined) throw notFound("agent", id);
-    return row;
+    return await updateById(db, agents, id, values, "agent");
   } catch (error) {
     // The only foreign key: values.workspaceId names no workspace.
     if (isForeignKeyViolation(error)) throw notFound("workspace", String(values.workspaceId));
@@ -85,11 +84,7 @@ export function createAgentRepository(run: Runner): AgentRepository {
         }
       }),
 
-    get: (id) =>
-      run(async (db) => {
-        const [row] = await db.select().from(agents).where(eq(agents.id, id));
-        return row ?? null;
-      }),
+    get: (id) => run((db) => rowById(db, agents, id)),
 
     list: ({ limit, afterId, offset, ...filter }) =>
       run(async (db) => {
@@ -171,10 +166,6 @@ export function createAgentRepository(run: Runner): AgentRepository {
         return rows.map((r) => r.id).sort();
       }),
 
-    delete: (id) =>
-      run(async (db) => {
-        const rows = await db.delete(agents).where(eq(agents.id, id)).returning({ id: agents.id });
-        return rows.length > 0;
-      }),
+    delete: (id) => run((db) => deleteById(db, agents, id)),
   };
 }

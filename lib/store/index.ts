@@ -41,6 +41,7 @@ export type {
   OrganizationPatch,
   OrganizationRepository,
   OrganizationRow,
+  PagedReads,
   PageOptions,
   RefreshTokenRepository,
   RefreshTokenRow,

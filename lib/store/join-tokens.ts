@@ -1,6 +1,7 @@
 import { and, asc, eq, gt, isNull } from "drizzle-orm";
 import { DroverError } from "../errors/index.ts";
 import { validateLabels } from "../selector/index.ts";
+import { rowWhere } from "./by-id.ts";
 import type { StoreDb } from "./db.ts";
 import { isUniqueViolation } from "./errors.ts";
 import type { Runner } from "./runner.ts";
@@ -8,9 +9,8 @@ import { joinTokens } from "./schema.ts";
 import type { JoinTokenRepository, JoinTokenRow } from "./types.ts";
 import { alreadyExists, checkLimit, notFound, plain, returned } from "./validate.ts";
 
-async function find(db: StoreDb, nonceId: string): Promise<JoinTokenRow | null> {
-  const [row] = await db.select().from(joinTokens).where(eq(joinTokens.nonceId, nonceId));
-  return row ?? null;
+function find(db: StoreDb, nonceId: string): Promise<JoinTokenRow | null> {
+  return rowWhere(db, joinTokens, eq(joinTokens.nonceId, nonceId));
 }
 
 /** Why a token could not be consumed; all unauthenticated, the caller sees the reason. */

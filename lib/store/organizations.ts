@@ -1,32 +1,28 @@
-import { asc, count, eq, type SQL } from "drizzle-orm";
+import { eq, type SQL } from "drizzle-orm";
 import { DroverError, invalidField } from "../errors/index.ts";
+import { deleteById, rowWhere, updateById } from "./by-id.ts";
 import { isUniqueViolation } from "./errors.ts";
 import { inList } from "./filters.ts";
+import { pagedReads } from "./paged.ts";
 import type { Runner } from "./runner.ts";
 import { FLEET_SCOPE, memberships, organizations } from "./schema.ts";
 import { atomically } from "./transaction.ts";
 import type { OrganizationFilter, OrganizationPatch, OrganizationRepository } from "./types.ts";
-import {
-  alreadyExists,
-  checkIds,
-  checkLimit,
-  checkOffset,
-  checkText,
-  notFound,
-  returned,
-} from "./validate.ts";
+import { alreadyExists, checkIds, checkText, returned } from "./validate.ts";
 
 function slugTaken(slug: string): DroverError {
   return new DroverError("already_exists", `organization with slug ${slug} already exists`);
 }
 
-function filterSql({ ids }: OrganizationFilter): SQL | undefined {
+function filterSql({ ids }: OrganizationFilter = {}): SQL | undefined {
   checkIds("ids", ids);
   return ids === undefined ? undefined : inList(organizations.id, ids);
 }
 
 export function createOrganizationRepository(run: Runner): OrganizationRepository {
   return {
+    ...pagedReads(run, organizations, filterSql),
+
     insert: (row) =>
       run(async (db) => {
         checkText("id", row.id);
@@ -49,36 +45,7 @@ export function createOrganizationRepository(run: Runner): OrganizationRepositor
         }
       }),
 
-    get: (id) =>
-      run(async (db) => {
-        const [row] = await db.select().from(organizations).where(eq(organizations.id, id));
-        return row ?? null;
-      }),
-
-    getBySlug: (slug) =>
-      run(async (db) => {
-        const [row] = await db.select().from(organizations).where(eq(organizations.slug, slug));
-        return row ?? null;
-      }),
-
-    list: ({ limit, offset, ...filter }) =>
-      run(async (db) => {
-        checkLimit(limit);
-        checkOffset(offset);
-        return db
-          .select()
-          .from(organizations)
-          .where(filterSql(filter))
-          .orderBy(asc(organizations.createdAt), asc(organizations.id))
-          .limit(limit)
-          .offset(offset);
-      }),
-
-    count: (filter = {}) =>
-      run(async (db) => {
-        const [row] = await db.select({ n: count() }).from(organizations).where(filterSql(filter));
-        return row?.n ?? 0;
-      }),
+    getBySlug: (slug) => run((db) => rowWhere(db, organizations, eq(organizations.slug, slug))),
 
     update: (id, patch: OrganizationPatch, at) =>
       run(async (db) => {
@@ -87,13 +54,13 @@ export function createOrganizationRepository(run: Runner): OrganizationRepositor
         if (name !== undefined) checkText("name", name);
         if (slug !== undefined) checkText("slug", slug);
         try {
-          const [row] = await db
-            .update(organizations)
-            .set({ name, slug, updatedAt: at })
-            .where(eq(organizations.id, id))
-            .returning();
-          if (row === undefined) throw notFound("organization", id);
-          return row;
+          return await updateById(
+            db,
+            organizations,
+            id,
+            { name, slug, updatedAt: at },
+            "organization",
+          );
         } catch (error) {
           if (slug !== undefined && isUniqueViolation(error, "organizations.slug")) {
             throw slugTaken(slug);
@@ -107,11 +74,7 @@ export function createOrganizationRepository(run: Runner): OrganizationRepositor
         // Workspaces go by ON DELETE CASCADE; memberships cannot (their scope
         // may be "*"), so they go here, in the same atomic step.
         atomically(db, async () => {
-          const rows = await db
-            .delete(organizations)
-            .where(eq(organizations.id, id))
-            .returning({ id: organizations.id });
-          if (rows.length === 0) return false;
+          if (!(await deleteById(db, organizations, id))) return false;
           await db.delete(memberships).where(eq(memberships.scope, id));
           return true;
         }),

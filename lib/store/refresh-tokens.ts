@@ -1,5 +1,6 @@
 import { and, eq, gt, isNull } from "drizzle-orm";
 import { DroverError, invalidField } from "../errors/index.ts";
+import { rowById } from "./by-id.ts";
 import { isForeignKeyViolation, isUniqueViolation } from "./errors.ts";
 import type { Runner } from "./runner.ts";
 import { refreshTokens } from "./schema.ts";
@@ -35,11 +36,7 @@ export function createRefreshTokenRepository(run: Runner): RefreshTokenRepositor
         }
       }),
 
-    get: (id) =>
-      run(async (db) => {
-        const [row] = await db.select().from(refreshTokens).where(eq(refreshTokens.id, id));
-        return row ?? null;
-      }),
+    get: (id) => run((db) => rowById(db, refreshTokens, id)),
 
     use: (id, at) =>
       run(async (db) => {

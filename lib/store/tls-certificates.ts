@@ -1,29 +1,23 @@
-import { and, asc, count, eq, type SQL } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import { DroverError, invalidField } from "../errors/index.ts";
+import { deleteById } from "./by-id.ts";
 import { isForeignKeyViolation, isUniqueViolation } from "./errors.ts";
+import { inWorkspace } from "./filters.ts";
+import { pagedReads } from "./paged.ts";
 import type { Runner } from "./runner.ts";
 import { tlsCertificates, virtualHosts } from "./schema.ts";
-import type { TlsCertificateRepository, WorkspaceScopeFilter } from "./types.ts";
-import {
-  alreadyExists,
-  checkDate,
-  checkLimit,
-  checkOffset,
-  checkText,
-  notFound,
-  returned,
-} from "./validate.ts";
+import type { TlsCertificateRepository } from "./types.ts";
+import { alreadyExists, checkDate, checkText, notFound, returned } from "./validate.ts";
+import { firstVirtualHostWhere } from "./virtual-hosts.ts";
 
 const DOMAIN_KEY = "tls_certificates.workspace_id, tls_certificates.domain";
 const providers = new Set(["internal", "letsencrypt", "acme"]);
 const statuses = new Set(["pending", "active", "failed", "expired", "revoked"]);
 
-function filterSql({ workspaceId }: WorkspaceScopeFilter): SQL | undefined {
-  return and(workspaceId === undefined ? undefined : eq(tlsCertificates.workspaceId, workspaceId));
-}
-
 export function createTlsCertificateRepository(run: Runner): TlsCertificateRepository {
   return {
+    ...pagedReads(run, tlsCertificates, inWorkspace(tlsCertificates.workspaceId)),
+
     insert: (row) =>
       run(async (db) => {
         checkText("id", row.id);
@@ -61,51 +55,14 @@ export function createTlsCertificateRepository(run: Runner): TlsCertificateRepos
         }
       }),
 
-    get: (id) =>
-      run(async (db) => {
-        const [row] = await db.select().from(tlsCertificates).where(eq(tlsCertificates.id, id));
-        return row ?? null;
-      }),
-
-    list: ({ limit, offset, ...filter }) =>
-      run(async (db) => {
-        checkLimit(limit);
-        checkOffset(offset);
-        return db
-          .select()
-          .from(tlsCertificates)
-          .where(filterSql(filter))
-          .orderBy(asc(tlsCertificates.createdAt), asc(tlsCertificates.id))
-          .limit(limit)
-          .offset(offset);
-      }),
-
-    count: (filter = {}) =>
-      run(async (db) => {
-        const [row] = await db
-          .select({ n: count() })
-          .from(tlsCertificates)
-          .where(filterSql(filter));
-        return row?.n ?? 0;
-      }),
-
     delete: (id) =>
       run(async (db) => {
         try {
-          const rows = await db
-            .delete(tlsCertificates)
-            .where(eq(tlsCertificates.id, id))
-            .returning({ id: tlsCertificates.id });
-          return rows.length > 0;
+          return await deleteById(db, tlsCertificates, id);
         } catch (error) {
           // virtual_hosts.ssl_certificate_id refers to it (no action).
           if (!isForeignKeyViolation(error)) throw error;
-          const [user] = await db
-            .select({ id: virtualHosts.id, name: virtualHosts.name })
-            .from(virtualHosts)
-            .where(eq(virtualHosts.sslCertificateId, id))
-            .orderBy(asc(virtualHosts.createdAt), asc(virtualHosts.id))
-            .limit(1);
+          const user = await firstVirtualHostWhere(db, eq(virtualHosts.sslCertificateId, id));
           throw inUse("certificate", id, user);
         }
       }),

@@ -136,6 +136,14 @@ export interface PageOptions {
   offset: number;
 }
 
+/** The reads of a repository whose lists are pages in creation order. */
+export interface PagedReads<Row, Filter> {
+  get(id: string): Promise<Row | null>;
+  /** Ordered by creation time, then id. */
+  list(options: Filter & PageOptions): Promise<Row[]>;
+  count(filter?: Filter): Promise<number>;
+}
+
 export interface UserRow {
   id: string;
   /** Lowercase. */
@@ -220,14 +228,10 @@ export interface UserRepository {
   delete(id: string): Promise<boolean>;
 }
 
-export interface OrganizationRepository {
+export interface OrganizationRepository extends PagedReads<OrganizationRow, OrganizationFilter> {
   /** already_exists if the id or the slug is taken. */
   insert(row: NewOrganization): Promise<OrganizationRow>;
-  get(id: string): Promise<OrganizationRow | null>;
   getBySlug(slug: string): Promise<OrganizationRow | null>;
-  /** Ordered by creation time, then id. */
-  list(options: OrganizationFilter & PageOptions): Promise<OrganizationRow[]>;
-  count(filter?: OrganizationFilter): Promise<number>;
   /** not_found if unknown, already_exists if the new slug is taken. */
   update(id: string, patch: OrganizationPatch, at: Date): Promise<OrganizationRow>;
   /** Also deletes its memberships and workspaces (its agents stay, unassigned). */
@@ -246,13 +250,9 @@ export interface MembershipRepository {
   delete(userId: string, scope: string): Promise<boolean>;
 }
 
-export interface WorkspaceRepository {
+export interface WorkspaceRepository extends PagedReads<WorkspaceRow, WorkspaceFilter> {
   /** not_found if the organization does not exist; already_exists if the id or slug is taken there. */
   insert(row: NewWorkspace): Promise<WorkspaceRow>;
-  get(id: string): Promise<WorkspaceRow | null>;
-  /** Ordered by creation time, then id. */
-  list(options: WorkspaceFilter & PageOptions): Promise<WorkspaceRow[]>;
-  count(filter?: WorkspaceFilter): Promise<number>;
   /** not_found if unknown, already_exists if the new slug is taken in its organization. */
   update(id: string, patch: WorkspacePatch, at: Date): Promise<WorkspaceRow>;
   /** Its agents stay, unassigned. */
@@ -454,31 +454,24 @@ export interface AccessLogStats {
   bodyBytesSent: number;
 }
 
-export interface TlsCertificateRepository {
+export interface TlsCertificateRepository
+  extends PagedReads<TlsCertificateRow, WorkspaceScopeFilter> {
   /** not_found if the workspace does not exist; already_exists if the id or the domain is taken there. */
   insert(row: NewTlsCertificate): Promise<TlsCertificateRow>;
-  get(id: string): Promise<TlsCertificateRow | null>;
-  /** Ordered by creation time, then id. */
-  list(options: WorkspaceScopeFilter & PageOptions): Promise<TlsCertificateRow[]>;
-  count(filter?: WorkspaceScopeFilter): Promise<number>;
   /** failed_precondition, naming it, while a virtual host uses the certificate. */
   delete(id: string): Promise<boolean>;
 }
 
-export interface UpstreamRepository {
+export interface UpstreamRepository extends PagedReads<UpstreamRow, WorkspaceScopeFilter> {
   /** not_found if the workspace does not exist; already_exists if the id or the name is taken there. */
   insert(row: NewUpstream): Promise<UpstreamRow>;
-  get(id: string): Promise<UpstreamRow | null>;
-  /** Ordered by creation time, then id. */
-  list(options: WorkspaceScopeFilter & PageOptions): Promise<UpstreamRow[]>;
-  count(filter?: WorkspaceScopeFilter): Promise<number>;
   /** not_found if unknown, already_exists if the new name is taken in its workspace. */
   update(id: string, patch: UpstreamPatch, at: Date): Promise<UpstreamRow>;
   /** failed_precondition, naming it, while a virtual host's location uses the upstream. */
   delete(id: string): Promise<boolean>;
 }
 
-export interface VirtualHostRepository {
+export interface VirtualHostRepository extends PagedReads<VirtualHostRow, WorkspaceScopeFilter> {
   /**
    * not_found if the workspace (or ssl certificate) does not exist;
    * already_exists if the id or the name is taken in the workspace. That
@@ -486,10 +479,6 @@ export interface VirtualHostRepository {
    * the caller's check.
    */
   insert(row: NewVirtualHost): Promise<VirtualHostRow>;
-  get(id: string): Promise<VirtualHostRow | null>;
-  /** Ordered by creation time, then id. */
-  list(options: WorkspaceScopeFilter & PageOptions): Promise<VirtualHostRow[]>;
-  count(filter?: WorkspaceScopeFilter): Promise<number>;
   /** not_found if unknown, already_exists if the new name is taken in its workspace. */
   update(id: string, patch: VirtualHostPatch, at: Date): Promise<VirtualHostRow>;
   delete(id: string): Promise<boolean>;

@@ -1,17 +1,12 @@
-import { asc, count, eq } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import { DroverError, invalidField } from "../errors/index.ts";
+import { deleteById, rowWhere, updateById } from "./by-id.ts";
 import { isUniqueViolation } from "./errors.ts";
+import { pagedReads } from "./paged.ts";
 import type { Runner } from "./runner.ts";
 import { users } from "./schema.ts";
 import type { UserRepository } from "./types.ts";
-import {
-  alreadyExists,
-  checkLimit,
-  checkOffset,
-  checkText,
-  notFound,
-  returned,
-} from "./validate.ts";
+import { alreadyExists, checkText, returned } from "./validate.ts";
 
 /** One spelling per address, or a second account could take the same mailbox. */
 function foldEmail(email: unknown): string {
@@ -23,6 +18,9 @@ function foldEmail(email: unknown): string {
 
 export function createUserRepository(run: Runner): UserRepository {
   return {
+    // Users are listed whole: there is no filter.
+    ...pagedReads(run, users, () => undefined),
+
     insert: (row) =>
       run(async (db) => {
         checkText("id", row.id);
@@ -50,54 +48,20 @@ export function createUserRepository(run: Runner): UserRepository {
         }
       }),
 
-    get: (id) =>
-      run(async (db) => {
-        const [row] = await db.select().from(users).where(eq(users.id, id));
-        return row ?? null;
-      }),
-
     getByEmail: (email) =>
       run(async (db) => {
         if (typeof email !== "string") throw invalidField("email", "must be a string");
-        const [row] = await db.select().from(users).where(eq(users.email, email.toLowerCase()));
-        return row ?? null;
-      }),
-
-    list: ({ limit, offset }) =>
-      run(async (db) => {
-        checkLimit(limit);
-        checkOffset(offset);
-        return db
-          .select()
-          .from(users)
-          .orderBy(asc(users.createdAt), asc(users.id))
-          .limit(limit)
-          .offset(offset);
-      }),
-
-    count: () =>
-      run(async (db) => {
-        const [row] = await db.select({ n: count() }).from(users);
-        return row?.n ?? 0;
+        return rowWhere(db, users, eq(users.email, email.toLowerCase()));
       }),
 
     updatePassword: (id, passwordHash, at) =>
       run(async (db) => {
         checkText("passwordHash", passwordHash);
-        const [row] = await db
-          .update(users)
-          .set({ passwordHash, updatedAt: at })
-          .where(eq(users.id, id))
-          .returning();
-        if (row === undefined) throw notFound("user", id);
-        return row;
+        return updateById(db, users, id, { passwordHash, updatedAt: at }, "user");
       }),
 
     delete: (id) =>
-      run(async (db) => {
-        // Memberships and refresh tokens go by ON DELETE CASCADE.
-        const rows = await db.delete(users).where(eq(users.id, id)).returning({ id: users.id });
-        return rows.length > 0;
-      }),
+      // Memberships and refresh tokens go by ON DELETE CASCADE.
+      run((db) => deleteById(db, users, id)),
   };
 }

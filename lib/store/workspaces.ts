@@ -1,19 +1,13 @@
-import { and, asc, count, eq, type SQL } from "drizzle-orm";
+import { and, eq, type SQL } from "drizzle-orm";
 import { DroverError } from "../errors/index.ts";
+import { deleteById, rowById, updateById } from "./by-id.ts";
 import { isForeignKeyViolation, isUniqueViolation } from "./errors.ts";
 import { inList } from "./filters.ts";
+import { pagedReads } from "./paged.ts";
 import type { Runner } from "./runner.ts";
 import { workspaces } from "./schema.ts";
 import type { WorkspaceFilter, WorkspacePatch, WorkspaceRepository } from "./types.ts";
-import {
-  alreadyExists,
-  checkIds,
-  checkLimit,
-  checkOffset,
-  checkText,
-  notFound,
-  returned,
-} from "./validate.ts";
+import { alreadyExists, checkIds, checkText, notFound, returned } from "./validate.ts";
 
 const SLUG_KEY = "workspaces.organization_id, workspaces.slug";
 
@@ -26,7 +20,7 @@ function slugTaken(organizationId: string | undefined, slug: string): DroverErro
   );
 }
 
-function filterSql({ organizationIds, organizationId }: WorkspaceFilter): SQL | undefined {
+function filterSql({ organizationIds, organizationId }: WorkspaceFilter = {}): SQL | undefined {
   checkIds("organizationIds", organizationIds);
   return and(
     organizationIds === undefined ? undefined : inList(workspaces.organizationId, organizationIds),
@@ -36,6 +30,8 @@ function filterSql({ organizationIds, organizationId }: WorkspaceFilter): SQL | 
 
 export function createWorkspaceRepository(run: Runner): WorkspaceRepository {
   return {
+    ...pagedReads(run, workspaces, filterSql),
+
     insert: (row) =>
       run(async (db) => {
         checkText("id", row.id);
@@ -58,31 +54,6 @@ export function createWorkspaceRepository(run: Runner): WorkspaceRepository {
         }
       }),
 
-    get: (id) =>
-      run(async (db) => {
-        const [row] = await db.select().from(workspaces).where(eq(workspaces.id, id));
-        return row ?? null;
-      }),
-
-    list: ({ limit, offset, ...filter }) =>
-      run(async (db) => {
-        checkLimit(limit);
-        checkOffset(offset);
-        return db
-          .select()
-          .from(workspaces)
-          .where(filterSql(filter))
-          .orderBy(asc(workspaces.createdAt), asc(workspaces.id))
-          .limit(limit)
-          .offset(offset);
-      }),
-
-    count: (filter = {}) =>
-      run(async (db) => {
-        const [row] = await db.select({ n: count() }).from(workspaces).where(filterSql(filter));
-        return row?.n ?? 0;
-      }),
-
     update: (id, patch: WorkspacePatch, at) =>
       run(async (db) => {
         // Copy only the patchable fields: moving a workspace between organizations is not one.
@@ -90,34 +61,18 @@ export function createWorkspaceRepository(run: Runner): WorkspaceRepository {
         if (name !== undefined) checkText("name", name);
         if (slug !== undefined) checkText("slug", slug);
         try {
-          const [row] = await db
-            .update(workspaces)
-            .set({ name, slug, updatedAt: at })
-            .where(eq(workspaces.id, id))
-            .returning();
-          if (row === undefined) throw notFound("workspace", id);
-          return row;
+          return await updateById(db, workspaces, id, { name, slug, updatedAt: at }, "workspace");
         } catch (error) {
           if (slug !== undefined && isUniqueViolation(error, SLUG_KEY)) {
             // The organization is only known from the row the update did not return.
-            const [current] = await db
-              .select({ organizationId: workspaces.organizationId })
-              .from(workspaces)
-              .where(eq(workspaces.id, id));
-            throw slugTaken(current?.organizationId, slug);
+            throw slugTaken((await rowById(db, workspaces, id))?.organizationId, slug);
           }
           throw error;
         }
       }),
 
     delete: (id) =>
-      run(async (db) => {
-        // Its agents are unassigned by ON DELETE SET NULL.
-        const rows = await db
-          .delete(workspaces)
-          .where(eq(workspaces.id, id))
-          .returning({ id: workspaces.id });
-        return rows.length > 0;
-      }),
+      // Its agents are unassigned by ON DELETE SET NULL.
+      run((db) => deleteById(db, workspaces, id)),
   };
 }
