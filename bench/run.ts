@@ -10,6 +10,7 @@ import {
 import { benchAgentMemory } from "./agent-memory.ts";
 import { benchEventFanout } from "./event-fanout.ts";
 import { benchHealthStream } from "./health-stream.ts";
+import { benchNginxCompile } from "./nginx-compile.ts";
 import { benchRegistration, type SummaryRow } from "./registration.ts";
 import { benchRestList } from "./rest-list.ts";
 import { fmtMs, intArg, now, printTable, within } from "./table.ts";
@@ -29,6 +30,7 @@ const options = {
   listRequests: intArg(argv, "list-requests", 200),
   subscribers: intArg(argv, "subscribers", 1000),
   events: intArg(argv, "events", 20),
+  nginxHosts: intArg(argv, "nginx-hosts", 10_000),
 };
 const wholeRunBudgetMs = 170_000;
 
@@ -60,7 +62,8 @@ async function main(): Promise<void> {
   console.log(
     `Drover benchmarks (Bun ${Bun.version}, ${navigator.hardwareConcurrency} cores): ` +
       `registrations=${options.registrations} reports=${options.reports} agents=${options.agents} ` +
-      `list-requests=${options.listRequests} subscribers=${options.subscribers} events=${options.events}`,
+      `list-requests=${options.listRequests} subscribers=${options.subscribers} events=${options.events} ` +
+      `nginx-hosts=${options.nginxHosts}`,
   );
   const summary: SummaryRow[] = [];
   summary.push(...(await withServer((server) => benchRegistration(server, options.registrations))));
@@ -80,6 +83,8 @@ async function main(): Promise<void> {
       benchEventFanout(server, options.subscribers, options.events),
     )),
   );
+  // A pure function: it needs no server.
+  summary.push(...(await benchNginxCompile(options.nginxHosts)));
 
   printTable({
     title: "Summary",

@@ -1,14 +1,27 @@
 #!/usr/bin/env bash
 # Installs the system programs the tests use as independent tools: openssl
-# (certificate checks) and curl (HTTPS checks). Debian packages only.
+# (certificate checks), curl (HTTPS checks) and nginx (`nginx -t` over the
+# compiled configurations; nginx-light where the archive has it). Debian
+# packages only.
 set -euo pipefail
 missing=()
 command -v openssl >/dev/null || missing+=(openssl)
 command -v curl >/dev/null || missing+=(curl)
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "installing test tools: ${missing[*]}" >&2
+need_nginx=false
+# nginx lives in /usr/sbin, which a non-root PATH may leave out.
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need_nginx=true
+if [ ${#missing[@]} -gt 0 ] || $need_nginx; then
   SUDO=""
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
+  if $need_nginx; then
+    policy=$(apt-cache policy nginx-light 2>/dev/null || true)
+    if grep -q 'Candidate: [0-9]' <<<"$policy"; then
+      missing+=(nginx-light)
+    else
+      missing+=(nginx)
+    fi
+  fi
+  echo "installing test tools: ${missing[*]}" >&2
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi

@@ -1,0 +1,614 @@
+import { invalidField, isDroverError } from "../errors/index.ts";
+import { checkArray } from "./grammar.ts";
+import type {
+  NginxCompileOptions,
+  NginxCompileResult,
+  NginxHostOutcome,
+  NginxModel,
+  NginxUpstreamOutcome,
+} from "./model.ts";
+import { arg, quote } from "./quote.ts";
+import {
+  type CheckedGlobal,
+  type CheckedHost,
+  type CheckedLocation,
+  type CheckedServer,
+  type CheckedUpstream,
+  checkGlobal,
+  checkHost,
+  checkOptions,
+  checkUpstream,
+} from "./validate.ts";
+
+/** Where the loopback-only listener serves stub_status. */
+export const STUB_STATUS_PATH = "/stub_status";
+
+/** The log_format name of the JSON access log. */
+export const ACCESS_LOG_FORMAT = "drover_json";
+
+/**
+ * The access log's JSON fields, in order, and the nginx variable of each.
+ * Every value is a JSON string (escape=json): the agent parses the numbers
+ * (status, body_bytes_sent, request_time in seconds with ms resolution).
+ */
+export const ACCESS_LOG_FIELDS: ReadonlyArray<readonly [field: string, variable: string]> = [
+  ["time", "$time_iso8601"],
+  ["remote_addr", "$remote_addr"],
+  ["method", "$request_method"],
+  ["uri", "$request_uri"],
+  ["protocol", "$server_protocol"],
+  ["host", "$host"],
+  ["status", "$status"],
+  ["body_bytes_sent", "$body_bytes_sent"],
+  ["request_time", "$request_time"],
+  ["user_agent", "$http_user_agent"],
+  ["referer", "$http_referer"],
+  ["request_id", "$request_id"],
+  ["upstream_addr", "$upstream_addr"],
+];
+
+/**
+ * Request headers every proxied request carries; a location's "request"
+ * header of the same name (case-insensitive) replaces one.
+ */
+export const DEFAULT_PROXY_HEADERS: ReadonlyArray<readonly [name: string, value: string]> = [
+  ["Host", "$host"],
+  ["X-Real-IP", "$remote_addr"],
+  ["X-Forwarded-For", "$proxy_add_x_forwarded_for"],
+  ["X-Forwarded-Proto", "$scheme"],
+  ["X-Request-ID", "$request_id"],
+];
+
+/** The name nginx knows an upstream by: the `_` keeps it apart from every DNS name. */
+export function nginxUpstreamName(upstreamId: string): string {
+  return `drover_${upstreamId}`;
+}
+
+const INDENT = "    ";
+
+interface Problem {
+  reason: string;
+  field?: string;
+}
+
+function problemOf(error: unknown): Problem {
+  if (!isDroverError(error)) throw error;
+  const field = error.details[0]?.field;
+  return field === undefined ? { reason: error.message } : { reason: error.message, field };
+}
+
+/** An upstream after resolution: what will be emitted, or why it cannot be. */
+interface PlannedUpstream {
+  checked: CheckedUpstream;
+  name: string;
+  servers: CheckedServer[];
+  skipped: string[];
+  markedDown: string[];
+  unusable?: Problem;
+}
+
+interface PlannedHost {
+  host: CheckedHost;
+  /** First host on a QUIC port: carries `reuseport`, which nginx takes once per port. */
+  quicReuseport: boolean;
+}
+
+/**
+ * Compiles the model into a complete nginx.conf. Pure: the same model and
+ * options give the same bytes, and the only view of the machine is through
+ * options (certificateAvailable, resolvable, downServers).
+ *
+ * Throws a DroverError invalid_argument naming the field for input nginx
+ * would refuse or misread (with options.invalid "set_aside", only for global
+ * settings, options and duplicate ids). Hosts that cannot be served on this
+ * machine right now — certificate files missing, a proxied host name that
+ * does not resolve, an upstream left without servers, a port or name already
+ * taken — are set aside with a reason while the others compile.
+ */
+export function compileNginxConfig(
+  model: NginxModel,
+  options: NginxCompileOptions,
+): NginxCompileResult {
+  checkOptions(options);
+  if (model === null || typeof model !== "object") throw invalidField("model", "must be an object");
+  const global = checkGlobal(model.global);
+  const setAsideInvalid = options.invalid === "set_aside";
+
+  // Upstreams: check, then resolve their servers.
+  const upstreamsIn = model.upstreams ?? [];
+  checkArray("upstreams", upstreamsIn, 10_000);
+  const upstreamIds = new Set<string>();
+  const upstreams = new Map<string, PlannedUpstream | Problem>();
+  upstreamsIn.forEach((upstream, i) => {
+    const id = (upstream as { id?: unknown } | null)?.id;
+    if (typeof id === "string" && upstreamIds.has(id)) {
+      throw invalidField(`upstreams.${i}.id`, `duplicates upstream ${id}`);
+    }
+    let checked: CheckedUpstream;
+    try {
+      checked = checkUpstream(`upstreams.${i}`, upstream);
+    } catch (error) {
+      if (!setAsideInvalid || typeof id !== "string") throw error;
+      upstreamIds.add(id);
+      upstreams.set(id, problemOf(error));
+      return;
+    }
+    upstreamIds.add(checked.id);
+    upstreams.set(checked.id, planUpstream(checked, `upstreams.${i}`, options));
+  });
+
+  // Virtual hosts: check in the order given (the first error is the first in the model).
+  const hostsIn = model.virtualHosts;
+  checkArray("virtual_hosts", hostsIn, 100_000);
+  const hostIds = new Set<string>();
+  const checkedHosts: Array<{ host: CheckedHost; field: string }> = [];
+  const outcomes = new Map<string, NginxHostOutcome>();
+  hostsIn.forEach((host, i) => {
+    const id = (host as { id?: unknown } | null)?.id;
+    if (typeof id === "string" && hostIds.has(id)) {
+      throw invalidField(`virtual_hosts.${i}.id`, `duplicates virtual host ${id}`);
+    }
+    try {
+      const checked = checkHost(`virtual_hosts.${i}`, host, upstreamIds);
+      hostIds.add(checked.id);
+      checkedHosts.push({ host: checked, field: `virtual_hosts.${i}` });
+    } catch (error) {
+      if (!setAsideInvalid || typeof id !== "string") throw error;
+      hostIds.add(id);
+      outcomes.set(id, { id, status: "set_aside", ...problemOf(error) });
+    }
+  });
+
+  // Which hosts this machine can serve. Ports and names go to the host listed
+  // first, so listing the oldest first keeps existing hosts up when a new one clashes.
+  const planned: PlannedHost[] = [];
+  const portTls = new Map<number, { tls: boolean; by: string }>();
+  const portNames = new Map<string, string>();
+  const quicPorts = new Set<number>();
+  for (const { host, field } of checkedHosts) {
+    const problem = servable(host, upstreams, options) ?? claim(host, portTls, portNames);
+    if (problem) {
+      const at = problem.field === undefined ? {} : { field: `${field}.${problem.field}` };
+      outcomes.set(host.id, { id: host.id, status: "set_aside", reason: problem.reason, ...at });
+      continue;
+    }
+    const notes: string[] = [];
+    if (host.http2 && !host.tls) {
+      notes.push("http2 needs TLS: served as HTTP/1.1");
+    }
+    let quicReuseport = false;
+    if (host.http3) {
+      if (options.supportsHttp3) {
+        quicReuseport = !quicPorts.has(host.listenPort);
+        quicPorts.add(host.listenPort);
+      } else {
+        notes.push("http3 is not supported by this nginx: served over TCP only");
+      }
+    }
+    for (const location of host.locations) {
+      if (location.target.kind !== "upstream") continue;
+      const upstream = upstreams.get(location.target.upstreamId) as PlannedUpstream;
+      if (upstream.skipped.length > 0) {
+        notes.push(
+          `upstream ${upstream.checked.id}: left out ${upstream.skipped.join(", ")} (not resolvable)`,
+        );
+      }
+    }
+    planned.push({ host, quicReuseport });
+    outcomes.set(host.id, { id: host.id, status: "applied", notes: [...new Set(notes)] });
+  }
+
+  planned.sort((a, b) => compare(a.host.id, b.host.id));
+  const used = new Set<string>();
+  for (const { host } of planned) {
+    for (const location of host.locations) {
+      if (location.target.kind === "upstream") used.add(location.target.upstreamId);
+    }
+  }
+  const content = emit(global, planned, upstreams, used, options);
+
+  const upstreamOutcomes: NginxUpstreamOutcome[] = [...upstreams.entries()]
+    .sort(([a], [b]) => compare(a, b))
+    .map(([id, plan]): NginxUpstreamOutcome => {
+      if (!("checked" in plan)) return { id, status: "set_aside", ...plan };
+      if (plan.unusable) return { id, status: "set_aside", ...plan.unusable };
+      if (!used.has(id)) return { id, status: "unused" };
+      return {
+        id,
+        status: "applied",
+        name: plan.name,
+        skippedServers: plan.skipped,
+        markedDown: plan.markedDown,
+      };
+    });
+
+  return {
+    files: [{ path: "nginx.conf", content }],
+    hosts: [...outcomes.values()].sort((a, b) => compare(a.id, b.id)),
+    upstreams: upstreamOutcomes,
+  };
+}
+
+/** Code-unit order: the same everywhere, unlike localeCompare. */
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** An upstream's emitted servers: resolvable ones, with the agent's down marks. */
+function planUpstream(
+  checked: CheckedUpstream,
+  field: string,
+  options: NginxCompileOptions,
+): PlannedUpstream {
+  const down = new Set(
+    Object.hasOwn(options.downServers ?? {}, checked.id)
+      ? (options.downServers?.[checked.id] ?? [])
+      : [],
+  );
+  const skipped: string[] = [];
+  const markedDown: string[] = [];
+  const servers: CheckedServer[] = [];
+  for (const server of checked.servers) {
+    if (!server.host.ip && !options.resolvable(server.host.host)) {
+      skipped.push(server.address);
+      continue;
+    }
+    if (down.has(server.address)) {
+      if (!markedDown.includes(server.address)) markedDown.push(server.address);
+      servers.push({ ...server, down: true });
+    } else {
+      servers.push(server);
+    }
+  }
+  const plan: PlannedUpstream = {
+    checked,
+    name: nginxUpstreamName(checked.id),
+    servers,
+    skipped,
+    markedDown,
+  };
+  if (!servers.some((server) => !server.backup)) {
+    plan.unusable = {
+      reason: `upstream ${checked.id}: no server that is not a backup resolves (left out: ${skipped.join(", ")})`,
+      field: `${field}.servers`,
+    };
+  }
+  return plan;
+}
+
+/** Why this machine cannot serve the host now, if it cannot. */
+function servable(
+  host: CheckedHost,
+  upstreams: ReadonlyMap<string, PlannedUpstream | Problem>,
+  options: NginxCompileOptions,
+): Problem | undefined {
+  if (host.listenPort === options.statusPort) {
+    return {
+      reason: `port ${host.listenPort} is the agent's status port`,
+      field: "listen_port",
+    };
+  }
+  if (host.tls && !options.certificateAvailable(host.tls)) {
+    return {
+      reason: `certificate ${host.tls.certificateId} is not available (${host.tls.certificatePath}, ${host.tls.keyPath})`,
+      field: "tls.certificate_id",
+    };
+  }
+  for (const [i, location] of host.locations.entries()) {
+    const target = location.target;
+    if (target.kind === "proxy" && !target.ip && !options.resolvable(target.host)) {
+      return {
+        reason: `location ${location.path}: host ${target.host} does not resolve`,
+        field: `locations.${i}.proxy_pass`,
+      };
+    }
+    if (target.kind === "upstream") {
+      const upstream = upstreams.get(target.upstreamId);
+      const problem =
+        upstream === undefined || !("checked" in upstream) ? upstream : upstream.unusable;
+      if (problem) {
+        return {
+          reason: `location ${location.path}: upstream ${target.upstreamId} cannot be used: ${problem.reason}`,
+          field: `locations.${i}.upstream_id`,
+        };
+      }
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Claims the host's port and names. nginx turns a port TLS for every server
+ * on it if one server says `ssl`, and keeps only the first server of a name on
+ * a port; the host listed later in the model is set aside instead.
+ */
+function claim(
+  host: CheckedHost,
+  portTls: Map<number, { tls: boolean; by: string }>,
+  portNames: Map<string, string>,
+): Problem | undefined {
+  const tls = host.tls !== null;
+  const mode = portTls.get(host.listenPort);
+  if (mode && mode.tls !== tls) {
+    return {
+      reason: `port ${host.listenPort} serves ${mode.tls ? "TLS" : "plain HTTP"} (host ${mode.by}); this host wants ${tls ? "TLS" : "plain HTTP"}`,
+      field: "listen_port",
+    };
+  }
+  const keys = host.serverNames.map((name) => `${host.listenPort} ${name.toLowerCase()}`);
+  for (const [i, key] of keys.entries()) {
+    const by = portNames.get(key);
+    if (by !== undefined) {
+      return {
+        reason: `server name ${host.serverNames[i]} on port ${host.listenPort} is already served by host ${by}`,
+        field: `server_names.${i}`,
+      };
+    }
+  }
+  if (!mode) portTls.set(host.listenPort, { tls, by: host.id });
+  for (const key of keys) portNames.set(key, host.id);
+  return undefined;
+}
+
+// Output
+
+/** nginx's hash element size for a key of `length` bytes (NGX_HASH_ELT_SIZE, 64-bit). */
+function hashElement(length: number): number {
+  return 8 + Math.ceil((length + 2) / 8) * 8;
+}
+
+function powerOfTwoAtLeast(value: number): number {
+  let out = 1;
+  while (out < value) out *= 2;
+  return out;
+}
+
+const indents = [0, 1, 2, 3].map((depth) => INDENT.repeat(depth));
+
+function directive(out: string[], depth: number, name: string, ...args: string[]): void {
+  out.push(`${indents[depth]}${args.length === 0 ? name : `${name} ${args.join(" ")}`};`);
+}
+
+function open(out: string[], depth: number, head: string): void {
+  out.push(`${indents[depth]}${head} {`);
+}
+
+function close(out: string[], depth: number): void {
+  out.push(`${indents[depth]}}`);
+}
+
+function emitDirectives(out: string[], depth: number, directives: Array<[string, string]>): void {
+  for (const [name, value] of directives) directive(out, depth, name, value);
+}
+
+function emit(
+  global: CheckedGlobal,
+  hosts: readonly PlannedHost[],
+  upstreams: ReadonlyMap<string, PlannedUpstream | Problem>,
+  used: ReadonlySet<string>,
+  options: NginxCompileOptions,
+): string {
+  const out: string[] = [
+    "# Generated by Drover (lib/nginx) from the fleet's desired configuration.",
+    "# Do not edit: the agent replaces this file on every change.",
+    "",
+  ];
+  const runtime = options.runtime ?? {};
+  if (runtime.user !== undefined) directive(out, 0, "user", runtime.user);
+  directive(out, 0, "worker_processes", String(global.workerProcesses));
+  if (runtime.pidPath !== undefined) directive(out, 0, "pid", arg(runtime.pidPath));
+  if (runtime.errorLogPath !== undefined) directive(out, 0, "error_log", arg(runtime.errorLogPath));
+  out.push("");
+  open(out, 0, "events");
+  directive(out, 1, "worker_connections", String(global.workerConnections));
+  close(out, 0);
+  out.push("");
+  open(out, 0, "http");
+  if (runtime.mimeTypesPath !== undefined) directive(out, 1, "include", arg(runtime.mimeTypesPath));
+  directive(out, 1, "default_type", "application/octet-stream");
+  directive(out, 1, "server_tokens", "off");
+  if (runtime.tempDir !== undefined) {
+    for (const kind of ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"]) {
+      directive(out, 1, `${kind}_temp_path`, arg(`${runtime.tempDir}/${kind}`));
+    }
+  }
+
+  // Hash sizes nginx would otherwise refuse to build: long or many server names, long header names.
+  let longestName = 0;
+  let names = 0;
+  let longestHeader = 0;
+  for (const { host } of hosts) {
+    for (const name of host.serverNames) longestName = Math.max(longestName, name.length);
+    names += host.serverNames.length;
+    for (const location of host.locations) {
+      for (const header of location.headers) {
+        if (header.direction === "request") {
+          longestHeader = Math.max(longestHeader, header.name.length);
+        }
+      }
+    }
+  }
+  directive(
+    out,
+    1,
+    "server_names_hash_bucket_size",
+    String(Math.max(64, powerOfTwoAtLeast(2 * hashElement(longestName) + 8))),
+  );
+  directive(
+    out,
+    1,
+    "server_names_hash_max_size",
+    String(Math.max(512, powerOfTwoAtLeast(8 * names))),
+  );
+  const headerBucket = powerOfTwoAtLeast(hashElement(longestHeader) + 8);
+  if (headerBucket > 64) directive(out, 1, "proxy_headers_hash_bucket_size", String(headerBucket));
+
+  const format = ACCESS_LOG_FIELDS.map(([field, variable]) => `"${field}":"${variable}"`).join(",");
+  directive(out, 1, "log_format", ACCESS_LOG_FORMAT, "escape=json", `'{${format}}'`);
+  if (global.accessLogPath === null) directive(out, 1, "access_log", "off");
+  else directive(out, 1, "access_log", arg(global.accessLogPath), ACCESS_LOG_FORMAT);
+  if (hosts.some(({ host }) => host.tls)) directive(out, 1, "ssl_protocols", "TLSv1.2", "TLSv1.3");
+  for (const [name, value] of DEFAULT_PROXY_HEADERS) {
+    directive(out, 1, "proxy_set_header", name, value);
+  }
+  emitDirectives(out, 1, global.directives);
+
+  for (const id of [...used].sort(compare)) {
+    emitUpstream(out, upstreams.get(id) as PlannedUpstream);
+  }
+
+  if (options.defaultServers !== false) {
+    const ports = new Map<number, boolean>();
+    for (const { host } of hosts) ports.set(host.listenPort, host.tls !== null);
+    for (const [port, tls] of [...ports.entries()].sort(([a], [b]) => a - b)) {
+      out.push("");
+      out.push(`${INDENT}# Port ${port}: names no virtual host serves.`);
+      open(out, 1, "server");
+      if (tls) {
+        directive(out, 2, "listen", String(port), "ssl", "default_server");
+        directive(out, 2, "ssl_reject_handshake", "on");
+      } else {
+        directive(out, 2, "listen", String(port), "default_server");
+        directive(out, 2, "return", "444");
+      }
+      close(out, 1);
+    }
+  }
+
+  for (const planned of hosts) emitHost(out, planned, upstreams, options);
+
+  out.push("");
+  out.push(`${INDENT}# The agent's status endpoint: loopback only.`);
+  open(out, 1, "server");
+  directive(out, 2, "listen", `127.0.0.1:${options.statusPort}`);
+  directive(out, 2, "access_log", "off");
+  open(out, 2, `location = ${STUB_STATUS_PATH}`);
+  directive(out, 3, "stub_status");
+  directive(out, 3, "allow", "127.0.0.1");
+  directive(out, 3, "deny", "all");
+  close(out, 2);
+  open(out, 2, "location /");
+  directive(out, 3, "return", "404");
+  close(out, 2);
+  close(out, 1);
+  close(out, 0);
+  out.push("");
+  return out.join("\n");
+}
+
+function serverLine(server: CheckedServer): string {
+  const parts = [arg(server.address)];
+  if (server.weight !== 1) parts.push(`weight=${server.weight}`);
+  if (server.maxFails !== 1) parts.push(`max_fails=${server.maxFails}`);
+  if (server.failTimeout !== 10) parts.push(`fail_timeout=${server.failTimeout}s`);
+  if (server.backup) parts.push("backup");
+  if (server.down) parts.push("down");
+  return parts.join(" ");
+}
+
+function emitUpstream(out: string[], plan: PlannedUpstream): void {
+  const { checked } = plan;
+  out.push("");
+  out.push(`${INDENT}# Upstream ${checked.id}.`);
+  open(out, 1, `upstream ${plan.name}`);
+  // The balancing method comes first: nginx wants it before keepalive.
+  if (checked.algorithm === "least_connections") directive(out, 2, "least_conn");
+  if (checked.algorithm === "ip_hash") directive(out, 2, "ip_hash");
+  if (checked.algorithm === "hash") {
+    const key = quote(checked.hashKey as string);
+    if (checked.hashConsistent) directive(out, 2, "hash", key, "consistent");
+    else directive(out, 2, "hash", key);
+  }
+  // Server order matters where a plain hash picks servers by index; elsewhere it is sorted.
+  const ordered =
+    checked.algorithm === "ip_hash" || (checked.algorithm === "hash" && !checked.hashConsistent);
+  const lines = plan.servers.map(serverLine);
+  if (!ordered) lines.sort(compare);
+  for (const line of lines) directive(out, 2, "server", line);
+  if (checked.keepalive > 0) directive(out, 2, "keepalive", String(checked.keepalive));
+  close(out, 1);
+}
+
+function emitHost(
+  out: string[],
+  { host, quicReuseport }: PlannedHost,
+  upstreams: ReadonlyMap<string, PlannedUpstream | Problem>,
+  options: NginxCompileOptions,
+): void {
+  const port = String(host.listenPort);
+  const http3 = host.http3 && options.supportsHttp3 === true;
+  out.push("");
+  out.push(`${INDENT}# Virtual host ${host.id}.`);
+  open(out, 1, "server");
+  if (host.tls) {
+    const h2 = host.http2 && !options.http2Directive;
+    directive(out, 2, "listen", port, "ssl", ...(h2 ? ["http2"] : []));
+    if (http3) directive(out, 2, "listen", port, "quic", ...(quicReuseport ? ["reuseport"] : []));
+    if (host.http2 && options.http2Directive) directive(out, 2, "http2", "on");
+  } else {
+    directive(out, 2, "listen", port);
+  }
+  directive(out, 2, "server_name", ...host.serverNames);
+  if (host.tls) {
+    directive(out, 2, "ssl_certificate", arg(host.tls.certificatePath));
+    directive(out, 2, "ssl_certificate_key", arg(host.tls.keyPath));
+  }
+  const altSvc = http3 ? quote(`h3=":${port}"; ma=86400`) : undefined;
+  if (altSvc) directive(out, 2, "add_header", "Alt-Svc", altSvc, "always");
+  emitDirectives(out, 2, host.directives);
+  if (host.locations.length === 0) directive(out, 2, "return", "404");
+  for (const location of host.locations) emitLocation(out, location, upstreams, altSvc);
+  close(out, 1);
+}
+
+function emitLocation(
+  out: string[],
+  location: CheckedLocation,
+  upstreams: ReadonlyMap<string, PlannedUpstream | Problem>,
+  altSvc: string | undefined,
+): void {
+  open(out, 2, `location ${arg(location.path)}`);
+  for (const rule of location.rewrites) {
+    directive(out, 3, "rewrite", quote(rule.pattern), quote(rule.replacement), rule.flag);
+  }
+  const target = location.target;
+  let keepalive = false;
+  if (target.kind === "root") {
+    directive(out, 3, "root", arg(target.root));
+    if (target.index.length > 0) directive(out, 3, "index", ...target.index.map(arg));
+  } else if (target.kind === "proxy") {
+    directive(out, 3, "proxy_pass", arg(target.url));
+  } else {
+    const upstream = upstreams.get(target.upstreamId) as PlannedUpstream;
+    directive(out, 3, "proxy_pass", `http://${upstream.name}`);
+    keepalive = upstream.checked.keepalive > 0;
+  }
+  if (keepalive) directive(out, 3, "proxy_http_version", "1.1");
+
+  // proxy_set_header at this level replaces every inherited one: repeat the defaults.
+  const request = location.headers.filter((header) => header.direction === "request");
+  if (request.length > 0 || keepalive) {
+    const own = new Set(request.map((header) => header.name.toLowerCase()));
+    for (const [name, value] of DEFAULT_PROXY_HEADERS) {
+      if (!own.has(name.toLowerCase())) directive(out, 3, "proxy_set_header", name, value);
+    }
+    // Keepalive to the upstream needs the client's Connection header dropped.
+    if (keepalive && !own.has("connection"))
+      directive(out, 3, "proxy_set_header", "Connection", '""');
+    for (const header of request) {
+      directive(out, 3, "proxy_set_header", arg(header.name), quote(header.value));
+    }
+  }
+  // add_header at this level replaces the server's Alt-Svc: repeat it.
+  const response = location.headers.filter((header) => header.direction === "response");
+  if (response.length > 0) {
+    if (altSvc && !response.some((header) => header.name.toLowerCase() === "alt-svc")) {
+      directive(out, 3, "add_header", "Alt-Svc", altSvc, "always");
+    }
+    for (const header of response) {
+      directive(out, 3, "add_header", arg(header.name), quote(header.value), "always");
+    }
+  }
+  emitDirectives(out, 3, location.directives);
+  close(out, 2);
+}
