@@ -11,13 +11,21 @@ export {
   loadAgentIdentity,
 } from "./agent/index.ts";
 export { type OperatorClient, operatorClientFromDataDir } from "./client/index.ts";
+export { configHash, type DesiredFile, diffFileSets, manifestOf } from "./drift/index.ts";
 export { DroverError, type ErrorCode, isDroverError } from "./errors/index.ts";
-export { createEventBus, type EventBus, type FleetEvent } from "./events/index.ts";
+export {
+  createEventBus,
+  type EventBus,
+  type EventFilter,
+  type FleetEvent,
+  openSubscription,
+} from "./events/index.ts";
 export { createFleet, type Fleet, type FleetAuthority } from "./fleet/index.ts";
 export { AgentService } from "./gen/drover/v1/agent_pb.ts";
 export { IdentityService } from "./gen/drover/v1/identity_pb.ts";
 export { OperatorService } from "./gen/drover/v1/operator_pb.ts";
 export { RegistrationService } from "./gen/drover/v1/registration_pb.ts";
+export { compileNginxConfig, type NginxModel } from "./nginx/index.ts";
 export * from "./pki/index.ts";
 export { matchesSelector, parseSelector, type Selector } from "./selector/index.ts";
 export {

@@ -72,3 +72,30 @@ test("examples/embed-node: an in-process agent joins an in-process server", asyn
   assert.equal(result.agent.state, "online");
   assert.deepEqual(result.agent.labels, { site: "example" });
 });
+
+test("the nginx compiler and drift hashing work from the built library", async () => {
+  const { compileNginxConfig, configHash } = await import("drover");
+  const compiled = compileNginxConfig(
+    {
+      global: { accessLogPath: "/tmp/drover-node/access.json" },
+      virtualHosts: [
+        {
+          id: "vh-node",
+          serverNames: ["node.example.com"],
+          listenPort: 18081,
+          locations: [{ path: "/", proxyPass: "http://127.0.0.1:3000" }],
+        },
+      ],
+    },
+    { statusPort: 18082, certificateAvailable: () => true, resolvable: () => true },
+  );
+  const conf = compiled.files.find((file) => file.path === "nginx.conf");
+  assert.match(conf.content, /server_name node\.example\.com;/);
+  assert.deepEqual(
+    compiled.hosts.map((host) => [host.id, host.status]),
+    [["vh-node", "applied"]],
+  );
+  const files = [{ path: "nginx/nginx.conf", mode: 0o644, content: conf.content }];
+  assert.match(configHash(files), /^sha256:[0-9a-f]{64}$/);
+  assert.equal(configHash(files), configHash([...files]));
+});
