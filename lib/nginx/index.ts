@@ -47,6 +47,19 @@ export {
 export { allowedDirectives } from "./directives.ts";
 export { type NginxFeatures, nginxFeatures } from "./features.ts";
 export { type NginxRowsInput, nginxModelFromRows } from "./from-rows.ts";
+export {
+  checkAddress,
+  checkArray,
+  checkHashKey,
+  checkHeaderName,
+  checkHeaderValue,
+  checkInt,
+  checkLocationPath,
+  checkProxyUrl,
+  checkServerName,
+  checkString,
+  isDnsName,
+} from "./grammar.ts";
 export type {
   NginxCertificate,
   NginxCompileOptions,
@@ -67,4 +80,10 @@ export type {
   NginxUpstreamServer,
   NginxVirtualHost,
 } from "./model.ts";
-export { isKnownVariable } from "./variables.ts";
+export { checkRewritePattern } from "./regex.ts";
+export {
+  checkReplacement as checkRewriteReplacement,
+  limits as nginxLimits,
+  rewriteFlags,
+} from "./validate.ts";
+export { checkVariables, isKnownVariable } from "./variables.ts";

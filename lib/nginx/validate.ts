@@ -37,6 +37,7 @@ import { checkVariables } from "./variables.ts";
  * `virtual_hosts.2.locations.0.headers.1.value`, `upstreams.0.servers.3.backup`.
  */
 
+/** Sizes and ranges nginx-bound fields take; the REST schemas and service share them. */
 export const limits = {
   serverNames: 64,
   locations: 512,
@@ -275,9 +276,10 @@ export interface CheckedHost {
   directives: Array<[string, string]>;
 }
 
-const flags: readonly NginxRewriteFlag[] = ["last", "break", "redirect", "permanent"];
+export const rewriteFlags: readonly NginxRewriteFlag[] = ["last", "break", "redirect", "permanent"];
 
-function checkReplacement(field: string, value: unknown, captures: number): void {
+/** A rewrite replacement; `captures`: the pattern's group count (checkRewritePattern's result). */
+export function checkReplacement(field: string, value: unknown, captures: number): void {
   checkString(field, value);
   if (!/^[\x21-\x7e]{1,2048}$/.test(value) || /[;{}]/.test(value)) {
     throw invalidField(
@@ -352,7 +354,7 @@ function checkLocation(
     checkObject(at, rule);
     const captures = checkRewritePattern(`${at}.pattern`, rule.pattern);
     checkReplacement(`${at}.replacement`, rule.replacement, captures);
-    if (!flags.includes(rule.flag)) {
+    if (!rewriteFlags.includes(rule.flag)) {
       throw invalidField(`${at}.flag`, "must be last, break, redirect or permanent");
     }
     return { pattern: rule.pattern, replacement: rule.replacement, flag: rule.flag };

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import fc from "fast-check";
 import type { FleetEvent } from "../../lib/events/index.ts";
 import { MemberRole } from "../../lib/gen/drover/v1/operator_pb.ts";
+import { compileNginxConfig } from "../../lib/nginx/index.ts";
 import type { NewAccessLog } from "../../lib/store/index.ts";
 import { type HttpResult, httpsClient } from "../support/https-client.ts";
 import { type InProcessFleet, startInProcessFleet } from "../support/in-process.ts";
@@ -308,6 +309,7 @@ describe("upstreams", () => {
       [{ name: "u", algorithm: "hash", hash_key: "a b", servers: ok }, "hash_key"],
       [{ name: "u", algorithm: "hash", hash_key: "$", servers: ok }, "hash_key"],
       [{ name: "u", hash_key: "$remote_addr", servers: ok }, "hash_key"],
+      [{ name: "u", algorithm: "hash", hash_key: "$no_such_var", servers: ok }, "hash_key"],
       [
         { name: "u", algorithm: "ip_hash", servers: [...ok, server("b.lan:80", { backup: true })] },
         "servers.1.backup",
@@ -529,6 +531,7 @@ describe("virtual hosts", () => {
       [{ ...valid, server_name: "*" }, "server_name"],
       [{ ...valid, server_name: "www.*.com" }, "server_name"],
       [{ ...valid, server_name: `${"a".repeat(64)}.com` }, "server_name"],
+      [{ ...valid, server_name: "a.com A.com" }, "server_name", "second time"],
       [{ ...valid, listen_port: 0 }, "listen_port"],
       [{ ...valid, listen_port: 65536 }, "listen_port"],
       [{ ...valid, listen_port: "80" }, "listen_port"],
@@ -589,6 +592,27 @@ describe("virtual hosts", () => {
       [
         proxied({ custom_headers: [{ name: "X-A", value: "cost $" }] }),
         "locations.0.custom_headers.0.value",
+      ],
+      [
+        proxied({ custom_headers: [{ name: "X-A", value: "$no_such_var" }] }),
+        "locations.0.custom_headers.0.value",
+        "not an nginx variable",
+      ],
+      [
+        proxied({ custom_headers: [{ name: "X-$A", value: "x" }] }),
+        "locations.0.custom_headers.0.name",
+      ],
+      [at({ path: "/a$b", proxy_pass: "http://b.lan" }), "locations.0.path"],
+      [at({ path: "/", proxy_pass: "http://user@b.lan" }), "locations.0.proxy_pass"],
+      [
+        proxied({ rewrites: [{ pattern: "^/(?<n>a)$", replacement: "/b", flag: "last" }] }),
+        "locations.0.rewrites.0.pattern",
+        "not a supported regular expression",
+      ],
+      [
+        proxied({ rewrites: [{ pattern: "^/(a)$", replacement: "/$2", flag: "last" }] }),
+        "locations.0.rewrites.0.replacement",
+        "capture",
       ],
       [
         proxied({ custom_headers: [{ name: "X-A", value: "é" }] }),
@@ -728,6 +752,27 @@ describe("virtual hosts", () => {
               expect(view.server_name).toBe(name);
               expect(view.locations).toEqual([location]);
             }
+            // What the API stores, the nginx compiler accepts.
+            compileNginxConfig(
+              {
+                virtualHosts: [
+                  {
+                    id: "vh-1",
+                    serverNames: name.split(" "),
+                    listenPort: 80,
+                    locations: [
+                      {
+                        path: p,
+                        proxyPass: location.proxy_pass,
+                        headers: [{ name: hName, value: hValue }],
+                      },
+                    ],
+                  },
+                ],
+                upstreams: [],
+              },
+              { statusPort: 18081, resolvable: () => true, certificateAvailable: () => true },
+            );
           } else {
             outcomes.refused++;
             expectError(result, 422, "VALIDATION_ERROR");
