@@ -1,0 +1,56 @@
+/** Pure readers of what nginx prints: `nginx -t` / error-log lines and stub_status. */
+
+const severe = /\[(emerg|alert|crit)\]\s*(?:\d+#\d+:\s*)?(.*)$/;
+
+/**
+ * The `[emerg]`, `[alert]` and `[crit]` lines of nginx's output (from
+ * `nginx -t` or the error log), as `[level] message`, in order, without the
+ * `nginx:` prefix, timestamps or `pid#tid:`. Duplicates are kept once.
+ */
+export function parseNginxErrors(output: string): string[] {
+  const errors: string[] = [];
+  for (const line of output.split(/\r?\n/)) {
+    const match = severe.exec(line);
+    if (!match) continue;
+    const text = `[${match[1]}] ${(match[2] ?? "").trim()}`;
+    if (!errors.includes(text)) errors.push(text);
+  }
+  return errors;
+}
+
+export interface StubStatus {
+  activeConnections: number;
+  accepts: number;
+  handled: number;
+  requests: number;
+  reading: number;
+  writing: number;
+  waiting: number;
+}
+
+/** Parses ngx_http_stub_status_module's plain-text page; undefined when it is not one. */
+export function parseStubStatus(text: string): StubStatus | undefined {
+  const active = /Active connections:\s*(\d+)/.exec(text);
+  const counters = /server accepts handled requests\s+(\d+)\s+(\d+)\s+(\d+)/.exec(text);
+  const states = /Reading:\s*(\d+)\s+Writing:\s*(\d+)\s+Waiting:\s*(\d+)/.exec(text);
+  if (!active || !counters || !states) return undefined;
+  return {
+    activeConnections: Number(active[1]),
+    accepts: Number(counters[1]),
+    handled: Number(counters[2]),
+    requests: Number(counters[3]),
+    reading: Number(states[1]),
+    writing: Number(states[2]),
+    waiting: Number(states[3]),
+  };
+}
+
+/**
+ * The path a main-context `pid` directive names, bare or double-quoted (as
+ * the compiler writes it); undefined when there is none.
+ */
+export function pidDirective(confText: string): string | undefined {
+  const match = /^[ \t]*pid[ \t]+(?:"((?:[^"\\]|\\.)*)"|([^\s;"]+))[ \t]*;/m.exec(confText);
+  if (!match) return undefined;
+  return match[1] !== undefined ? match[1].replace(/\\(.)/g, "$1") : match[2];
+}
