@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the system programs the tests use as independent tools: openssl
-# (certificate checks), curl (HTTPS checks) and nginx (`nginx -t` over the
-# compiled configurations; nginx-light where the archive has it). Debian
+# (certificate checks), curl (HTTPS checks), nginx (`nginx -t` over the
+# compiled configurations; nginx-light where the archive has it) and pebble
+# (the ACME test server the lib/acme client is tested against). Debian
 # packages only.
 set -euo pipefail
 missing=()
@@ -10,6 +11,8 @@ command -v curl >/dev/null || missing+=(curl)
 need_nginx=false
 # nginx lives in /usr/sbin, which a non-root PATH may leave out.
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need_nginx=true
+# Debian's pebble package ships /usr/bin/pebble and /usr/bin/pebble-challtestsrv.
+{ command -v pebble >/dev/null && command -v pebble-challtestsrv >/dev/null; } || missing+=(pebble)
 if [ ${#missing[@]} -gt 0 ] || $need_nginx; then
   SUDO=""
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"
