@@ -83,7 +83,7 @@ async function startEmptyServer(dataDir: string, caPem: string) {
     readFile(paths.serverKey, "utf8"),
   ]);
   let received = 0;
-  const empty: ServiceImpl<typeof AgentService> = {
+  const empty: Partial<ServiceImpl<typeof AgentService>> = {
     async reportHealth(requests) {
       for await (const request of requests) if (request.report) received += 1;
       return {};

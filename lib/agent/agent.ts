@@ -1,15 +1,36 @@
+import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import type { ConfigStatusReport } from "../delivery/index.ts";
+import { NGINX_CONFIG_PATH } from "../desired/index.ts";
 import { DroverError, isDroverError } from "../errors/index.ts";
 import { type Logger, silentLogger } from "../log/index.ts";
+import { nginxFeatures } from "../nginx/index.ts";
 import { sleep } from "../tasks/index.ts";
 import { type Clock, systemClock } from "../time/index.ts";
 import { droverVersion } from "../version.ts";
 import { type BackoffPolicy, backoffDelay, defaultBackoff } from "./backoff.ts";
+import { runConfigSession, type SessionNginx } from "./config-session.ts";
+import { createFileReceiver } from "./file-receiver.ts";
 import { runHealthStream } from "./health-stream.ts";
 import { type AgentIdentity, loadAgentIdentity, saveAgentIdentity } from "./identity-files.ts";
 import { joinFleet } from "./join.ts";
+import { createNginxManager, type NginxManager } from "./nginx/index.ts";
 import { renewalWaitMs, renewIdentity } from "./renewal.ts";
 import { createHealthSampler } from "./system-health.ts";
+
+/** How the agent runs nginx (the flag --nginx-mode and its companions). */
+export type AgentNginxOptions =
+  | { mode: "off" }
+  | {
+      mode: "managed";
+      /** Default: nginx on PATH. */
+      bin?: string;
+      /** Port of the stub_status listener on 127.0.0.1. */
+      statusPort: number;
+    };
 
 export interface AgentOptions {
   dataDir: string;
@@ -23,6 +44,12 @@ export interface AgentOptions {
   labels?: Record<string, string>;
   capabilities?: string[];
   version?: string;
+  /** Default { mode: "off" }. */
+  nginx?: AgentNginxOptions;
+  /** How often delivered files are re-hashed for drift; default the heartbeat interval. */
+  driftIntervalMs?: number;
+  /** Called with each delivery's final status. */
+  onConfigApplied?: (status: ConfigStatusReport) => void;
   backoff?: BackoffPolicy;
   clock?: Clock;
   logger?: Logger;
@@ -31,6 +58,8 @@ export interface AgentOptions {
 export interface DroverAgent {
   /** The identity in use, once joined. */
   identity(): AgentIdentity | undefined;
+  /** The nginx it runs, in managed mode. */
+  readonly nginx: NginxManager | undefined;
   /** Runs until the signal aborts; rejects when the fleet refuses this agent for good. */
   run(signal: AbortSignal): Promise<void>;
 }
@@ -41,6 +70,54 @@ export function createAgent(options: AgentOptions): DroverAgent {
   const backoff = options.backoff ?? defaultBackoff;
   const version = options.version ?? droverVersion;
   let current: AgentIdentity | undefined;
+  const nginxOptions = options.nginx ?? { mode: "off" };
+  const nginxPrefix = join(options.dataDir, "nginx");
+  const manager =
+    nginxOptions.mode === "managed"
+      ? createNginxManager({
+          prefix: nginxPrefix,
+          statusPort: nginxOptions.statusPort,
+          logger,
+          clock,
+          ...(nginxOptions.bin === undefined ? {} : { nginxBin: nginxOptions.bin }),
+        })
+      : undefined;
+
+  /** What the session needs to know about nginx; starts (or adopts) a master that ran before. */
+  async function sessionNginx(): Promise<SessionNginx | undefined> {
+    if (nginxOptions.mode !== "managed" || !manager) return undefined;
+    const bin = nginxOptions.bin ?? "nginx";
+    let versionText = "";
+    try {
+      const { stderr } = await promisify(execFile)(bin, ["-V"], { timeout: 10_000 });
+      versionText = stderr;
+    } catch (error) {
+      throw new DroverError(
+        "failed_precondition",
+        `cannot run ${bin} -V (${error instanceof Error ? error.message : String(error)}): install nginx, pass --nginx-bin PATH, or run with --nginx-mode off`,
+      );
+    }
+    const features = nginxFeatures(versionText);
+    const status = await manager.status();
+    // The data plane outlives the agent: adopt the nginx a previous run left serving.
+    if (status.configVersion !== undefined) {
+      const running = await manager.ensureRunning();
+      logger.info(running.started ? "nginx started" : "adopted the running nginx", {
+        pid: running.pid,
+        version: status.configVersion,
+      });
+    }
+    return {
+      mode: "managed",
+      manager,
+      desiredPath: NGINX_CONFIG_PATH,
+      statusPort: nginxOptions.statusPort,
+      supportsHttp3: features.supportsHttp3,
+      http2Directive: features.http2Directive,
+      accessLogPath: join(nginxPrefix, "logs", "access.log"),
+      ...(existsSync("/etc/nginx/mime.types") ? { mimeTypesPath: "/etc/nginx/mime.types" } : {}),
+    };
+  }
 
   async function obtainIdentity(): Promise<AgentIdentity> {
     const saved = await loadAgentIdentity(options.dataDir);
@@ -95,10 +172,13 @@ export function createAgent(options: AgentOptions): DroverAgent {
 
   return {
     identity: () => current,
+    nginx: manager,
     async run(signal) {
       await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
       current = await obtainIdentity();
       const sampleHealth = createHealthSampler({ diskPath: options.dataDir, version });
+      const nginx = await sessionNginx();
+      const fileRoot = join(options.dataDir, "files");
       // Either loop failing for good stops the other.
       const stop = new AbortController();
       const both = AbortSignal.any([signal, stop.signal]);
@@ -122,6 +202,29 @@ export function createAgent(options: AgentOptions): DroverAgent {
           ),
         ),
         guard(keepRenewed(both)),
+        guard(
+          runConfigSession(
+            {
+              identity: () => current as AgentIdentity,
+              backoff,
+              fileRoot,
+              receiver: createFileReceiver({ root: fileRoot }),
+              ...(nginx === undefined ? {} : { nginx }),
+              driftIntervalMs: options.driftIntervalMs ?? current.heartbeatIntervalMs,
+              logger,
+              ...(options.onConfigApplied === undefined
+                ? {}
+                : { onApplied: options.onConfigApplied }),
+              onConnected: () => logger.info("configuration session open"),
+              onDisconnected: (error, retryInMs) =>
+                logger.warn("configuration session closed; reopening", {
+                  error: error.rawMessage,
+                  retryInMs,
+                }),
+            },
+            both,
+          ),
+        ),
       ]);
     },
   };

@@ -51,6 +51,8 @@ export interface FileReceiver {
   apply(batch: readonly IncomingFile[], remove?: readonly string[]): Promise<ApplyResult>;
   /** What the managed files on disk are now, hashed afresh so local edits show up as drift. */
   manifest(): Promise<Manifest>;
+  /** What the receiver wrote: the digests it recorded, whatever happened on disk since. */
+  recorded(): Promise<Manifest>;
 }
 
 const mebibyte = 1024 * 1024;
@@ -147,14 +149,19 @@ export function createFileReceiver(options: FileReceiverOptions): FileReceiver {
     };
   }
 
-  async function manifest(): Promise<Manifest> {
-    let root: string;
+  /** The root's real path, or undefined before the first apply created it. */
+  async function existingRoot(): Promise<string | undefined> {
     try {
-      root = await realpath(options.root);
+      return await realpath(options.root);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
       throw error;
     }
+  }
+
+  async function manifest(): Promise<Manifest> {
+    const root = await existingRoot();
+    if (root === undefined) return [];
     const entries: Manifest = [];
     for (const path of (await readState(root)).keys()) {
       const at = await inspect(root, path);
@@ -166,9 +173,16 @@ export function createFileReceiver(options: FileReceiverOptions): FileReceiver {
     return entries.sort((a, b) => comparePaths(a.path, b.path));
   }
 
+  async function recorded(): Promise<Manifest> {
+    const root = await existingRoot();
+    if (root === undefined) return [];
+    return [...(await readState(root)).values()].sort((a, b) => comparePaths(a.path, b.path));
+  }
+
   return {
     apply: (batch, remove = []) => serial(() => apply(batch, remove)),
     manifest: () => serial(manifest),
+    recorded: () => serial(recorded),
   };
 }
 

@@ -8,8 +8,9 @@ export function json<T extends ZodType>(schema: T, description: string) {
   return { content: { "application/json": { schema } }, description };
 }
 
-export function jsonBody<T extends ZodType>(schema: T) {
-  return { body: { content: { "application/json": { schema } }, required: true } };
+/** A JSON request body; an optional one may be left out entirely. */
+export function jsonBody<T extends ZodType>(schema: T, required = true) {
+  return { body: { content: { "application/json": { schema } }, required } };
 }
 
 export function pageOf<T extends ZodType>(item: T) {

@@ -1,12 +1,15 @@
 import type { IncomingMessage } from "node:http";
 import type { Http2ServerRequest } from "node:http2";
 import type { SessionDeps } from "../auth/index.ts";
+import type { ConfigDelivery } from "../delivery/index.ts";
 import type { Fleet } from "../fleet/index.ts";
 import type { Logger } from "../log/index.ts";
 import type { Identity } from "../pki/index.ts";
 
 export interface RestDeps {
   fleet: Fleet;
+  /** Commands and configuration status of connected agents. */
+  delivery: ConfigDelivery;
   sessions: SessionDeps;
   /** Requests per minute per user (or per address before login). */
   rateLimitPerMinute: number;

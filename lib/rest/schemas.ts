@@ -1,6 +1,7 @@
 import { z } from "@hono/zod-openapi";
+import type { CommandOutcome } from "../delivery/index.ts";
 import type { AgentHealth } from "../fleet/index.ts";
-import type { AgentRow, OrganizationRow, WorkspaceRow } from "../store/index.ts";
+import type { AgentRow, ConfigStatusRow, OrganizationRow, WorkspaceRow } from "../store/index.ts";
 
 /** Request and response shapes of REST /v1, one source for validation and OpenAPI. */
 
@@ -144,6 +145,99 @@ export function agentJson(row: AgentRow, withHealth = false) {
     ...(withHealth
       ? { health: row.lastHealth ? healthJson(row.lastHealth as unknown as AgentHealth) : null }
       : {}),
+  };
+}
+
+export const AgentConfigStatus = z
+  .object({
+    agent_id: z.string(),
+    desired_version: z.string().nullable(),
+    version: z.string().nullable(),
+    state: z.enum(["pending", "validating", "applying", "success", "failed", "rolled_back"]),
+    applied_version: z.string().nullable(),
+    applied_at: z.string().nullable(),
+    duration_ms: z.number().int().nullable(),
+    errors: z.array(z.string()),
+    steps: z.array(
+      z.object({
+        name: z.string(),
+        ok: z.boolean(),
+        duration_ms: z.number().int(),
+        detail: z.string().optional(),
+      }),
+    ),
+    virtual_hosts: z.array(
+      z.object({
+        id: z.string(),
+        status: z.enum(["applied", "set_aside"]),
+        reason: z.string().optional(),
+        field: z.string().optional(),
+      }),
+    ),
+    updated_at: z.string().nullable(),
+  })
+  .openapi("AgentConfigStatus");
+
+/** An agent that has never had a session has no row yet: pending, nothing known. */
+export function agentConfigJson(agentId: string, row: ConfigStatusRow | null) {
+  return {
+    agent_id: agentId,
+    desired_version: row?.desiredVersion ?? null,
+    version: row?.version ?? null,
+    state: row?.state ?? "pending",
+    applied_version: row?.appliedVersion ?? null,
+    applied_at: row?.appliedAt?.toISOString() ?? null,
+    duration_ms: row?.durationMs ?? null,
+    errors: row?.errors ?? [],
+    steps: (row?.steps ?? []).map((step) => ({
+      name: step.name,
+      ok: step.ok,
+      duration_ms: step.durationMs,
+      ...(step.detail === undefined ? {} : { detail: step.detail }),
+    })),
+    virtual_hosts: row?.hosts ?? [],
+    updated_at: row?.updatedAt.toISOString() ?? null,
+  };
+}
+
+export const NginxCommandRequest = z.strictObject({
+  timeout_seconds: z.number().int().min(1).max(3600).optional(),
+});
+
+export const NginxCommandResult = z
+  .object({
+    ok: z.boolean(),
+    errors: z.array(z.string()),
+    nginx: z
+      .object({
+        running: z.boolean(),
+        pid: z.number().int().nullable(),
+        uptime_seconds: z.number(),
+        active_connections: z.number().int(),
+        requests_total: z.number().int(),
+        requests_per_second: z.number(),
+        config_version: z.string().nullable(),
+      })
+      .nullable(),
+  })
+  .openapi("NginxCommandResult");
+
+export function commandResultJson(outcome: CommandOutcome) {
+  const status = outcome.status;
+  return {
+    ok: outcome.ok,
+    errors: outcome.errors,
+    nginx: status
+      ? {
+          running: status.running,
+          pid: status.pid ?? null,
+          uptime_seconds: status.uptimeSeconds ?? 0,
+          active_connections: status.activeConnections ?? 0,
+          requests_total: status.requestsTotal ?? 0,
+          requests_per_second: status.requestsPerSecond ?? 0,
+          config_version: status.configVersion ?? null,
+        }
+      : null,
   };
 }
 

@@ -11,6 +11,7 @@ import {
 } from "../events/index.ts";
 import type { Fleet } from "../fleet/index.ts";
 import type { OperatorService } from "../gen/drover/v1/operator_pb.ts";
+import { createChannel } from "../tasks/index.ts";
 import {
   createOrganization,
   createWorkspace,
@@ -141,38 +142,22 @@ async function* watch(
   after: number | undefined,
   signal: AbortSignal,
 ): AsyncIterable<FleetEvent> {
-  const queue: FleetEvent[] = [];
-  let wake: (() => void) | undefined;
-  let failure: unknown;
+  const channel = createChannel<FleetEvent>(signal);
   const close = openSubscription(fleet.deps.events, fleet.deps.store, {
     after,
     accepts: (event) => matchesFilter(filter, event),
     deliver: (event) => {
-      queue.push(event);
-      wake?.();
-    },
-    onError: (error) => {
-      failure = error;
-      wake?.();
-    },
-  });
-  const aborted = () => wake?.();
-  signal.addEventListener("abort", aborted);
-  try {
-    while (!signal.aborted) {
-      if (failure) throw failure;
-      if (queue.length > maxQueued) {
-        throw new DroverError(
-          "resource_exhausted",
-          "watcher too far behind; reconnect with after_seq",
+      if (channel.size < maxQueued) channel.push(event);
+      else
+        channel.close(
+          new DroverError("resource_exhausted", "watcher too far behind; reconnect with after_seq"),
         );
-      }
-      const next = queue.shift();
-      if (next) yield next;
-      else await new Promise<void>((resolve) => (wake = resolve));
-    }
+    },
+    onError: (error) => channel.close(error),
+  });
+  try {
+    yield* channel;
   } finally {
-    signal.removeEventListener("abort", aborted);
     close();
   }
 }

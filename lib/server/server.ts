@@ -1,4 +1,5 @@
 import { mkdir } from "node:fs/promises";
+import { type ConfigDelivery, createConfigDelivery } from "../delivery/index.ts";
 import { createEventBus } from "../events/index.ts";
 import { createFleet, type Fleet, isIpAddress } from "../fleet/index.ts";
 import { AgentService } from "../gen/drover/v1/agent_pb.ts";
@@ -49,6 +50,8 @@ export interface DroverServer {
   /** The addresses actually bound, dialable from this machine. */
   endpoints: Endpoints;
   fleet: Fleet;
+  /** Configuration delivery to connected agents. */
+  delivery: ConfigDelivery;
   /** Set only at the first start: the admin user's generated password, to show once. */
   firstAdmin?: { email: string; password: string };
   stop(): Promise<void>;
@@ -124,6 +127,7 @@ async function startLocked(
     },
   });
   const firstAdmin = await ensureFirstAdmin(fleet.deps);
+  const delivery = createConfigDelivery({ store, events, clock, logger });
   // Whoever was online before a restart has to prove it again by reconnecting.
   for (const id of await store.agents.markStaleOffline(new Date(8.64e15), clock.now())) {
     await events.publish({
@@ -140,7 +144,7 @@ async function startLocked(
     clientCaPem: ca,
     interceptors: [droverErrorInterceptor, requireRole("agent", store)],
     routes: (router) => {
-      router.service(AgentService, agentService(fleet));
+      router.service(AgentService, agentService(fleet, delivery));
       router.service(IdentityService, identityService(fleet));
     },
   });
@@ -171,6 +175,7 @@ async function startLocked(
   });
   const restDeps: RestDeps = {
     fleet,
+    delivery,
     sessions: {
       store,
       clock,
@@ -218,9 +223,11 @@ async function startLocked(
   return {
     endpoints,
     fleet,
+    delivery,
     firstAdmin,
     async stop() {
       unsubscribe();
+      delivery.stop();
       eventSocket.close();
       await tasks.stop();
       await Promise.all([

@@ -58,4 +58,10 @@ export const migrations: ReadonlyArray<EmbeddedMigration> = [
       "-- Added by hand: drizzle-kit generates DDL only. Backfills agent_labels from\n-- the labels JSON of existing agents; from here on the agents repository\n-- keeps both in step.\nINSERT INTO `agent_labels` (`agent_id`, `key`, `value`) SELECT `agents`.`id`, je.`key`, je.`value` FROM `agents`, json_each(`agents`.`labels`) AS je;",
     ],
   },
+  {
+    tag: "0004_config_status",
+    statements: [
+      "CREATE TABLE `agent_config_status` (\n\t`agent_id` text PRIMARY KEY NOT NULL,\n\t`desired_version` text NOT NULL,\n\t`version` text NOT NULL,\n\t`state` text NOT NULL,\n\t`applied_version` text,\n\t`applied_at` integer,\n\t`duration_ms` integer,\n\t`errors` text NOT NULL,\n\t`steps` text NOT NULL,\n\t`hosts` text NOT NULL,\n\t`updated_at` integer NOT NULL,\n\tFOREIGN KEY (`agent_id`) REFERENCES `agents`(`id`) ON UPDATE no action ON DELETE cascade\n);",
+    ],
+  },
 ];

@@ -1,6 +1,7 @@
 import { createAccessLogRepository } from "./access-logs.ts";
 import { createAgentRepository } from "./agents.ts";
 import { createCertificateRepository } from "./certificates.ts";
+import { createConfigStatusRepository } from "./config-status.ts";
 import { createEventRepository } from "./events.ts";
 import { createJoinTokenRepository } from "./join-tokens.ts";
 import { createMembershipRepository } from "./memberships.ts";
@@ -31,5 +32,6 @@ export function createRepositories(run: Runner): Repositories {
     upstreams: createUpstreamRepository(exec),
     virtualHosts: createVirtualHostRepository(exec),
     accessLogs: createAccessLogRepository(exec),
+    configStatus: createConfigStatusRepository(exec),
   };
 }

@@ -352,3 +352,54 @@ export const accessLogs = sqliteTable(
     index("access_logs_agent_id_timestamp_idx").on(t.agentId, t.timestamp),
   ],
 );
+
+export type ConfigApplyState =
+  | "pending"
+  | "validating"
+  | "applying"
+  | "success"
+  | "failed"
+  | "rolled_back";
+
+/** One apply step as the agent reported it. */
+export interface ConfigApplyStep {
+  name: string;
+  ok: boolean;
+  durationMs: number;
+  detail?: string;
+}
+
+/** What became of one virtual host in the agent's desired configuration. */
+export interface ConfigHostOutcome {
+  id: string;
+  status: "applied" | "set_aside";
+  reason?: string;
+  field?: string;
+}
+
+/**
+ * Each agent's configuration: the version the server wants it to hold, the
+ * last one it applied, and the state of the latest delivery. One row per
+ * agent (history is in the events).
+ */
+export const agentConfigStatus = sqliteTable("agent_config_status", {
+  agentId: text("agent_id")
+    .primaryKey()
+    .references(() => agents.id, { onDelete: "cascade" }),
+  desiredVersion: text("desired_version").notNull(),
+  /** The version of the latest delivery, which `state` is about. */
+  version: text("version").notNull(),
+  state: text("state", {
+    enum: ["pending", "validating", "applying", "success", "failed", "rolled_back"],
+  })
+    .$type<ConfigApplyState>()
+    .notNull(),
+  /** The last version applied with success; null before the first. */
+  appliedVersion: text("applied_version"),
+  appliedAt: integer("applied_at", { mode: "timestamp_ms" }),
+  durationMs: integer("duration_ms"),
+  errors: text("errors", { mode: "json" }).$type<string[]>().notNull(),
+  steps: text("steps", { mode: "json" }).$type<ConfigApplyStep[]>().notNull(),
+  hosts: text("hosts", { mode: "json" }).$type<ConfigHostOutcome[]>().notNull(),
+  updatedAt: integer("updated_at", { mode: "timestamp_ms" }).notNull(),
+});

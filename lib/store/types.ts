@@ -1,6 +1,9 @@
 import type { Selector } from "../selector/index.ts";
 import type {
   AgentState,
+  ConfigApplyState,
+  ConfigApplyStep,
+  ConfigHostOutcome,
   CustomHeader,
   HealthCheckSpec,
   HealthSnapshot,
@@ -18,6 +21,9 @@ import type {
 
 export type {
   AgentState,
+  ConfigApplyState,
+  ConfigApplyStep,
+  ConfigHostOutcome,
   CustomHeader,
   HealthCheckSpec,
   HealthSnapshot,
@@ -500,6 +506,47 @@ export interface AccessLogRepository {
   stats(filter?: AccessLogFilter): Promise<AccessLogStats>;
 }
 
+export interface ConfigStatusRow {
+  agentId: string;
+  desiredVersion: string;
+  version: string;
+  state: ConfigApplyState;
+  appliedVersion: string | null;
+  appliedAt: Date | null;
+  durationMs: number | null;
+  errors: string[];
+  steps: ConfigApplyStep[];
+  hosts: ConfigHostOutcome[];
+  updatedAt: Date;
+}
+
+/** A delivery's outcome as the agent reports it. */
+export interface ConfigReport {
+  version: string;
+  state: ConfigApplyState;
+  errors: string[];
+  steps: ConfigApplyStep[];
+  durationMs: number | null;
+  at: Date;
+}
+
+export interface ConfigStatusRepository {
+  get(agentId: string): Promise<ConfigStatusRow | null>;
+  /** The rows of these agents (any order); agents without one are left out. */
+  getMany(agentIds: readonly string[]): Promise<ConfigStatusRow[]>;
+  /**
+   * Records the version the server now wants the agent to hold and what
+   * became of its hosts. A new desired version starts out pending; the same
+   * one keeps its state. not_found if the agent does not exist.
+   */
+  setDesired(
+    agentId: string,
+    desired: { version: string; hosts: ConfigHostOutcome[]; at: Date },
+  ): Promise<ConfigStatusRow>;
+  /** Records the agent's report on a delivery; success also moves appliedVersion. */
+  report(agentId: string, report: ConfigReport): Promise<ConfigStatusRow>;
+}
+
 export interface Repositories {
   certificates: CertificateRepository;
   joinTokens: JoinTokenRepository;
@@ -514,6 +561,7 @@ export interface Repositories {
   upstreams: UpstreamRepository;
   virtualHosts: VirtualHostRepository;
   accessLogs: AccessLogRepository;
+  configStatus: ConfigStatusRepository;
 }
 
 export interface Store extends Repositories {

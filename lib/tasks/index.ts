@@ -53,3 +53,5 @@ export function every(intervalMs: number, step: () => Promise<void>): Task {
     }
   };
 }
+
+export { type Channel, createChannel } from "./channel.ts";

@@ -1,8 +1,9 @@
 import { type Principal, requireRead, requireWrite } from "../auth/index.ts";
+import type { CommandOutcome, ConfigDelivery, NginxCommand } from "../delivery/index.ts";
 import { DroverError } from "../errors/index.ts";
 import { agentEvent, type CreatedJoinToken, type Fleet } from "../fleet/index.ts";
 import { parseSelector, validateLabels } from "../selector/index.ts";
-import type { AgentRow, AgentState } from "../store/index.ts";
+import type { AgentRow, AgentState, ConfigStatusRow } from "../store/index.ts";
 import { offsetOf, type PageOf, type PageRequest } from "./deps.ts";
 import { checkDisplayName } from "./validate.ts";
 import { getWorkspace } from "./workspaces.ts";
@@ -107,4 +108,27 @@ export async function createWorkspaceJoinToken(
   const workspace = await getWorkspace(fleet.deps, principal, workspaceId);
   requireWrite(principal, workspace.organizationId, `workspace ${workspaceId}`);
   return fleet.createJoinToken({ role: "agent", ...input, workspaceId });
+}
+
+/** An agent's configuration status: the version it should hold, the one it applied, the latest delivery's state. */
+export async function getAgentConfigFor(
+  fleet: Fleet,
+  principal: Principal,
+  id: string,
+): Promise<ConfigStatusRow | null> {
+  await getAgentFor(fleet, principal, id);
+  return fleet.deps.store.configStatus.get(id);
+}
+
+/** Sends an nginx command to a connected agent (admin) and returns its answer. */
+export async function commandAgentFor(
+  fleet: Fleet,
+  delivery: ConfigDelivery,
+  principal: Principal,
+  id: string,
+  command: Omit<NginxCommand, "id">,
+): Promise<CommandOutcome> {
+  const agent = await getAgentFor(fleet, principal, id);
+  await authorizeAgent(fleet, principal, agent, true);
+  return delivery.command(id, command);
 }

@@ -1,7 +1,9 @@
 export {
   authorizeAgent,
+  commandAgentFor,
   createWorkspaceJoinToken,
   deleteAgentFor,
+  getAgentConfigFor,
   getAgentFor,
   listWorkspaceAgents,
   updateAgentFor,

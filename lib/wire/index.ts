@@ -24,3 +24,13 @@ export {
   roleFromProto,
   workspaceToProto,
 } from "./convert.ts";
+export {
+  agentMessageFromProto,
+  agentMessageToProto,
+  nginxStatusFromProto,
+  nginxStatusToProto,
+  serverMessageFromProto,
+  serverMessageToProto,
+  sessionHelloFromProto,
+  sessionHelloToProto,
+} from "./session.ts";

@@ -1,7 +1,9 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import {
+  commandAgentFor,
   createWorkspaceJoinToken,
   deleteAgentFor,
+  getAgentConfigFor,
   getAgentFor,
   listWorkspaceAgents,
   updateAgentFor,
@@ -11,11 +13,16 @@ import { errorResponses, idParams, json, jsonBody, noContent, pageOf } from "../
 import type { RestDeps } from "../rest-deps.ts";
 import {
   Agent,
+  AgentConfigStatus,
   AgentListQuery,
   AgentPatch,
+  agentConfigJson,
   agentJson,
+  commandResultJson,
   JoinToken,
   JoinTokenCreate,
+  NginxCommandRequest,
+  NginxCommandResult,
   pageMeta,
 } from "../schemas.ts";
 
@@ -24,7 +31,7 @@ const agentParams = idParams("agent_id");
 const workspaceParams = idParams("workspace_id");
 
 export function agentRoutes(app: OpenAPIHono<RestEnv>, deps: RestDeps): void {
-  const { fleet } = deps;
+  const { fleet, delivery } = deps;
   app.openapi(
     createRoute({
       method: "get",
@@ -135,4 +142,54 @@ export function agentRoutes(app: OpenAPIHono<RestEnv>, deps: RestDeps): void {
       return c.body(null, 204);
     },
   );
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/agents/{agent_id}/config",
+      tags,
+      summary:
+        "The agent's configuration: desired and applied versions, the latest delivery's state and errors, each virtual host applied or set aside",
+      request: { params: agentParams },
+      responses: { 200: json(AgentConfigStatus, "Configuration status"), ...errorResponses },
+    }),
+    async (c) => {
+      const id = c.req.valid("param").agent_id;
+      return c.json(
+        agentConfigJson(id, await getAgentConfigFor(fleet, c.get("principal"), id)),
+        200,
+      );
+    },
+  );
+  // NxMesh's agent commands. Each waits for the agent's answer (503 when it is not connected).
+  for (const [action, kind, summary] of [
+    ["reload", "reload", "Reload the agent's nginx gracefully"],
+    ["restart", "restart", "Restart the agent's nginx (stop gracefully, start)"],
+    ["stop", "stop", "Stop the agent's nginx gracefully, within timeout_seconds"],
+    ["status", "get_status", "Ask the agent for its nginx status now"],
+  ] as const) {
+    app.openapi(
+      createRoute({
+        method: "post",
+        path: `/agents/{agent_id}/${action}`,
+        tags,
+        summary,
+        request: { params: agentParams, ...jsonBody(NginxCommandRequest, false) },
+        responses: { 200: json(NginxCommandResult, "The agent's answer"), ...errorResponses },
+      }),
+      async (c) => {
+        const body = c.req.valid("json") ?? {};
+        const outcome = await commandAgentFor(
+          fleet,
+          delivery,
+          c.get("principal"),
+          c.req.valid("param").agent_id,
+          {
+            kind,
+            ...(body.timeout_seconds === undefined ? {} : { timeoutSeconds: body.timeout_seconds }),
+          },
+        );
+        return c.json(commandResultJson(outcome), 200);
+      },
+    );
+  }
 }

@@ -4,6 +4,8 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { NginxStatus, SessionRequestSchema, SessionResponseSchema } from "./session_pb.ts";
+import { file_drover_v1_session } from "./session_pb.ts";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
@@ -12,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file drover/v1/agent.proto.
  */
 export const file_drover_v1_agent: GenFile = /*@__PURE__*/
-  fileDesc("ChVkcm92ZXIvdjEvYWdlbnQucHJvdG8SCWRyb3Zlci52MSI4CgtIZWFsdGhDaGVjaxIMCgRuYW1lGAEgASgJEgoKAm9rGAIgASgIEg8KB21lc3NhZ2UYAyABKAki8AIKDEhlYWx0aFJlcG9ydBIvCgtvYnNlcnZlZF9hdBgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEwoLY3B1X3BlcmNlbnQYAiABKAESGQoRbWVtb3J5X3VzZWRfYnl0ZXMYAyABKAQSGgoSbWVtb3J5X3RvdGFsX2J5dGVzGAQgASgEEhcKD2Rpc2tfdXNlZF9ieXRlcxgFIAEoBBIYChBkaXNrX3RvdGFsX2J5dGVzGAYgASgEEhcKD2xvYWRfYXZlcmFnZV8xbRgHIAEoARIXCg9sb2FkX2F2ZXJhZ2VfNW0YCCABKAESGAoQbG9hZF9hdmVyYWdlXzE1bRgJIAEoARIWCg51cHRpbWVfc2Vjb25kcxgKIAEoARIPCgd2ZXJzaW9uGAsgASgJEhMKC2NvbmZpZ19oYXNoGAwgASgJEiYKBmNoZWNrcxgNIAMoCzIWLmRyb3Zlci52MS5IZWFsdGhDaGVjayI+ChNSZXBvcnRIZWFsdGhSZXF1ZXN0EicKBnJlcG9ydBgBIAEoCzIXLmRyb3Zlci52MS5IZWFsdGhSZXBvcnQiFgoUUmVwb3J0SGVhbHRoUmVzcG9uc2UyYQoMQWdlbnRTZXJ2aWNlElEKDFJlcG9ydEhlYWx0aBIeLmRyb3Zlci52MS5SZXBvcnRIZWFsdGhSZXF1ZXN0Gh8uZHJvdmVyLnYxLlJlcG9ydEhlYWx0aFJlc3BvbnNlKAFiBnByb3RvMw", [file_google_protobuf_timestamp]);
+  fileDesc("ChVkcm92ZXIvdjEvYWdlbnQucHJvdG8SCWRyb3Zlci52MSI4CgtIZWFsdGhDaGVjaxIMCgRuYW1lGAEgASgJEgoKAm9rGAIgASgIEg8KB21lc3NhZ2UYAyABKAkilwMKDEhlYWx0aFJlcG9ydBIvCgtvYnNlcnZlZF9hdBgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEwoLY3B1X3BlcmNlbnQYAiABKAESGQoRbWVtb3J5X3VzZWRfYnl0ZXMYAyABKAQSGgoSbWVtb3J5X3RvdGFsX2J5dGVzGAQgASgEEhcKD2Rpc2tfdXNlZF9ieXRlcxgFIAEoBBIYChBkaXNrX3RvdGFsX2J5dGVzGAYgASgEEhcKD2xvYWRfYXZlcmFnZV8xbRgHIAEoARIXCg9sb2FkX2F2ZXJhZ2VfNW0YCCABKAESGAoQbG9hZF9hdmVyYWdlXzE1bRgJIAEoARIWCg51cHRpbWVfc2Vjb25kcxgKIAEoARIPCgd2ZXJzaW9uGAsgASgJEhMKC2NvbmZpZ19oYXNoGAwgASgJEiYKBmNoZWNrcxgNIAMoCzIWLmRyb3Zlci52MS5IZWFsdGhDaGVjaxIlCgVuZ2lueBgOIAEoCzIWLmRyb3Zlci52MS5OZ2lueFN0YXR1cyI+ChNSZXBvcnRIZWFsdGhSZXF1ZXN0EicKBnJlcG9ydBgBIAEoCzIXLmRyb3Zlci52MS5IZWFsdGhSZXBvcnQiFgoUUmVwb3J0SGVhbHRoUmVzcG9uc2UypwEKDEFnZW50U2VydmljZRJRCgxSZXBvcnRIZWFsdGgSHi5kcm92ZXIudjEuUmVwb3J0SGVhbHRoUmVxdWVzdBofLmRyb3Zlci52MS5SZXBvcnRIZWFsdGhSZXNwb25zZSgBEkQKB1Nlc3Npb24SGS5kcm92ZXIudjEuU2Vzc2lvblJlcXVlc3QaGi5kcm92ZXIudjEuU2Vzc2lvblJlc3BvbnNlKAEwAWIGcHJvdG8z", [file_drover_v1_session, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message drover.v1.HealthCheck
@@ -101,8 +103,8 @@ export type HealthReport = Message<"drover.v1.HealthReport"> & {
   version: string;
 
   /**
-   * Hash of the configuration the agent has applied; empty until config
-   * delivery exists.
+   * Hash of the files the agent holds, as they are on disk now (drift shows
+   * as a hash other than the desired one).
    *
    * @generated from field: string config_hash = 12;
    */
@@ -114,6 +116,13 @@ export type HealthReport = Message<"drover.v1.HealthReport"> & {
    * @generated from field: repeated drover.v1.HealthCheck checks = 13;
    */
   checks: HealthCheck[];
+
+  /**
+   * Absent when the agent runs no nginx.
+   *
+   * @generated from field: drover.v1.NginxStatus nginx = 14;
+   */
+  nginx?: NginxStatus | undefined;
 };
 
 /**
@@ -169,6 +178,19 @@ export const AgentService: GenService<{
     methodKind: "client_streaming";
     input: typeof ReportHealthRequestSchema;
     output: typeof ReportHealthResponseSchema;
+  },
+  /**
+   * Session is the agent's persistent two-way stream for configuration:
+   * the server delivers files, commands and key generation requests; the
+   * agent answers with apply status, drift, facts, command results, public
+   * keys and access logs. The first request is a SessionHello.
+   *
+   * @generated from rpc drover.v1.AgentService.Session
+   */
+  session: {
+    methodKind: "bidi_streaming";
+    input: typeof SessionRequestSchema;
+    output: typeof SessionResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_drover_v1_agent, 0);

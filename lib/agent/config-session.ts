@@ -1,0 +1,437 @@
+import { lookup } from "node:dns/promises";
+import { readFile, stat } from "node:fs/promises";
+import type {
+  AgentFacts,
+  CommandOutcome,
+  ConfigStatusReport,
+  FileDelivery,
+  NginxCommand,
+  NginxMode,
+  NginxRuntimeInfo,
+  SessionHello,
+} from "../delivery/index.ts";
+import { comparePaths, contentSha256, type Manifest, type ManifestEntry } from "../drift/index.ts";
+import { isDroverError } from "../errors/index.ts";
+import type { SessionRequest } from "../gen/drover/v1/session_pb.ts";
+import { type Logger, silentLogger } from "../log/index.ts";
+import type { ConfigApplyStep } from "../store/index.ts";
+import { createChannel, sleep } from "../tasks/index.ts";
+import { agentMessageToProto, serverMessageFromProto, sessionHelloToProto } from "../wire/index.ts";
+import { type ConnectionOptions, keepConnected } from "./connection.ts";
+import type { FileReceiver } from "./file-receiver.ts";
+import type { ApplyReport, NginxManager, NginxStatus } from "./nginx/index.ts";
+
+/** The agent's nginx, as the session drives it. */
+export interface SessionNginx {
+  mode: Exclude<NginxMode, "off">;
+  manager: NginxManager;
+  /** The path of the compiled configuration in the desired file set (e.g. nginx/nginx.conf). */
+  desiredPath: string;
+  statusPort: number;
+  supportsHttp3: boolean;
+  http2Directive: boolean;
+  accessLogPath?: string;
+  mimeTypesPath?: string;
+}
+
+export interface ConfigSessionOptions extends ConnectionOptions {
+  /** Absolute directory the delivered files live under. */
+  fileRoot: string;
+  receiver: FileReceiver;
+  /** Absent: --nginx-mode off. */
+  nginx?: SessionNginx;
+  /** How often files are re-hashed for drift and names re-resolved; default 10 s. */
+  driftIntervalMs?: number;
+  /** Whether a DNS name resolves here; default: the system resolver within 5 s. */
+  resolves?: (name: string) => Promise<boolean>;
+  /** Default stop/restart grace period when the command names none; default 30 s. */
+  stopTimeoutMs?: number;
+  logger?: Logger;
+  /** Called with each delivery's final status (after it is sent). */
+  onApplied?: (status: ConfigStatusReport) => void;
+}
+
+const NGINX_CONFIG_MODE = 0o644;
+
+async function systemResolves(name: string): Promise<boolean> {
+  const timeout = new Promise<false>((resolve) => setTimeout(() => resolve(false), 5000).unref?.());
+  return Promise.race([
+    lookup(name).then(
+      () => true,
+      () => false,
+    ),
+    timeout,
+  ]);
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((value, i) => value === b[i]);
+}
+
+/**
+ * The agent's half of configuration delivery: one Session stream, kept open
+ * with backoff. Deliveries are applied in order — names checked, files
+ * written (all or nothing), nginx staged, tested, swapped and reloaded,
+ * removals last — and each ends in a status with nginx's own error text.
+ * Files are re-hashed every driftIntervalMs: a hand edit is reported as
+ * drift and the server sends the file again.
+ */
+export function runConfigSession(
+  options: ConfigSessionOptions,
+  signal: AbortSignal,
+): Promise<void> {
+  const logger = options.logger ?? silentLogger;
+  const driftIntervalMs = options.driftIntervalMs ?? 10_000;
+  const resolves = options.resolves ?? systemResolves;
+  const stopTimeoutMs = options.stopTimeoutMs ?? 30_000;
+  const nginx = options.nginx;
+  const facts: AgentFacts = { unresolvableNames: [], downServers: {} };
+  let checkNames: string[] = [];
+
+  /** The live nginx configuration as a manifest entry, when Drover wrote it. */
+  async function nginxEntry(): Promise<ManifestEntry | undefined> {
+    if (!nginx) return undefined;
+    try {
+      const [content, info] = await Promise.all([
+        readFile(nginx.manager.paths.config),
+        stat(nginx.manager.paths.config),
+      ]);
+      return { path: nginx.desiredPath, sha256: contentSha256(content), mode: info.mode & 0o777 };
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** What Drover last put in place for nginx: the digest the manager recorded. */
+  async function nginxRecorded(): Promise<ManifestEntry | undefined> {
+    if (!nginx) return undefined;
+    try {
+      const { sha256 } = JSON.parse(await readFile(nginx.manager.paths.versionFile, "utf8"));
+      if (typeof sha256 !== "string") return undefined;
+      return { path: nginx.desiredPath, sha256, mode: NGINX_CONFIG_MODE };
+    } catch {
+      return undefined;
+    }
+  }
+
+  const withEntry = (manifest: Manifest, entry: ManifestEntry | undefined): Manifest =>
+    (entry ? [...manifest, entry] : manifest).sort((a, b) => comparePaths(a.path, b.path));
+
+  /** Everything the agent holds now, hashed afresh. */
+  async function held(): Promise<Manifest> {
+    const recorded = await nginxRecorded();
+    // nginx.conf counts as held only once Drover has applied one.
+    return withEntry(await options.receiver.manifest(), recorded ? await nginxEntry() : undefined);
+  }
+
+  async function expected(): Promise<Manifest> {
+    return withEntry(await options.receiver.recorded(), await nginxRecorded());
+  }
+
+  async function hello(): Promise<SessionHello> {
+    const runtime: NginxRuntimeInfo = {};
+    if (nginx) {
+      const r = nginx.manager.runtime;
+      if (r.pidPath) runtime.pidPath = r.pidPath;
+      if (r.errorLogPath) runtime.errorLogPath = r.errorLogPath;
+      if (r.tempDir) runtime.tempDir = r.tempDir;
+      if (nginx.mimeTypesPath) runtime.mimeTypesPath = nginx.mimeTypesPath;
+      if (nginx.accessLogPath) runtime.accessLogPath = nginx.accessLogPath;
+    }
+    return {
+      fileRoot: options.fileRoot,
+      nginxMode: nginx?.mode ?? "off",
+      statusPort: nginx?.statusPort ?? 0,
+      nginxRuntime: runtime,
+      nginxSupportsHttp3: nginx?.supportsHttp3 ?? false,
+      nginxHttp2Directive: nginx?.http2Directive ?? false,
+      manifest: await held(),
+      facts,
+    };
+  }
+
+  async function unresolvable(names: readonly string[]): Promise<string[]> {
+    const results = await Promise.all(
+      names.map(async (name) => ((await resolves(name)) ? [] : [name])),
+    );
+    return results.flat().sort();
+  }
+
+  async function apply(
+    delivery: FileDelivery,
+    progress: (state: "validating" | "applying") => void,
+  ): Promise<ConfigStatusReport> {
+    const started = performance.now();
+    const steps: ConfigApplyStep[] = [];
+    const report = (
+      state: ConfigStatusReport["state"],
+      errors: string[],
+      refused: ConfigStatusReport["refused"] = [],
+    ): Promise<ConfigStatusReport> =>
+      held().then((manifest) => ({
+        version: delivery.version,
+        state,
+        steps,
+        errors,
+        refused,
+        durationMs: Math.round(performance.now() - started),
+        manifest,
+      }));
+
+    progress("validating");
+    // nginx refuses to load a configuration naming a host it cannot resolve:
+    // the server sets such hosts aside once it knows, so tell it first.
+    checkNames = [...delivery.checkNames];
+    const failing = await unresolvable(checkNames);
+    if (!sameList(failing, facts.unresolvableNames)) {
+      facts.unresolvableNames = failing;
+      send({ kind: "facts", facts: { ...facts } });
+      if (failing.length > 0) {
+        return report("failed", [
+          `names do not resolve on this machine: ${failing.join(", ")}; the server sets the hosts that use them aside`,
+        ]);
+      }
+    }
+
+    const nginxFile = nginx
+      ? delivery.write.find((file) => file.path === nginx.desiredPath)
+      : undefined;
+    const files = delivery.write
+      .filter((file) => file !== nginxFile)
+      .map((file) => ({
+        path: file.path,
+        mode: file.mode,
+        content:
+          typeof file.content === "string" ? new TextEncoder().encode(file.content) : file.content,
+      }));
+    const removals = delivery.remove.filter((path) => path !== nginx?.desiredPath);
+
+    // Certificates and other files first: nginx -t opens them.
+    if (files.length > 0) {
+      const at = performance.now();
+      try {
+        await options.receiver.apply(files);
+        steps.push({
+          name: "files",
+          ok: true,
+          durationMs: Math.round(performance.now() - at),
+          detail: `${files.length} written`,
+        });
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        steps.push({
+          name: "files",
+          ok: false,
+          durationMs: Math.round(performance.now() - at),
+          detail: message,
+        });
+        const refused = isDroverError(error)
+          ? (error.details ?? []).map((v) => ({ path: v.field, reason: v.message }))
+          : [];
+        return report("failed", [message], refused);
+      }
+    }
+
+    if (nginx && nginxFile) {
+      progress("applying");
+      const before = await nginxRecorded();
+      const text =
+        typeof nginxFile.content === "string"
+          ? nginxFile.content
+          : new TextDecoder().decode(nginxFile.content);
+      const result: ApplyReport = await nginx.manager.apply(text, delivery.version);
+      for (const step of result.steps) {
+        steps.push({
+          name: `nginx.${step.name}`,
+          ok: step.ok,
+          durationMs: Math.round(step.ms),
+          ...(step.detail === undefined ? {} : { detail: step.detail }),
+        });
+      }
+      if (result.status !== "SUCCESS") {
+        // Refused by `nginx -t` with a good configuration live: nginx keeps
+        // serving it, which is a rollback as far as the fleet can tell.
+        const kept = result.status === "ROLLED_BACK" || before !== undefined;
+        return report(kept ? "rolled_back" : "failed", result.errors);
+      }
+    }
+
+    if (removals.length > 0) {
+      const at = performance.now();
+      await options.receiver.apply([], removals);
+      steps.push({
+        name: "remove",
+        ok: true,
+        durationMs: Math.round(performance.now() - at),
+        detail: `${removals.length} removed`,
+      });
+    }
+    return report("success", []);
+  }
+
+  async function statusOf(): Promise<NginxStatus | undefined> {
+    return nginx ? nginx.manager.status() : undefined;
+  }
+
+  async function runCommand(command: NginxCommand): Promise<CommandOutcome> {
+    if (!nginx)
+      return { id: command.id, ok: false, errors: ["this agent runs with --nginx-mode off"] };
+    const manager = nginx.manager;
+    const grace =
+      command.timeoutSeconds === undefined ? stopTimeoutMs : command.timeoutSeconds * 1000;
+    const withStatus = async (ok: boolean, errors: string[]): Promise<CommandOutcome> => {
+      const status = await statusOf();
+      return {
+        id: command.id,
+        ok,
+        errors,
+        ...(status
+          ? {
+              status: {
+                running: status.running,
+                ...(status.pid === undefined ? {} : { pid: status.pid }),
+                uptimeSeconds: status.uptimeSeconds ?? 0,
+                activeConnections: status.activeConnections ?? 0,
+                requestsTotal: status.requestsTotal ?? 0,
+                requestsPerSecond: status.requestsPerSecond ?? 0,
+                ...(status.configVersion === undefined
+                  ? {}
+                  : { configVersion: status.configVersion }),
+              },
+            }
+          : {}),
+      };
+    };
+    try {
+      switch (command.kind) {
+        case "reload": {
+          const result = await manager.reload();
+          return withStatus(result.ok, result.errors);
+        }
+        case "restart":
+          await manager.restart(grace);
+          return withStatus(true, []);
+        case "stop": {
+          const result = await manager.stop(grace);
+          return withStatus(result.stopped, result.stopped ? [] : ["nginx did not stop"]);
+        }
+        case "get_status":
+          return withStatus(true, []);
+        case "validate_config": {
+          const result = await manager.validate(command.configText ?? "");
+          return { id: command.id, ok: result.ok, errors: result.errors };
+        }
+      }
+    } catch (error) {
+      return withStatus(false, [error instanceof Error ? error.message : String(error)]);
+    }
+  }
+
+  // The current connection's outgoing stream; messages while disconnected are dropped
+  // (the next hello carries the state they described).
+  let outgoing: ReturnType<typeof createChannel<SessionRequest>> | undefined;
+  function send(message: Parameters<typeof agentMessageToProto>[0]): void {
+    outgoing?.push(agentMessageToProto(message));
+  }
+
+  async function watchDrift(connection: AbortSignal): Promise<void> {
+    while (!connection.aborted) {
+      await sleep(driftIntervalMs, connection);
+      if (connection.aborted) return;
+      if (applying) continue;
+      const [now, wanted] = await Promise.all([held(), expected()]);
+      const wantedByPath = new Map(wanted.map((entry) => [entry.path, entry]));
+      const nowByPath = new Map(now.map((entry) => [entry.path, entry]));
+      const drifted = wanted
+        .filter((entry) => {
+          const actual = nowByPath.get(entry.path);
+          return (
+            actual === undefined || actual.sha256 !== entry.sha256 || actual.mode !== entry.mode
+          );
+        })
+        .map((entry) => entry.path);
+      for (const entry of now) if (!wantedByPath.has(entry.path)) drifted.push(entry.path);
+      if (drifted.length > 0 && !applying) {
+        logger.warn("delivered files changed on disk; asking the server for them again", {
+          paths: drifted,
+        });
+        send({ kind: "drift", manifest: now, drifted });
+      }
+      const failing = await unresolvable(checkNames);
+      if (!sameList(failing, facts.unresolvableNames)) {
+        facts.unresolvableNames = failing;
+        send({ kind: "facts", facts: { ...facts } });
+      }
+    }
+  }
+
+  let applying = false;
+  return keepConnected(options, signal, async (client, connected) => {
+    const connection = new AbortController();
+    const both = AbortSignal.any([signal, connection.signal]);
+    const channel = createChannel<SessionRequest>(both);
+    outgoing = channel;
+    channel.push(sessionHelloToProto(await hello()));
+    const drift = watchDrift(both);
+    // Deliveries apply one after another; commands run beside them.
+    let deliveries: Promise<void> = Promise.resolve();
+    try {
+      for await (const response of client.session(channel, { signal })) {
+        connected();
+        const message = serverMessageFromProto(response);
+        if (message.kind === "command") {
+          void runCommand(message.command).then((result) =>
+            send({ kind: "command_result", result }),
+          );
+          continue;
+        }
+        const delivery = message.delivery;
+        deliveries = deliveries.then(async () => {
+          applying = true;
+          try {
+            const status = await apply(delivery, (state) =>
+              send({
+                kind: "status",
+                status: {
+                  version: delivery.version,
+                  state,
+                  steps: [],
+                  errors: [],
+                  refused: [],
+                  durationMs: 0,
+                  manifest: [],
+                },
+              }),
+            ).catch(
+              async (error: unknown): Promise<ConfigStatusReport> => ({
+                version: delivery.version,
+                state: "failed",
+                steps: [],
+                errors: [error instanceof Error ? error.message : String(error)],
+                refused: [],
+                durationMs: 0,
+                manifest: await held(),
+              }),
+            );
+            send({ kind: "status", status });
+            logger.info("configuration applied", {
+              version: delivery.version,
+              state: status.state,
+              durationMs: status.durationMs,
+              ...(status.errors.length > 0 ? { errors: status.errors } : {}),
+            });
+            options.onApplied?.(status);
+          } finally {
+            applying = false;
+          }
+        });
+      }
+    } finally {
+      connection.abort();
+      channel.close();
+      if (outgoing === channel) outgoing = undefined;
+      await deliveries.catch(() => {});
+      await drift;
+    }
+  });
+}

@@ -1,0 +1,426 @@
+import {
+  type CertificateMaterial,
+  type DesiredState,
+  desiredStateForAgent,
+  loadWorkspaceConfig,
+  type WorkspaceConfig,
+} from "../desired/index.ts";
+import { diffFileSets, type Manifest, manifestHash } from "../drift/index.ts";
+import { DroverError } from "../errors/index.ts";
+import type { EventBus, FleetEvent } from "../events/index.ts";
+import { eventWorkspace } from "../events/index.ts";
+import { newId } from "../ids/index.ts";
+import { type Logger, silentLogger } from "../log/index.ts";
+import type { AgentRow, ConfigHostOutcome, Store } from "../store/index.ts";
+import type { Clock } from "../time/index.ts";
+import type {
+  ActiveHealthCheck,
+  AgentMessage,
+  CommandOutcome,
+  ConfigStatusReport,
+  NginxCommand,
+  ServerMessage,
+  SessionHello,
+} from "./types.ts";
+
+export interface ConfigDeliveryOptions {
+  store: Store;
+  events: EventBus;
+  clock: Clock;
+  logger?: Logger;
+  /** The PEM files of a certificate record, when the server holds them. */
+  certificateMaterial?: (certificateId: string) => CertificateMaterial | undefined;
+  /** How long a command waits for the agent's answer; default 30 s. */
+  commandTimeoutMs?: number;
+}
+
+/** One agent's open session, as the transport sees it. */
+export interface AgentSession {
+  /** Hands the server a message the agent sent. */
+  receive(message: AgentMessage): Promise<void>;
+  /** The stream ended: pending commands fail, the agent counts as disconnected. */
+  close(): void;
+}
+
+export interface ConfigDelivery {
+  /**
+   * Opens an agent's session: computes its desired state and sends the
+   * difference from what the hello says it holds. A second session of the
+   * same agent replaces the first.
+   */
+  open(
+    agentId: string,
+    hello: SessionHello,
+    send: (message: ServerMessage) => void,
+  ): Promise<AgentSession>;
+  /** Sends a command to a connected agent and waits for its result; unavailable when it is not connected. */
+  command(
+    agentId: string,
+    command: Omit<NginxCommand, "id">,
+    timeoutMs?: number,
+  ): Promise<CommandOutcome>;
+  /** Whether the agent has a session open. */
+  connected(agentId: string): boolean;
+  /** Resolves once every change seen so far has been computed and sent. */
+  settled(): Promise<void>;
+  /** Stops following configuration changes. */
+  stop(): void;
+}
+
+interface OpenSession {
+  agentId: string;
+  workspaceId: string | null;
+  hello: SessionHello;
+  send: (message: ServerMessage) => void;
+  /** What the agent holds, from its hello, drift reports and final statuses. */
+  manifest: Manifest;
+  /** The version of the delivery the agent is applying; one at a time. */
+  inFlight?: string;
+  /** A change arrived while a delivery was in flight: compute again after it. */
+  again: boolean;
+  /** The checks of the last delivery, so a change to them alone is sent too. */
+  sentChecks?: string;
+  /** The last version the agent failed to apply: not sent again unless it asks. */
+  failedVersion?: string;
+  commands: Map<string, (outcome: CommandOutcome | DroverError) => void>;
+}
+
+const finalStates = new Set(["success", "failed", "rolled_back"]);
+// Changes that move the desired state of a workspace's agents.
+const workspaceEvents = /^(virtual_host|upstream|certificate)\./;
+
+/**
+ * The server's half of configuration delivery: keeps each connected agent's
+ * desired state current and sends it the difference. A change on the bus
+ * reaches only the agents it affects (those of the changed workspace, or the
+ * agent itself), without polling; changes are coalesced, and each agent has
+ * at most one delivery in flight. Status goes to the store and to the events
+ * config.applied / config.failed.
+ */
+export function createConfigDelivery(options: ConfigDeliveryOptions): ConfigDelivery {
+  const { store, events, clock } = options;
+  const logger = options.logger ?? silentLogger;
+  const commandTimeoutMs = options.commandTimeoutMs ?? 30_000;
+  const sessions = new Map<string, OpenSession>();
+
+  // Coalescing: changes mark workspaces or agents dirty; one flush computes them.
+  const dirtyWorkspaces = new Set<string>();
+  const dirtyAgents = new Set<string>();
+  let flushing: Promise<void> = Promise.resolve();
+  let scheduled = false;
+
+  function schedule(): void {
+    if (scheduled) return;
+    scheduled = true;
+    flushing = flushing.then(async () => {
+      await new Promise<void>((resolve) => setTimeout(resolve, 0));
+      scheduled = false;
+      await flush().catch((error: unknown) =>
+        logger.error("configuration delivery failed", { error: String(error) }),
+      );
+    });
+  }
+
+  async function flush(): Promise<void> {
+    const workspaces = [...dirtyWorkspaces];
+    const agentIds = [...dirtyAgents];
+    dirtyWorkspaces.clear();
+    dirtyAgents.clear();
+    for (const workspaceId of workspaces) {
+      const affected = [...sessions.values()].filter((s) => s.workspaceId === workspaceId);
+      if (affected.length === 0) continue;
+      const config = await loadWorkspaceConfig(store, workspaceId);
+      for (const session of affected) {
+        const agent = await store.agents.get(session.agentId);
+        if (agent && agent.workspaceId === workspaceId) await sync(session, agent, config, false);
+        else dirtyAgents.add(session.agentId);
+      }
+    }
+    for (const agentId of new Set([...agentIds, ...dirtyAgents])) {
+      dirtyAgents.delete(agentId);
+      const session = sessions.get(agentId);
+      if (session) await syncAgent(session, false);
+    }
+  }
+
+  async function syncAgent(session: OpenSession, force: boolean): Promise<void> {
+    const agent = await store.agents.get(session.agentId);
+    if (!agent) return;
+    await sync(session, agent, await loadWorkspaceConfig(store, agent.workspaceId), force);
+  }
+
+  function desiredFor(
+    session: OpenSession,
+    agent: AgentRow,
+    config: WorkspaceConfig,
+  ): DesiredState {
+    const { hello } = session;
+    const unresolvable = new Set(hello.facts.unresolvableNames);
+    const runtime = hello.nginxRuntime;
+    const desired = desiredStateForAgent({
+      agent,
+      ...config,
+      options: {
+        configRoot: hello.fileRoot,
+        statusPort: hello.statusPort,
+        nginxFeatures: {
+          supportsHttp3: hello.nginxSupportsHttp3,
+          http2Directive: hello.nginxHttp2Directive,
+        },
+        certificateMaterial: options.certificateMaterial ?? (() => undefined),
+        resolvable: (name) => !unresolvable.has(name),
+        downServers: hello.facts.downServers,
+        global: { accessLogPath: runtime.accessLogPath ?? null },
+        runtime: {
+          ...(runtime.pidPath === undefined ? {} : { pidPath: runtime.pidPath }),
+          ...(runtime.errorLogPath === undefined ? {} : { errorLogPath: runtime.errorLogPath }),
+          ...(runtime.tempDir === undefined ? {} : { tempDir: runtime.tempDir }),
+          ...(runtime.mimeTypesPath === undefined ? {} : { mimeTypesPath: runtime.mimeTypesPath }),
+        },
+      },
+    });
+    if (hello.nginxMode !== "off") return desired;
+    // No nginx on the machine: nothing nginx-related to deliver.
+    return { ...desired, files: [], hash: manifestHash([]), hosts: [], names: [] };
+  }
+
+  function healthChecksFor(config: WorkspaceConfig, desired: DesiredState): ActiveHealthCheck[] {
+    const applied = new Set(
+      desired.upstreams.filter((u) => u.status === "applied").map((u) => u.id),
+    );
+    return config.upstreams
+      .filter((u) => applied.has(u.id) && u.healthCheck?.enabled === true)
+      .map((u) => ({
+        upstreamId: u.id,
+        addresses: u.servers.map((server) => server.address),
+        path: u.healthCheck?.path ?? "/",
+        intervalSeconds: u.healthCheck?.interval ?? 10,
+        timeoutSeconds: u.healthCheck?.timeout ?? 5,
+      }));
+  }
+
+  /**
+   * Computes the agent's desired state and sends what it lacks. `force`
+   * resends a version the agent failed before (it asked: drift, new facts).
+   */
+  async function sync(
+    session: OpenSession,
+    agent: AgentRow,
+    config: WorkspaceConfig,
+    force: boolean,
+  ): Promise<void> {
+    if (sessions.get(session.agentId) !== session) return;
+    session.workspaceId = agent.workspaceId;
+    if (session.inFlight !== undefined) {
+      session.again = true;
+      return;
+    }
+    const desired = desiredFor(session, agent, config);
+    const hosts: ConfigHostOutcome[] = desired.hosts.map((host) =>
+      host.status === "applied"
+        ? { id: host.id, status: "applied" }
+        : {
+            id: host.id,
+            status: "set_aside",
+            reason: host.reason,
+            ...(host.field === undefined ? {} : { field: host.field }),
+          },
+    );
+    const row = await store.configStatus.setDesired(agent.id, {
+      version: desired.hash,
+      hosts,
+      at: clock.now(),
+    });
+    const healthChecks = healthChecksFor(config, desired);
+    const checks = JSON.stringify([desired.names, healthChecks]);
+    const holds = manifestHash(session.manifest) === desired.hash;
+    if (holds && checks === session.sentChecks) {
+      if (row.state !== "success" || row.version !== desired.hash) {
+        await store.configStatus.report(agent.id, {
+          version: desired.hash,
+          state: "success",
+          errors: [],
+          steps: [],
+          durationMs: 0,
+          at: clock.now(),
+        });
+      }
+      return;
+    }
+    if (!force && session.failedVersion === desired.hash) return;
+    const diff = diffFileSets(session.manifest, desired.files);
+    session.inFlight = desired.hash;
+    session.again = false;
+    session.sentChecks = checks;
+    session.send({
+      kind: "files",
+      delivery: {
+        version: desired.hash,
+        write: diff.write,
+        remove: diff.remove,
+        checkNames: desired.names,
+        healthChecks,
+      },
+    });
+  }
+
+  async function recordStatus(session: OpenSession, status: ConfigStatusReport): Promise<void> {
+    const final = finalStates.has(status.state);
+    await store.configStatus.report(session.agentId, {
+      version: status.version,
+      state: status.state,
+      errors: status.errors,
+      steps: status.steps,
+      durationMs: final ? status.durationMs : null,
+      at: clock.now(),
+    });
+    if (!final) return;
+    session.manifest = status.manifest;
+    if (session.inFlight === status.version) session.inFlight = undefined;
+    if (status.state === "success") session.failedVersion = undefined;
+    else session.failedVersion = status.version;
+    const data = {
+      agent_id: session.agentId,
+      workspace_id: session.workspaceId,
+      version: status.version,
+      state: status.state,
+      duration_ms: status.durationMs,
+      ...(status.state === "success"
+        ? {}
+        : { errors: status.errors, refused: status.refused.map((r) => `${r.path}: ${r.reason}`) }),
+    };
+    await events.publish({
+      type: status.state === "success" ? "config.applied" : "config.failed",
+      subjectId: session.agentId,
+      data,
+    });
+    if (session.again) {
+      session.again = false;
+      await syncAgent(session, false);
+    }
+  }
+
+  const unsubscribe = events.subscribe((event: FleetEvent) => {
+    if (workspaceEvents.test(event.type)) {
+      const workspaceId = eventWorkspace(event);
+      if (workspaceId !== undefined) {
+        dirtyWorkspaces.add(workspaceId);
+        schedule();
+      }
+    } else if (event.type === "agent.updated" && sessions.has(event.subjectId)) {
+      dirtyAgents.add(event.subjectId);
+      schedule();
+    }
+  });
+
+  function failCommands(session: OpenSession, error: DroverError): void {
+    for (const settle of session.commands.values()) settle(error);
+    session.commands.clear();
+  }
+
+  return {
+    async open(agentId, hello, send) {
+      const previous = sessions.get(agentId);
+      if (previous) failCommands(previous, new DroverError("unavailable", "the agent reconnected"));
+      const session: OpenSession = {
+        agentId,
+        workspaceId: null,
+        hello,
+        send,
+        manifest: hello.manifest,
+        again: false,
+        commands: new Map(),
+      };
+      sessions.set(agentId, session);
+      // The hello says what it holds: a reconnect gets the difference, forced.
+      await syncAgent(session, true);
+      return {
+        async receive(message) {
+          if (sessions.get(agentId) !== session) return;
+          switch (message.kind) {
+            case "status":
+              await recordStatus(session, message.status);
+              return;
+            case "drift":
+              logger.warn("agent files drifted; repairing", {
+                agent: agentId,
+                paths: message.drifted,
+              });
+              session.manifest = message.manifest;
+              await syncAgent(session, true);
+              return;
+            case "facts":
+              session.hello = { ...session.hello, facts: message.facts };
+              await syncAgent(session, true);
+              return;
+            case "command_result":
+              session.commands.get(message.result.id)?.(message.result);
+              session.commands.delete(message.result.id);
+              return;
+            case "access_logs": {
+              const workspaceId = session.workspaceId;
+              if (workspaceId === null || message.entries.length === 0) return;
+              await store.accessLogs.insertMany(
+                message.entries.map((entry) => ({
+                  ...entry,
+                  id: newId("log"),
+                  agentId,
+                  workspaceId,
+                })),
+              );
+              return;
+            }
+          }
+        },
+        close() {
+          if (sessions.get(agentId) !== session) return;
+          sessions.delete(agentId);
+          failCommands(session, new DroverError("unavailable", `agent ${agentId} disconnected`));
+        },
+      };
+    },
+
+    command(agentId, command, timeoutMs = commandTimeoutMs) {
+      const session = sessions.get(agentId);
+      if (!session) {
+        return Promise.reject(
+          new DroverError(
+            "unavailable",
+            `agent ${agentId} is not connected: commands reach connected agents only`,
+          ),
+        );
+      }
+      const id = newId("cmd");
+      return new Promise<CommandOutcome>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          session.commands.delete(id);
+          reject(
+            new DroverError("deadline_exceeded", `agent ${agentId} did not answer ${command.kind}`),
+          );
+        }, timeoutMs);
+        session.commands.set(id, (outcome) => {
+          clearTimeout(timer);
+          if (outcome instanceof DroverError) reject(outcome);
+          else resolve(outcome);
+        });
+        session.send({ kind: "command", command: { ...command, id } });
+      });
+    },
+
+    connected: (agentId) => sessions.has(agentId),
+
+    async settled() {
+      // A flush may schedule another (an agent moved workspace): wait until none is left.
+      while (scheduled) await flushing;
+      await flushing;
+    },
+
+    stop() {
+      unsubscribe();
+      for (const session of sessions.values()) {
+        failCommands(session, new DroverError("unavailable", "the server is stopping"));
+      }
+      sessions.clear();
+    },
+  };
+}

@@ -1,0 +1,120 @@
+import type { FileSetDiff, Manifest } from "../drift/index.ts";
+import type { ConfigApplyState, ConfigApplyStep } from "../store/index.ts";
+
+/**
+ * The session's messages as plain data (lib/wire converts them to and from
+ * the protobuf of drover/v1/session.proto). Both ends use these types.
+ */
+
+export type NginxMode = "managed" | "system" | "off";
+
+export interface NginxRuntimeInfo {
+  pidPath?: string;
+  errorLogPath?: string;
+  tempDir?: string;
+  mimeTypesPath?: string;
+  /** The JSON access log the agent tails; absent: nginx logs no access. */
+  accessLogPath?: string;
+}
+
+export interface AgentFacts {
+  /** DNS names, of those the agent was asked to check, that do not resolve on its machine. */
+  unresolvableNames: string[];
+  /** Upstream id → addresses its active health checker finds down. */
+  downServers: Record<string, string[]>;
+}
+
+export interface SessionHello {
+  /** Absolute path the delivered files are written under. */
+  fileRoot: string;
+  nginxMode: NginxMode;
+  statusPort: number;
+  nginxRuntime: NginxRuntimeInfo;
+  nginxSupportsHttp3: boolean;
+  nginxHttp2Directive: boolean;
+  /** What it holds now: the files delivered earlier, as they are on disk. */
+  manifest: Manifest;
+  facts: AgentFacts;
+}
+
+export interface ActiveHealthCheck {
+  upstreamId: string;
+  addresses: string[];
+  path: string;
+  intervalSeconds: number;
+  timeoutSeconds: number;
+}
+
+/** The difference between what the agent holds and the desired state whose hash is `version`. */
+export interface FileDelivery extends FileSetDiff {
+  version: string;
+  checkNames: string[];
+  healthChecks: ActiveHealthCheck[];
+}
+
+export interface ConfigStatusReport {
+  version: string;
+  state: ConfigApplyState;
+  steps: ConfigApplyStep[];
+  errors: string[];
+  refused: Array<{ path: string; reason: string }>;
+  durationMs: number;
+  /** On a final state: what it holds now. */
+  manifest: Manifest;
+}
+
+export type CommandKind = "reload" | "restart" | "stop" | "get_status" | "validate_config";
+
+export interface NginxCommand {
+  id: string;
+  kind: CommandKind;
+  /** validate_config: the configuration text to test. */
+  configText?: string;
+  /** stop and restart: seconds in-flight requests get; absent: the agent's default. */
+  timeoutSeconds?: number;
+}
+
+export interface NginxStatusInfo {
+  running: boolean;
+  pid?: number;
+  uptimeSeconds?: number;
+  activeConnections?: number;
+  requestsTotal?: number;
+  requestsPerSecond?: number;
+  configVersion?: string;
+}
+
+export interface CommandOutcome {
+  id: string;
+  ok: boolean;
+  errors: string[];
+  status?: NginxStatusInfo;
+}
+
+export interface AccessLogEntryInfo {
+  timestamp: Date;
+  remoteAddr: string;
+  method: string;
+  uri: string;
+  protocol: string;
+  status: number;
+  bodyBytesSent: number;
+  responseTimeMs: number;
+  host: string;
+  userAgent: string | null;
+  referer: string | null;
+  requestId: string | null;
+}
+
+/** What an agent sends after its hello. */
+export type AgentMessage =
+  | { kind: "status"; status: ConfigStatusReport }
+  | { kind: "drift"; manifest: Manifest; drifted: string[] }
+  | { kind: "facts"; facts: AgentFacts }
+  | { kind: "command_result"; result: CommandOutcome }
+  | { kind: "access_logs"; entries: AccessLogEntryInfo[]; skipped: number };
+
+/** What the server sends. */
+export type ServerMessage =
+  | { kind: "files"; delivery: FileDelivery }
+  | { kind: "command"; command: NginxCommand };

@@ -1,0 +1,36 @@
+/**
+ * Desired state of an agent, derived from the store: which files it should
+ * hold (its nginx.conf and the certificate files of the TLS hosts it serves)
+ * and their drift hash. `desiredStateForAgent` is a pure function of the
+ * rows; `loadDesiredState` reads them; `affectedAgents` says whose state a
+ * workspace's configuration change may move. Delivery lives elsewhere
+ * (lib/drift diffs, the agent service pushes).
+ *
+ * Files are named relative to the agent's file root:
+ * - `nginx/nginx.conf` (0644), compiled by lib/nginx;
+ * - `certs/<certificate id>.pem` (0644) and `certs/<certificate id>.key`
+ *   (0600, secret) for each certificate a served host uses.
+ */
+export {
+  affectedAgents,
+  type ConfigChange,
+  loadDesiredState,
+  loadWorkspaceConfig,
+  type WorkspaceConfig,
+} from "./load.ts";
+export {
+  CERTIFICATE_DIR,
+  CERTIFICATE_MODE,
+  certificateFilePaths,
+  KEY_MODE,
+  NGINX_CONFIG_MODE,
+  NGINX_CONFIG_PATH,
+} from "./paths.ts";
+export { desiredStateForAgent } from "./state.ts";
+export { hostsForAgent, type Targeting, targetsLabels } from "./targeting.ts";
+export type {
+  CertificateMaterial,
+  DesiredState,
+  DesiredStateInput,
+  DesiredStateOptions,
+} from "./types.ts";

@@ -1,0 +1,155 @@
+import { comparePaths, configHash, type DesiredFile } from "../drift/index.ts";
+import { invalidField } from "../errors/index.ts";
+import {
+  compileNginxConfig,
+  type NginxCertificate,
+  type NginxHostOutcome,
+  nginxModelFromRows,
+} from "../nginx/index.ts";
+import type { TlsCertificateRow, UpstreamRow, VirtualHostRow } from "../store/index.ts";
+import {
+  CERTIFICATE_MODE,
+  certificateFilePaths,
+  KEY_MODE,
+  NGINX_CONFIG_MODE,
+  NGINX_DIR,
+  underRoot,
+} from "./paths.ts";
+import { hostsForAgent } from "./targeting.ts";
+import type { CertificateMaterial, DesiredState, DesiredStateInput } from "./types.ts";
+
+const byId = <T extends { id: string }>(a: T, b: T): number =>
+  a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+
+/**
+ * The files an agent should hold, derived from the store's rows alone: its
+ * nginx.conf (`nginx/nginx.conf`, 0644) and, for each TLS host it serves,
+ * the certificate (`certs/<id>.pem`, 0644) and key (`certs/<id>.key`, 0600,
+ * secret). Pure: the same rows and options give the same files and hash, in
+ * any row order; rows of other workspaces change nothing.
+ *
+ * A host that cannot be served — its certificate has no material or belongs
+ * to another workspace, its selector no longer parses, the compiler refuses
+ * it — is set aside with a reason in `hosts`; the rest are served. Invalid
+ * global settings or options throw a DroverError invalid_argument.
+ */
+export function desiredStateForAgent(input: DesiredStateInput): DesiredState {
+  const { agent, options } = input;
+  if (typeof options.configRoot !== "string" || !options.configRoot.startsWith("/")) {
+    throw invalidField("options.config_root", "must be an absolute path");
+  }
+  if (typeof options.certificateMaterial !== "function") {
+    throw invalidField("options.certificate_material", "must be a function");
+  }
+  const workspaceId = agent.workspaceId;
+  const inWorkspace = <T extends { id: string; workspaceId: string }>(rows: readonly T[]): T[] =>
+    workspaceId === null ? [] : rows.filter((row) => row.workspaceId === workspaceId).sort(byId);
+
+  const { targeted, setAside } = hostsForAgent(agent, input.virtualHosts);
+  const hosts: VirtualHostRow[] = [];
+  for (const host of targeted) {
+    // Refused when written; a row that slipped past would otherwise be served as plain HTTP.
+    if (host.sslEnabled && host.sslCertificateId === null) {
+      setAside.push({
+        id: host.id,
+        status: "set_aside",
+        reason: "ssl_enabled without a certificate",
+        field: "ssl_certificate_id",
+      });
+    } else hosts.push(host);
+  }
+  const upstreams: UpstreamRow[] = inWorkspace(input.upstreams);
+  const certificates = new Map<string, TlsCertificateRow>(
+    inWorkspace(input.certificates).map((row) => [row.id, row]),
+  );
+
+  // One lookup per certificate, so the compile and the files see the same answer.
+  const material = new Map<string, CertificateMaterial | undefined>();
+  const materialOf = (id: string): CertificateMaterial | undefined => {
+    if (!material.has(id)) {
+      const found = certificates.has(id) ? options.certificateMaterial(id) : undefined;
+      material.set(id, isMaterial(found) ? found : undefined);
+    }
+    return material.get(id);
+  };
+
+  // The compiler asks about every DNS name the configuration proxies to: the agent checks them.
+  const names = new Set<string>();
+  const resolvable = options.resolvable ?? (() => true);
+  const result = compileNginxConfig(
+    nginxModelFromRows({
+      virtualHosts: hosts,
+      upstreams,
+      ...(options.global === undefined ? {} : { global: options.global }),
+      certificateFiles: (id) => {
+        const paths = certificateFilePaths(id);
+        // An id unfit for a file name gets paths no certificate has: certificateAvailable refuses it.
+        if (!paths) return { certificatePath: "/", keyPath: "/" };
+        return {
+          certificatePath: underRoot(options.configRoot, paths.certificatePath),
+          keyPath: underRoot(options.configRoot, paths.keyPath),
+        };
+      },
+    }),
+    {
+      statusPort: options.statusPort,
+      supportsHttp3: options.nginxFeatures?.supportsHttp3 ?? false,
+      http2Directive: options.nginxFeatures?.http2Directive ?? false,
+      certificateAvailable: (certificate: NginxCertificate) =>
+        certificateFilePaths(certificate.certificateId) !== undefined &&
+        materialOf(certificate.certificateId) !== undefined,
+      resolvable: (name) => {
+        names.add(name);
+        return resolvable(name);
+      },
+      ...(options.downServers === undefined ? {} : { downServers: options.downServers }),
+      ...(options.runtime === undefined ? {} : { runtime: options.runtime }),
+      // One bad stored row must not take the agent's other hosts down.
+      invalid: "set_aside",
+    },
+  );
+
+  const files: DesiredFile[] = result.files.map((file) => ({
+    path: `${NGINX_DIR}/${file.path}`,
+    mode: NGINX_CONFIG_MODE,
+    content: file.content,
+  }));
+  const served = new Set(
+    result.hosts.filter((outcome) => outcome.status === "applied").map((outcome) => outcome.id),
+  );
+  const certificateIds = new Set<string>();
+  for (const host of hosts) {
+    if (served.has(host.id) && host.sslEnabled && host.sslCertificateId !== null)
+      certificateIds.add(host.sslCertificateId);
+  }
+  for (const id of certificateIds) {
+    const paths = certificateFilePaths(id);
+    const pem = materialOf(id);
+    // Both hold: certificateAvailable said so before the host was served.
+    if (!paths || !pem) continue;
+    files.push(
+      { path: paths.certificatePath, mode: CERTIFICATE_MODE, content: pem.certificatePem },
+      { path: paths.keyPath, mode: KEY_MODE, content: pem.keyPem, secret: true },
+    );
+  }
+  files.sort((a, b) => comparePaths(a.path, b.path));
+
+  const outcomes: NginxHostOutcome[] = [...result.hosts, ...setAside].sort(byId);
+  return {
+    files,
+    hash: configHash(files),
+    hosts: outcomes,
+    upstreams: result.upstreams,
+    names: [...names].sort(),
+  };
+}
+
+function isMaterial(value: unknown): value is CertificateMaterial {
+  const pem = value as CertificateMaterial | undefined;
+  return (
+    typeof pem?.certificatePem === "string" &&
+    pem.certificatePem !== "" &&
+    typeof pem.keyPem === "string" &&
+    pem.keyPem !== ""
+  );
+}

@@ -1,0 +1,76 @@
+import type { DesiredFile } from "../drift/index.ts";
+import type {
+  NginxFeatures,
+  NginxGlobalSettings,
+  NginxHostOutcome,
+  NginxRuntimePaths,
+  NginxUpstreamOutcome,
+} from "../nginx/index.ts";
+import type { AgentRow, TlsCertificateRow, UpstreamRow, VirtualHostRow } from "../store/index.ts";
+
+/** The PEM files of a TLS certificate, once the server holds them. */
+export interface CertificateMaterial {
+  /** The certificate chain, leaf first. */
+  certificatePem: string;
+  keyPem: string;
+}
+
+/** What the server knows about an agent's machine and how it lays out its files. */
+export interface DesiredStateOptions {
+  /**
+   * Absolute path of the agent's file root on its machine: the desired files
+   * are named relative to it, and nginx.conf names the certificate files by
+   * their absolute paths under it.
+   */
+  configRoot: string;
+  /** Port of the agent's nginx stub_status listener on 127.0.0.1. */
+  statusPort: number;
+  /**
+   * What the agent's nginx can do (from its `nginx -V`); absent: the most
+   * compatible output (no HTTP/3, `listen … http2`).
+   */
+  nginxFeatures?: Pick<NginxFeatures, "supportsHttp3" | "http2Directive">;
+  /**
+   * The PEM files of a certificate record, or undefined while the server has
+   * none (then the hosts that need it are set aside). Called at most once per
+   * certificate id per computation.
+   */
+  certificateMaterial: (certificateId: string) => CertificateMaterial | undefined;
+  /**
+   * Whether a DNS name resolves on the agent. The server cannot know, so the
+   * default assumes every name does; the agent's `nginx -t` has the last word.
+   */
+  resolvable?: (host: string) => boolean;
+  /** Upstream id → addresses the agent's checker found down. */
+  downServers?: Readonly<Record<string, readonly string[]>>;
+  /** Worker settings, access log path and http-level directives. */
+  global?: NginxGlobalSettings;
+  /** Paths of the agent's nginx instance (pid, error log, temp dir, mime types, user). */
+  runtime?: NginxRuntimePaths;
+}
+
+export interface DesiredStateInput {
+  agent: AgentRow;
+  /** Rows of any workspace: only the agent's workspace's are used. */
+  virtualHosts: readonly VirtualHostRow[];
+  upstreams: readonly UpstreamRow[];
+  certificates: readonly TlsCertificateRow[];
+  options: DesiredStateOptions;
+}
+
+export interface DesiredState {
+  /** Sorted by path (the canonical order of the drift hash). */
+  files: DesiredFile[];
+  /** configHash(files). */
+  hash: string;
+  /**
+   * Every virtual host targeted at this agent, sorted by id: applied, or set
+   * aside with the reason. Hosts of other workspaces or whose selector does
+   * not match the agent's labels are not listed.
+   */
+  hosts: NginxHostOutcome[];
+  /** Every upstream of the agent's workspace, sorted by id. */
+  upstreams: NginxUpstreamOutcome[];
+  /** The DNS names the configuration proxies to (the agent checks they resolve), sorted. */
+  names: string[];
+}

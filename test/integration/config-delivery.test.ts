@@ -1,0 +1,273 @@
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { createAgent, type DroverAgent } from "../../lib/agent/index.ts";
+import type { FleetEvent } from "../../lib/events/index.ts";
+import { type HttpResult, httpsClient } from "../support/https-client.ts";
+import { type InProcessFleet, startInProcessFleet } from "../support/in-process.ts";
+
+// Server + agent in this process, a real nginx master run by the agent, two
+// real upstream HTTP servers, and curl as the independent client.
+setDefaultTimeout(90_000);
+
+const run = promisify(execFile);
+type Json = Record<string, unknown>;
+
+let fleet: InProcessFleet;
+let call: ReturnType<typeof httpsClient>;
+let token: string;
+let agent: DroverAgent;
+let agentId: string;
+let workspaceId: string;
+const stopAgent = new AbortController();
+let agentRun: Promise<void>;
+const events: FleetEvent[] = [];
+const upstreamServers: Server[] = [];
+let dir: string;
+
+async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 30_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const probe = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/** An upstream that answers every request with its own name. */
+function upstream(name: string): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer((_, res) => res.end(name)).listen(0, "127.0.0.1", () =>
+      resolve((server.address() as AddressInfo).port),
+    );
+    upstreamServers.push(server);
+  });
+}
+
+async function curl(port: number, host: string, path = "/"): Promise<string> {
+  const { stdout } = await run("curl", [
+    "-s",
+    "--max-time",
+    "5",
+    "-H",
+    `Host: ${host}`,
+    `http://127.0.0.1:${port}${path}`,
+  ]);
+  return stdout;
+}
+
+const rest = (method: string, path: string, body?: unknown): Promise<HttpResult> =>
+  call(method, path, { token, ...(body === undefined ? {} : { body }) });
+
+async function ok(result: Promise<HttpResult>, status = 200): Promise<Json> {
+  const done = await result;
+  expect({ status: done.status, body: done.body }).toMatchObject({ status });
+  return done.body as Json;
+}
+
+/**
+ * Waits until the agent has reported a final state on the version the server
+ * now wants, and returns that state with the config event about it.
+ */
+async function settled(): Promise<{ status: Json; event: FleetEvent }> {
+  await fleet.server.delivery.settled();
+  return waitFor("the agent to report on the desired version", async () => {
+    const status = await ok(rest("GET", `/v1/agents/${agentId}/config`));
+    if (!["success", "failed", "rolled_back"].includes(status.state as string)) return undefined;
+    if (status.version !== status.desired_version) return undefined;
+    const event = events.findLast(
+      (e) =>
+        e.subjectId === agentId &&
+        e.type.startsWith("config.") &&
+        (e.data as Json).version === status.version,
+    );
+    return event ? { status, event } : undefined;
+  });
+}
+
+/** `count` answers through nginx, tallied by upstream name. */
+async function tally(count: number): Promise<Record<string, number>> {
+  const seen: Record<string, number> = {};
+  for (let i = 0; i < count; i += 1) {
+    const answer = await curl(appPort, "app.test");
+    seen[answer] = (seen[answer] ?? 0) + 1;
+  }
+  return seen;
+}
+
+let appPort: number;
+let upstreamId: string;
+let portA: number;
+let portB: number;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "drover-delivery-"));
+  fleet = await startInProcessFleet({ rateLimitPerMinute: 1_000_000, heartbeatIntervalMs: 500 });
+  fleet.server.fleet.deps.events.subscribe((event) => events.push(event));
+  call = httpsClient(`https://${fleet.server.endpoints.http}`, {
+    caPem: fleet.server.fleet.deps.authority.ca.certificatePem,
+  });
+  const first = fleet.server.firstAdmin;
+  if (!first) throw new Error("a fresh server must create its first admin");
+  token = (
+    (await ok(
+      call("POST", "/v1/auth/login", { body: { email: first.email, password: first.password } }),
+    )) as Json
+  ).access_token as string;
+  const org = await ok(
+    rest("POST", "/v1/organizations", { name: "Homelab", slug: "homelab" }),
+    201,
+  );
+  const workspace = await ok(
+    rest("POST", `/v1/organizations/${org.id}/workspaces`, { name: "Edge", slug: "edge" }),
+    201,
+  );
+  workspaceId = workspace.id as string;
+  const joinToken = await ok(
+    rest("POST", `/v1/workspaces/${workspaceId}/agents/tokens`, { name: "edge-1" }),
+    201,
+  );
+
+  [portA, portB, appPort] = await Promise.all([upstream("A"), upstream("B"), freePort()]);
+  agent = createAgent({
+    dataDir: join(dir, "agent"),
+    server: fleet.server.endpoints.registration,
+    token: joinToken.token as string,
+    hostname: "edge-1",
+    nginx: { mode: "managed", statusPort: await freePort() },
+    driftIntervalMs: 200,
+  });
+  agentRun = agent.run(stopAgent.signal);
+  agentId = await waitFor("the agent's session", () => {
+    const id = agent.identity()?.id;
+    return id !== undefined && fleet.server.delivery.connected(id) ? id : undefined;
+  });
+});
+
+afterAll(async () => {
+  stopAgent.abort();
+  await agentRun?.catch(() => {});
+  await agent?.nginx?.stop(2000);
+  for (const server of upstreamServers) server.close();
+  await fleet?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("configuration delivery with real nginx", () => {
+  test("an upstream and a virtual host created over REST reach nginx; curl reaches both upstreams in turn", async () => {
+    const created = await ok(
+      rest("POST", `/v1/workspaces/${workspaceId}/upstreams`, {
+        name: "app",
+        algorithm: "round_robin",
+        servers: [{ address: `127.0.0.1:${portA}` }, { address: `127.0.0.1:${portB}` }],
+      }),
+      201,
+    );
+    upstreamId = created.id as string;
+    await ok(
+      rest("POST", `/v1/workspaces/${workspaceId}/virtual-hosts`, {
+        name: "app",
+        server_name: "app.test",
+        listen_port: appPort,
+        locations: [{ path: "/", upstream_id: upstreamId }],
+      }),
+      201,
+    );
+    const { status, event } = await settled();
+    expect(event.type).toBe("config.applied");
+    expect(status).toMatchObject({ state: "success", applied_version: status.desired_version });
+    expect(status.virtual_hosts).toEqual([{ id: expect.any(String), status: "applied" }]);
+    // Each nginx worker runs its own round robin: over 20 requests both answer about half.
+    const seen = await tally(20);
+    expect(Object.keys(seen).sort()).toEqual(["A", "B"]);
+    expect(seen.A).toBeGreaterThanOrEqual(8);
+    expect(seen.B).toBeGreaterThanOrEqual(8);
+  });
+
+  test("changing weights changes where traffic goes", async () => {
+    await ok(
+      rest("PATCH", `/v1/upstreams/${upstreamId}`, {
+        servers: [
+          { address: `127.0.0.1:${portA}`, weight: 3 },
+          { address: `127.0.0.1:${portB}`, weight: 1 },
+        ],
+      }),
+    );
+    expect((await settled()).status.state).toBe("success");
+    // Smooth weighted round robin gives 3 of every 4 per worker: 30 ± 2 of 40.
+    const seen = await tally(40);
+    expect(seen.A).toBeGreaterThanOrEqual(28);
+    expect(seen.A).toBeLessThanOrEqual(32);
+  });
+
+  test("a configuration nginx cannot load is rolled back with nginx's error, and the old one keeps serving", async () => {
+    // Another process holds the port: `nginx -t` passes, the reload cannot bind.
+    const taken = createServer().listen(0, "127.0.0.1");
+    await new Promise((resolve) => taken.once("listening", resolve));
+    const takenPort = (taken.address() as AddressInfo).port;
+    try {
+      const bad = await ok(
+        rest("POST", `/v1/workspaces/${workspaceId}/virtual-hosts`, {
+          name: "clash",
+          server_name: "clash.test",
+          listen_port: takenPort,
+          locations: [{ path: "/", upstream_id: upstreamId }],
+        }),
+        201,
+      );
+      const { status, event } = await settled();
+      expect(event.type).toBe("config.failed");
+      expect(event.data).toMatchObject({ state: "rolled_back" });
+      expect(((event.data as Json).errors as string[]).join("\n")).toContain(
+        "Address already in use",
+      );
+      expect(status.state).toBe("rolled_back");
+      expect(status.applied_version).not.toBe(status.desired_version);
+      expect(await curl(appPort, "app.test")).toMatch(/^[AB]$/);
+
+      await ok(rest("DELETE", `/v1/virtual-hosts/${bad.id}`), 204);
+      expect((await settled()).status.state).toBe("success");
+    } finally {
+      taken.close();
+    }
+  });
+
+  test("a hand edit of the live nginx.conf is found as drift and repaired", async () => {
+    const live = agent.nginx?.paths.config as string;
+    const good = readFileSync(live, "utf8");
+    const before = events.length;
+    writeFileSync(live, `${good}\n# edited by hand\n`);
+    await waitFor("the repair", () =>
+      events.slice(before).find((e) => e.type === "config.applied" && e.subjectId === agentId),
+    );
+    expect(readFileSync(live, "utf8")).toBe(good);
+    expect(await curl(appPort, "app.test")).toMatch(/^[AB]$/);
+  });
+
+  test("reload and status commands reach the agent's nginx", async () => {
+    const reloaded = await ok(rest("POST", `/v1/agents/${agentId}/reload`));
+    expect(reloaded).toMatchObject({ ok: true, nginx: { running: true } });
+    const status = await ok(rest("POST", `/v1/agents/${agentId}/status`));
+    const config = await ok(rest("GET", `/v1/agents/${agentId}/config`));
+    expect(status.nginx).toMatchObject({ running: true, config_version: config.applied_version });
+  });
+});
