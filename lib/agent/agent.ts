@@ -5,14 +5,17 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import type { ConfigStatusReport } from "../delivery/index.ts";
 import { NGINX_CONFIG_PATH } from "../desired/index.ts";
+import { manifestHash } from "../drift/index.ts";
 import { DroverError, isDroverError } from "../errors/index.ts";
+import type { AgentHealth } from "../fleet/index.ts";
 import { type Logger, silentLogger } from "../log/index.ts";
 import { nginxFeatures } from "../nginx/index.ts";
 import { sleep } from "../tasks/index.ts";
 import { type Clock, systemClock } from "../time/index.ts";
 import { droverVersion } from "../version.ts";
+import { createAccessLogTailer } from "./access-log.ts";
 import { type BackoffPolicy, backoffDelay, defaultBackoff } from "./backoff.ts";
-import { runConfigSession, type SessionNginx } from "./config-session.ts";
+import { createConfigSession, nginxHealth, type SessionNginx } from "./config-session.ts";
 import { createFileReceiver } from "./file-receiver.ts";
 import { runHealthStream } from "./health-stream.ts";
 import { type AgentIdentity, loadAgentIdentity, saveAgentIdentity } from "./identity-files.ts";
@@ -20,6 +23,7 @@ import { joinFleet } from "./join.ts";
 import { createNginxManager, type NginxManager } from "./nginx/index.ts";
 import { renewalWaitMs, renewIdentity } from "./renewal.ts";
 import { createHealthSampler } from "./system-health.ts";
+import { createUpstreamChecker } from "./upstream-checker.ts";
 
 /** How the agent runs nginx (the flag --nginx-mode and its companions). */
 export type AgentNginxOptions =
@@ -176,56 +180,99 @@ export function createAgent(options: AgentOptions): DroverAgent {
     async run(signal) {
       await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
       current = await obtainIdentity();
-      const sampleHealth = createHealthSampler({ diskPath: options.dataDir, version });
+      const sampleSystem = createHealthSampler({ diskPath: options.dataDir, version });
       const nginx = await sessionNginx();
       const fileRoot = join(options.dataDir, "files");
-      // Either loop failing for good stops the other.
+      const checker = createUpstreamChecker({
+        logger,
+        clock,
+        onChange: (down) => session.setDownServers(down),
+      });
+      const session = createConfigSession({
+        identity: () => current as AgentIdentity,
+        backoff,
+        fileRoot,
+        receiver: createFileReceiver({ root: fileRoot }),
+        ...(nginx === undefined ? {} : { nginx }),
+        driftIntervalMs: options.driftIntervalMs ?? current.heartbeatIntervalMs,
+        logger,
+        ...(options.onConfigApplied === undefined ? {} : { onApplied: options.onConfigApplied }),
+        onHealthChecks: (checks) =>
+          checker.update(
+            checks.map((check) => ({
+              id: check.upstreamId,
+              servers: check.addresses.map((address) => ({ address })),
+              healthCheck: {
+                enabled: true,
+                path: check.path,
+                interval: check.intervalSeconds,
+                timeout: check.timeoutSeconds,
+              },
+            })),
+          ),
+        onConnected: () => logger.info("configuration session open"),
+        onDisconnected: (error, retryInMs) =>
+          logger.warn("configuration session closed; reopening", {
+            error: error.rawMessage,
+            retryInMs,
+          }),
+      });
+      const tailer =
+        nginx?.accessLogPath === undefined
+          ? undefined
+          : createAccessLogTailer({
+              path: nginx.accessLogPath,
+              clock,
+              logger,
+              onBatch: (batch) =>
+                session.sendAccessLogs(
+                  batch.entries.map(({ upstreamAddr: _, ...entry }) => entry),
+                  batch.skipped,
+                ),
+            });
+      async function sampleHealth(): Promise<AgentHealth> {
+        const [system, held, status] = await Promise.all([
+          sampleSystem(),
+          session.held(),
+          manager?.status(),
+        ]);
+        return {
+          ...system,
+          configHash: manifestHash(held),
+          ...(status === undefined ? {} : { nginx: nginxHealth(status) }),
+        };
+      }
+      await tailer?.start();
+      // Any loop failing for good stops the others.
       const stop = new AbortController();
-      const both = AbortSignal.any([signal, stop.signal]);
+      const all = AbortSignal.any([signal, stop.signal]);
       const guard = <T>(work: Promise<T>) =>
         work.catch((error: unknown) => {
           stop.abort();
           throw error;
         });
-      await Promise.all([
-        guard(
-          runHealthStream(
-            {
-              identity: () => current as AgentIdentity,
-              sampleHealth,
-              backoff,
-              onConnected: () => logger.info("connected", { server: current?.agentAddress }),
-              onDisconnected: (error, retryInMs) =>
-                logger.warn("disconnected; reconnecting", { error: error.rawMessage, retryInMs }),
-            },
-            both,
+      try {
+        await Promise.all([
+          guard(
+            runHealthStream(
+              {
+                identity: () => current as AgentIdentity,
+                sampleHealth,
+                backoff,
+                onConnected: () => logger.info("connected", { server: current?.agentAddress }),
+                onDisconnected: (error, retryInMs) =>
+                  logger.warn("disconnected; reconnecting", { error: error.rawMessage, retryInMs }),
+              },
+              all,
+            ),
           ),
-        ),
-        guard(keepRenewed(both)),
-        guard(
-          runConfigSession(
-            {
-              identity: () => current as AgentIdentity,
-              backoff,
-              fileRoot,
-              receiver: createFileReceiver({ root: fileRoot }),
-              ...(nginx === undefined ? {} : { nginx }),
-              driftIntervalMs: options.driftIntervalMs ?? current.heartbeatIntervalMs,
-              logger,
-              ...(options.onConfigApplied === undefined
-                ? {}
-                : { onApplied: options.onConfigApplied }),
-              onConnected: () => logger.info("configuration session open"),
-              onDisconnected: (error, retryInMs) =>
-                logger.warn("configuration session closed; reopening", {
-                  error: error.rawMessage,
-                  retryInMs,
-                }),
-            },
-            both,
-          ),
-        ),
-      ]);
+          guard(keepRenewed(all)),
+          guard(session.run(all)),
+        ]);
+      } finally {
+        await checker.stop();
+        await tailer?.stop();
+      }
     },
   };
 }

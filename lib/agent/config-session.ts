@@ -1,6 +1,8 @@
 import { lookup } from "node:dns/promises";
 import { readFile, stat } from "node:fs/promises";
 import type {
+  AccessLogEntryInfo,
+  ActiveHealthCheck,
   AgentFacts,
   CommandOutcome,
   ConfigStatusReport,
@@ -11,7 +13,8 @@ import type {
   SessionHello,
 } from "../delivery/index.ts";
 import { comparePaths, contentSha256, type Manifest, type ManifestEntry } from "../drift/index.ts";
-import { isDroverError } from "../errors/index.ts";
+import { DroverError, isDroverError } from "../errors/index.ts";
+import type { NginxHealth } from "../fleet/index.ts";
 import type { SessionRequest } from "../gen/drover/v1/session_pb.ts";
 import { type Logger, silentLogger } from "../log/index.ts";
 import type { ConfigApplyStep } from "../store/index.ts";
@@ -49,6 +52,8 @@ export interface ConfigSessionOptions extends ConnectionOptions {
   logger?: Logger;
   /** Called with each delivery's final status (after it is sent). */
   onApplied?: (status: ConfigStatusReport) => void;
+  /** Called with each delivery's active health checks (the agent's checker runs them). */
+  onHealthChecks?: (checks: ActiveHealthCheck[]) => void;
 }
 
 const NGINX_CONFIG_MODE = 0o644;
@@ -76,10 +81,18 @@ function sameList(a: readonly string[], b: readonly string[]): boolean {
  * Files are re-hashed every driftIntervalMs: a hand edit is reported as
  * drift and the server sends the file again.
  */
-export function runConfigSession(
-  options: ConfigSessionOptions,
-  signal: AbortSignal,
-): Promise<void> {
+export interface ConfigSession {
+  /** Keeps the session open until the signal aborts; rejects when the fleet refuses the agent for good. */
+  run(signal: AbortSignal): Promise<void>;
+  /** What the agent holds now, hashed afresh (its health reports carry the hash). */
+  held(): Promise<Manifest>;
+  /** The active checker's findings: sent as facts when they change. */
+  setDownServers(down: Record<string, string[]>): void;
+  /** Ships access-log entries; rejects while disconnected, so the caller keeps them and retries. */
+  sendAccessLogs(entries: AccessLogEntryInfo[], skipped: number): Promise<void>;
+}
+
+export function createConfigSession(options: ConfigSessionOptions): ConfigSession {
   const logger = options.logger ?? silentLogger;
   const driftIntervalMs = options.driftIntervalMs ?? 10_000;
   const resolves = options.resolves ?? systemResolves;
@@ -182,6 +195,7 @@ export function runConfigSession(
     // nginx refuses to load a configuration naming a host it cannot resolve:
     // the server sets such hosts aside once it knows, so tell it first.
     checkNames = [...delivery.checkNames];
+    options.onHealthChecks?.(delivery.healthChecks);
     const failing = await unresolvable(checkNames);
     if (!sameList(failing, facts.unresolvableNames)) {
       facts.unresolvableNames = failing;
@@ -281,26 +295,7 @@ export function runConfigSession(
       command.timeoutSeconds === undefined ? stopTimeoutMs : command.timeoutSeconds * 1000;
     const withStatus = async (ok: boolean, errors: string[]): Promise<CommandOutcome> => {
       const status = await statusOf();
-      return {
-        id: command.id,
-        ok,
-        errors,
-        ...(status
-          ? {
-              status: {
-                running: status.running,
-                ...(status.pid === undefined ? {} : { pid: status.pid }),
-                uptimeSeconds: status.uptimeSeconds ?? 0,
-                activeConnections: status.activeConnections ?? 0,
-                requestsTotal: status.requestsTotal ?? 0,
-                requestsPerSecond: status.requestsPerSecond ?? 0,
-                ...(status.configVersion === undefined
-                  ? {}
-                  : { configVersion: status.configVersion }),
-              },
-            }
-          : {}),
-      };
+      return { id: command.id, ok, errors, ...(status ? { status: nginxHealth(status) } : {}) };
     };
     try {
       switch (command.kind) {
@@ -366,72 +361,100 @@ export function runConfigSession(
   }
 
   let applying = false;
-  return keepConnected(options, signal, async (client, connected) => {
-    const connection = new AbortController();
-    const both = AbortSignal.any([signal, connection.signal]);
-    const channel = createChannel<SessionRequest>(both);
-    outgoing = channel;
-    channel.push(sessionHelloToProto(await hello()));
-    const drift = watchDrift(both);
-    // Deliveries apply one after another; commands run beside them.
-    let deliveries: Promise<void> = Promise.resolve();
-    try {
-      for await (const response of client.session(channel, { signal })) {
-        connected();
-        const message = serverMessageFromProto(response);
-        if (message.kind === "command") {
-          void runCommand(message.command).then((result) =>
-            send({ kind: "command_result", result }),
-          );
-          continue;
-        }
-        const delivery = message.delivery;
-        deliveries = deliveries.then(async () => {
-          applying = true;
-          try {
-            const status = await apply(delivery, (state) =>
-              send({
-                kind: "status",
-                status: {
+  const run = (signal: AbortSignal) =>
+    keepConnected(options, signal, async (client, connected) => {
+      const connection = new AbortController();
+      const both = AbortSignal.any([signal, connection.signal]);
+      const channel = createChannel<SessionRequest>(both);
+      outgoing = channel;
+      channel.push(sessionHelloToProto(await hello()));
+      const drift = watchDrift(both);
+      // Deliveries apply one after another; commands run beside them.
+      let deliveries: Promise<void> = Promise.resolve();
+      try {
+        for await (const response of client.session(channel, { signal })) {
+          connected();
+          const message = serverMessageFromProto(response);
+          if (message.kind === "command") {
+            void runCommand(message.command).then((result) =>
+              send({ kind: "command_result", result }),
+            );
+            continue;
+          }
+          const delivery = message.delivery;
+          deliveries = deliveries.then(async () => {
+            applying = true;
+            try {
+              const status = await apply(delivery, (state) =>
+                send({
+                  kind: "status",
+                  status: {
+                    version: delivery.version,
+                    state,
+                    steps: [],
+                    errors: [],
+                    refused: [],
+                    durationMs: 0,
+                    manifest: [],
+                  },
+                }),
+              ).catch(
+                async (error: unknown): Promise<ConfigStatusReport> => ({
                   version: delivery.version,
-                  state,
+                  state: "failed",
                   steps: [],
-                  errors: [],
+                  errors: [error instanceof Error ? error.message : String(error)],
                   refused: [],
                   durationMs: 0,
-                  manifest: [],
-                },
-              }),
-            ).catch(
-              async (error: unknown): Promise<ConfigStatusReport> => ({
+                  manifest: await held(),
+                }),
+              );
+              send({ kind: "status", status });
+              logger.info("configuration applied", {
                 version: delivery.version,
-                state: "failed",
-                steps: [],
-                errors: [error instanceof Error ? error.message : String(error)],
-                refused: [],
-                durationMs: 0,
-                manifest: await held(),
-              }),
-            );
-            send({ kind: "status", status });
-            logger.info("configuration applied", {
-              version: delivery.version,
-              state: status.state,
-              durationMs: status.durationMs,
-              ...(status.errors.length > 0 ? { errors: status.errors } : {}),
-            });
-            options.onApplied?.(status);
-          } finally {
-            applying = false;
-          }
-        });
+                state: status.state,
+                durationMs: status.durationMs,
+                ...(status.errors.length > 0 ? { errors: status.errors } : {}),
+              });
+              options.onApplied?.(status);
+            } finally {
+              applying = false;
+            }
+          });
+        }
+      } finally {
+        connection.abort();
+        channel.close();
+        if (outgoing === channel) outgoing = undefined;
+        await deliveries.catch(() => {});
+        await drift;
       }
-    } finally {
-      connection.abort();
-      channel.close();
-      if (outgoing === channel) outgoing = undefined;
-      await deliveries.catch(() => {});
-      await drift;
-    }
-  });
+    });
+
+  return {
+    run,
+    held,
+    setDownServers(down) {
+      if (JSON.stringify(down) === JSON.stringify(facts.downServers)) return;
+      facts.downServers = down;
+      send({ kind: "facts", facts: { ...facts } });
+    },
+    async sendAccessLogs(entries, skipped) {
+      if (!outgoing) throw new DroverError("unavailable", "not connected to the server");
+      send({ kind: "access_logs", entries, skipped });
+    },
+  };
+}
+
+/** The manager's status as health reports and command results carry it. */
+export function nginxHealth(status: NginxStatus): NginxHealth {
+  return {
+    running: status.running,
+    ...(status.pid === undefined ? {} : { pid: status.pid }),
+    uptimeSeconds: status.uptimeSeconds ?? 0,
+    activeConnections: status.activeConnections ?? 0,
+    requestsTotal: status.requestsTotal ?? 0,
+    requestsPerSecond: status.requestsPerSecond ?? 0,
+    ...(status.configVersion === undefined ? {} : { configVersion: status.configVersion }),
+  };
 }

@@ -1,4 +1,9 @@
-export { type AgentOptions, createAgent, type DroverAgent } from "./agent.ts";
+export {
+  type AgentNginxOptions,
+  type AgentOptions,
+  createAgent,
+  type DroverAgent,
+} from "./agent.ts";
 export type { BackoffPolicy } from "./backoff.ts";
 export {
   type ApplyResult,

@@ -24,7 +24,6 @@ export type {
   NginxCommand,
   NginxMode,
   NginxRuntimeInfo,
-  NginxStatusInfo,
   ServerMessage,
   SessionHello,
 } from "./types.ts";

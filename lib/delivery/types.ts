@@ -1,4 +1,5 @@
 import type { FileSetDiff, Manifest } from "../drift/index.ts";
+import type { NginxHealth } from "../fleet/index.ts";
 import type { ConfigApplyState, ConfigApplyStep } from "../store/index.ts";
 
 /**
@@ -74,21 +75,11 @@ export interface NginxCommand {
   timeoutSeconds?: number;
 }
 
-export interface NginxStatusInfo {
-  running: boolean;
-  pid?: number;
-  uptimeSeconds?: number;
-  activeConnections?: number;
-  requestsTotal?: number;
-  requestsPerSecond?: number;
-  configVersion?: string;
-}
-
 export interface CommandOutcome {
   id: string;
   ok: boolean;
   errors: string[];
-  status?: NginxStatusInfo;
+  status?: NginxHealth;
 }
 
 export interface AccessLogEntryInfo {

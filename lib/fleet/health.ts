@@ -6,6 +6,18 @@ export interface HealthCheckResult {
   message: string;
 }
 
+/** The agent's nginx as its health report and command results describe it. */
+export interface NginxHealth {
+  running: boolean;
+  pid?: number;
+  uptimeSeconds?: number;
+  activeConnections?: number;
+  requestsTotal?: number;
+  requestsPerSecond?: number;
+  /** The configuration version nginx runs. */
+  configVersion?: string;
+}
+
 /** One health report as the server keeps it (`agents.last_health`). */
 export type AgentHealth = {
   observedAt: string;
@@ -19,6 +31,8 @@ export type AgentHealth = {
   version: string;
   configHash: string;
   checks: HealthCheckResult[];
+  /** Absent when the agent runs no nginx. */
+  nginx?: NginxHealth;
 };
 
 function checkFigure(field: string, value: number, max = Number.MAX_SAFE_INTEGER): void {
@@ -42,6 +56,16 @@ export function checkHealth(health: AgentHealth): void {
   if (health.configHash.length > 128)
     throw invalidField("report.config_hash", "at most 128 characters");
   if (health.checks.length > 32) throw invalidField("report.checks", "at most 32 checks");
+  if (health.nginx !== undefined) {
+    const nginx = health.nginx;
+    checkFigure("report.nginx.pid", nginx.pid ?? 0, 2 ** 32 - 1);
+    checkFigure("report.nginx.uptime_seconds", nginx.uptimeSeconds ?? 0);
+    checkFigure("report.nginx.active_connections", nginx.activeConnections ?? 0);
+    checkFigure("report.nginx.requests_total", nginx.requestsTotal ?? 0);
+    checkFigure("report.nginx.requests_per_second", nginx.requestsPerSecond ?? 0);
+    if ((nginx.configVersion ?? "").length > 128)
+      throw invalidField("report.nginx.config_version", "at most 128 characters");
+  }
   health.checks.forEach((check, index) => {
     if (check.name === "" || check.name.length > 64) {
       throw invalidField(`report.checks[${index}].name`, "must be 1-64 characters");

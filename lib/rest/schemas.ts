@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import type { CommandOutcome } from "../delivery/index.ts";
-import type { AgentHealth } from "../fleet/index.ts";
+import type { AgentHealth, NginxHealth } from "../fleet/index.ts";
 import type { AgentRow, ConfigStatusRow, OrganizationRow, WorkspaceRow } from "../store/index.ts";
 
 /** Request and response shapes of REST /v1, one source for validation and OpenAPI. */
@@ -81,6 +81,16 @@ export function workspaceJson(row: WorkspaceRow) {
   };
 }
 
+const NginxJson = z.object({
+  running: z.boolean(),
+  pid: z.number().int().nullable(),
+  uptime_seconds: z.number(),
+  active_connections: z.number().int(),
+  requests_total: z.number().int(),
+  requests_per_second: z.number(),
+  config_version: z.string().nullable(),
+});
+
 const AgentHealthJson = z.object({
   observed_at: z.string(),
   cpu_percent: z.number(),
@@ -92,6 +102,7 @@ const AgentHealthJson = z.object({
   uptime_seconds: z.number(),
   config_hash: z.string(),
   checks: z.array(z.object({ name: z.string(), ok: z.boolean(), message: z.string() })),
+  nginx: NginxJson.nullable(),
 });
 
 export const Agent = z
@@ -125,6 +136,7 @@ function healthJson(health: AgentHealth) {
     uptime_seconds: health.uptimeSeconds,
     config_hash: health.configHash,
     checks: health.checks,
+    nginx: health.nginx === undefined ? null : nginxJson(health.nginx),
   };
 }
 
@@ -205,39 +217,26 @@ export const NginxCommandRequest = z.strictObject({
 });
 
 export const NginxCommandResult = z
-  .object({
-    ok: z.boolean(),
-    errors: z.array(z.string()),
-    nginx: z
-      .object({
-        running: z.boolean(),
-        pid: z.number().int().nullable(),
-        uptime_seconds: z.number(),
-        active_connections: z.number().int(),
-        requests_total: z.number().int(),
-        requests_per_second: z.number(),
-        config_version: z.string().nullable(),
-      })
-      .nullable(),
-  })
+  .object({ ok: z.boolean(), errors: z.array(z.string()), nginx: NginxJson.nullable() })
   .openapi("NginxCommandResult");
 
+function nginxJson(status: NginxHealth) {
+  return {
+    running: status.running,
+    pid: status.pid ?? null,
+    uptime_seconds: status.uptimeSeconds ?? 0,
+    active_connections: status.activeConnections ?? 0,
+    requests_total: status.requestsTotal ?? 0,
+    requests_per_second: status.requestsPerSecond ?? 0,
+    config_version: status.configVersion ?? null,
+  };
+}
+
 export function commandResultJson(outcome: CommandOutcome) {
-  const status = outcome.status;
   return {
     ok: outcome.ok,
     errors: outcome.errors,
-    nginx: status
-      ? {
-          running: status.running,
-          pid: status.pid ?? null,
-          uptime_seconds: status.uptimeSeconds ?? 0,
-          active_connections: status.activeConnections ?? 0,
-          requests_total: status.requestsTotal ?? 0,
-          requests_per_second: status.requestsPerSecond ?? 0,
-          config_version: status.configVersion ?? null,
-        }
-      : null,
+    nginx: outcome.status === undefined ? null : nginxJson(outcome.status),
   };
 }
 

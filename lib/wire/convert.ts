@@ -21,6 +21,7 @@ import {
 } from "../gen/drover/v1/operator_pb.ts";
 import type { IssuedCertificate, Role } from "../pki/index.ts";
 import type { AgentRow, AgentState, OrganizationRow, WorkspaceRow } from "../store/index.ts";
+import { nginxStatusFromProto, nginxStatusToProto } from "./nginx-status.ts";
 
 /** Proto ↔ domain conversions; the only place that knows both shapes. */
 
@@ -90,6 +91,7 @@ export function healthFromProto(report: HealthReport | undefined): AgentHealth {
     version: report.version,
     configHash: report.configHash,
     checks: report.checks.map(({ name, ok, message }) => ({ name, ok, message })),
+    ...(report.nginx === undefined ? {} : { nginx: nginxStatusFromProto(report.nginx) }),
   };
 }
 
@@ -108,6 +110,7 @@ export function healthToProto(health: AgentHealth): HealthReport {
     version: health.version,
     configHash: health.configHash,
     checks: health.checks,
+    ...(health.nginx === undefined ? {} : { nginx: nginxStatusToProto(health.nginx) }),
   });
 }
 

@@ -24,11 +24,10 @@ export {
   roleFromProto,
   workspaceToProto,
 } from "./convert.ts";
+export { nginxStatusFromProto, nginxStatusToProto } from "./nginx-status.ts";
 export {
   agentMessageFromProto,
   agentMessageToProto,
-  nginxStatusFromProto,
-  nginxStatusToProto,
   serverMessageFromProto,
   serverMessageToProto,
   sessionHelloFromProto,

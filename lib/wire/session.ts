@@ -7,7 +7,6 @@ import type {
   CommandOutcome,
   ConfigStatusReport,
   NginxMode,
-  NginxStatusInfo,
   ServerMessage,
   SessionHello,
 } from "../delivery/index.ts";
@@ -21,8 +20,6 @@ import {
   type FileDigest,
   FileDigestSchema,
   NginxMode as NginxModeEnum,
-  type NginxStatus,
-  NginxStatusSchema,
   type SessionHello as SessionHelloMessage,
   SessionHelloSchema,
   type SessionRequest,
@@ -31,6 +28,7 @@ import {
   SessionResponseSchema,
 } from "../gen/drover/v1/session_pb.ts";
 import type { ConfigApplyState } from "../store/index.ts";
+import { nginxStatusFromProto, nginxStatusToProto } from "./nginx-status.ts";
 
 /** Session messages: protobuf ↔ the plain data of lib/delivery. Input from the wire is checked. */
 
@@ -164,31 +162,6 @@ export function sessionHelloToProto(hello: SessionHello): SessionRequest {
   });
 }
 
-export function nginxStatusFromProto(status: NginxStatus | undefined): NginxStatusInfo | undefined {
-  if (!status) return undefined;
-  return {
-    running: status.running,
-    ...(status.pid === 0 ? {} : { pid: status.pid }),
-    uptimeSeconds: status.uptimeSeconds,
-    activeConnections: Number(status.activeConnections),
-    requestsTotal: Number(status.requestsTotal),
-    requestsPerSecond: status.requestsPerSecond,
-    ...(status.configVersion === "" ? {} : { configVersion: status.configVersion }),
-  };
-}
-
-export function nginxStatusToProto(status: NginxStatusInfo): NginxStatus {
-  return create(NginxStatusSchema, {
-    running: status.running,
-    pid: status.pid ?? 0,
-    uptimeSeconds: status.uptimeSeconds ?? 0,
-    activeConnections: BigInt(status.activeConnections ?? 0),
-    requestsTotal: BigInt(status.requestsTotal ?? 0),
-    requestsPerSecond: status.requestsPerSecond ?? 0,
-    configVersion: status.configVersion ?? "",
-  });
-}
-
 /** An agent's message after its hello; invalid_argument naming the field for anything malformed. */
 export function agentMessageFromProto(request: SessionRequest): AgentMessage {
   const { payload } = request;
@@ -225,7 +198,7 @@ export function agentMessageFromProto(request: SessionRequest): AgentMessage {
     case "commandResult": {
       const result = payload.value;
       if (result.id === "") throw invalidField("command_result.id", "is required");
-      const status = nginxStatusFromProto(result.status);
+      const status = result.status === undefined ? undefined : nginxStatusFromProto(result.status);
       const outcome: CommandOutcome = {
         id: result.id,
         ok: result.ok,

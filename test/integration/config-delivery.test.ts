@@ -53,12 +53,16 @@ function freePort(): Promise<number> {
   });
 }
 
+/** Upstreams whose /healthz answers 500. */
+const sick = new Set<string>();
+
 /** An upstream that answers every request with its own name. */
 function upstream(name: string): Promise<number> {
   return new Promise((resolve) => {
-    const server = createServer((_, res) => res.end(name)).listen(0, "127.0.0.1", () =>
-      resolve((server.address() as AddressInfo).port),
-    );
+    const server = createServer((req, res) => {
+      if (req.url === "/healthz" && sick.has(name)) res.statusCode = 500;
+      res.end(name);
+    }).listen(0, "127.0.0.1", () => resolve((server.address() as AddressInfo).port));
     upstreamServers.push(server);
   });
 }
@@ -269,5 +273,52 @@ describe("configuration delivery with real nginx", () => {
     const status = await ok(rest("POST", `/v1/agents/${agentId}/status`));
     const config = await ok(rest("GET", `/v1/agents/${agentId}/config`));
     expect(status.nginx).toMatchObject({ running: true, config_version: config.applied_version });
+  });
+
+  test("health reports carry nginx's status and the applied hash; access logs reach the server", async () => {
+    await tally(3);
+    const config = await ok(rest("GET", `/v1/agents/${agentId}/config`));
+    const withNginx = await waitFor("a health report with nginx status", async () => {
+      const got = await ok(rest("GET", `/v1/agents/${agentId}`));
+      const health = got.health as Json | null;
+      return health?.config_hash === config.applied_version ? health : undefined;
+    });
+    expect(withNginx.nginx).toMatchObject({
+      running: true,
+      config_version: config.applied_version,
+    });
+    expect((withNginx.nginx as Json).requests_total).toBeGreaterThan(0);
+    const logs = await waitFor("access logs", async () => {
+      const page = await ok(rest("GET", `/v1/workspaces/${workspaceId}/access-logs?limit=100`));
+      const rows = (page.data as Json[]).filter((row) => row.host === "app.test");
+      return rows.length >= 3 ? rows : undefined;
+    });
+    expect(logs[0]).toMatchObject({ agent_id: agentId, method: "GET", uri: "/", status: 200 });
+  });
+
+  test("the agent's active health check takes a failing server out of the next config and back", async () => {
+    await ok(
+      rest("PATCH", `/v1/upstreams/${upstreamId}`, {
+        servers: [{ address: `127.0.0.1:${portA}` }, { address: `127.0.0.1:${portB}` }],
+        health_check: { enabled: true, path: "/healthz", interval: 2, timeout: 1 },
+      }),
+    );
+    expect((await settled()).status.state).toBe("success");
+    sick.add("B");
+    await waitFor("B marked down", () =>
+      readFileSync(agent.nginx?.paths.config as string, "utf8").includes(`127.0.0.1:${portB} down`)
+        ? true
+        : undefined,
+    );
+    expect((await settled()).status.state).toBe("success");
+    expect(await tally(10)).toEqual({ A: 10 });
+    sick.delete("B");
+    await waitFor("B back up", () =>
+      readFileSync(agent.nginx?.paths.config as string, "utf8").includes(`127.0.0.1:${portB} down`)
+        ? undefined
+        : true,
+    );
+    expect((await settled()).status.state).toBe("success");
+    expect(Object.keys(await tally(10)).sort()).toEqual(["A", "B"]);
   });
 });
