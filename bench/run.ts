@@ -8,6 +8,7 @@ import {
   startDroverServer,
 } from "../lib/server/index.ts";
 import { benchAgentMemory } from "./agent-memory.ts";
+import { benchConfigFanout } from "./config-fanout.ts";
 import { benchEventFanout } from "./event-fanout.ts";
 import { benchHealthStream } from "./health-stream.ts";
 import { benchNginxCompile } from "./nginx-compile.ts";
@@ -17,7 +18,8 @@ import { fmtMs, intArg, now, printTable, within } from "./table.ts";
 
 /**
  * Drover benchmarks: `npx bun bench/run.ts [--registrations N] [--reports M] [--agents N]
- * [--list-requests N] [--subscribers N] [--events M]`.
+ * [--list-requests N] [--subscribers N] [--events M] [--nginx-hosts N] [--fanout-agents N]
+ * [--fanout-changes M]`.
  * Every figure is compared with a baseline measured in the same run, on the
  * same machine, so ratios stay meaningful on noisy hardware.
  */
@@ -31,6 +33,8 @@ const options = {
   subscribers: intArg(argv, "subscribers", 1000),
   events: intArg(argv, "events", 20),
   nginxHosts: intArg(argv, "nginx-hosts", 10_000),
+  fanoutAgents: intArg(argv, "fanout-agents", 1000),
+  fanoutChanges: intArg(argv, "fanout-changes", 5),
 };
 const wholeRunBudgetMs = 170_000;
 
@@ -63,7 +67,7 @@ async function main(): Promise<void> {
     `Drover benchmarks (Bun ${Bun.version}, ${navigator.hardwareConcurrency} cores): ` +
       `registrations=${options.registrations} reports=${options.reports} agents=${options.agents} ` +
       `list-requests=${options.listRequests} subscribers=${options.subscribers} events=${options.events} ` +
-      `nginx-hosts=${options.nginxHosts}`,
+      `nginx-hosts=${options.nginxHosts} fanout-agents=${options.fanoutAgents} fanout-changes=${options.fanoutChanges}`,
   );
   const summary: SummaryRow[] = [];
   summary.push(...(await withServer((server) => benchRegistration(server, options.registrations))));
@@ -81,6 +85,11 @@ async function main(): Promise<void> {
   summary.push(
     ...(await withServer((server) =>
       benchEventFanout(server, options.subscribers, options.events),
+    )),
+  );
+  summary.push(
+    ...(await withServer((server) =>
+      benchConfigFanout(server, options.fanoutAgents, options.fanoutChanges),
     )),
   );
   // A pure function: it needs no server.

@@ -11,7 +11,7 @@ import type { EventBus, FleetEvent } from "../events/index.ts";
 import { eventWorkspace } from "../events/index.ts";
 import { newId } from "../ids/index.ts";
 import { type Logger, silentLogger } from "../log/index.ts";
-import type { AgentRow, ConfigHostOutcome, Store } from "../store/index.ts";
+import type { AgentRow, ConfigHostOutcome, ConfigStatusRow, Store } from "../store/index.ts";
 import type { Clock } from "../time/index.ts";
 import type {
   ActiveHealthCheck,
@@ -85,6 +85,17 @@ interface OpenSession {
   commands: Map<string, (outcome: CommandOutcome | DroverError) => void>;
 }
 
+/** One agent's computed desired state, before it is recorded and sent. */
+interface Plan {
+  session: OpenSession;
+  desired: DesiredState;
+  hosts: ConfigHostOutcome[];
+  healthChecks: ActiveHealthCheck[];
+  /** Names to check and health checks, serialized: a change to them alone is sent too. */
+  checks: string;
+  force: boolean;
+}
+
 const finalStates = new Set(["success", "failed", "rolled_back"]);
 // Changes that move the desired state of a workspace's agents.
 const workspaceEvents = /^(virtual_host|upstream|certificate)\./;
@@ -129,24 +140,46 @@ export function createConfigDelivery(options: ConfigDeliveryOptions): ConfigDeli
     for (const workspaceId of workspaces) {
       const affected = [...sessions.values()].filter((s) => s.workspaceId === workspaceId);
       if (affected.length === 0) continue;
-      const config = await loadWorkspaceConfig(store, workspaceId);
+      const [config, agents] = await Promise.all([
+        loadWorkspaceConfig(store, workspaceId),
+        workspaceAgents(workspaceId),
+      ]);
+      const plans: Plan[] = [];
       for (const session of affected) {
-        const agent = await store.agents.get(session.agentId);
-        if (agent && agent.workspaceId === workspaceId) await sync(session, agent, config, false);
-        else dirtyAgents.add(session.agentId);
+        const agent = agents.get(session.agentId);
+        // Moved to another workspace meanwhile: computed on its own below.
+        if (!agent) agentIds.push(session.agentId);
+        else plans.push(...plan(session, agent, config, false));
       }
+      await carryOut(plans);
     }
-    for (const agentId of new Set([...agentIds, ...dirtyAgents])) {
-      dirtyAgents.delete(agentId);
+    for (const agentId of new Set(agentIds)) {
       const session = sessions.get(agentId);
       if (session) await syncAgent(session, false);
+    }
+  }
+
+  /** The workspace's agents by id, in pages. */
+  async function workspaceAgents(workspaceId: string): Promise<Map<string, AgentRow>> {
+    const agents = new Map<string, AgentRow>();
+    let afterId: string | undefined;
+    for (;;) {
+      const page = await store.agents.list({
+        workspaceId,
+        limit: 1000,
+        ...(afterId === undefined ? {} : { afterId }),
+      });
+      for (const agent of page) agents.set(agent.id, agent);
+      if (page.length < 1000) return agents;
+      afterId = page.at(-1)?.id;
     }
   }
 
   async function syncAgent(session: OpenSession, force: boolean): Promise<void> {
     const agent = await store.agents.get(session.agentId);
     if (!agent) return;
-    await sync(session, agent, await loadWorkspaceConfig(store, agent.workspaceId), force);
+    const config = await loadWorkspaceConfig(store, agent.workspaceId);
+    await carryOut(plan(session, agent, config, force));
   }
 
   function desiredFor(
@@ -200,20 +233,21 @@ export function createConfigDelivery(options: ConfigDeliveryOptions): ConfigDeli
   }
 
   /**
-   * Computes the agent's desired state and sends what it lacks. `force`
-   * resends a version the agent failed before (it asked: drift, new facts).
+   * Computes what the agent should hold (no I/O). Nothing when its session
+   * was replaced, or while a delivery is in flight (then once it settles).
+   * `force` resends a version the agent failed before (it asked: drift, new facts).
    */
-  async function sync(
+  function plan(
     session: OpenSession,
     agent: AgentRow,
     config: WorkspaceConfig,
     force: boolean,
-  ): Promise<void> {
-    if (sessions.get(session.agentId) !== session) return;
+  ): Plan[] {
+    if (sessions.get(session.agentId) !== session) return [];
     session.workspaceId = agent.workspaceId;
     if (session.inFlight !== undefined) {
       session.again = true;
-      return;
+      return [];
     }
     const desired = desiredFor(session, agent, config);
     const hosts: ConfigHostOutcome[] = desired.hosts.map((host) =>
@@ -226,41 +260,77 @@ export function createConfigDelivery(options: ConfigDeliveryOptions): ConfigDeli
             ...(host.field === undefined ? {} : { field: host.field }),
           },
     );
-    const row = await store.configStatus.setDesired(agent.id, {
-      version: desired.hash,
-      hosts,
-      at: clock.now(),
-    });
     const healthChecks = healthChecksFor(config, desired);
-    const checks = JSON.stringify([desired.names, healthChecks]);
-    const holds = manifestHash(session.manifest) === desired.hash;
-    if (holds && checks === session.sentChecks) {
-      if (row.state !== "success" || row.version !== desired.hash) {
-        await store.configStatus.report(agent.id, {
+    return [
+      {
+        session,
+        desired,
+        hosts,
+        healthChecks,
+        checks: JSON.stringify([desired.names, healthChecks]),
+        force,
+      },
+    ];
+  }
+
+  /**
+   * Records every plan's desired version in one transaction, then sends each
+   * agent what it lacks; an agent that already holds it is marked applied.
+   */
+  async function carryOut(plans: Plan[]): Promise<void> {
+    if (plans.length === 0) return;
+    const at = clock.now();
+    const rows = await store.transaction(async (tx) => {
+      const out: ConfigStatusRow[] = [];
+      for (const p of plans) {
+        out.push(
+          await tx.configStatus.setDesired(p.session.agentId, {
+            version: p.desired.hash,
+            hosts: p.hosts,
+            at,
+          }),
+        );
+      }
+      return out;
+    });
+    const holding = new Set<string>();
+    for (const [i, p] of plans.entries()) {
+      const { session, desired } = p;
+      if (sessions.get(session.agentId) !== session || session.inFlight !== undefined) continue;
+      const row = rows[i] as ConfigStatusRow;
+      if (manifestHash(session.manifest) === desired.hash && p.checks === session.sentChecks) {
+        if (row.state !== "success" || row.version !== desired.hash) holding.add(session.agentId);
+        continue;
+      }
+      if (!p.force && session.failedVersion === desired.hash) continue;
+      const diff = diffFileSets(session.manifest, desired.files);
+      session.inFlight = desired.hash;
+      session.again = false;
+      session.sentChecks = p.checks;
+      session.send({
+        kind: "files",
+        delivery: {
           version: desired.hash,
+          write: diff.write,
+          remove: diff.remove,
+          checkNames: desired.names,
+          healthChecks: p.healthChecks,
+        },
+      });
+    }
+    if (holding.size === 0) return;
+    await store.transaction(async (tx) => {
+      for (const p of plans) {
+        if (!holding.has(p.session.agentId)) continue;
+        await tx.configStatus.report(p.session.agentId, {
+          version: p.desired.hash,
           state: "success",
           errors: [],
           steps: [],
           durationMs: 0,
-          at: clock.now(),
+          at,
         });
       }
-      return;
-    }
-    if (!force && session.failedVersion === desired.hash) return;
-    const diff = diffFileSets(session.manifest, desired.files);
-    session.inFlight = desired.hash;
-    session.again = false;
-    session.sentChecks = checks;
-    session.send({
-      kind: "files",
-      delivery: {
-        version: desired.hash,
-        write: diff.write,
-        remove: diff.remove,
-        checkNames: desired.names,
-        healthChecks,
-      },
     });
   }
 

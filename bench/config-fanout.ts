@@ -1,0 +1,255 @@
+import { operatorPrincipal } from "../lib/auth/index.ts";
+import { desiredStateForAgent, loadWorkspaceConfig } from "../lib/desired/index.ts";
+import type { Manifest } from "../lib/drift/index.ts";
+import { manifestOf } from "../lib/drift/index.ts";
+import type { FleetEvent } from "../lib/events/index.ts";
+import type { SessionRequest } from "../lib/gen/drover/v1/session_pb.ts";
+import type { DroverServer } from "../lib/server/index.ts";
+import { createChannel } from "../lib/tasks/index.ts";
+import {
+  createOrganization,
+  createUpstream,
+  createVirtualHost,
+  createWorkspace,
+} from "../lib/tenancy/index.ts";
+import {
+  agentMessageToProto,
+  serverMessageFromProto,
+  sessionHelloToProto,
+} from "../lib/wire/index.ts";
+import { agentClient } from "./health-stream.ts";
+import { registerAgents, type SummaryRow } from "./registration.ts";
+import { fmtMs, fmtRatio, now, pause, percentile, printTable, within } from "./table.ts";
+
+const fileRoot = "/srv/drover/files";
+const admin = operatorPrincipal("bench");
+
+/**
+ * One simulated agent: a real mTLS Session stream that holds files in
+ * memory and reports SUCCESS for every delivery at once, so the figures are
+ * the server's computing and sending, not nginx.
+ */
+function simulateAgent(
+  server: DroverServer,
+  identity: Awaited<ReturnType<typeof registerAgents>>[number],
+  onDelivery: (version: string) => void,
+  signal: AbortSignal,
+): Promise<unknown> {
+  const held = new Map<string, Manifest[number]>();
+  const outgoing = createChannel<SessionRequest>(signal);
+  outgoing.push(
+    sessionHelloToProto({
+      fileRoot,
+      nginxMode: "managed",
+      statusPort: 18080,
+      nginxRuntime: {},
+      nginxSupportsHttp3: false,
+      nginxHttp2Directive: false,
+      manifest: [],
+      facts: { unresolvableNames: [], downServers: {} },
+    }),
+  );
+  return (async () => {
+    const client = agentClient(identity, server.endpoints.agent);
+    for await (const response of client.session(outgoing, { signal })) {
+      const message = serverMessageFromProto(response);
+      if (message.kind !== "files") continue;
+      const { delivery } = message;
+      onDelivery(delivery.version);
+      for (const entry of manifestOf(delivery.write)) held.set(entry.path, entry);
+      for (const path of delivery.remove) held.delete(path);
+      outgoing.push(
+        agentMessageToProto({
+          kind: "status",
+          status: {
+            version: delivery.version,
+            state: "success",
+            steps: [],
+            errors: [],
+            refused: [],
+            durationMs: 0,
+            manifest: [...held.values()],
+          },
+        }),
+      );
+    }
+  })().catch((error: unknown) => (signal.aborted ? undefined : error));
+}
+
+/**
+ * A configuration change (a virtual host for every agent of the workspace)
+ * until each of `count` connected agents has received it and its SUCCESS is
+ * recorded (config.applied). Baseline: computing the same desired states in
+ * process, without sending anything.
+ */
+export async function benchConfigFanout(
+  server: DroverServer,
+  count: number,
+  changes: number,
+): Promise<SummaryRow[]> {
+  const deps = server.fleet.deps;
+  const org = await createOrganization(deps, admin, { name: "Bench", slug: "bench" });
+  const workspace = await createWorkspace(deps, admin, org.id, { name: "Edge", slug: "edge" });
+  const upstream = await createUpstream(deps, admin, workspace.id, {
+    name: "app",
+    algorithm: "round_robin",
+    hashKey: null,
+    servers: [
+      {
+        address: "127.0.0.1:9001",
+        weight: 1,
+        backup: false,
+        down: false,
+        maxFails: 1,
+        failTimeout: 10,
+      },
+    ],
+    keepalive: null,
+    healthCheck: null,
+  });
+  const identities = await registerAgents(server, count, 90_000);
+  for (const identity of identities) {
+    await deps.store.agents.update(identity.id, { workspaceId: workspace.id }, deps.clock.now());
+  }
+
+  const received = new Map<string, number[]>();
+  const applied = new Map<string, number[]>();
+  const unsubscribe = deps.events.subscribe((event: FleetEvent) => {
+    if (event.type !== "config.applied") return;
+    const version = (event.data as { version: string }).version;
+    applied.set(version, [...(applied.get(version) ?? []), now()]);
+  });
+  const stop = new AbortController();
+  const openStart = now();
+  const sessions = identities.map((identity) =>
+    simulateAgent(
+      server,
+      identity,
+      (version) => received.set(version, [...(received.get(version) ?? []), now()]),
+      stop.signal,
+    ),
+  );
+  const rows: Array<[string, string, string, string, string]> = [];
+  const latencies: { receive: number[]; applied: number[]; all: number[] } = {
+    receive: [],
+    applied: [],
+    all: [],
+  };
+  try {
+    // Everyone holds the first state before anything is timed.
+    await waitForVersion(server, workspace.id, identities[0]?.id ?? "", applied, count, 90_000);
+    const openMs = now() - openStart;
+    for (let change = 0; change < changes; change += 1) {
+      const started = now();
+      await createVirtualHost(deps, admin, workspace.id, {
+        name: `site-${change}`,
+        serverName: `site-${change}.bench.test`,
+        listenPort: 8080,
+        sslEnabled: false,
+        sslCertificateId: null,
+        http2Enabled: false,
+        http3Enabled: false,
+        locations: [{ path: "/", upstreamId: upstream.id, customHeaders: [], rewrites: [] }],
+        targetAgents: { type: "all" },
+      });
+      const version = await waitForVersion(
+        server,
+        workspace.id,
+        identities[0]?.id ?? "",
+        applied,
+        count,
+        60_000,
+      );
+      const receivedAt = received.get(version) ?? [];
+      const appliedAt = applied.get(version) ?? [];
+      latencies.receive.push(...receivedAt.map((t) => t - started));
+      latencies.applied.push(...appliedAt.map((t) => t - started));
+      latencies.all.push(Math.max(...appliedAt) - started);
+      rows.push([
+        `change ${change + 1}`,
+        String(receivedAt.length),
+        fmtMs(
+          percentile(
+            receivedAt.map((t) => t - started),
+            50,
+          ),
+        ),
+        fmtMs(
+          percentile(
+            appliedAt.map((t) => t - started),
+            99,
+          ),
+        ),
+        fmtMs(Math.max(...appliedAt) - started),
+      ]);
+    }
+    rows.unshift(["sessions opened + first state applied", String(count), "", "", fmtMs(openMs)]);
+  } finally {
+    unsubscribe();
+    stop.abort();
+    await within(30_000, "closing the sessions", Promise.all(sessions));
+  }
+
+  // Baseline: the same computation with no store writes and no network.
+  const config = await loadWorkspaceConfig(deps.store, workspace.id);
+  const agents = await Promise.all(
+    identities.map((identity) => deps.store.agents.get(identity.id)),
+  );
+  const baselineStart = now();
+  for (const agent of agents) {
+    if (!agent) continue;
+    desiredStateForAgent({
+      agent,
+      ...config,
+      options: { configRoot: fileRoot, statusPort: 18080, certificateMaterial: () => undefined },
+    });
+  }
+  const computeMs = now() - baselineStart;
+  const allP50 = percentile(latencies.all, 50);
+
+  printTable({
+    title: `Config fan-out: a new virtual host to ${count} connected agents (real mTLS Session streams)`,
+    headers: ["step", "agents", "received p50", "applied p99", "all applied"],
+    rows,
+    notes: [
+      `Over ${changes} changes: received p50 ${fmtMs(percentile(latencies.receive, 50))}, p99 ${fmtMs(percentile(latencies.receive, 99))}; applied p50 ${fmtMs(percentile(latencies.applied, 50))}, p99 ${fmtMs(percentile(latencies.applied, 99))}.`,
+      `Baseline: computing the ${count} desired states in process (compile + hash, no store, no network): ${fmtMs(computeMs)}.`,
+    ],
+  });
+  return [
+    {
+      metric: `config change until all ${count} agents applied, p50 of ${changes}`,
+      value: fmtMs(allP50),
+      baseline: `compute ${count} desired states ${fmtMs(computeMs)}`,
+      ratio: fmtRatio(allP50 / computeMs),
+    },
+    {
+      metric: `config change → agent applied, p50 / p99 over ${count}×${changes}`,
+      value: `${fmtMs(percentile(latencies.applied, 50))} / ${fmtMs(percentile(latencies.applied, 99))}`,
+      baseline: "",
+      ratio: "",
+    },
+  ];
+}
+
+/** The desired version once `count` config.applied events name it. */
+async function waitForVersion(
+  server: DroverServer,
+  workspaceId: string,
+  agentId: string,
+  applied: Map<string, number[]>,
+  count: number,
+  budgetMs: number,
+): Promise<string> {
+  const deadline = now() + budgetMs;
+  while (now() < deadline) {
+    await server.delivery.settled();
+    const row = await server.fleet.deps.store.configStatus.get(agentId);
+    const version = row?.desiredVersion;
+    if (version !== undefined && (applied.get(version)?.length ?? 0) >= count) return version;
+    await pause(5);
+  }
+  throw new Error(
+    `not every agent of workspace ${workspaceId} applied the change within ${budgetMs} ms`,
+  );
+}
