@@ -34,3 +34,34 @@ export function nginxFeatures(versionOutput: string): NginxFeatures {
     modules,
   };
 }
+
+/** Where an nginx build looks by default, from `nginx -V`'s configure arguments. */
+export interface NginxBuildPaths {
+  /** --prefix: relative paths in a configuration (pid, error_log) resolve against it. */
+  prefix: string;
+  /** --conf-path: the main configuration nginx reads without -c. */
+  confPath: string;
+  /** --pid-path: the pid file when the configuration names none. */
+  pidPath: string;
+  /** --error-log-path: where errors go when the configuration names no error_log; may be "stderr". */
+  errorLogPath: string;
+}
+
+/** The build's default paths, made absolute; nginx's own defaults for those -V does not name. */
+export function nginxBuildPaths(versionOutput: string): NginxBuildPaths {
+  const option = (name: string) => {
+    // Values are shell-quoted when they hold spaces: 'a b' or a bare word.
+    const match = new RegExp(`--${name}=(?:'([^']*)'|(\\S+))`).exec(versionOutput);
+    return match ? (match[1] ?? match[2]) : undefined;
+  };
+  let prefix = option("prefix") ?? "/usr/local/nginx";
+  if (!prefix.endsWith("/")) prefix += "/";
+  const absolute = (path: string) =>
+    path.startsWith("/") || path === "stderr" ? path : `${prefix}${path}`;
+  return {
+    prefix,
+    confPath: absolute(option("conf-path") ?? "conf/nginx.conf"),
+    pidPath: absolute(option("pid-path") ?? "logs/nginx.pid"),
+    errorLogPath: absolute(option("error-log-path") ?? "logs/error.log"),
+  };
+}

@@ -5,7 +5,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { compileNginxConfig } from "./compile.ts";
 import { nginxFeatures } from "./features.ts";
-import type { NginxCompileOptions, NginxModel } from "./model.ts";
+import type { NginxCompileOptions, NginxFile, NginxModel } from "./model.ts";
 import { makePrefix, nginxTest, nginxVersion, type Prefix, tokenize } from "./testing.ts";
 
 const goldenDir = fileURLToPath(new URL("../../test/golden/nginx/", import.meta.url));
@@ -420,5 +420,412 @@ describe("golden nginx.conf files", () => {
     expect(content).not.toContain("backend.invalid");
     expect(content).not.toContain("health");
     expect(content).not.toContain("10.9.9.9");
+  });
+});
+
+// Include layout: drover.conf, a fragment for the http {} block of a system
+// nginx. Each golden fragment is also checked by the real `nginx -t` inside
+// two main configurations that include it: a minimal one, and one shaped like
+// Debian's /etc/nginx/nginx.conf with its default site (http-level
+// ssl_protocols, gzip and access_log; `listen 80 default_server`).
+
+function includeOptions(): NginxCompileOptions {
+  return {
+    layout: "include",
+    statusPort: 18081,
+    resolvable: (host) => host === "localhost",
+    certificateAvailable: (certificate) => !certificate.certificatePath.includes("missing"),
+  };
+}
+
+const includeCases: Record<string, (root: string) => Case> = {
+  "include-proxy": (root) => ({
+    model: {
+      // Ignored in include layout: the system nginx owns them.
+      global: {
+        workerProcesses: 2,
+        workerConnections: 512,
+        accessLogPath: `${root}/logs/access.json`,
+        // Debian's nginx.conf sets gzip at http level too: these go into each server.
+        directives: { gzip: "on", client_max_body_size: "10m" },
+      },
+      upstreams: [
+        {
+          id: "api",
+          algorithm: "least_connections",
+          keepalive: 16,
+          servers: [{ address: "127.0.0.1:8080" }, { address: "127.0.0.1:8081", weight: 2 }],
+        },
+      ],
+      virtualHosts: [
+        {
+          id: "vh-app",
+          serverNames: ["app.example.com"],
+          // The port Debian's default site holds with `default_server`.
+          listenPort: 80,
+          directives: { client_max_body_size: "1m" },
+          locations: [
+            { path: "/", upstreamId: "api" },
+            {
+              path: "/static/",
+              root: `${root}/www`,
+              headers: [{ name: "Cache-Control", value: "max-age=60" }],
+            },
+          ],
+        },
+        {
+          id: "vh-plain",
+          serverNames: ["plain.example.com"],
+          listenPort: 18080,
+          locations: [{ path: "/", proxyPass: "http://localhost:3000" }],
+        },
+      ],
+    },
+    // The runtime paths a managed agent would pass are ignored.
+    options: { runtime: { pidPath: `${root}/nginx.pid`, tempDir: `${root}/tmp` } },
+  }),
+
+  "include-tls": (root) => ({
+    model: {
+      // No access log path: no log_format, no access_log (the system's applies).
+      virtualHosts: [
+        {
+          id: "vh-www",
+          serverNames: ["www.example.com", "example.com"],
+          listenPort: 18443,
+          tls: tls(root, "cert-www"),
+          http2: true,
+          locations: [
+            {
+              path: "/",
+              proxyPass: "http://127.0.0.1:3000",
+              headers: [
+                {
+                  // Long enough that nginx's default proxy_headers_hash_bucket_size cannot hold it.
+                  name: "X-A-Very-Long-Request-Header-Name-For-The-Upstream-Hash",
+                  value: "$host",
+                  direction: "request",
+                },
+              ],
+            },
+          ],
+        },
+        {
+          id: "vh-api",
+          serverNames: ["api.example.com"],
+          listenPort: 18443,
+          tls: tls(root, "cert-api"),
+          locations: [{ path: "/", proxyPass: "http://127.0.0.1:3001" }],
+        },
+        {
+          id: "vh-http",
+          serverNames: ["www.example.com"],
+          listenPort: 80,
+          locations: [],
+        },
+      ],
+    },
+  }),
+
+  "include-default-servers": (root) => ({
+    model: {
+      global: { accessLogPath: `${root}/logs/access.json` },
+      virtualHosts: [
+        {
+          id: "vh-a",
+          serverNames: ["a.example.com"],
+          listenPort: 18080,
+          locations: [{ path: "/", proxyPass: "http://127.0.0.1:3000" }],
+        },
+        {
+          id: "vh-b",
+          serverNames: ["b.example.com"],
+          listenPort: 18443,
+          tls: tls(root, "cert-b"),
+          locations: [{ path: "/", proxyPass: "http://127.0.0.1:3000" }],
+        },
+      ],
+    },
+    // Ports the system does not use: its default site holds port 80.
+    options: { defaultServers: true },
+  }),
+
+  "include-many-names": (root) => ({
+    model: {
+      global: { accessLogPath: `${root}/logs/access.json` },
+      virtualHosts: [
+        {
+          id: "vh-many",
+          // 70 names in all: more than nginx's default server_names_hash_max_size (512) holds at 8 slots each.
+          serverNames: Array.from({ length: 35 }, (_, i) => `n${i}.e.com`),
+          listenPort: 18080,
+          locations: [],
+        },
+        {
+          id: "vh-more",
+          serverNames: Array.from({ length: 35 }, (_, i) => `m${i}.e.com`),
+          listenPort: 18080,
+          locations: [],
+        },
+      ],
+    },
+  }),
+};
+
+function compileIncludeCase(name: string, root: string) {
+  const make = includeCases[name];
+  if (!make) throw new Error(`no case ${name}`);
+  const c = make(root);
+  return {
+    case: c,
+    result: compileNginxConfig(c.model, { ...includeOptions(), ...c.options }),
+  };
+}
+
+/** The test's temp paths: nginx -t creates them even though it serves nothing. */
+function tempPaths(root: string): string {
+  return ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"]
+    .map((kind) => `    ${kind}_temp_path ${root}/tmp/${kind};`)
+    .join("\n");
+}
+
+/** A main configuration that only includes the fragment. */
+function minimalWrapper(root: string): NginxFile[] {
+  return [
+    {
+      path: "nginx.conf",
+      content: `pid ${root}/nginx.pid;
+error_log ${root}/logs/error.log;
+events {
+}
+http {
+${tempPaths(root)}
+    include ${root}/conf.d/*.conf;
+}
+`,
+    },
+  ];
+}
+
+/**
+ * Debian's /etc/nginx/nginx.conf (nginx 1.22) and sites-available/default,
+ * paths moved into the prefix; without `user www-data` (the test may run
+ * where that user does not exist) and with temp paths of its own.
+ */
+function debianWrapper(root: string): NginxFile[] {
+  return [
+    {
+      path: "nginx.conf",
+      content: `worker_processes auto;
+pid ${root}/nginx.pid;
+error_log ${root}/logs/error.log;
+
+events {
+\tworker_connections 768;
+}
+
+http {
+\tsendfile on;
+\ttcp_nopush on;
+\ttypes_hash_max_size 2048;
+\t# server_tokens off;
+
+\t# server_names_hash_bucket_size 64;
+
+\tinclude ${root}/mime.types;
+\tdefault_type application/octet-stream;
+
+\tssl_protocols TLSv1 TLSv1.1 TLSv1.2 TLSv1.3; # Dropping SSLv3, ref: POODLE
+\tssl_prefer_server_ciphers on;
+
+\taccess_log ${root}/logs/access.log;
+
+\tgzip on;
+
+${tempPaths(root)}
+
+\tinclude ${root}/conf.d/*.conf;
+\tinclude ${root}/sites-enabled/*;
+}
+`,
+    },
+    { path: "mime.types", content: "types {\n    text/html html;\n    text/css css;\n}\n" },
+    {
+      path: "sites-enabled/default",
+      content: `server {
+\tlisten 80 default_server;
+\tlisten [::]:80 default_server;
+\troot /var/www/html;
+\tindex index.html index.htm index.nginx-debian.html;
+\tserver_name _;
+\tlocation / {
+\t\ttry_files $uri $uri/ =404;
+\t}
+}
+`,
+    },
+  ];
+}
+
+const wrappers = { minimal: minimalWrapper, debian: debianWrapper };
+
+async function placeCertificates(c: Case, result: ReturnType<typeof compileNginxConfig>) {
+  for (const host of c.model.virtualHosts) {
+    const applied = result.hosts.find((h) => h.id === host.id)?.status === "applied";
+    if (host.tls && applied)
+      await prefix.placeCertificate(host.tls.certificatePath, host.tls.keyPath);
+  }
+}
+
+/** nginx -t of the fragment as conf.d/drover.conf under a wrapper. */
+function testFragment(wrapper: keyof typeof wrappers, fragment: NginxFile) {
+  return nginxTest(prefix.dir, [
+    ...wrappers[wrapper](prefix.dir),
+    { path: `conf.d/${fragment.path}`, content: fragment.content },
+  ]);
+}
+
+describe("golden include-layout fragments (drover.conf)", () => {
+  for (const name of Object.keys(includeCases)) {
+    test(name, async () => {
+      const golden = compileIncludeCase(name, goldenRoot).result.files[0]?.content ?? "";
+      const path = `${goldenDir}${name}.conf`;
+      if (update || !existsSync(path)) writeFileSync(path, golden);
+      expect(golden).toBe(readFileSync(path, "utf8"));
+      expect(() => tokenize(golden)).not.toThrow();
+
+      const { case: c, result } = compileIncludeCase(name, prefix.dir);
+      expect(result.files.map((file) => file.path)).toEqual(["drover.conf"]);
+      const fragment = result.files[0] as NginxFile;
+      expect(fragment.content).toBe(golden.replaceAll(goldenRoot, prefix.dir));
+      await placeCertificates(c, result);
+      for (const wrapper of Object.keys(wrappers) as Array<keyof typeof wrappers>) {
+        const check = await testFragment(wrapper, fragment);
+        expect({ wrapper, output: check.output }).toEqual({ wrapper, output: "" });
+        expect(check.ok).toBe(true);
+      }
+    });
+  }
+
+  test("nothing of the main context or of what a system nginx.conf sets at http level", () => {
+    for (const name of Object.keys(includeCases)) {
+      const content = compileIncludeCase(name, goldenRoot).result.files[0]?.content ?? "";
+      const statements = tokenize(content);
+      const names = new Set(statements.map((s) => s.name));
+      for (const banned of [
+        "user",
+        "worker_processes",
+        "worker_connections",
+        "pid",
+        "error_log",
+        "events",
+        "http",
+        "include",
+        "default_type",
+        "server_tokens",
+        "client_body_temp_path",
+        "proxy_temp_path",
+      ]) {
+        expect({ name, banned, found: names.has(banned) }).toEqual({ name, banned, found: false });
+      }
+      // At the top level only hash sizes, the log format, upstreams and servers.
+      const top = new Set(statements.filter((s) => s.depth === 0).map((s) => s.name));
+      for (const directive of top) {
+        expect([
+          "server_names_hash_bucket_size",
+          "server_names_hash_max_size",
+          "log_format",
+          "upstream",
+          "server",
+        ]).toContain(directive);
+      }
+      // Every TLS server sets its own ssl_protocols.
+      const servers = statements.filter((s) => s.depth === 0 && s.name === "server");
+      const tlsListens = statements.filter(
+        (s) => s.depth === 1 && s.name === "listen" && s.args.includes("ssl"),
+      ).length;
+      const protocols = statements.filter((s) => s.depth === 1 && s.name === "ssl_protocols");
+      expect(protocols.length).toBe(tlsListens);
+      for (const p of protocols) expect(p.args).toEqual(["TLSv1.2", "TLSv1.3"]);
+      expect(servers.length).toBeGreaterThan(0);
+    }
+  });
+
+  test("default servers only when asked for; the defaults do not clash with Debian's default site", async () => {
+    const { case: c, result } = compileIncludeCase("include-proxy", prefix.dir);
+    expect(result.files[0]?.content).not.toContain("default_server");
+    // Asked for on port 80, where Debian's default site already is: nginx refuses it.
+    const clashing = compileNginxConfig(c.model, {
+      ...includeOptions(),
+      defaultServers: true,
+    }).files[0] as NginxFile;
+    expect(clashing.content).toContain("listen 80 default_server;");
+    await placeCertificates(c, result);
+    expect((await testFragment("minimal", clashing)).ok).toBe(true);
+    const check = await testFragment("debian", clashing);
+    expect(check.ok).toBe(false);
+    expect(check.output).toContain("a duplicate default server for 0.0.0.0:80");
+  });
+
+  test("what the include layout moves into servers would clash at http level", async () => {
+    // Proof that the placement matters: the same directives at the fragment's top level.
+    const { result } = compileIncludeCase("include-proxy", prefix.dir);
+    const fragment = result.files[0] as NginxFile;
+    const atTop = (line: string) =>
+      testFragment("debian", { ...fragment, content: `${line}\n${fragment.content}` });
+    const gzip = await atTop("gzip on;");
+    expect(gzip.ok).toBe(false);
+    expect(gzip.output).toContain('"gzip" directive is duplicate');
+    // nginx 1.22 ORs a second ssl_protocols into the first with a warning
+    // (TLSv1 and TLSv1.1 would stay on); later versions may refuse it.
+    const protocols = await atTop("ssl_protocols TLSv1.2 TLSv1.3;");
+    expect(protocols.output).toContain("duplicate");
+  });
+
+  test("hash sizes only above nginx's defaults; access log only with a path", () => {
+    const many = compileIncludeCase("include-many-names", goldenRoot).result.files[0]?.content;
+    expect(many).toContain("server_names_hash_max_size 1024;");
+    expect(many).not.toContain("server_names_hash_bucket_size");
+    const short = compileNginxConfig(
+      {
+        virtualHosts: [{ id: "s", serverNames: ["a.test"], listenPort: 18080, locations: [] }],
+      },
+      includeOptions(),
+    ).files[0]?.content;
+    expect(short).not.toContain("server_names_hash");
+    expect(short).not.toContain("log_format");
+    expect(short).not.toContain("access_log /");
+    expect(compileIncludeCase("include-tls", goldenRoot).result.files[0]?.content).not.toContain(
+      "log_format",
+    );
+  });
+
+  test("an empty model: the status server alone, and nginx takes it", async () => {
+    const result = compileNginxConfig({ virtualHosts: [] }, includeOptions());
+    const content = result.files[0]?.content ?? "";
+    expect(content.split("\n").slice(0, 6)).toEqual([
+      "# Generated by Drover (lib/nginx) from the fleet's desired configuration.",
+      "# Do not edit: the agent replaces this file on every change.",
+      "# An http-level fragment: the system nginx includes it inside its http {} block.",
+      "",
+      "# The agent's status endpoint: loopback only.",
+      "server {",
+    ]);
+    const check = await testFragment("debian", result.files[0] as NginxFile);
+    expect(check.output).toBe("");
+  });
+
+  test("the layout is checked, and main stays the default", () => {
+    const model: NginxModel = { virtualHosts: [] };
+    expect(compileNginxConfig(model, baseOptions(goldenRoot)).files[0]?.path).toBe("nginx.conf");
+    expect(
+      compileNginxConfig(model, { ...baseOptions(goldenRoot), layout: "main" }).files[0]?.content,
+    ).toBe(compileNginxConfig(model, baseOptions(goldenRoot)).files[0]?.content);
+    expect(() =>
+      compileNginxConfig(model, {
+        ...baseOptions(goldenRoot),
+        layout: "fragment" as unknown as "include",
+      }),
+    ).toThrow(expect.objectContaining({ code: "invalid_argument" }));
   });
 });

@@ -1,7 +1,9 @@
 /**
  * The nginx compiler: model → nginx.conf, a pure function
  * (`compileNginxConfig(model, options)`); the agent writes the file, runs
- * `nginx -t` and reloads.
+ * `nginx -t` and reloads. options.layout "include" makes drover.conf instead,
+ * an http-level fragment for a system nginx to include (no main context, no
+ * runtime paths, nothing at http level that the system's nginx.conf sets).
  *
  * - Grammar, not escaping: every user string is checked against what nginx
  *   reads for its field (grammar.ts, regex.ts, variables.ts, directives.ts)
@@ -41,11 +43,17 @@ export {
   ACCESS_LOG_FORMAT,
   compileNginxConfig,
   DEFAULT_PROXY_HEADERS,
+  NGINX_INCLUDE_FILE,
   nginxUpstreamName,
   STUB_STATUS_PATH,
 } from "./compile.ts";
 export { allowedDirectives } from "./directives.ts";
-export { type NginxFeatures, nginxFeatures } from "./features.ts";
+export {
+  type NginxBuildPaths,
+  type NginxFeatures,
+  nginxBuildPaths,
+  nginxFeatures,
+} from "./features.ts";
 export { type NginxRowsInput, nginxModelFromRows } from "./from-rows.ts";
 export {
   checkAddress,
@@ -69,6 +77,7 @@ export type {
   NginxGlobalSettings,
   NginxHeader,
   NginxHostOutcome,
+  NginxLayout,
   NginxLocation,
   NginxModel,
   NginxRewrite,
@@ -80,6 +89,7 @@ export type {
   NginxUpstreamServer,
   NginxVirtualHost,
 } from "./model.ts";
+export { type NginxReadOptions, type NginxStatement, readNginxConf } from "./parse.ts";
 export { checkRewritePattern } from "./regex.ts";
 export {
   checkReplacement as checkRewriteReplacement,

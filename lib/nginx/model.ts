@@ -9,16 +9,22 @@
 export type NginxDirectives = Readonly<Record<string, string>>;
 
 export interface NginxGlobalSettings {
-  /** Default "auto". */
+  /** Default "auto". Main layout only: in include layout the system nginx owns it. */
   workerProcesses?: number | "auto";
-  /** Default 1024. */
+  /** Default 1024. Main layout only. */
   workerConnections?: number;
   /**
    * Absolute path of the JSON access log the agent tails (format
-   * `drover_json`, fields in ACCESS_LOG_FIELDS); absent: `access_log off`.
+   * `drover_json`, fields in ACCESS_LOG_FIELDS); absent: `access_log off`
+   * (main layout) or the system nginx's own access log (include layout).
    */
   accessLogPath?: string | null;
-  /** http-level directives from the allow-list. */
+  /**
+   * Directives from the allow-list for every host: http-level in main layout;
+   * in include layout repeated in each virtual host's server block (the
+   * host's own of the same name win), so they neither clash with the system
+   * nginx's http-level ones (Debian sets `gzip on;`) nor change its sites.
+   */
   directives?: NginxDirectives;
 }
 
@@ -131,7 +137,21 @@ export interface NginxModel {
   upstreams?: readonly NginxUpstream[];
 }
 
+/**
+ * What the compiler writes: "main", a complete nginx.conf for an nginx of the
+ * agent's own; "include", an http-level fragment (NGINX_INCLUDE_FILE) a
+ * system nginx includes inside its http {} block.
+ */
+export type NginxLayout = "main" | "include";
+
 export interface NginxCompileOptions {
+  /**
+   * Default "main". "include" leaves to the system nginx everything outside
+   * http {} and what its nginx.conf sets at http level (runtime paths,
+   * default_type, server_tokens, ssl_protocols, access_log); see
+   * compileNginxConfig for what goes where.
+   */
+  layout?: NginxLayout;
   /** Port of the stub_status listener on 127.0.0.1 (path STUB_STATUS_PATH). */
   statusPort: number;
   /** The local nginx has HTTP/3 (≥ 1.25, built --with-http_v3_module); see nginxFeatures. */
@@ -156,9 +176,17 @@ export interface NginxCompileOptions {
    * options always throw.
    */
   invalid?: "reject" | "set_aside";
-  /** Emit a catch-all default_server per port that refuses unknown names (default true). */
+  /**
+   * Emit a catch-all default_server per port that refuses unknown names.
+   * Default true in main layout, false in include layout: a system nginx's
+   * default site usually owns `listen 80 default_server`, and nginx refuses
+   * a second default server on a port.
+   */
   defaultServers?: boolean;
-  /** Paths of the agent's nginx instance; absent ones keep nginx's built-in defaults. */
+  /**
+   * Paths of the agent's nginx instance; absent ones keep nginx's built-in
+   * defaults. Main layout only: ignored in include layout.
+   */
   runtime?: NginxRuntimePaths;
 }
 
@@ -198,7 +226,7 @@ export type NginxUpstreamOutcome =
   | { id: string; status: "set_aside"; reason: string; field?: string };
 
 export interface NginxCompileResult {
-  /** One file today, nginx.conf, complete. */
+  /** One file: nginx.conf, complete (main layout), or drover.conf, the fragment (include layout). */
   files: NginxFile[];
   /** Every virtual host of the model, sorted by id. */
   hosts: NginxHostOutcome[];

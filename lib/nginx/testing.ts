@@ -1,7 +1,7 @@
 /**
  * Test support for the nginx compiler (not part of the public surface): a
- * tokenizer that reads nginx.conf the way nginx does, and a runner for the
- * real `nginx -t` in a throwaway prefix.
+ * strict tokenizer over nginx's own (parse.ts), and a runner for the real
+ * `nginx -t` in a throwaway prefix.
  */
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import type { NginxFile } from "./model.ts";
+import { readNginxConf } from "./parse.ts";
 
 const run = promisify(execFile);
 
@@ -33,77 +34,17 @@ export interface Statement {
   block: boolean;
 }
 
-const escapes: Record<string, string> = {
-  '"': '"',
-  "'": "'",
-  "\\": "\\",
-  t: "\t",
-  r: "\r",
-  n: "\n",
-};
-
 /**
- * nginx's ngx_conf_read_token, simplified to what a valid file needs:
- * tokens split by whitespace, `;`, `{`, `}`; quoted tokens; backslash
- * escapes; `#` comments at a token's start. Throws on what nginx refuses.
+ * nginx's tokenizer, strict: also refuses quotes and braces inside unquoted
+ * words, which the compiler never writes. Throws on what nginx refuses.
  */
 export function tokenize(text: string): Statement[] {
-  const out: Statement[] = [];
-  let words: string[] = [];
-  let depth = 0;
-  let i = 0;
-  const end = (block: boolean) => {
-    const [name, ...args] = words;
-    if (name === undefined) throw new Error(`empty statement at ${i}`);
-    out.push({ name, args, depth, block });
-    words = [];
-  };
-  while (i < text.length) {
-    const c = text[i] as string;
-    if (/\s/.test(c)) {
-      i += 1;
-    } else if (c === "#") {
-      while (i < text.length && text[i] !== "\n") i += 1;
-    } else if (c === ";") {
-      end(false);
-      i += 1;
-    } else if (c === "{") {
-      end(true);
-      depth += 1;
-      i += 1;
-    } else if (c === "}") {
-      if (words.length > 0) throw new Error(`unexpected "}" at ${i}`);
-      depth -= 1;
-      if (depth < 0) throw new Error(`unbalanced "}" at ${i}`);
-      i += 1;
-    } else {
-      let word = "";
-      const quote = c === '"' || c === "'" ? c : undefined;
-      if (quote) i += 1;
-      for (;;) {
-        if (i >= text.length) throw new Error("unexpected end of file");
-        const d = text[i] as string;
-        if (d === "\\") {
-          const e = text[i + 1] ?? "";
-          word += escapes[e] ?? `\\${e}`;
-          i += 2;
-          continue;
-        }
-        if (quote ? d === quote : /[\s;{}]/.test(d)) break;
-        if (!quote && (d === '"' || d === "'")) throw new Error(`unexpected quote at ${i}`);
-        word += d;
-        i += 1;
-      }
-      if (quote) {
-        i += 1;
-        if (!/[\s;{)]/.test(text[i] ?? ""))
-          throw new Error(`unexpected "${text[i]}" after a quote`);
-      }
-      words.push(word);
-    }
-  }
-  if (depth !== 0 || words.length > 0) throw new Error("unexpected end of file");
-  return out;
+  return readNginxConf(text, { strict: true }).map(({ name, args, depth, block }) => ({
+    name,
+    args,
+    depth,
+    block,
+  }));
 }
 
 export function directiveNames(text: string): Set<string> {

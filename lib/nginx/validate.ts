@@ -109,6 +109,9 @@ export function checkOptions(options: NginxCompileOptions): void {
   checkBool("options.supports_http3", options.supportsHttp3);
   checkBool("options.http2_directive", options.http2Directive);
   checkBool("options.default_servers", options.defaultServers);
+  if (options.layout !== undefined && options.layout !== "main" && options.layout !== "include") {
+    throw invalidField("options.layout", "must be main or include");
+  }
   if (typeof options.certificateAvailable !== "function") {
     throw invalidField("options.certificate_available", "must be a function");
   }

@@ -10,7 +10,7 @@ import { createServer as createTcpServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { compileNginxConfig, type NginxModel } from "../../nginx/index.ts";
-import { type ApplyPhase, createNginxManager, type NginxManager } from "./index.ts";
+import { type ApplyPhase, createNginxManager, type ManagedNginxManager } from "./index.ts";
 import { childPids, isAlive, readPidFile } from "./process.ts";
 
 const servers: Array<{ close(): unknown }> = [];
@@ -58,7 +58,7 @@ let port: number;
 let statusPort: number;
 let backendOne: number;
 let backendTwo: number;
-let manager: NginxManager;
+let manager: ManagedNginxManager;
 let nowMs = Date.now();
 const clock = { now: () => new Date(nowMs) };
 const phases: ApplyPhase[] = [];

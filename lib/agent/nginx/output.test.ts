@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { parseNginxErrors, parseStubStatus, pidDirective } from "./output.ts";
+import { parseNginxErrors, parseStubStatus } from "./output.ts";
 
 describe("parseNginxErrors", () => {
   test("keeps emerg, alert and crit lines from nginx -t and the error log", () => {
@@ -43,13 +43,5 @@ describe("parseStubStatus", () => {
 
   test("anything else: undefined", () => {
     expect(parseStubStatus("<html>404</html>")).toBeUndefined();
-  });
-});
-
-describe("pidDirective", () => {
-  test("bare, quoted, absent", () => {
-    expect(pidDirective("worker_processes 1;\npid /a/logs/nginx.pid;\n")).toBe("/a/logs/nginx.pid");
-    expect(pidDirective('pid "/a b/logs/nginx.pid";\n')).toBe("/a b/logs/nginx.pid");
-    expect(pidDirective("events {}\n")).toBeUndefined();
   });
 });

@@ -44,13 +44,3 @@ export function parseStubStatus(text: string): StubStatus | undefined {
     waiting: Number(states[3]),
   };
 }
-
-/**
- * The path a main-context `pid` directive names, bare or double-quoted (as
- * the compiler writes it); undefined when there is none.
- */
-export function pidDirective(confText: string): string | undefined {
-  const match = /^[ \t]*pid[ \t]+(?:"((?:[^"\\]|\\.)*)"|([^\s;"]+))[ \t]*;/m.exec(confText);
-  if (!match) return undefined;
-  return match[1] !== undefined ? match[1].replace(/\\(.)/g, "$1") : match[2];
-}

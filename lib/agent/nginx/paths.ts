@@ -1,18 +1,12 @@
 import { join } from "node:path";
 import type { NginxRuntimePaths } from "../../nginx/index.ts";
+import type { NginxManagerPaths } from "./core.ts";
 
 /** The layout of a managed nginx prefix (a directory inside the agent's data dir). */
-export interface NginxPaths {
+export interface NginxPaths extends NginxManagerPaths {
   prefix: string;
   /** The live configuration nginx runs: `-c` of the master. */
   config: string;
-  /** `{ version, sha256 }` of the last configuration applied with SUCCESS. */
-  versionFile: string;
-  /** New configurations are written and tested here before the swap. */
-  stagingDir: string;
-  staged: string;
-  /** The configuration the last apply replaced; restored on rollback. */
-  backup: string;
   pidFile: string;
   errorLog: string;
   tempDir: string;
