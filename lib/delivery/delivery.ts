@@ -188,9 +188,14 @@ export function createConfigDelivery(options: ConfigDeliveryOptions): ConfigDeli
     config: WorkspaceConfig,
   ): DesiredState {
     const { hello } = session;
+    // No nginx on the machine: nothing nginx-related to deliver. (Its hello
+    // carries no status port, which the nginx compiler would refuse.)
+    if (hello.nginxMode === "off") {
+      return { files: [], hash: manifestHash([]), hosts: [], upstreams: [], names: [] };
+    }
     const unresolvable = new Set(hello.facts.unresolvableNames);
     const runtime = hello.nginxRuntime;
-    const desired = desiredStateForAgent({
+    return desiredStateForAgent({
       agent,
       ...config,
       options: {
@@ -204,6 +209,8 @@ export function createConfigDelivery(options: ConfigDeliveryOptions): ConfigDeli
         resolvable: (name) => !unresolvable.has(name),
         downServers: hello.facts.downServers,
         global: { accessLogPath: runtime.accessLogPath ?? null },
+        ...(hello.nginxMode === "system" ? { layout: "include" as const } : {}),
+        ...(runtime.listenAddress === undefined ? {} : { listenAddress: runtime.listenAddress }),
         runtime: {
           ...(runtime.pidPath === undefined ? {} : { pidPath: runtime.pidPath }),
           ...(runtime.errorLogPath === undefined ? {} : { errorLogPath: runtime.errorLogPath }),
@@ -212,9 +219,6 @@ export function createConfigDelivery(options: ConfigDeliveryOptions): ConfigDeli
         },
       },
     });
-    if (hello.nginxMode !== "off") return desired;
-    // No nginx on the machine: nothing nginx-related to deliver.
-    return { ...desired, files: [], hash: manifestHash([]), hosts: [], names: [] };
   }
 
   function healthChecksFor(config: WorkspaceConfig, desired: DesiredState): ActiveHealthCheck[] {
@@ -403,7 +407,13 @@ export function createConfigDelivery(options: ConfigDeliveryOptions): ConfigDeli
       };
       sessions.set(agentId, session);
       // The hello says what it holds: a reconnect gets the difference, forced.
-      await syncAgent(session, true);
+      try {
+        await syncAgent(session, true);
+      } catch (error) {
+        // No session to return, so nobody would close this one.
+        if (sessions.get(agentId) === session) sessions.delete(agentId);
+        throw error;
+      }
       return {
         async receive(message) {
           if (sessions.get(agentId) !== session) return;

@@ -16,6 +16,8 @@ export interface NginxRuntimeInfo {
   mimeTypesPath?: string;
   /** The JSON access log the agent tails; absent: nginx logs no access. */
   accessLogPath?: string;
+  /** The IP address virtual hosts listen on; absent: every address. */
+  listenAddress?: string;
 }
 
 export interface AgentFacts {

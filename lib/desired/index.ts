@@ -25,6 +25,7 @@ export {
   KEY_MODE,
   NGINX_CONFIG_MODE,
   NGINX_CONFIG_PATH,
+  NGINX_INCLUDE_PATH,
 } from "./paths.ts";
 export { desiredStateForAgent } from "./state.ts";
 export { hostsForAgent, type Targeting, targetsLabels } from "./targeting.ts";

@@ -2,6 +2,8 @@ import { pathProblem } from "../drift/index.ts";
 
 /** Where nginx.conf goes, relative to the agent's file root. */
 export const NGINX_CONFIG_PATH = "nginx/nginx.conf";
+/** Where a system nginx's drover.conf goes (include layout), relative to the agent's file root. */
+export const NGINX_INCLUDE_PATH = "nginx/drover.conf";
 /** The directory nginx's files go in, relative to the agent's file root. */
 export const NGINX_DIR = "nginx";
 /** The directory certificate files go in, relative to the agent's file root. */

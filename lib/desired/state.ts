@@ -104,6 +104,8 @@ export function desiredStateForAgent(input: DesiredStateInput): DesiredState {
       },
       ...(options.downServers === undefined ? {} : { downServers: options.downServers }),
       ...(options.runtime === undefined ? {} : { runtime: options.runtime }),
+      ...(options.layout === undefined ? {} : { layout: options.layout }),
+      ...(options.listenAddress === undefined ? {} : { listenAddress: options.listenAddress }),
       // One bad stored row must not take the agent's other hosts down.
       invalid: "set_aside",
     },
@@ -134,7 +136,10 @@ export function desiredStateForAgent(input: DesiredStateInput): DesiredState {
   }
   files.sort((a, b) => comparePaths(a.path, b.path));
 
-  const outcomes: NginxHostOutcome[] = [...result.hosts, ...setAside].sort(byId);
+  // The compiler names fields by the host's index in this agent's model; name them from the host.
+  const outcomes: NginxHostOutcome[] = [...result.hosts.map(relativeToHost), ...setAside].sort(
+    byId,
+  );
   return {
     files,
     hash: configHash(files),
@@ -152,4 +157,9 @@ function isMaterial(value: unknown): value is CertificateMaterial {
     typeof pem.keyPem === "string" &&
     pem.keyPem !== ""
   );
+}
+
+function relativeToHost(outcome: NginxHostOutcome): NginxHostOutcome {
+  if (outcome.status !== "set_aside" || outcome.field === undefined) return outcome;
+  return { ...outcome, field: outcome.field.replace(/^virtual_hosts\.\d+\./, "") };
 }

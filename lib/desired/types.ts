@@ -3,6 +3,7 @@ import type {
   NginxFeatures,
   NginxGlobalSettings,
   NginxHostOutcome,
+  NginxLayout,
   NginxRuntimePaths,
   NginxUpstreamOutcome,
 } from "../nginx/index.ts";
@@ -41,6 +42,10 @@ export interface DesiredStateOptions {
    * default assumes every name does; the agent's `nginx -t` has the last word.
    */
   resolvable?: (host: string) => boolean;
+  /** "include" for a system nginx (drover.conf inside its http {}); default "main". */
+  layout?: NginxLayout;
+  /** The IP address virtual hosts listen on; absent: every address. */
+  listenAddress?: string;
   /** Upstream id → addresses the agent's checker found down. */
   downServers?: Readonly<Record<string, readonly string[]>>;
   /** Worker settings, access log path and http-level directives. */

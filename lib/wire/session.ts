@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 import { create } from "@bufbuild/protobuf";
 import type {
   AccessLogEntryInfo,
@@ -131,6 +132,12 @@ export function sessionHelloFromProto(hello: SessionHelloMessage | undefined): S
     if (!value.startsWith("/"))
       throw invalidField(`hello.nginx_runtime.${key}`, "must be an absolute path");
     nginxRuntime[key] = value;
+  }
+  const listenAddress = runtime?.listenAddress ?? "";
+  if (listenAddress !== "") {
+    if (isIP(listenAddress) === 0)
+      throw invalidField("hello.nginx_runtime.listen_address", "must be an IP address");
+    nginxRuntime.listenAddress = listenAddress;
   }
   return {
     fileRoot: hello.fileRoot,

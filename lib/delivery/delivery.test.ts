@@ -1,0 +1,886 @@
+import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { create } from "@bufbuild/protobuf";
+import { expectDroverRejection } from "../../test/support/errors.ts";
+import { tempStoreDir } from "../../test/support/store.ts";
+import { newAgent, t0 } from "../../test/support/store-data.ts";
+import type { CertificateMaterial } from "../desired/index.ts";
+import { configHash, type Manifest, manifestHash, manifestOf } from "../drift/index.ts";
+import { isDroverError } from "../errors/index.ts";
+import { createEventBus, type EventBus, type FleetEvent } from "../events/index.ts";
+import { type ConfigApplyState, SessionRequestSchema } from "../gen/drover/v1/session_pb.ts";
+import { openBunSqlite } from "../store/driver-bun.ts";
+import { createStore } from "../store/store.ts";
+import type { NewUpstream, NewVirtualHost, Store } from "../store/types.ts";
+import type { Clock } from "../time/index.ts";
+import { agentMessageFromProto } from "../wire/index.ts";
+import {
+  type AgentSession,
+  type ConfigDelivery,
+  type ConfigStatusReport,
+  createConfigDelivery,
+  type FileDelivery,
+  type ServerMessage,
+  type SessionHello,
+} from "./index.ts";
+
+const { freshPath } = tempStoreDir("drover-delivery-");
+
+let store: Store;
+let bus: EventBus;
+let delivery: ConfigDelivery;
+let events: FleetEvent[];
+let now = t0.getTime();
+const clock: Clock = { now: () => new Date(now) };
+
+const pem = (id: string): CertificateMaterial => ({ certificatePem: `C ${id}`, keyPem: `K ${id}` });
+
+beforeEach(async () => {
+  store = await createStore(await openBunSqlite(freshPath()));
+  const org = { name: "Org", createdAt: t0, updatedAt: t0 };
+  await store.organizations.insert({ ...org, id: "o1", slug: "o1" });
+  for (const id of ["w1", "w2"]) {
+    await store.workspaces.insert({ ...org, id, organizationId: "o1", slug: id });
+  }
+  await store.agents.insert({ ...newAgent("a1", { env: "prod" }), workspaceId: "w1" });
+  await store.agents.insert({ ...newAgent("a2", { env: "prod" }), workspaceId: "w1" });
+  await store.agents.insert({ ...newAgent("b1", { env: "prod" }), workspaceId: "w2" });
+  await store.agents.insert(newAgent("u0"));
+  bus = createEventBus({ store, clock });
+  events = [];
+  bus.subscribe((event) => events.push(event));
+  delivery = createConfigDelivery({
+    store,
+    events: bus,
+    clock,
+    certificateMaterial: pem,
+    commandTimeoutMs: 5_000,
+  });
+});
+
+afterEach(async () => {
+  await delivery.settled();
+  delivery.stop();
+  await store.close();
+});
+
+const hello = (extra: Partial<SessionHello> = {}): SessionHello => ({
+  fileRoot: "/srv/drover",
+  nginxMode: "managed",
+  statusPort: 18081,
+  nginxRuntime: {},
+  nginxSupportsHttp3: false,
+  nginxHttp2Directive: false,
+  manifest: [],
+  facts: { unresolvableNames: [], downServers: {} },
+  ...extra,
+});
+
+/** An agent's end of a session: what the server sent it, and what it holds. */
+interface Connection {
+  session: AgentSession;
+  sent: ServerMessage[];
+  manifest: Manifest;
+}
+
+async function connect(agentId: string, extra: Partial<SessionHello> = {}): Promise<Connection> {
+  // Changes made before the agent connects are done with before it does.
+  await delivery.settled();
+  const sent: ServerMessage[] = [];
+  const first = hello(extra);
+  const session = await delivery.open(agentId, first, (message) => sent.push(message));
+  return { session, sent, manifest: first.manifest };
+}
+
+const deliveries = (c: Connection): FileDelivery[] =>
+  c.sent.flatMap((m) => (m.kind === "files" ? [m.delivery] : []));
+
+function lastDelivery(c: Connection): FileDelivery {
+  const last = deliveries(c).at(-1);
+  if (!last) throw new Error("nothing was delivered");
+  return last;
+}
+
+/** What an agent holding `manifest` holds after applying `files`. */
+function holding(manifest: Manifest, files: FileDelivery): Manifest {
+  const held = new Map(manifest.map((entry) => [entry.path, entry]));
+  for (const path of files.remove) held.delete(path);
+  for (const entry of manifestOf(files.write)) held.set(entry.path, entry);
+  return [...held.values()].sort((a, b) => (a.path < b.path ? -1 : 1));
+}
+
+function statusOf(
+  version: string,
+  state: ConfigStatusReport["state"],
+  manifest: Manifest,
+  extra: Partial<ConfigStatusReport> = {},
+): ConfigStatusReport {
+  return { version, state, steps: [], errors: [], refused: [], durationMs: 7, manifest, ...extra };
+}
+
+/** The agent applies the last delivery and reports success. */
+async function succeed(c: Connection): Promise<FileDelivery> {
+  const files = lastDelivery(c);
+  c.manifest = holding(c.manifest, files);
+  await c.session.receive({
+    kind: "status",
+    status: statusOf(files.version, "success", c.manifest),
+  });
+  return files;
+}
+
+/** The agent fails the last delivery; it still holds what it held. */
+async function fail(
+  c: Connection,
+  state: "failed" | "rolled_back" = "failed",
+  errors = ["nginx: [emerg] unknown directive"],
+): Promise<FileDelivery> {
+  const files = lastDelivery(c);
+  await c.session.receive({
+    kind: "status",
+    status: statusOf(files.version, state, c.manifest, {
+      errors,
+      refused: [{ path: "certs/x.pem", reason: "is a directory" }],
+    }),
+  });
+  return files;
+}
+
+function nginxConf(files: FileDelivery): string {
+  const file = files.write.find((f) => f.path === "nginx/nginx.conf");
+  if (!file) throw new Error("the delivery does not write nginx.conf");
+  return typeof file.content === "string" ? file.content : new TextDecoder().decode(file.content);
+}
+
+const workspaceOf = { w1: "w1", w2: "w2" } as const;
+
+/** Creates an upstream as tenancy does: the row, then its event. */
+async function createUpstream(
+  id: string,
+  workspaceId: keyof typeof workspaceOf,
+  extra: Partial<NewUpstream> = {},
+): Promise<void> {
+  const row: NewUpstream = {
+    id,
+    workspaceId,
+    name: `upstream-${id}`,
+    algorithm: "round_robin",
+    hashKey: null,
+    servers: [
+      {
+        address: "10.0.0.5:80",
+        weight: 1,
+        backup: false,
+        down: false,
+        maxFails: 1,
+        failTimeout: 10,
+      },
+      {
+        address: "10.0.0.6:80",
+        weight: 1,
+        backup: false,
+        down: false,
+        maxFails: 1,
+        failTimeout: 10,
+      },
+    ],
+    keepalive: null,
+    healthCheck: null,
+    createdAt: clock.now(),
+    updatedAt: clock.now(),
+    ...extra,
+  };
+  await store.upstreams.insert(row);
+  await bus.publish({
+    type: "upstream.created",
+    subjectId: id,
+    data: { upstream_id: id, name: row.name, workspace_id: workspaceId, organization_id: "o1" },
+  });
+}
+
+/** Creates a virtual host as tenancy does: the row, then its event. */
+async function createHost(
+  id: string,
+  workspaceId: keyof typeof workspaceOf,
+  extra: Partial<NewVirtualHost> = {},
+): Promise<void> {
+  now += 1;
+  const row: NewVirtualHost = {
+    id,
+    workspaceId,
+    name: `vhost-${id}`,
+    serverName: `${id}.example.com`,
+    listenPort: 8080,
+    sslEnabled: false,
+    sslCertificateId: null,
+    http2Enabled: false,
+    http3Enabled: false,
+    locations: [{ path: "/", proxyPass: "http://127.0.0.1:9000", customHeaders: [], rewrites: [] }],
+    targetAgents: { type: "all" },
+    createdAt: clock.now(),
+    updatedAt: clock.now(),
+    ...extra,
+  };
+  await store.virtualHosts.insert(row);
+  await bus.publish({
+    type: "virtual_host.created",
+    subjectId: id,
+    data: { virtual_host_id: id, name: row.name, workspace_id: workspaceId, organization_id: "o1" },
+  });
+}
+
+async function deleteHost(id: string, workspaceId: keyof typeof workspaceOf): Promise<void> {
+  expect(await store.virtualHosts.delete(id)).toBe(true);
+  await bus.publish({
+    type: "virtual_host.deleted",
+    subjectId: id,
+    data: {
+      virtual_host_id: id,
+      name: `vhost-${id}`,
+      workspace_id: workspaceId,
+      organization_id: "o1",
+    },
+  });
+}
+
+const configEvents = () => events.filter((e) => e.type.startsWith("config."));
+
+describe("createConfigDelivery", () => {
+  describe("open", () => {
+    test("an empty manifest gets every desired file, versioned by the desired hash", async () => {
+      await createUpstream("u1", "w1", {
+        healthCheck: { enabled: true, path: "/health", interval: 15, timeout: 3 },
+      });
+      await createHost("v1", "w1", {
+        locations: [{ path: "/", upstreamId: "u1", customHeaders: [], rewrites: [] }],
+      });
+      await delivery.settled();
+      expect(delivery.connected("a1")).toBe(false);
+
+      const a1 = await connect("a1");
+      expect(delivery.connected("a1")).toBe(true);
+      expect(a1.sent).toHaveLength(1);
+      const files = lastDelivery(a1);
+      expect(files.write.map((f) => f.path)).toEqual(["nginx/nginx.conf"]);
+      expect(files.remove).toEqual([]);
+      expect(files.version).toBe(configHash(files.write));
+      expect(nginxConf(files)).toContain("server_name v1.example.com;");
+      expect(files.healthChecks).toEqual([
+        {
+          upstreamId: "u1",
+          addresses: ["10.0.0.5:80", "10.0.0.6:80"],
+          path: "/health",
+          intervalSeconds: 15,
+          timeoutSeconds: 3,
+        },
+      ]);
+      expect(await store.configStatus.get("a1")).toMatchObject({
+        desiredVersion: files.version,
+        state: "pending",
+        appliedVersion: null,
+        hosts: [{ id: "v1", status: "applied" }],
+      });
+    });
+
+    test("certificate files are delivered with the host that uses them", async () => {
+      await store.tlsCertificates.insert({
+        id: "c1",
+        workspaceId: "w1",
+        domain: "v1.example.com",
+        isWildcard: false,
+        provider: "internal",
+        status: "active",
+        autoRenew: false,
+        createdAt: t0,
+        updatedAt: t0,
+      });
+      await createHost("v1", "w1", { sslEnabled: true, sslCertificateId: "c1", listenPort: 8443 });
+      const a1 = await connect("a1");
+      const files = lastDelivery(a1);
+      expect(files.write.map((f) => [f.path, f.mode, f.secret === true])).toEqual([
+        ["certs/c1.key", 0o600, true],
+        ["certs/c1.pem", 0o644, false],
+        ["nginx/nginx.conf", 0o644, false],
+      ]);
+      expect(nginxConf(files)).toContain("ssl_certificate /srv/drover/certs/c1.pem;");
+    });
+
+    test("after a success, a reconnect holding those files gets none again and stays applied", async () => {
+      await createHost("v1", "w1");
+      const first = await connect("a1");
+      const files = await succeed(first);
+      expect(await store.configStatus.get("a1")).toMatchObject({
+        desiredVersion: files.version,
+        state: "success",
+        appliedVersion: files.version,
+        appliedAt: clock.now(),
+        durationMs: 7,
+      });
+      expect(configEvents()).toEqual([
+        expect.objectContaining({
+          type: "config.applied",
+          subjectId: "a1",
+          data: {
+            agent_id: "a1",
+            workspace_id: "w1",
+            version: files.version,
+            state: "success",
+            duration_ms: 7,
+          },
+        }),
+      ]);
+      first.session.close();
+      expect(delivery.connected("a1")).toBe(false);
+
+      const again = await connect("a1", { manifest: first.manifest });
+      // Only the checks go out again; no file is re-sent.
+      for (const message of again.sent) {
+        expect(message).toMatchObject({
+          kind: "files",
+          delivery: { version: files.version, write: [], remove: [] },
+        });
+      }
+      expect(await store.configStatus.get("a1")).toMatchObject({
+        desiredVersion: files.version,
+        state: "success",
+        appliedVersion: files.version,
+      });
+    });
+
+    test("a reconnect holding stale files gets the difference: changed files written, stale ones removed", async () => {
+      await createHost("v1", "w1");
+      const stale: Manifest = [
+        { path: "certs/gone.pem", sha256: "a".repeat(64), mode: 0o644 },
+        { path: "nginx/nginx.conf", sha256: "b".repeat(64), mode: 0o644 },
+      ];
+      const a1 = await connect("a1", { manifest: stale });
+      const files = lastDelivery(a1);
+      expect(files.write.map((f) => f.path)).toEqual(["nginx/nginx.conf"]);
+      expect(files.remove).toEqual(["certs/gone.pem"]);
+      expect(manifestHash(holding(stale, files))).toBe(files.version);
+    });
+
+    test("when the desired state comes back to what the agent holds, nothing is sent and success is recorded", async () => {
+      await createHost("v1", "w1");
+      const a1 = await connect("a1");
+      const held = await succeed(a1);
+      await createHost("v2", "w1");
+      await delivery.settled();
+      expect(deliveries(a1)).toHaveLength(2);
+      await fail(a1);
+      expect((await store.configStatus.get("a1"))?.state).toBe("failed");
+
+      await deleteHost("v2", "w1");
+      await delivery.settled();
+      expect(deliveries(a1)).toHaveLength(2);
+      expect(await store.configStatus.get("a1")).toMatchObject({
+        desiredVersion: held.version,
+        version: held.version,
+        state: "success",
+        appliedVersion: held.version,
+        hosts: [{ id: "v1", status: "applied" }],
+      });
+    });
+
+    test("a second session of the same agent replaces the first", async () => {
+      const first = await connect("a1");
+      const pending = delivery.command("a1", { kind: "reload" });
+      const second = await connect("a1");
+      const error = await expectDroverRejection(pending);
+      expect(error.code).toBe("unavailable");
+      // The old session is deaf: its status changes nothing, its close does not disconnect.
+      const before = await store.configStatus.get("a1");
+      await first.session.receive({
+        kind: "status",
+        status: statusOf(lastDelivery(first).version, "success", []),
+      });
+      expect(await store.configStatus.get("a1")).toEqual(before);
+      first.session.close();
+      expect(delivery.connected("a1")).toBe(true);
+      await succeed(second);
+      expect((await store.configStatus.get("a1"))?.state).toBe("success");
+    });
+
+    test("an agent without nginx can open a session and is sent no nginx files", async () => {
+      await createHost("v1", "w1");
+      const held: Manifest = [{ path: "nginx/nginx.conf", sha256: "b".repeat(64), mode: 0o644 }];
+      const a1 = await connect("a1", { nginxMode: "off", statusPort: 0, manifest: held });
+      expect(delivery.connected("a1")).toBe(true);
+      const files = lastDelivery(a1);
+      expect(files.write).toEqual([]);
+      expect(files.remove).toEqual(["nginx/nginx.conf"]);
+      expect(files.version).toBe(manifestHash([]));
+      expect(await store.configStatus.get("a1")).toMatchObject({
+        desiredVersion: manifestHash([]),
+        hosts: [],
+      });
+    });
+
+    test("a session whose desired state cannot be computed is not left open", async () => {
+      const error = await expectDroverRejection(
+        delivery.open("a1", hello({ fileRoot: "relative/root" }), () => {}),
+      );
+      expect(error.code).toBe("invalid_argument");
+      expect(delivery.connected("a1")).toBe(false);
+      expect((await expectDroverRejection(delivery.command("a1", { kind: "reload" }))).code).toBe(
+        "unavailable",
+      );
+    });
+  });
+
+  describe("changes", () => {
+    test("a change in a workspace reaches only the sessions of that workspace", async () => {
+      const a1 = await connect("a1");
+      const a2 = await connect("a2");
+      const b1 = await connect("b1");
+      const u0 = await connect("u0");
+      for (const c of [a1, a2, b1, u0]) await succeed(c);
+      const b1Status = await store.configStatus.get("b1");
+      // Written without its event: b1 would pick it up only if it were recomputed.
+      await store.virtualHosts.insert({
+        id: "x0",
+        workspaceId: "w2",
+        name: "vhost-x0",
+        serverName: "x0.example.com",
+        listenPort: 8081,
+        sslEnabled: false,
+        sslCertificateId: null,
+        http2Enabled: false,
+        http3Enabled: false,
+        locations: [],
+        targetAgents: { type: "all" },
+        createdAt: t0,
+        updatedAt: t0,
+      });
+
+      await createUpstream("u1", "w1");
+      await createHost("v1", "w1", {
+        locations: [{ path: "/", upstreamId: "u1", customHeaders: [], rewrites: [] }],
+      });
+      await delivery.settled();
+      for (const c of [a1, a2]) {
+        expect(deliveries(c)).toHaveLength(2);
+        expect(nginxConf(lastDelivery(c))).toContain("server_name v1.example.com;");
+      }
+      expect(lastDelivery(a1).version).toBe(lastDelivery(a2).version);
+      expect(deliveries(b1)).toHaveLength(1);
+      expect(deliveries(u0)).toHaveLength(1);
+      expect(await store.configStatus.get("b1")).toEqual(b1Status);
+
+      for (const c of [a1, a2]) await succeed(c);
+      await createHost("x1", "w2");
+      await delivery.settled();
+      expect(deliveries(b1)).toHaveLength(2);
+      expect(nginxConf(lastDelivery(b1))).toContain("server_name x1.example.com;");
+      expect(nginxConf(lastDelivery(b1))).toContain("server_name x0.example.com;");
+      expect(nginxConf(lastDelivery(b1))).not.toContain("v1.example.com");
+      expect(deliveries(a1)).toHaveLength(2);
+      expect(deliveries(a2)).toHaveLength(2);
+    });
+
+    test("events that name no workspace, or are not configuration, move nothing", async () => {
+      const a1 = await connect("a1");
+      await succeed(a1);
+      await createHost("v1", "w1");
+      await delivery.settled();
+      await succeed(a1);
+      const count = a1.sent.length;
+      // A row written without its event: only a recompute would find it.
+      await store.virtualHosts.update("v1", { serverName: "quiet.example.com" }, clock.now());
+      await bus.publish({ type: "virtual_host.updated", subjectId: "v1", data: {} });
+      await bus.publish({
+        type: "workspace.updated",
+        subjectId: "w1",
+        data: { workspace_id: "w1" },
+      });
+      await bus.publish({ type: "agent.updated", subjectId: "a2", data: { workspace_id: "w1" } });
+      await delivery.settled();
+      expect(a1.sent).toHaveLength(count);
+      await bus.publish({
+        type: "virtual_host.updated",
+        subjectId: "v1",
+        data: { virtual_host_id: "v1", workspace_id: "w1", organization_id: "o1" },
+      });
+      await delivery.settled();
+      expect(a1.sent).toHaveLength(count + 1);
+      expect(nginxConf(lastDelivery(a1))).toContain("server_name quiet.example.com;");
+    });
+
+    test("an agent's own update reaches that agent alone", async () => {
+      await createHost("staging", "w1", {
+        targetAgents: { type: "selector", labelSelector: "env=staging" },
+      });
+      const a1 = await connect("a1");
+      const a2 = await connect("a2");
+      for (const c of [a1, a2]) await succeed(c);
+      expect(nginxConf(deliveries(a1)[0] as FileDelivery)).not.toContain("staging.example.com");
+
+      // a2 changes too, but without its event: it must not be recomputed.
+      await store.agents.update("a2", { labels: { env: "staging" } }, clock.now());
+      await store.agents.update("a1", { labels: { env: "staging" } }, clock.now());
+      await bus.publish({
+        type: "agent.updated",
+        subjectId: "a1",
+        data: { labels: { env: "staging" } },
+      });
+      await delivery.settled();
+      expect(deliveries(a1)).toHaveLength(2);
+      expect(nginxConf(lastDelivery(a1))).toContain("server_name staging.example.com;");
+      expect(deliveries(a2)).toHaveLength(1);
+      await succeed(a1);
+
+      // Moved to another workspace: it follows that workspace from now on.
+      await store.agents.update("a1", { workspaceId: "w2" }, clock.now());
+      await bus.publish({ type: "agent.updated", subjectId: "a1", data: {} });
+      await delivery.settled();
+      expect(nginxConf(lastDelivery(a1))).not.toContain("staging.example.com");
+      await succeed(a1);
+      const count = deliveries(a1).length;
+      await createHost("v1", "w1");
+      await delivery.settled();
+      expect(deliveries(a1)).toHaveLength(count);
+      await createHost("x1", "w2");
+      await delivery.settled();
+      expect(deliveries(a1)).toHaveLength(count + 1);
+      expect(nginxConf(lastDelivery(a1))).toContain("server_name x1.example.com;");
+    });
+
+    test("changes while a delivery is in flight wait for its final status, then go out as one", async () => {
+      const a1 = await connect("a1");
+      const first = lastDelivery(a1);
+      await createUpstream("u1", "w1");
+      await delivery.settled();
+      await createHost("v1", "w1");
+      await delivery.settled();
+      await createHost("v2", "w1", {
+        locations: [{ path: "/", upstreamId: "u1", customHeaders: [], rewrites: [] }],
+      });
+      await delivery.settled();
+      expect(a1.sent).toHaveLength(1);
+      // Progress is not final: still in flight.
+      await a1.session.receive({
+        kind: "status",
+        status: statusOf(first.version, "applying", []),
+      });
+      expect(a1.sent).toHaveLength(1);
+      expect((await store.configStatus.get("a1"))?.state).toBe("applying");
+
+      await succeed(a1);
+      expect(a1.sent).toHaveLength(2);
+      const next = lastDelivery(a1);
+      expect(nginxConf(next)).toContain("server_name v1.example.com;");
+      expect(nginxConf(next)).toContain("server_name v2.example.com;");
+      expect(manifestHash(holding(a1.manifest, next))).toBe(next.version);
+      expect((await store.configStatus.get("a1"))?.desiredVersion).toBe(next.version);
+
+      // One in flight again: a change now waits for this one.
+      await createHost("v3", "w1");
+      await delivery.settled();
+      expect(a1.sent).toHaveLength(2);
+      await succeed(a1);
+      expect(a1.sent).toHaveLength(3);
+      expect(nginxConf(lastDelivery(a1))).toContain("server_name v3.example.com;");
+      await succeed(a1);
+      await delivery.settled();
+      expect(a1.sent).toHaveLength(3);
+      expect((await store.configStatus.get("a1"))?.state).toBe("success");
+    });
+
+    test("a burst of changes goes out as one delivery at a time and ends in the latest state", async () => {
+      const a1 = await connect("a1");
+      await succeed(a1);
+      // Published back to back, without waiting for delivery in between.
+      await Promise.all([
+        createHost("v1", "w1"),
+        createHost("v2", "w1", { listenPort: 8081 }),
+        createHost("v3", "w1", { listenPort: 8082 }),
+      ]);
+      await delivery.settled();
+      expect(deliveries(a1)).toHaveLength(2);
+      for (let round = 0; round < 5; round++) {
+        const count = deliveries(a1).length;
+        await succeed(a1);
+        await delivery.settled();
+        if (deliveries(a1).length === count) break;
+        expect(deliveries(a1)).toHaveLength(count + 1);
+      }
+      // Three changes, at most three deliveries after the first; the last agent state has them all.
+      expect(deliveries(a1).length).toBeLessThanOrEqual(4);
+      const row = await store.configStatus.get("a1");
+      expect(row).toMatchObject({ state: "success", appliedVersion: row?.desiredVersion });
+      expect(row?.hosts.map((h) => h.id)).toEqual(["v1", "v2", "v3"]);
+      expect(manifestHash(a1.manifest)).toBe(row?.desiredVersion as string);
+    });
+  });
+
+  describe("failures", () => {
+    test("a failed version publishes config.failed, is not resent on an unrelated change, but is on drift", async () => {
+      const a1 = await connect("a1");
+      const good = await succeed(a1);
+      await createHost("v1", "w1");
+      await delivery.settled();
+      const bad = await fail(a1, "failed", ["nginx: [emerg] boom"]);
+      expect(bad.version).not.toBe(good.version);
+      expect(configEvents().at(-1)).toMatchObject({
+        type: "config.failed",
+        subjectId: "a1",
+        data: {
+          agent_id: "a1",
+          workspace_id: "w1",
+          version: bad.version,
+          state: "failed",
+          errors: ["nginx: [emerg] boom"],
+          refused: ["certs/x.pem: is a directory"],
+        },
+      });
+      expect(await store.configStatus.get("a1")).toMatchObject({
+        desiredVersion: bad.version,
+        version: bad.version,
+        state: "failed",
+        errors: ["nginx: [emerg] boom"],
+        appliedVersion: good.version,
+      });
+
+      // A change that moves nothing for this agent: the failed version is not sent again.
+      await createHost("elsewhere", "w1", {
+        targetAgents: { type: "selector", labelSelector: "env=staging" },
+      });
+      await delivery.settled();
+      expect(deliveries(a1)).toHaveLength(2);
+
+      // The agent reports drift: it asks, so it gets it again.
+      await a1.session.receive({
+        kind: "drift",
+        manifest: a1.manifest,
+        drifted: ["nginx/nginx.conf"],
+      });
+      expect(deliveries(a1)).toHaveLength(3);
+      expect(lastDelivery(a1).version).toBe(bad.version);
+      await fail(a1, "rolled_back", ["nginx: [emerg] bind() failed"]);
+      expect(configEvents().at(-1)).toMatchObject({
+        type: "config.failed",
+        data: {
+          version: bad.version,
+          state: "rolled_back",
+          errors: ["nginx: [emerg] bind() failed"],
+        },
+      });
+      expect((await store.configStatus.get("a1"))?.state).toBe("rolled_back");
+
+      // A real change makes a new version, which is sent.
+      await deleteHost("v1", "w1");
+      await createHost("v2", "w1");
+      await delivery.settled();
+      expect(deliveries(a1)).toHaveLength(4);
+      expect(lastDelivery(a1).version).not.toBe(bad.version);
+      await succeed(a1);
+      expect(configEvents().at(-1)).toMatchObject({ type: "config.applied" });
+    });
+
+    test("drift repairs a hand-edited file even when the version is unchanged", async () => {
+      await createHost("v1", "w1");
+      const a1 = await connect("a1");
+      const files = await succeed(a1);
+      const edited = a1.manifest.map((e) => ({ ...e, sha256: "c".repeat(64) }));
+      await a1.session.receive({ kind: "drift", manifest: edited, drifted: ["nginx/nginx.conf"] });
+      const repair = lastDelivery(a1);
+      expect(repair.version).toBe(files.version);
+      expect(repair.write.map((f) => f.path)).toEqual(["nginx/nginx.conf"]);
+    });
+
+    test("facts naming an unresolvable name give a version with the host using it set aside", async () => {
+      await createHost("v1", "w1", {
+        locations: [
+          { path: "/", proxyPass: "http://app.internal:9000", customHeaders: [], rewrites: [] },
+        ],
+      });
+      await createHost("v2", "w1", { listenPort: 8081 });
+      const a1 = await connect("a1");
+      const first = lastDelivery(a1);
+      expect(first.checkNames).toEqual(["app.internal"]);
+      expect(nginxConf(first)).toContain("app.internal");
+
+      // As the agent does: facts while the delivery is in flight, then its failure.
+      await a1.session.receive({
+        kind: "facts",
+        facts: { unresolvableNames: ["app.internal"], downServers: {} },
+      });
+      expect(deliveries(a1)).toHaveLength(1);
+      await fail(a1, "failed", ["names do not resolve on this machine: app.internal"]);
+      expect(deliveries(a1)).toHaveLength(2);
+      const next = lastDelivery(a1);
+      expect(next.version).not.toBe(first.version);
+      expect(nginxConf(next)).not.toContain("app.internal");
+      expect(nginxConf(next)).toContain("server_name v2.example.com;");
+      const row = await store.configStatus.get("a1");
+      expect(row?.desiredVersion).toBe(next.version);
+      expect(row?.hosts).toEqual([
+        {
+          id: "v1",
+          status: "set_aside",
+          reason: expect.stringContaining("app.internal"),
+          field: expect.any(String),
+        },
+        { id: "v2", status: "applied" },
+      ]);
+      await succeed(a1);
+
+      // The name resolves again: the host comes back.
+      await a1.session.receive({
+        kind: "facts",
+        facts: { unresolvableNames: [], downServers: {} },
+      });
+      expect(deliveries(a1)).toHaveLength(3);
+      expect(lastDelivery(a1).version).toBe(first.version);
+    });
+
+    test("facts marking a server down give a version with the server down", async () => {
+      await createUpstream("u1", "w1");
+      await createHost("v1", "w1", {
+        locations: [{ path: "/", upstreamId: "u1", customHeaders: [], rewrites: [] }],
+      });
+      const a1 = await connect("a1");
+      await succeed(a1);
+      await a1.session.receive({
+        kind: "facts",
+        facts: { unresolvableNames: [], downServers: { u1: ["10.0.0.6:80"] } },
+      });
+      expect(deliveries(a1)).toHaveLength(2);
+      expect(nginxConf(lastDelivery(a1))).toContain("server 10.0.0.6:80 down;");
+      expect(nginxConf(lastDelivery(a1))).toContain("server 10.0.0.5:80;");
+    });
+
+    test("a status with a bad state is rejected, by the wire and by the store, changing nothing", async () => {
+      const a1 = await connect("a1");
+      const files = lastDelivery(a1);
+      let wireError: unknown;
+      try {
+        agentMessageFromProto(
+          create(SessionRequestSchema, {
+            payload: {
+              case: "configStatus",
+              value: { version: files.version, state: 42 as ConfigApplyState },
+            },
+          }),
+        );
+      } catch (error) {
+        wireError = error;
+      }
+      expect(isDroverError(wireError) && wireError.details[0]?.field).toBe("config_status.state");
+
+      const before = await store.configStatus.get("a1");
+      const bad = statusOf(files.version, "done" as ConfigStatusReport["state"], []);
+      const error = await expectDroverRejection(
+        a1.session.receive({ kind: "status", status: bad }),
+      );
+      expect(error.code).toBe("invalid_argument");
+      expect(await store.configStatus.get("a1")).toEqual(before);
+      expect(configEvents()).toEqual([]);
+      // The delivery is still in flight: the real status is taken.
+      await succeed(a1);
+      expect((await store.configStatus.get("a1"))?.state).toBe("success");
+    });
+  });
+
+  describe("commands", () => {
+    test("a command resolves with the agent's result", async () => {
+      const a1 = await connect("a1");
+      const pending = delivery.command("a1", { kind: "validate_config", configText: "events {}" });
+      const sent = a1.sent.at(-1);
+      if (sent?.kind !== "command") throw new Error("no command was sent");
+      expect(sent.command).toMatchObject({ kind: "validate_config", configText: "events {}" });
+      // A result for another id settles nothing.
+      await a1.session.receive({
+        kind: "command_result",
+        result: { id: "cmd-other", ok: false, errors: ["no"] },
+      });
+      const result = {
+        id: sent.command.id,
+        ok: true,
+        errors: [],
+        status: { running: true, pid: 42, configVersion: "sha256:x" },
+      };
+      await a1.session.receive({ kind: "command_result", result });
+      expect(await pending).toEqual(result);
+    });
+
+    test("unavailable when the agent is not connected", async () => {
+      for (const id of ["a1", "nope"]) {
+        const error = await expectDroverRejection(delivery.command(id, { kind: "get_status" }));
+        expect(error.code).toBe("unavailable");
+      }
+    });
+
+    test("deadline_exceeded when the agent does not answer in time; a late answer is ignored", async () => {
+      const a1 = await connect("a1");
+      const error = await expectDroverRejection(delivery.command("a1", { kind: "reload" }, 20));
+      expect(error.code).toBe("deadline_exceeded");
+      const sent = a1.sent.at(-1);
+      if (sent?.kind !== "command") throw new Error("no command was sent");
+      await a1.session.receive({
+        kind: "command_result",
+        result: { id: sent.command.id, ok: true, errors: [] },
+      });
+    });
+
+    test("unavailable when the session closes or the delivery stops", async () => {
+      const a1 = await connect("a1");
+      const pending = delivery.command("a1", { kind: "restart", timeoutSeconds: 5 });
+      a1.session.close();
+      expect((await expectDroverRejection(pending)).code).toBe("unavailable");
+      expect(delivery.connected("a1")).toBe(false);
+
+      await connect("a1");
+      const stopping = delivery.command("a1", { kind: "stop" });
+      delivery.stop();
+      expect((await expectDroverRejection(stopping)).code).toBe("unavailable");
+      expect(delivery.connected("a1")).toBe(false);
+    });
+  });
+
+  describe("access logs", () => {
+    const entry = (uri: string, status: number) => ({
+      timestamp: new Date(t0.getTime() + status),
+      remoteAddr: "192.0.2.1",
+      method: "GET",
+      uri,
+      protocol: "HTTP/1.1",
+      status,
+      bodyBytesSent: 10,
+      responseTimeMs: 1.5,
+      host: "v1.example.com",
+      userAgent: "curl/8",
+      referer: null,
+      requestId: "r-1",
+    });
+
+    test("entries are stored with the agent and its workspace", async () => {
+      const a1 = await connect("a1");
+      await a1.session.receive({
+        kind: "access_logs",
+        entries: [entry("/a", 200), entry("/b", 502)],
+        skipped: 0,
+      });
+      const rows = await store.accessLogs.list({ agentId: "a1", limit: 10 });
+      expect(rows.map((r) => [r.uri, r.status, r.agentId, r.workspaceId])).toEqual([
+        ["/b", 502, "a1", "w1"],
+        ["/a", 200, "a1", "w1"],
+      ]);
+      expect(rows[0]).toMatchObject({ userAgent: "curl/8", referer: null, requestId: "r-1" });
+      expect(new Set(rows.map((r) => r.id)).size).toBe(2);
+      expect(await store.accessLogs.count({ workspaceId: "w2" })).toBe(0);
+    });
+
+    test("an unassigned agent's entries are dropped; a malformed entry is refused", async () => {
+      const u0 = await connect("u0");
+      await u0.session.receive({ kind: "access_logs", entries: [entry("/a", 200)], skipped: 0 });
+      expect(await store.accessLogs.count()).toBe(0);
+
+      const a1 = await connect("a1");
+      const error = await expectDroverRejection(
+        a1.session.receive({ kind: "access_logs", entries: [entry("/a", 42)], skipped: 0 }),
+      );
+      expect(error.code).toBe("invalid_argument");
+      expect(await store.accessLogs.count()).toBe(0);
+    });
+  });
+});
