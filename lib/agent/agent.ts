@@ -1,15 +1,13 @@
-import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import type { ConfigStatusReport } from "../delivery/index.ts";
-import { NGINX_CONFIG_PATH } from "../desired/index.ts";
+import { NGINX_CONFIG_PATH, NGINX_INCLUDE_PATH } from "../desired/index.ts";
 import { manifestHash } from "../drift/index.ts";
 import { DroverError, isDroverError } from "../errors/index.ts";
 import type { AgentHealth } from "../fleet/index.ts";
 import { type Logger, silentLogger } from "../log/index.ts";
-import { nginxFeatures } from "../nginx/index.ts";
+import { type NginxFeatures, nginxFeatures } from "../nginx/index.ts";
 import { sleep } from "../tasks/index.ts";
 import { type Clock, systemClock } from "../time/index.ts";
 import { droverVersion } from "../version.ts";
@@ -20,21 +18,33 @@ import { createFileReceiver } from "./file-receiver.ts";
 import { runHealthStream } from "./health-stream.ts";
 import { type AgentIdentity, loadAgentIdentity, saveAgentIdentity } from "./identity-files.ts";
 import { joinFleet } from "./join.ts";
-import { createNginxManager, type NginxManager } from "./nginx/index.ts";
+import { nginxBinaryLookup, nginxVersionText } from "./nginx/command.ts";
+import { createNginxManager, createSystemNginxManager, type NginxManager } from "./nginx/index.ts";
 import { renewalWaitMs, renewIdentity } from "./renewal.ts";
 import { createHealthSampler } from "./system-health.ts";
 import { createUpstreamChecker } from "./upstream-checker.ts";
 
 /** How the agent runs nginx (the flag --nginx-mode and its companions). */
+/** How the agent runs nginx (the flag --nginx-mode and its companions). */
 export type AgentNginxOptions =
   | { mode: "off" }
-  | {
-      mode: "managed";
-      /** Default: nginx on PATH. */
-      bin?: string;
-      /** Port of the stub_status listener on 127.0.0.1. */
-      statusPort: number;
-    };
+  | (AgentNginxCommon & { mode: "managed" })
+  | (AgentNginxCommon & {
+      mode: "system";
+      /** The directory the system nginx includes inside http {}; drover.conf goes there. */
+      confDir: string;
+      /** The system's main configuration; default: --conf-path of `nginx -V`. */
+      mainConfig?: string;
+    });
+
+interface AgentNginxCommon {
+  /** Default: nginx on PATH (then /usr/sbin/nginx). */
+  bin?: string;
+  /** Port of the stub_status listener on 127.0.0.1. */
+  statusPort: number;
+  /** The IP address virtual hosts listen on; absent: every address. */
+  listenAddress?: string;
+}
 
 export interface AgentOptions {
   dataDir: string;
@@ -74,52 +84,47 @@ export function createAgent(options: AgentOptions): DroverAgent {
   const backoff = options.backoff ?? defaultBackoff;
   const version = options.version ?? droverVersion;
   let current: AgentIdentity | undefined;
-  const nginxOptions = options.nginx ?? { mode: "off" };
-  const nginxPrefix = join(options.dataDir, "nginx");
-  const manager =
-    nginxOptions.mode === "managed"
-      ? createNginxManager({
-          prefix: nginxPrefix,
-          statusPort: nginxOptions.statusPort,
-          logger,
-          clock,
-          ...(nginxOptions.bin === undefined ? {} : { nginxBin: nginxOptions.bin }),
-        })
-      : undefined;
+  const nginxOptions: AgentNginxOptions = options.nginx ?? { mode: "off" };
+  const nginxDir = join(options.dataDir, nginxOptions.mode === "system" ? "nginx-system" : "nginx");
+  const manager = createManager(nginxOptions, nginxDir, logger, clock);
 
-  /** What the session needs to know about nginx; starts (or adopts) a master that ran before. */
+  /** What the session needs to know about nginx; adopts a managed master a previous run left serving. */
   async function sessionNginx(): Promise<SessionNginx | undefined> {
-    if (nginxOptions.mode !== "managed" || !manager) return undefined;
-    const bin = nginxOptions.bin ?? "nginx";
-    let versionText = "";
+    if (nginxOptions.mode === "off" || !manager) return undefined;
+    let features: NginxFeatures;
     try {
-      const { stderr } = await promisify(execFile)(bin, ["-V"], { timeout: 10_000 });
-      versionText = stderr;
+      features = nginxFeatures(await nginxVersionText(await nginxBinaryLookup(nginxOptions.bin)()));
     } catch (error) {
       throw new DroverError(
         "failed_precondition",
-        `cannot run ${bin} -V (${error instanceof Error ? error.message : String(error)}): install nginx, pass --nginx-bin PATH, or run with --nginx-mode off`,
+        `cannot run nginx -V (${error instanceof Error ? error.message : String(error)}): install nginx, pass --nginx-bin PATH, or run with --nginx-mode off`,
       );
     }
-    const features = nginxFeatures(versionText);
     const status = await manager.status();
-    // The data plane outlives the agent: adopt the nginx a previous run left serving.
-    if (status.configVersion !== undefined) {
+    // The data plane outlives the agent: adopt the nginx a previous run left
+    // serving. A system nginx is the system's to start.
+    if (nginxOptions.mode === "managed" && status.configVersion !== undefined) {
       const running = await manager.ensureRunning();
       logger.info(running.started ? "nginx started" : "adopted the running nginx", {
         pid: running.pid,
         version: status.configVersion,
       });
     }
+    const managed = nginxOptions.mode === "managed";
     return {
-      mode: "managed",
+      mode: nginxOptions.mode,
       manager,
-      desiredPath: NGINX_CONFIG_PATH,
+      desiredPath: managed ? NGINX_CONFIG_PATH : NGINX_INCLUDE_PATH,
       statusPort: nginxOptions.statusPort,
       supportsHttp3: features.supportsHttp3,
       http2Directive: features.http2Directive,
-      accessLogPath: join(nginxPrefix, "logs", "access.log"),
-      ...(existsSync("/etc/nginx/mime.types") ? { mimeTypesPath: "/etc/nginx/mime.types" } : {}),
+      accessLogPath: join(nginxDir, managed ? "logs/access.log" : "access.log"),
+      ...(managed && existsSync("/etc/nginx/mime.types")
+        ? { mimeTypesPath: "/etc/nginx/mime.types" }
+        : {}),
+      ...(nginxOptions.listenAddress === undefined
+        ? {}
+        : { listenAddress: nginxOptions.listenAddress }),
     };
   }
 
@@ -275,4 +280,26 @@ export function createAgent(options: AgentOptions): DroverAgent {
       }
     },
   };
+}
+
+function createManager(
+  options: AgentNginxOptions,
+  dir: string,
+  logger: Logger,
+  clock: Clock,
+): NginxManager | undefined {
+  if (options.mode === "off") return undefined;
+  const common = {
+    statusPort: options.statusPort,
+    logger,
+    clock,
+    ...(options.bin === undefined ? {} : { nginxBin: options.bin }),
+  };
+  if (options.mode === "managed") return createNginxManager({ prefix: dir, ...common });
+  return createSystemNginxManager({
+    confDir: options.confDir,
+    stateDir: dir,
+    ...(options.mainConfig === undefined ? {} : { mainConfig: options.mainConfig }),
+    ...common,
+  });
 }

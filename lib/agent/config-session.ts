@@ -35,6 +35,7 @@ export interface SessionNginx {
   http2Directive: boolean;
   accessLogPath?: string;
   mimeTypesPath?: string;
+  listenAddress?: string;
 }
 
 export interface ConfigSessionOptions extends ConnectionOptions {
@@ -150,6 +151,7 @@ export function createConfigSession(options: ConfigSessionOptions): ConfigSessio
       if (r.tempDir) runtime.tempDir = r.tempDir;
       if (nginx.mimeTypesPath) runtime.mimeTypesPath = nginx.mimeTypesPath;
       if (nginx.accessLogPath) runtime.accessLogPath = nginx.accessLogPath;
+      if (nginx.listenAddress) runtime.listenAddress = nginx.listenAddress;
     }
     return {
       fileRoot: options.fileRoot,

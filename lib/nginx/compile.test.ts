@@ -858,3 +858,26 @@ describe("nginxModelFromRows", () => {
     await passesNginx(content);
   });
 });
+
+describe("listen address", () => {
+  test("virtual hosts and default servers listen on the given address; the status port stays on loopback", async () => {
+    const v4 = conf({ virtualHosts: [host()] }, { listenAddress: "127.0.0.1" });
+    expect(v4).toContain("listen 127.0.0.1:18080;");
+    expect(v4).toContain("listen 127.0.0.1:18080 default_server;");
+    expect(v4).not.toMatch(/listen 18080\b/);
+    expect(v4).toContain("listen 127.0.0.1:18081;");
+    expect(conf({ virtualHosts: [host()] }, { listenAddress: "::1" })).toContain(
+      "listen [::1]:18080;",
+    );
+    await passesNginx(v4);
+  });
+
+  test("anything but an IP address is refused", () => {
+    for (const bad of ["localhost", "127.0.0.1:80", "[::1]", "0.0.0.0; evil", ""]) {
+      rejects(
+        () => compile({ virtualHosts: [host()] }, { listenAddress: bad }),
+        "options.listen_address",
+      );
+    }
+  });
+});

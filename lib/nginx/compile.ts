@@ -251,6 +251,13 @@ export function compileNginxConfig(
   };
 }
 
+/** `port`, or `address:port` when the agent binds one address (IPv6 bracketed). */
+function listenOn(options: NginxCompileOptions, port: number): string {
+  const address = options.listenAddress;
+  if (address === undefined) return String(port);
+  return address.includes(":") ? `[${address}]:${port}` : `${address}:${port}`;
+}
+
 /** Code-unit order: the same everywhere, unlike localeCompare. */
 function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
@@ -535,12 +542,12 @@ function emit(
       out.push(`${indents[h]}# Port ${port}: names no virtual host serves.`);
       open(out, h, "server");
       if (tls) {
-        directive(out, h + 1, "listen", String(port), "ssl", "default_server");
+        directive(out, h + 1, "listen", listenOn(options, port), "ssl", "default_server");
         directive(out, h + 1, "ssl_reject_handshake", "on");
         if (perServer) directive(out, h + 1, "ssl_protocols", ...SSL_PROTOCOLS);
         if (perServer?.accessLog) directive(out, h + 1, "access_log", perServer.accessLog);
       } else {
-        directive(out, h + 1, "listen", String(port), "default_server");
+        directive(out, h + 1, "listen", listenOn(options, port), "default_server");
         if (perServer?.accessLog) directive(out, h + 1, "access_log", perServer.accessLog);
         directive(out, h + 1, "return", "444");
       }
@@ -614,7 +621,7 @@ function emitHost(
   perServer: PerServer | undefined,
 ): void {
   const d = depth + 1;
-  const port = String(host.listenPort);
+  const port = listenOn(options, host.listenPort);
   const http3 = host.http3 && options.supportsHttp3 === true;
   out.push("");
   out.push(`${indents[depth]}# Virtual host ${host.id}.`);

@@ -184,6 +184,11 @@ export interface NginxCompileOptions {
    */
   defaultServers?: boolean;
   /**
+   * The IP address virtual hosts listen on (IPv4, or IPv6 without brackets);
+   * absent: every address. The status listener stays on 127.0.0.1.
+   */
+  listenAddress?: string;
+  /**
    * Paths of the agent's nginx instance; absent ones keep nginx's built-in
    * defaults. Main layout only: ignored in include layout.
    */

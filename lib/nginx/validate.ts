@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 import { invalidField } from "../errors/index.ts";
 import { checkDirectives } from "./directives.ts";
 import {
@@ -111,6 +112,12 @@ export function checkOptions(options: NginxCompileOptions): void {
   checkBool("options.default_servers", options.defaultServers);
   if (options.layout !== undefined && options.layout !== "main" && options.layout !== "include") {
     throw invalidField("options.layout", "must be main or include");
+  }
+  if (
+    options.listenAddress !== undefined &&
+    (typeof options.listenAddress !== "string" || isIP(options.listenAddress) === 0)
+  ) {
+    throw invalidField("options.listen_address", "must be an IPv4 or IPv6 address");
   }
   if (typeof options.certificateAvailable !== "function") {
     throw invalidField("options.certificate_available", "must be a function");
