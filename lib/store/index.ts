@@ -11,6 +11,8 @@ export type {
   AgentRepository,
   AgentRow,
   AgentState,
+  AgentTlsCertificateRepository,
+  AgentTlsCertificateRow,
   CertificateRepository,
   CertificateRow,
   ConfigApplyState,

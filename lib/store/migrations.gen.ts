@@ -64,4 +64,10 @@ export const migrations: ReadonlyArray<EmbeddedMigration> = [
       "CREATE TABLE `agent_config_status` (\n\t`agent_id` text PRIMARY KEY NOT NULL,\n\t`desired_version` text NOT NULL,\n\t`version` text NOT NULL,\n\t`state` text NOT NULL,\n\t`applied_version` text,\n\t`applied_at` integer,\n\t`duration_ms` integer,\n\t`errors` text NOT NULL,\n\t`steps` text NOT NULL,\n\t`hosts` text NOT NULL,\n\t`updated_at` integer NOT NULL,\n\tFOREIGN KEY (`agent_id`) REFERENCES `agents`(`id`) ON UPDATE no action ON DELETE cascade\n);",
     ],
   },
+  {
+    tag: "0005_agent_tls_certificates",
+    statements: [
+      "CREATE TABLE `agent_tls_certificates` (\n\t`agent_id` text NOT NULL,\n\t`certificate_id` text NOT NULL,\n\t`key_path` text NOT NULL,\n\t`certificate_pem` text NOT NULL,\n\t`serial` text NOT NULL,\n\t`not_before` integer NOT NULL,\n\t`not_after` integer NOT NULL,\n\tPRIMARY KEY(`agent_id`, `certificate_id`),\n\tFOREIGN KEY (`agent_id`) REFERENCES `agents`(`id`) ON UPDATE no action ON DELETE cascade,\n\tFOREIGN KEY (`certificate_id`) REFERENCES `tls_certificates`(`id`) ON UPDATE no action ON DELETE cascade\n);",
+    ],
+  },
 ];

@@ -1,4 +1,5 @@
 import { createAccessLogRepository } from "./access-logs.ts";
+import { createAgentTlsCertificateRepository } from "./agent-tls-certificates.ts";
 import { createAgentRepository } from "./agents.ts";
 import { createCertificateRepository } from "./certificates.ts";
 import { createConfigStatusRepository } from "./config-status.ts";
@@ -33,5 +34,6 @@ export function createRepositories(run: Runner): Repositories {
     virtualHosts: createVirtualHostRepository(exec),
     accessLogs: createAccessLogRepository(exec),
     configStatus: createConfigStatusRepository(exec),
+    agentTlsCertificates: createAgentTlsCertificateRepository(exec),
   };
 }

@@ -403,3 +403,27 @@ export const agentConfigStatus = sqliteTable("agent_config_status", {
   hosts: text("hosts", { mode: "json" }).$type<ConfigHostOutcome[]>().notNull(),
   updatedAt: integer("updated_at", { mode: "timestamp_ms" }).notNull(),
 });
+
+/**
+ * TLS certificates the fleet CA issued to one agent for an internal
+ * certificate record: the agent generated the key (KeyGenRequests) and keeps
+ * it at keyPath; only the certificate is here. One row per agent and record.
+ */
+export const agentTlsCertificates = sqliteTable(
+  "agent_tls_certificates",
+  {
+    agentId: text("agent_id")
+      .notNull()
+      .references(() => agents.id, { onDelete: "cascade" }),
+    certificateId: text("certificate_id")
+      .notNull()
+      .references(() => tlsCertificates.id, { onDelete: "cascade" }),
+    /** Relative to the agent's file root. */
+    keyPath: text("key_path").notNull(),
+    certificatePem: text("certificate_pem").notNull(),
+    serial: text("serial").notNull(),
+    notBefore: integer("not_before", { mode: "timestamp_ms" }).notNull(),
+    notAfter: integer("not_after", { mode: "timestamp_ms" }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.agentId, t.certificateId] })],
+);

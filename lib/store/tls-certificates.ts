@@ -1,6 +1,6 @@
 import { eq } from "drizzle-orm";
 import { DroverError, invalidField } from "../errors/index.ts";
-import { deleteById } from "./by-id.ts";
+import { deleteById, updateById } from "./by-id.ts";
 import { isForeignKeyViolation, isUniqueViolation } from "./errors.ts";
 import { inWorkspace } from "./filters.ts";
 import { pagedReads } from "./paged.ts";
@@ -17,6 +17,23 @@ const statuses = new Set(["pending", "active", "failed", "expired", "revoked"]);
 export function createTlsCertificateRepository(run: Runner): TlsCertificateRepository {
   return {
     ...pagedReads(run, tlsCertificates, inWorkspace(tlsCertificates.workspaceId)),
+
+    markIssued: (id, issued) =>
+      run(async (db) => {
+        for (const key of ["issuedAt", "expiresAt", "at"] as const) checkDate(key, issued[key]);
+        return updateById(
+          db,
+          tlsCertificates,
+          id,
+          {
+            status: "active",
+            issuedAt: issued.issuedAt,
+            expiresAt: issued.expiresAt,
+            updatedAt: issued.at,
+          },
+          "certificate",
+        );
+      }),
 
     insert: (row) =>
       run(async (db) => {

@@ -464,6 +464,11 @@ export interface TlsCertificateRepository
   extends PagedReads<TlsCertificateRow, WorkspaceScopeFilter> {
   /** not_found if the workspace does not exist; already_exists if the id or the domain is taken there. */
   insert(row: NewTlsCertificate): Promise<TlsCertificateRow>;
+  /** A certificate was issued for the record: active, with its validity. not_found if unknown. */
+  markIssued(
+    id: string,
+    issued: { issuedAt: Date; expiresAt: Date; at: Date },
+  ): Promise<TlsCertificateRow>;
   /** failed_precondition, naming it, while a virtual host uses the certificate. */
   delete(id: string): Promise<boolean>;
 }
@@ -547,6 +552,22 @@ export interface ConfigStatusRepository {
   report(agentId: string, report: ConfigReport): Promise<ConfigStatusRow>;
 }
 
+export interface AgentTlsCertificateRow {
+  agentId: string;
+  certificateId: string;
+  keyPath: string;
+  certificatePem: string;
+  serial: string;
+  notBefore: Date;
+  notAfter: Date;
+}
+
+export interface AgentTlsCertificateRepository {
+  listForAgent(agentId: string): Promise<AgentTlsCertificateRow[]>;
+  /** Inserts or replaces the agent's certificate for the record; not_found if either is unknown. */
+  put(row: AgentTlsCertificateRow): Promise<AgentTlsCertificateRow>;
+}
+
 export interface Repositories {
   certificates: CertificateRepository;
   joinTokens: JoinTokenRepository;
@@ -562,6 +583,7 @@ export interface Repositories {
   virtualHosts: VirtualHostRepository;
   accessLogs: AccessLogRepository;
   configStatus: ConfigStatusRepository;
+  agentTlsCertificates: AgentTlsCertificateRepository;
 }
 
 export interface Store extends Repositories {
