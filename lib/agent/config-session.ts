@@ -1,5 +1,6 @@
 import { lookup } from "node:dns/promises";
-import { readFile, stat } from "node:fs/promises";
+import { lstat, mkdir, readFile, stat } from "node:fs/promises";
+import { join } from "node:path";
 import type {
   AccessLogEntryInfo,
   ActiveHealthCheck,
@@ -7,16 +8,19 @@ import type {
   CommandOutcome,
   ConfigStatusReport,
   FileDelivery,
+  KeyGenRequest,
   NginxCommand,
   NginxMode,
   NginxRuntimeInfo,
   SessionHello,
 } from "../delivery/index.ts";
 import { comparePaths, contentSha256, type Manifest, type ManifestEntry } from "../drift/index.ts";
-import { DroverError, isDroverError } from "../errors/index.ts";
+import { DroverError, invalidField, isDroverError } from "../errors/index.ts";
+import { writeSecretFile } from "../files/index.ts";
 import type { NginxHealth } from "../fleet/index.ts";
 import type { SessionRequest } from "../gen/drover/v1/session_pb.ts";
 import { type Logger, silentLogger } from "../log/index.ts";
+import { createCertificateRequest, exportPrivateKeyPem, generateKeyPair } from "../pki/index.ts";
 import type { ConfigApplyStep } from "../store/index.ts";
 import { createChannel, sleep } from "../tasks/index.ts";
 import { agentMessageToProto, serverMessageFromProto, sessionHelloToProto } from "../wire/index.ts";
@@ -383,6 +387,19 @@ export function createConfigSession(options: ConfigSessionOptions): ConfigSessio
             );
             continue;
           }
+          if (message.kind === "key_gen") {
+            const { request } = message;
+            void generateKey(options.fileRoot, request).then(
+              (csrDer) => send({ kind: "public_key", requestId: request.id, csrDer }),
+              (error: unknown) =>
+                logger.error("key generation refused", {
+                  purpose: request.purpose,
+                  keyPath: request.keyPath,
+                  error: error instanceof Error ? error.message : String(error),
+                }),
+            );
+            continue;
+          }
           const delivery = message.delivery;
           deliveries = deliveries.then(async () => {
             applying = true;
@@ -459,4 +476,32 @@ export function nginxHealth(status: NginxStatus): NginxHealth {
     requestsPerSecond: status.requestsPerSecond ?? 0,
     ...(status.configVersion === undefined ? {} : { configVersion: status.configVersion }),
   };
+}
+
+/** Where generated keys live under the file root: one flat directory, names the server picks. */
+const keyPathPattern = /^keys\/[A-Za-z0-9][A-Za-z0-9._-]{0,127}\.key$/;
+
+/**
+ * KeyGenRequests: a fresh P-256 key pair whose private key is written 0600
+ * at keyPath and never leaves the machine; returns the CSR (proof of
+ * possession) to submit.
+ */
+async function generateKey(fileRoot: string, request: KeyGenRequest): Promise<Uint8Array> {
+  if (!keyPathPattern.test(request.keyPath))
+    throw invalidField("key_gen.key_path", "must be keys/<name>.key");
+  if (request.dnsNames.length === 0) throw invalidField("key_gen.dns_names", "is required");
+  const keysDir = join(fileRoot, "keys");
+  await mkdir(keysDir, { recursive: true, mode: 0o700 });
+  // The directory itself must not redirect the write (a symlink planted in the root).
+  if ((await lstat(keysDir)).isSymbolicLink())
+    throw new DroverError(
+      "failed_precondition",
+      `${keysDir} is a symlink; refusing to write a key through it`,
+    );
+  const keys = await generateKeyPair();
+  await writeSecretFile(
+    join(fileRoot, request.keyPath),
+    await exportPrivateKeyPem(keys.privateKey),
+  );
+  return createCertificateRequest(keys, request.dnsNames[0]);
 }

@@ -8,6 +8,14 @@ import { configHash, type Manifest, manifestHash, manifestOf } from "../drift/in
 import { isDroverError } from "../errors/index.ts";
 import { createEventBus, type EventBus, type FleetEvent } from "../events/index.ts";
 import { type ConfigApplyState, SessionRequestSchema } from "../gen/drover/v1/session_pb.ts";
+import {
+  createCertificateRequest,
+  createFleetCA,
+  type FleetCA,
+  generateKeyPair,
+  issueServerCertificate,
+  verifyCertificateRequest,
+} from "../pki/index.ts";
 import { openBunSqlite } from "../store/driver-bun.ts";
 import { createStore } from "../store/store.ts";
 import type { NewUpstream, NewVirtualHost, Store } from "../store/types.ts";
@@ -287,7 +295,7 @@ describe("createConfigDelivery", () => {
         workspaceId: "w1",
         domain: "v1.example.com",
         isWildcard: false,
-        provider: "internal",
+        provider: "letsencrypt",
         status: "active",
         autoRenew: false,
         createdAt: t0,
@@ -882,5 +890,127 @@ describe("createConfigDelivery", () => {
       expect(error.code).toBe("invalid_argument");
       expect(await store.accessLogs.count()).toBe(0);
     });
+  });
+});
+
+describe("internal certificates: KeyGenRequests and SubmitPublicKeys", () => {
+  let ca: FleetCA;
+  let issued: number;
+
+  beforeEach(async () => {
+    ca = await createFleetCA({ fleetId: "fleet-test", now: clock.now() });
+    issued = 0;
+    delivery.stop();
+    delivery = createConfigDelivery({
+      store,
+      events: bus,
+      clock,
+      async issueTlsCertificate(csrDer, dnsNames) {
+        const { publicKey } = await verifyCertificateRequest(csrDer);
+        const certificate = await issueServerCertificate(ca, {
+          publicKey,
+          hostnames: dnsNames,
+          ips: [],
+          now: clock.now(),
+          validityDays: 90,
+        });
+        issued += 1;
+        return certificate;
+      },
+    });
+    await store.tlsCertificates.insert({
+      id: "c1",
+      workspaceId: "w1",
+      domain: "v1.example.com",
+      isWildcard: false,
+      provider: "internal",
+      status: "pending",
+      autoRenew: true,
+      createdAt: t0,
+      updatedAt: t0,
+    });
+    await createHost("v1", "w1", { sslEnabled: true, sslCertificateId: "c1", listenPort: 8443 });
+  });
+
+  const keyRequests = (c: Connection) =>
+    c.sent.flatMap((m) => (m.kind === "key_gen" ? [m.request] : []));
+
+  /** The agent's side of a key request: a fresh key and its CSR. */
+  async function submitKey(c: Connection, requestId: string): Promise<void> {
+    const keys = await generateKeyPair();
+    await c.session.receive({
+      kind: "public_key",
+      requestId,
+      csrDer: await createCertificateRequest(keys),
+    });
+    await delivery.settled();
+  }
+
+  test("the host waits, set aside, while the agent is asked for a key; the signed certificate then serves it", async () => {
+    const a1 = await connect("a1");
+    const [request] = keyRequests(a1);
+    const keyPath = request?.keyPath;
+    expect(request).toMatchObject({
+      purpose: "tls_certificate",
+      dnsNames: ["v1.example.com"],
+      keyPath: expect.stringMatching(/^keys\/c1-key-[0-9a-f]+\.key$/),
+    });
+    expect((await store.configStatus.get("a1"))?.hosts).toEqual([
+      expect.objectContaining({ id: "v1", status: "set_aside" }),
+    ]);
+    await succeed(a1);
+    await submitKey(a1, request?.id ?? "");
+    expect(issued).toBe(1);
+    const files = lastDelivery(a1);
+    expect(files.write.map((f) => f.path)).toEqual(["certs/c1.pem", "nginx/nginx.conf"]);
+    expect(files.write.some((f) => f.path.endsWith(".key"))).toBe(false);
+    expect(nginxConf(files)).toContain(`ssl_certificate_key /srv/drover/${keyPath};`);
+    expect(await store.tlsCertificates.get("c1")).toMatchObject({ status: "active" });
+    expect(events.some((e) => e.type === "certificate.issued" && e.subjectId === "c1")).toBe(true);
+    // Asked once: a recompute does not ask again while the certificate is valid.
+    await succeed(a1);
+    delivery.refreshAll();
+    await delivery.settled();
+    expect(keyRequests(a1)).toHaveLength(1);
+  });
+
+  test("renewal: once 2/3 of the lifetime has passed, a new key is asked for at a new path", async () => {
+    const a1 = await connect("a1");
+    await succeed(a1);
+    await submitKey(a1, keyRequests(a1)[0]?.id ?? "");
+    await succeed(a1);
+    now += 61 * 86_400_000;
+    delivery.refreshAll();
+    await delivery.settled();
+    const requests = keyRequests(a1);
+    expect(requests).toHaveLength(2);
+    expect(requests[1]?.keyPath).not.toBe(requests[0]?.keyPath);
+    await submitKey(a1, requests[1]?.id ?? "");
+    expect(issued).toBe(2);
+    expect(nginxConf(lastDelivery(a1))).toContain(`/srv/drover/${requests[1]?.keyPath};`);
+  });
+
+  test("a CSR for a request that was never made is refused, and nothing is issued", async () => {
+    const a1 = await connect("a1");
+    const keys = await generateKeyPair();
+    const unknown = await expectDroverRejection(
+      a1.session.receive({
+        kind: "public_key",
+        requestId: "key-unknown",
+        csrDer: await createCertificateRequest(keys),
+      }),
+    );
+    expect(unknown.code).toBe("invalid_argument");
+    expect(unknown.details[0]?.field).toBe("public_key.request_id");
+    const garbage = await expectDroverRejection(
+      a1.session.receive({
+        kind: "public_key",
+        requestId: keyRequests(a1)[0]?.id ?? "",
+        csrDer: new Uint8Array([48, 3, 2, 1, 0]),
+      }),
+    );
+    expect(garbage.code).toBe("invalid_argument");
+    expect(issued).toBe(0);
+    expect(await store.tlsCertificates.get("c1")).toMatchObject({ status: "pending" });
   });
 });

@@ -6,13 +6,20 @@ import {
   type WorkspaceConfig,
 } from "../desired/index.ts";
 import { diffFileSets, type Manifest, manifestHash } from "../drift/index.ts";
-import { DroverError } from "../errors/index.ts";
+import { DroverError, invalidField } from "../errors/index.ts";
 import type { EventBus, FleetEvent } from "../events/index.ts";
 import { eventWorkspace } from "../events/index.ts";
 import { newId } from "../ids/index.ts";
 import { type Logger, silentLogger } from "../log/index.ts";
-import type { AgentRow, ConfigHostOutcome, ConfigStatusRow, Store } from "../store/index.ts";
+import type {
+  AgentRow,
+  AgentTlsCertificateRow,
+  ConfigHostOutcome,
+  ConfigStatusRow,
+  Store,
+} from "../store/index.ts";
 import type { Clock } from "../time/index.ts";
+import { type KeyNeed, keyNeeds, materialFor } from "./keys.ts";
 import type {
   ActiveHealthCheck,
   AgentMessage,
@@ -32,6 +39,19 @@ export interface ConfigDeliveryOptions {
   certificateMaterial?: (certificateId: string) => CertificateMaterial | undefined;
   /** How long a command waits for the agent's answer; default 30 s. */
   commandTimeoutMs?: number;
+  /**
+   * Signs a CSR an agent submitted for a key it generated (KeyGenRequests):
+   * a server certificate for dnsNames from the fleet CA. Absent: internal
+   * certificates are never issued and their hosts stay set aside.
+   */
+  issueTlsCertificate?: (csrDer: Uint8Array, dnsNames: string[]) => Promise<IssuedTlsCertificate>;
+}
+
+export interface IssuedTlsCertificate {
+  certificatePem: string;
+  serial: string;
+  notBefore: Date;
+  notAfter: Date;
 }
 
 /** One agent's open session, as the transport sees it. */
@@ -63,6 +83,8 @@ export interface ConfigDelivery {
   connected(agentId: string): boolean;
   /** Resolves once every change seen so far has been computed and sent. */
   settled(): Promise<void>;
+  /** Computes every connected agent again (certificate renewals fall due with time alone). */
+  refreshAll(): void;
   /** Stops following configuration changes. */
   stop(): void;
 }
@@ -83,6 +105,10 @@ interface OpenSession {
   /** The last version the agent failed to apply: not sent again unless it asks. */
   failedVersion?: string;
   commands: Map<string, (outcome: CommandOutcome | DroverError) => void>;
+  /** Internal certificates issued to this agent, by certificate record id. */
+  own: Map<string, AgentTlsCertificateRow>;
+  /** Open KeyGenRequests by request id. */
+  keyRequests: Map<string, KeyNeed & { keyPath: string }>;
 }
 
 /** One agent's computed desired state, before it is recorded and sent. */
@@ -94,6 +120,7 @@ interface Plan {
   /** Names to check and health checks, serialized: a change to them alone is sent too. */
   checks: string;
   force: boolean;
+  keyNeeds: KeyNeed[];
 }
 
 const finalStates = new Set(["success", "failed", "rolled_back"]);
@@ -205,7 +232,11 @@ export function createConfigDelivery(options: ConfigDeliveryOptions): ConfigDeli
           supportsHttp3: hello.nginxSupportsHttp3,
           http2Directive: hello.nginxHttp2Directive,
         },
-        certificateMaterial: options.certificateMaterial ?? (() => undefined),
+        certificateMaterial: materialFor(
+          config,
+          session.own,
+          options.certificateMaterial ?? (() => undefined),
+        ),
         resolvable: (name) => !unresolvable.has(name),
         downServers: hello.facts.downServers,
         global: { accessLogPath: runtime.accessLogPath ?? null },
@@ -273,6 +304,10 @@ export function createConfigDelivery(options: ConfigDeliveryOptions): ConfigDeli
         healthChecks,
         checks: JSON.stringify([desired.names, healthChecks]),
         force,
+        keyNeeds:
+          session.hello.nginxMode === "off"
+            ? []
+            : keyNeeds(agent, config, session.own, clock.now()),
       },
     ];
   }
@@ -322,6 +357,7 @@ export function createConfigDelivery(options: ConfigDeliveryOptions): ConfigDeli
         },
       });
     }
+    requestKeys(plans);
     if (holding.size === 0) return;
     await store.transaction(async (tx) => {
       for (const p of plans) {
@@ -335,6 +371,69 @@ export function createConfigDelivery(options: ConfigDeliveryOptions): ConfigDeli
           at,
         });
       }
+    });
+  }
+
+  /** Sends one KeyGenRequest per internal certificate an agent needs a key for, once. */
+  function requestKeys(plans: Plan[]): void {
+    for (const { session, keyNeeds: needs } of plans) {
+      if (sessions.get(session.agentId) !== session) continue;
+      const open = new Set([...session.keyRequests.values()].map((r) => r.certificateId));
+      for (const need of needs) {
+        if (open.has(need.certificateId)) continue;
+        const id = newId("key");
+        // A fresh path per key: the current key stays valid until its successor's certificate is in place.
+        const keyPath = `keys/${need.certificateId}-${id}.key`;
+        session.keyRequests.set(id, { ...need, keyPath });
+        session.send({
+          kind: "key_gen",
+          request: { id, purpose: "tls_certificate", keyPath, dnsNames: [need.domain] },
+        });
+      }
+    }
+  }
+
+  /** SubmitPublicKeys: signs the agent's CSR for an open request and stores the certificate. */
+  async function issueForKey(
+    session: OpenSession,
+    requestId: string,
+    csrDer: Uint8Array,
+  ): Promise<void> {
+    const request = session.keyRequests.get(requestId);
+    if (!request)
+      throw invalidField(
+        "public_key.request_id",
+        "names no open key generation request of this agent",
+      );
+    if (!options.issueTlsCertificate)
+      throw new DroverError("failed_precondition", "this server issues no certificates");
+    // A refused CSR leaves the request open: the agent may submit again.
+    const issued = await options.issueTlsCertificate(csrDer, [request.domain]);
+    session.keyRequests.delete(requestId);
+    const row = await store.agentTlsCertificates.put({
+      agentId: session.agentId,
+      certificateId: request.certificateId,
+      keyPath: request.keyPath,
+      ...issued,
+    });
+    session.own.set(request.certificateId, row);
+    await store.tlsCertificates.markIssued(request.certificateId, {
+      issuedAt: issued.notBefore,
+      expiresAt: issued.notAfter,
+      at: clock.now(),
+    });
+    // A certificate.* event: the workspace is computed again, this agent included.
+    await events.publish({
+      type: "certificate.issued",
+      subjectId: request.certificateId,
+      data: {
+        certificate_id: request.certificateId,
+        workspace_id: session.workspaceId,
+        agent_id: session.agentId,
+        domain: request.domain,
+        serial: issued.serial,
+        expires_at: issued.notAfter.toISOString(),
+      },
     });
   }
 
@@ -404,6 +503,13 @@ export function createConfigDelivery(options: ConfigDeliveryOptions): ConfigDeli
         manifest: hello.manifest,
         again: false,
         commands: new Map(),
+        own: new Map(
+          (await store.agentTlsCertificates.listForAgent(agentId)).map((row) => [
+            row.certificateId,
+            row,
+          ]),
+        ),
+        keyRequests: new Map(),
       };
       sessions.set(agentId, session);
       // The hello says what it holds: a reconnect gets the difference, forced.
@@ -436,6 +542,9 @@ export function createConfigDelivery(options: ConfigDeliveryOptions): ConfigDeli
             case "command_result":
               session.commands.get(message.result.id)?.(message.result);
               session.commands.delete(message.result.id);
+              return;
+            case "public_key":
+              await issueForKey(session, message.requestId, message.csrDer);
               return;
             case "access_logs": {
               const workspaceId = session.workspaceId;
@@ -488,6 +597,11 @@ export function createConfigDelivery(options: ConfigDeliveryOptions): ConfigDeli
     },
 
     connected: (agentId) => sessions.has(agentId),
+
+    refreshAll() {
+      for (const session of sessions.values()) dirtyAgents.add(session.agentId);
+      if (dirtyAgents.size > 0) schedule();
+    },
 
     async settled() {
       // A flush may schedule another (an agent moved workspace): wait until none is left.

@@ -21,6 +21,7 @@ export type {
   CommandOutcome,
   ConfigStatusReport,
   FileDelivery,
+  KeyGenRequest,
   NginxCommand,
   NginxMode,
   NginxRuntimeInfo,

@@ -99,15 +99,30 @@ export interface AccessLogEntryInfo {
   requestId: string | null;
 }
 
+/**
+ * Nstance's KeyGenRequests: the agent generates a key pair, keeps the
+ * private key at keyPath (under its file root) and submits a CSR.
+ */
+export interface KeyGenRequest {
+  id: string;
+  /** What the key is for, e.g. "tls_certificate". */
+  purpose: string;
+  keyPath: string;
+  dnsNames: string[];
+}
+
 /** What an agent sends after its hello. */
 export type AgentMessage =
   | { kind: "status"; status: ConfigStatusReport }
   | { kind: "drift"; manifest: Manifest; drifted: string[] }
   | { kind: "facts"; facts: AgentFacts }
   | { kind: "command_result"; result: CommandOutcome }
-  | { kind: "access_logs"; entries: AccessLogEntryInfo[]; skipped: number };
+  | { kind: "access_logs"; entries: AccessLogEntryInfo[]; skipped: number }
+  /** SubmitPublicKeys: a CSR for the key a KeyGenRequest asked for. */
+  | { kind: "public_key"; requestId: string; csrDer: Uint8Array };
 
 /** What the server sends. */
 export type ServerMessage =
   | { kind: "files"; delivery: FileDelivery }
-  | { kind: "command"; command: NginxCommand };
+  | { kind: "command"; command: NginxCommand }
+  | { kind: "key_gen"; request: KeyGenRequest };

@@ -96,7 +96,7 @@ const viaUpstream = (upstreamId: string): VirtualHostRow["locations"] => [
   { path: "/", upstreamId, customHeaders: [], rewrites: [] },
 ];
 
-const pem = (id: string): CertificateMaterial => ({
+const pem = (id: string): CertificateMaterial & { keyPem: string } => ({
   certificatePem: `-----BEGIN CERTIFICATE-----\n${id}\n-----END CERTIFICATE-----\n`,
   keyPem: `-----BEGIN PRIVATE KEY-----\n${id}\n-----END PRIVATE KEY-----\n`,
 });
@@ -329,6 +329,34 @@ describe("desiredStateForAgent", () => {
     const conf = nginxConf(state);
     expect(conf).toContain("ssl_certificate /srv/drover/certs/c1.pem;");
     expect(conf).toContain("ssl_certificate_key /srv/drover/certs/c1.key;");
+  });
+
+  test("a certificate for a key the agent keeps: only the certificate is delivered, nginx.conf names the agent's key", () => {
+    const state = desired({
+      virtualHosts: [tlsHost("v1", "c1")],
+      certificates,
+      options: options({
+        certificateMaterial: (id) => ({
+          certificatePem: pem(id).certificatePem,
+          agentKeyPath: `keys/${id}-r1.key`,
+        }),
+      }),
+    });
+    expect(hostStatus(state)).toEqual({ v1: "applied" });
+    expect(state.files.map((f) => f.path)).toEqual(["certs/c1.pem", NGINX_CONFIG_PATH]);
+    expect(state.files.some((f) => f.secret)).toBe(false);
+    const conf = nginxConf(state);
+    expect(conf).toContain("ssl_certificate /srv/drover/certs/c1.pem;");
+    expect(conf).toContain("ssl_certificate_key /srv/drover/keys/c1-r1.key;");
+    // A key path that could leave the root is not material at all.
+    const escaped = desired({
+      virtualHosts: [tlsHost("v1", "c1")],
+      certificates,
+      options: options({
+        certificateMaterial: () => ({ certificatePem: "CERT", agentKeyPath: "../../etc/key" }),
+      }),
+    });
+    expect(hostStatus(escaped)).toEqual({ v1: "set_aside" });
   });
 
   test("names lists the DNS names the configuration proxies to, sorted", () => {

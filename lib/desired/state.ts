@@ -1,4 +1,4 @@
-import { comparePaths, configHash, type DesiredFile } from "../drift/index.ts";
+import { comparePaths, configHash, type DesiredFile, pathProblem } from "../drift/index.ts";
 import { invalidField } from "../errors/index.ts";
 import {
   compileNginxConfig,
@@ -85,9 +85,12 @@ export function desiredStateForAgent(input: DesiredStateInput): DesiredState {
         const paths = certificateFilePaths(id);
         // An id unfit for a file name gets paths no certificate has: certificateAvailable refuses it.
         if (!paths) return { certificatePath: "/", keyPath: "/" };
+        const held = materialOf(id);
+        const keyPath =
+          held !== undefined && "agentKeyPath" in held ? held.agentKeyPath : paths.keyPath;
         return {
           certificatePath: underRoot(options.configRoot, paths.certificatePath),
-          keyPath: underRoot(options.configRoot, paths.keyPath),
+          keyPath: underRoot(options.configRoot, keyPath),
         };
       },
     }),
@@ -129,10 +132,14 @@ export function desiredStateForAgent(input: DesiredStateInput): DesiredState {
     const pem = materialOf(id);
     // Both hold: certificateAvailable said so before the host was served.
     if (!paths || !pem) continue;
-    files.push(
-      { path: paths.certificatePath, mode: CERTIFICATE_MODE, content: pem.certificatePem },
-      { path: paths.keyPath, mode: KEY_MODE, content: pem.keyPem, secret: true },
-    );
+    files.push({
+      path: paths.certificatePath,
+      mode: CERTIFICATE_MODE,
+      content: pem.certificatePem,
+    });
+    // A key the agent generated stays where it is: only delivered keys are files here.
+    if ("keyPem" in pem)
+      files.push({ path: paths.keyPath, mode: KEY_MODE, content: pem.keyPem, secret: true });
   }
   files.sort((a, b) => comparePaths(a.path, b.path));
 
@@ -150,12 +157,14 @@ export function desiredStateForAgent(input: DesiredStateInput): DesiredState {
 }
 
 function isMaterial(value: unknown): value is CertificateMaterial {
-  const pem = value as CertificateMaterial | undefined;
+  const pem = value as
+    | { certificatePem?: unknown; keyPem?: unknown; agentKeyPath?: unknown }
+    | undefined;
+  const filled = (text: unknown) => typeof text === "string" && text !== "";
   return (
-    typeof pem?.certificatePem === "string" &&
-    pem.certificatePem !== "" &&
-    typeof pem.keyPem === "string" &&
-    pem.keyPem !== ""
+    filled(pem?.certificatePem) &&
+    (filled(pem?.keyPem) ||
+      (typeof pem?.agentKeyPath === "string" && pathProblem(pem.agentKeyPath) === undefined))
   );
 }
 

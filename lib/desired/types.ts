@@ -9,12 +9,18 @@ import type {
 } from "../nginx/index.ts";
 import type { AgentRow, TlsCertificateRow, UpstreamRow, VirtualHostRow } from "../store/index.ts";
 
-/** The PEM files of a TLS certificate, once the server holds them. */
-export interface CertificateMaterial {
-  /** The certificate chain, leaf first. */
-  certificatePem: string;
-  keyPem: string;
-}
+/**
+ * A TLS certificate for an agent, once there is one: with the key to deliver
+ * (keyPem), or issued for a key the agent generated and keeps (agentKeyPath,
+ * relative to its file root; the key never travels).
+ */
+export type CertificateMaterial =
+  | {
+      /** The certificate chain, leaf first. */
+      certificatePem: string;
+      keyPem: string;
+    }
+  | { certificatePem: string; agentKeyPath: string };
 
 /** What the server knows about an agent's machine and how it lays out its files. */
 export interface DesiredStateOptions {

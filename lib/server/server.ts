@@ -8,6 +8,7 @@ import { OperatorService } from "../gen/drover/v1/operator_pb.ts";
 import { RegistrationService } from "../gen/drover/v1/registration_pb.ts";
 import { type Logger, silentLogger } from "../log/index.ts";
 import { dialableHost, formatHostPort, type HostPort, parseHostPort } from "../net/index.ts";
+import { issueServerCertificate, verifyCertificateRequest } from "../pki/index.ts";
 import { createEventSocket, type RestDeps } from "../rest/index.ts";
 import { openStore } from "../store/index.ts";
 import { every, startTasks } from "../tasks/index.ts";
@@ -127,7 +128,29 @@ async function startLocked(
     },
   });
   const firstAdmin = await ensureFirstAdmin(fleet.deps);
-  const delivery = createConfigDelivery({ store, events, clock, logger });
+  const delivery = createConfigDelivery({
+    store,
+    events,
+    clock,
+    logger,
+    // Internal certificates: the agent's key stays on the agent; the fleet CA signs its CSR.
+    async issueTlsCertificate(csrDer, dnsNames) {
+      const { publicKey } = await verifyCertificateRequest(csrDer);
+      const issued = await issueServerCertificate(authority.ca, {
+        publicKey,
+        hostnames: dnsNames,
+        ips: [],
+        now: clock.now(),
+        validityDays: 90,
+      });
+      return {
+        certificatePem: issued.certificatePem,
+        serial: issued.serial,
+        notBefore: issued.notBefore,
+        notAfter: issued.notAfter,
+      };
+    },
+  });
   // Whoever was online before a restart has to prove it again by reconnecting.
   for (const id of await store.agents.markStaleOffline(new Date(8.64e15), clock.now())) {
     await events.publish({
@@ -207,6 +230,8 @@ async function startLocked(
       "offline-sweep": every(fleet.deps.settings.heartbeatIntervalMs, () =>
         fleet.markSilentAgentsOffline(),
       ),
+      // Renewals of internal certificates fall due with time alone.
+      "certificate-renewal": every(3_600_000, async () => delivery.refreshAll()),
     },
     (name, error) => logger.error(`task ${name} failed`, { error: String(error) }),
   );

@@ -344,10 +344,17 @@ describe("agent messages", () => {
     expect(
       agentField(
         create(SessionRequestSchema, {
-          payload: { case: "publicKey", value: { requestId: "k1", csrDer: new Uint8Array([1]) } },
+          payload: { case: "publicKey", value: { requestId: "", csrDer: new Uint8Array([1]) } },
         }),
       ),
-    ).toBe("public_key");
+    ).toBe("public_key.request_id");
+    expect(
+      agentField(
+        create(SessionRequestSchema, {
+          payload: { case: "publicKey", value: { requestId: "k1", csrDer: new Uint8Array() } },
+        }),
+      ),
+    ).toBe("public_key.csr_der");
     expect(agentField(create(SessionRequestSchema, {}))).toBe("payload");
   });
 });
@@ -428,9 +435,9 @@ describe("server messages", () => {
     expect(
       expectDroverThrow(() =>
         serverMessageFromProto(
-          create(SessionResponseSchema, { payload: { case: "keyGen", value: { id: "k" } } }),
+          create(SessionResponseSchema, { payload: { case: "keyGen", value: { id: "" } } }),
         ),
       ).details[0]?.field,
-    ).toBe("key_gen");
+    ).toBe("key_gen.id");
   });
 });

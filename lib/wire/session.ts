@@ -233,8 +233,12 @@ export function agentMessageFromProto(request: SessionRequest): AgentMessage {
     }
     case "hello":
       throw invalidField("hello", "is sent once, first");
-    case "publicKey":
-      throw invalidField("public_key", "no key generation request is open");
+    case "publicKey": {
+      const { requestId, csrDer } = payload.value;
+      if (requestId === "") throw invalidField("public_key.request_id", "is required");
+      if (csrDer.length === 0) throw invalidField("public_key.csr_der", "is required");
+      return { kind: "public_key", requestId, csrDer };
+    }
     default:
       throw invalidField("payload", "is required");
   }
@@ -284,6 +288,13 @@ export function agentMessageToProto(message: AgentMessage): SessionRequest {
         },
       });
     }
+    case "public_key":
+      return create(SessionRequestSchema, {
+        payload: {
+          case: "publicKey",
+          value: { requestId: message.requestId, csrDer: message.csrDer },
+        },
+      });
     case "access_logs":
       return create(SessionRequestSchema, {
         payload: {
@@ -305,6 +316,9 @@ export function agentMessageToProto(message: AgentMessage): SessionRequest {
 }
 
 export function serverMessageToProto(message: ServerMessage): SessionResponse {
+  if (message.kind === "key_gen") {
+    return create(SessionResponseSchema, { payload: { case: "keyGen", value: message.request } });
+  }
   if (message.kind === "command") {
     const c = message.command;
     return create(SessionResponseSchema, {
@@ -384,8 +398,19 @@ export function serverMessageFromProto(response: SessionResponse): ServerMessage
         },
       };
     }
-    case "keyGen":
-      throw invalidField("key_gen", "key generation is not supported by this agent yet");
+    case "keyGen": {
+      const request = payload.value;
+      if (request.id === "") throw invalidField("key_gen.id", "is required");
+      return {
+        kind: "key_gen",
+        request: {
+          id: request.id,
+          purpose: request.purpose,
+          keyPath: request.keyPath,
+          dnsNames: [...request.dnsNames],
+        },
+      };
+    }
     default:
       throw invalidField("payload", "is required");
   }

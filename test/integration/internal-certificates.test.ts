@@ -1,0 +1,213 @@
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { execFile } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { createAgent, type DroverAgent } from "../../lib/agent/index.ts";
+import type { FleetEvent } from "../../lib/events/index.ts";
+import { type HttpResult, httpsClient } from "../support/https-client.ts";
+import { type InProcessFleet, startInProcessFleet } from "../support/in-process.ts";
+
+// KeyGenRequests / SubmitPublicKeys with a real agent and nginx: a TLS
+// virtual host on an internal certificate is served with a certificate the
+// fleet CA signed for a key that never left the agent. curl and openssl check it.
+setDefaultTimeout(90_000);
+
+const run = promisify(execFile);
+type Json = Record<string, unknown>;
+
+let dir: string;
+let fleet: InProcessFleet;
+let call: ReturnType<typeof httpsClient>;
+let token: string;
+let agent: DroverAgent;
+let agentId: string;
+let workspaceId: string;
+let backend: Server;
+let tlsPort: number;
+let caFile: string;
+const events: FleetEvent[] = [];
+const stopAgent = new AbortController();
+let agentRun: Promise<void>;
+
+function listen(
+  handler: Parameters<typeof createServer>[1] = (_, res) => res.end(),
+): Promise<Server> {
+  return new Promise((resolve) => {
+    const server = createServer(handler).listen(0, "127.0.0.1", () => resolve(server));
+  });
+}
+async function freePort(): Promise<number> {
+  const server = await listen();
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  timeoutMs = 30_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+const rest = (method: string, path: string, body?: unknown): Promise<HttpResult> =>
+  call(method, path, { token, ...(body === undefined ? {} : { body }) });
+async function ok(result: Promise<HttpResult>, status = 200): Promise<Json> {
+  const done = await result;
+  expect({ status: done.status, body: done.body }).toMatchObject({ status });
+  return done.body as Json;
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "drover-keys-"));
+  fleet = await startInProcessFleet({ rateLimitPerMinute: 1_000_000, heartbeatIntervalMs: 500 });
+  fleet.server.fleet.deps.events.subscribe((event) => events.push(event));
+  caFile = join(dir, "fleet-ca.pem");
+  writeFileSync(caFile, fleet.server.fleet.deps.authority.ca.certificatePem);
+  call = httpsClient(`https://${fleet.server.endpoints.http}`, {
+    caPem: fleet.server.fleet.deps.authority.ca.certificatePem,
+  });
+  const first = fleet.server.firstAdmin;
+  if (!first) throw new Error("a fresh server must create its first admin");
+  token = (
+    await ok(
+      call("POST", "/v1/auth/login", { body: { email: first.email, password: first.password } }),
+    )
+  ).access_token as string;
+  const org = await ok(rest("POST", "/v1/organizations", { name: "Lab", slug: "lab" }), 201);
+  const workspace = await ok(
+    rest("POST", `/v1/organizations/${org.id}/workspaces`, { name: "Tls", slug: "tls" }),
+    201,
+  );
+  workspaceId = workspace.id as string;
+  const joinToken = await ok(rest("POST", `/v1/workspaces/${workspaceId}/agents/tokens`, {}), 201);
+  backend = await listen((_, res) => res.end("secure"));
+  tlsPort = await freePort();
+  agent = createAgent({
+    dataDir: join(dir, "agent"),
+    server: fleet.server.endpoints.registration,
+    token: joinToken.token as string,
+    hostname: "tls-1",
+    nginx: { mode: "managed", statusPort: await freePort(), listenAddress: "127.0.0.1" },
+    driftIntervalMs: 200,
+  });
+  agentRun = agent.run(stopAgent.signal);
+  agentId = await waitFor("the agent's session", async () => {
+    const id = agent.identity()?.id;
+    return id !== undefined && fleet.server.delivery.connected(id) ? id : undefined;
+  });
+});
+
+afterAll(async () => {
+  stopAgent.abort();
+  await agentRun?.catch(() => {});
+  await agent?.nginx?.stop(2000);
+  backend?.close();
+  await fleet?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("internal certificates for virtual hosts", () => {
+  let certificateId: string;
+
+  test("the agent generates the key, the fleet CA signs its CSR, nginx serves the certificate", async () => {
+    const certificate = await ok(
+      rest("POST", `/v1/workspaces/${workspaceId}/certificates`, {
+        domain: "secure.test",
+        provider: "internal",
+      }),
+      201,
+    );
+    certificateId = certificate.id as string;
+    const upstream = await ok(
+      rest("POST", `/v1/workspaces/${workspaceId}/upstreams`, {
+        name: "backend",
+        algorithm: "round_robin",
+        servers: [{ address: `127.0.0.1:${(backend.address() as AddressInfo).port}` }],
+      }),
+      201,
+    );
+    await ok(
+      rest("POST", `/v1/workspaces/${workspaceId}/virtual-hosts`, {
+        name: "secure",
+        server_name: "secure.test",
+        listen_port: tlsPort,
+        ssl_enabled: true,
+        ssl_certificate_id: certificateId,
+        locations: [{ path: "/", upstream_id: upstream.id }],
+      }),
+      201,
+    );
+    const status = await waitFor("the TLS host applied", async () => {
+      await fleet.server.delivery.settled();
+      const current = await ok(rest("GET", `/v1/agents/${agentId}/config`));
+      const hosts = current.virtual_hosts as Json[];
+      return current.state === "success" &&
+        current.version === current.desired_version &&
+        hosts.length === 1 &&
+        hosts[0]?.status === "applied"
+        ? current
+        : undefined;
+    });
+    expect(status.applied_version).toBe(status.desired_version);
+
+    const { stdout } = await run("curl", [
+      "-sS",
+      "--max-time",
+      "5",
+      "--cacert",
+      caFile,
+      "--resolve",
+      `secure.test:${tlsPort}:127.0.0.1`,
+      `https://secure.test:${tlsPort}/`,
+    ]);
+    expect(stdout).toBe("secure");
+
+    const served = await run("bash", [
+      "-c",
+      `openssl s_client -connect 127.0.0.1:${tlsPort} -servername secure.test </dev/null 2>/dev/null | openssl x509 -noout -ext subjectAltName -issuer`,
+    ]);
+    expect(served.stdout).toContain("DNS:secure.test");
+    expect(served.stdout).toContain(fleet.server.fleet.deps.authority.ca.fleetId);
+
+    const record = await ok(rest("GET", `/v1/certificates/${certificateId}`));
+    expect(record).toMatchObject({ status: "active", provider: "internal" });
+    expect(new Date(record.expires_at as string).getTime()).toBeGreaterThan(
+      Date.now() + 80 * 86_400_000,
+    );
+    expect(
+      events.some((e) => e.type === "certificate.issued" && e.subjectId === certificateId),
+    ).toBe(true);
+  });
+
+  test("the private key stays on the agent: 0600 there, nowhere in the server's database or events", async () => {
+    const keysDir = join(dir, "agent", "files", "keys");
+    const keyFiles = readdirSync(keysDir).filter((name) => name.startsWith(`${certificateId}-`));
+    expect(keyFiles).toHaveLength(1);
+    const keyPath = join(keysDir, keyFiles[0] as string);
+    expect(statSync(keyPath).mode & 0o777).toBe(0o600);
+    const keyBody = readFileSync(keyPath, "utf8")
+      .split("\n")
+      .filter((line) => line !== "" && !line.startsWith("-----"))
+      .join("");
+    expect(keyBody.length).toBeGreaterThan(100);
+    const serverFiles = readdirSync(join(fleet.dir, "server")).filter((name) =>
+      name.startsWith("drover.db"),
+    );
+    expect(serverFiles.length).toBeGreaterThan(0);
+    for (const name of serverFiles) {
+      const bytes = readFileSync(join(fleet.dir, "server", name)).toString("latin1");
+      expect(bytes.includes(keyBody.slice(0, 64))).toBe(false);
+    }
+    expect(JSON.stringify(events).includes(keyBody.slice(0, 64))).toBe(false);
+  });
+});
