@@ -881,3 +881,49 @@ describe("listen address", () => {
     }
   });
 });
+
+describe("ACME HTTP-01 challenge location", () => {
+  test("plain-HTTP hosts and default servers serve the challenge directory; TLS hosts do not", async () => {
+    const text = conf(
+      {
+        virtualHosts: [
+          host({ id: "plain" }),
+          host({
+            id: "tls",
+            serverNames: ["b.example.com"],
+            listenPort: 18443,
+            tls: {
+              certificateId: "c1",
+              certificatePath: prefix.certificatePath,
+              keyPath: prefix.keyPath,
+            },
+          }),
+        ],
+      },
+      { acmeChallengeRoot: "/srv/drover/acme" },
+    );
+    const blocks = text.split(/\n\s*# /);
+    const plain = blocks.find((b) => b.startsWith("Virtual host plain")) ?? "";
+    const tls = blocks.find((b) => b.startsWith("Virtual host tls")) ?? "";
+    const fallback = blocks.find((b) => b.startsWith("Port 18080")) ?? "";
+    expect(plain).toContain("location ^~ /.well-known/acme-challenge/ {");
+    expect(plain).toContain("root /srv/drover/acme;");
+    expect(tls).not.toContain("acme-challenge");
+    expect(fallback).toContain("location ^~ /.well-known/acme-challenge/ {");
+    expect(fallback).toMatch(/location \/ \{\s+return 444;/);
+    expect(conf({ virtualHosts: [host()] })).not.toContain("acme-challenge");
+    await passesNginx(text);
+  });
+
+  test("a host's own location for the challenge path wins; a relative root is refused", () => {
+    const own = conf(
+      { virtualHosts: [host({}, { path: "/.well-known/acme-challenge/" })] },
+      { acmeChallengeRoot: "/srv/drover/acme" },
+    );
+    expect(own.match(/acme-challenge/g)).toHaveLength(2);
+    rejects(
+      () => compile({ virtualHosts: [host()] }, { acmeChallengeRoot: "acme" }),
+      "options.acme_challenge_root",
+    );
+  });
+});

@@ -21,6 +21,9 @@ import {
 } from "./validate.ts";
 
 /** Where the loopback-only listener serves stub_status. */
+/** Where ACME HTTP-01 challenges are fetched (RFC 8555 §8.3). */
+export const ACME_CHALLENGE_PATH = "/.well-known/acme-challenge/";
+
 export const STUB_STATUS_PATH = "/stub_status";
 
 /** The file an include-layout compile writes: the one file the agent owns in the system's conf dir. */
@@ -549,7 +552,14 @@ function emit(
       } else {
         directive(out, h + 1, "listen", listenOn(options, port), "default_server");
         if (perServer?.accessLog) directive(out, h + 1, "access_log", perServer.accessLog);
-        directive(out, h + 1, "return", "444");
+        if (options.acmeChallengeRoot === undefined) directive(out, h + 1, "return", "444");
+        else {
+          // HTTP-01 for names no host serves yet; everything else is still refused.
+          emitAcmeChallenge(out, h + 1, options.acmeChallengeRoot);
+          open(out, h + 1, "location /");
+          directive(out, h + 2, "return", "444");
+          close(out, h + 1);
+        }
       }
       close(out, h);
     }
@@ -661,8 +671,33 @@ function emitHost(
   } else {
     emitDirectives(out, d, host.directives);
   }
-  if (host.locations.length === 0) directive(out, d, "return", "404");
+  const challenge =
+    !host.tls &&
+    options.acmeChallengeRoot !== undefined &&
+    !host.locations.some(
+      (location) => location.path.replace(/^\^~\s*/, "") === ACME_CHALLENGE_PATH,
+    );
+  if (challenge) emitAcmeChallenge(out, d, options.acmeChallengeRoot as string);
+  if (host.locations.length === 0) {
+    if (challenge) {
+      open(out, d, "location /");
+      directive(out, d + 1, "return", "404");
+      close(out, d);
+    } else directive(out, d, "return", "404");
+  }
   for (const location of host.locations) emitLocation(out, d, location, upstreams, altSvc);
+  close(out, depth);
+}
+
+/**
+ * ACME HTTP-01: /.well-known/acme-challenge/<token> from files the server
+ * delivers under root (at root/.well-known/acme-challenge/<token>).
+ */
+function emitAcmeChallenge(out: string[], depth: number, root: string): void {
+  open(out, depth, `location ^~ ${ACME_CHALLENGE_PATH}`);
+  directive(out, depth + 1, "root", arg(root));
+  directive(out, depth + 1, "default_type", "text/plain");
+  directive(out, depth + 1, "try_files", "$uri", "=404");
   close(out, depth);
 }
 

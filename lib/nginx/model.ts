@@ -189,6 +189,11 @@ export interface NginxCompileOptions {
    */
   listenAddress?: string;
   /**
+   * Absolute directory served at /.well-known/acme-challenge/ on every
+   * plain-HTTP server (ACME HTTP-01); absent: no challenge location.
+   */
+  acmeChallengeRoot?: string;
+  /**
    * Paths of the agent's nginx instance; absent ones keep nginx's built-in
    * defaults. Main layout only: ignored in include layout.
    */

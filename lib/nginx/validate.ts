@@ -139,6 +139,8 @@ export function checkOptions(options: NginxCompileOptions): void {
       for (const address of addresses) checkString(`options.down_servers.${id}`, address);
     }
   }
+  if (options.acmeChallengeRoot !== undefined)
+    checkFilePath("options.acme_challenge_root", options.acmeChallengeRoot);
   const runtime = options.runtime;
   if (runtime !== undefined) {
     checkObject("options.runtime", runtime);
