@@ -60,6 +60,8 @@ export type {
   Store,
   StoreOptions,
   TargetAgents,
+  TlsCertificateMaterialRepository,
+  TlsCertificateMaterialRow,
   TlsCertificateRepository,
   TlsCertificateRow,
   TlsCertificateStatus,

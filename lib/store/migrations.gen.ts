@@ -70,4 +70,11 @@ export const migrations: ReadonlyArray<EmbeddedMigration> = [
       "CREATE TABLE `agent_tls_certificates` (\n\t`agent_id` text NOT NULL,\n\t`certificate_id` text NOT NULL,\n\t`key_path` text NOT NULL,\n\t`certificate_pem` text NOT NULL,\n\t`serial` text NOT NULL,\n\t`not_before` integer NOT NULL,\n\t`not_after` integer NOT NULL,\n\tPRIMARY KEY(`agent_id`, `certificate_id`),\n\tFOREIGN KEY (`agent_id`) REFERENCES `agents`(`id`) ON UPDATE no action ON DELETE cascade,\n\tFOREIGN KEY (`certificate_id`) REFERENCES `tls_certificates`(`id`) ON UPDATE no action ON DELETE cascade\n);",
     ],
   },
+  {
+    tag: "0006_certificate_material",
+    statements: [
+      "CREATE TABLE `tls_certificate_material` (\n\t`certificate_id` text PRIMARY KEY NOT NULL,\n\t`certificate_pem` text NOT NULL,\n\t`key_pem` text NOT NULL,\n\t`serial` text NOT NULL,\n\t`not_before` integer NOT NULL,\n\t`not_after` integer NOT NULL,\n\tFOREIGN KEY (`certificate_id`) REFERENCES `tls_certificates`(`id`) ON UPDATE no action ON DELETE cascade\n);",
+      "ALTER TABLE `tls_certificates` ADD `status_message` text;",
+    ],
+  },
 ];

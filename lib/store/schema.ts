@@ -263,6 +263,8 @@ export const tlsCertificates = sqliteTable(
     status: text("status", {
       enum: ["pending", "active", "failed", "expired", "revoked"],
     }).notNull(),
+    /** Why the last issuance failed (status failed); null otherwise. */
+    statusMessage: text("status_message"),
     issuedAt: integer("issued_at", { mode: "timestamp_ms" }),
     expiresAt: integer("expires_at", { mode: "timestamp_ms" }),
     autoRenew: integer("auto_renew", { mode: "boolean" }).notNull(),
@@ -427,3 +429,18 @@ export const agentTlsCertificates = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.agentId, t.certificateId] })],
 );
+
+/**
+ * Certificates the server obtained itself (ACME) with their key, delivered
+ * to the agents that serve them (0600 there). One row per record.
+ */
+export const tlsCertificateMaterial = sqliteTable("tls_certificate_material", {
+  certificateId: text("certificate_id")
+    .primaryKey()
+    .references(() => tlsCertificates.id, { onDelete: "cascade" }),
+  certificatePem: text("certificate_pem").notNull(),
+  keyPem: text("key_pem").notNull(),
+  serial: text("serial").notNull(),
+  notBefore: integer("not_before", { mode: "timestamp_ms" }).notNull(),
+  notAfter: integer("not_after", { mode: "timestamp_ms" }).notNull(),
+});

@@ -27,9 +27,27 @@ export function createTlsCertificateRepository(run: Runner): TlsCertificateRepos
           id,
           {
             status: "active",
+            statusMessage: null,
             issuedAt: issued.issuedAt,
             expiresAt: issued.expiresAt,
             updatedAt: issued.at,
+          },
+          "certificate",
+        );
+      }),
+
+    markFailed: (id, failure) =>
+      run(async (db) => {
+        checkText("message", failure.message);
+        checkDate("at", failure.at);
+        return updateById(
+          db,
+          tlsCertificates,
+          id,
+          {
+            status: "failed",
+            statusMessage: failure.message.slice(0, 2000),
+            updatedAt: failure.at,
           },
           "certificate",
         );

@@ -469,6 +469,8 @@ export interface TlsCertificateRepository
     id: string,
     issued: { issuedAt: Date; expiresAt: Date; at: Date },
   ): Promise<TlsCertificateRow>;
+  /** Issuance failed: status failed, with why. not_found if unknown. */
+  markFailed(id: string, failure: { message: string; at: Date }): Promise<TlsCertificateRow>;
   /** failed_precondition, naming it, while a virtual host uses the certificate. */
   delete(id: string): Promise<boolean>;
 }
@@ -568,6 +570,23 @@ export interface AgentTlsCertificateRepository {
   put(row: AgentTlsCertificateRow): Promise<AgentTlsCertificateRow>;
 }
 
+export interface TlsCertificateMaterialRow {
+  certificateId: string;
+  certificatePem: string;
+  keyPem: string;
+  serial: string;
+  notBefore: Date;
+  notAfter: Date;
+}
+
+export interface TlsCertificateMaterialRepository {
+  get(certificateId: string): Promise<TlsCertificateMaterialRow | null>;
+  /** Every record's material (the server keeps them in memory for delivery). */
+  listAll(): Promise<TlsCertificateMaterialRow[]>;
+  /** Inserts or replaces; not_found if the record is unknown. */
+  put(row: TlsCertificateMaterialRow): Promise<TlsCertificateMaterialRow>;
+}
+
 export interface Repositories {
   certificates: CertificateRepository;
   joinTokens: JoinTokenRepository;
@@ -584,6 +603,7 @@ export interface Repositories {
   accessLogs: AccessLogRepository;
   configStatus: ConfigStatusRepository;
   agentTlsCertificates: AgentTlsCertificateRepository;
+  tlsCertificateMaterial: TlsCertificateMaterialRepository;
 }
 
 export interface Store extends Repositories {
