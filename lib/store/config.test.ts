@@ -122,7 +122,12 @@ describe.each(drivers)("%s", (_driver, open) => {
   describe("tlsCertificates", () => {
     test("insert and get; domains are unique per workspace", async () => {
       const row = await store.tlsCertificates.insert(certificate("c1"));
-      expect(row).toEqual({ ...certificate("c1"), issuedAt: null, expiresAt: null });
+      expect(row).toEqual({
+        ...certificate("c1"),
+        issuedAt: null,
+        expiresAt: null,
+        statusMessage: null,
+      });
       expect(await store.tlsCertificates.get("c1")).toEqual(row);
       expect(await store.tlsCertificates.get("nope")).toBeNull();
       const issued = await store.tlsCertificates.insert(
@@ -156,6 +161,64 @@ describe.each(drivers)("%s", (_driver, open) => {
           "invalid_argument",
         );
       }
+    });
+
+    test("markIssued makes a record active with its validity; markFailed keeps why", async () => {
+      await store.tlsCertificates.insert(certificate("c1"));
+      const failed = await store.tlsCertificates.markFailed("c1", {
+        message: "challenge refused",
+        at: at(1),
+      });
+      expect(failed).toMatchObject({
+        status: "failed",
+        statusMessage: "challenge refused",
+        updatedAt: at(1),
+      });
+      const issued = await store.tlsCertificates.markIssued("c1", {
+        issuedAt: at(2),
+        expiresAt: at(3),
+        at: at(2),
+      });
+      expect(issued).toMatchObject({
+        status: "active",
+        statusMessage: null,
+        issuedAt: at(2),
+        expiresAt: at(3),
+      });
+      expect(
+        (
+          await expectDroverRejection(
+            store.tlsCertificates.markFailed("nope", { message: "x", at: at(1) }),
+          )
+        ).code,
+      ).toBe("not_found");
+      await store.tlsCertificateMaterial.put({
+        certificateId: "c1",
+        certificatePem: "CERT",
+        keyPem: "KEY",
+        serial: "01",
+        notBefore: at(2),
+        notAfter: at(3),
+      });
+      expect(await store.tlsCertificateMaterial.get("c1")).toMatchObject({
+        keyPem: "KEY",
+        serial: "01",
+      });
+      expect(await store.tlsCertificateMaterial.listAll()).toHaveLength(1);
+      expect(
+        (
+          await expectDroverRejection(
+            store.tlsCertificateMaterial.put({
+              certificateId: "nope",
+              certificatePem: "C",
+              keyPem: "K",
+              serial: "1",
+              notBefore: at(1),
+              notAfter: at(2),
+            }),
+          )
+        ).code,
+      ).toBe("not_found");
     });
 
     test("list and count by workspace, in creation order", async () => {
