@@ -14,6 +14,7 @@ import type {
   NginxRuntimeInfo,
   SessionHello,
 } from "../delivery/index.ts";
+import { CERTIFICATE_DIR } from "../desired/index.ts";
 import { comparePaths, contentSha256, type Manifest, type ManifestEntry } from "../drift/index.ts";
 import { DroverError, invalidField, isDroverError } from "../errors/index.ts";
 import { writeSecretFile } from "../files/index.ts";
@@ -274,6 +275,18 @@ export function createConfigSession(options: ConfigSessionOptions): ConfigSessio
         const kept = result.status === "ROLLED_BACK" || before !== undefined;
         return report(kept ? "rolled_back" : "failed", result.errors);
       }
+    } else if (nginx && files.some((file) => file.path.startsWith(`${CERTIFICATE_DIR}/`))) {
+      // Same configuration, new certificate files (a renewal): nginx reads them on reload.
+      progress("applying");
+      const at = performance.now();
+      const reloaded = await nginx.manager.reload();
+      steps.push({
+        name: "nginx.reload",
+        ok: reloaded.ok,
+        durationMs: Math.round(performance.now() - at),
+        detail: "certificate files changed",
+      });
+      if (!reloaded.ok) return report("failed", reloaded.errors);
     }
 
     if (removals.length > 0) {

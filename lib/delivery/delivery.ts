@@ -3,9 +3,10 @@ import {
   type DesiredState,
   desiredStateForAgent,
   loadWorkspaceConfig,
+  NGINX_DIR,
   type WorkspaceConfig,
 } from "../desired/index.ts";
-import { diffFileSets, type Manifest, manifestHash } from "../drift/index.ts";
+import { contentSha256, diffFileSets, type Manifest, manifestHash } from "../drift/index.ts";
 import { DroverError, invalidField } from "../errors/index.ts";
 import type { EventBus, FleetEvent } from "../events/index.ts";
 import { eventWorkspace } from "../events/index.ts";
@@ -85,6 +86,19 @@ export interface ConfigDelivery {
   settled(): Promise<void>;
   /** Computes every connected agent again (certificate renewals fall due with time alone). */
   refreshAll(): void;
+  /**
+   * Serves an ACME HTTP-01 challenge from every connected agent of the
+   * workspace; resolves once each holds the file, throws when none is
+   * connected or they have not applied it within timeoutMs.
+   */
+  publishChallenge(
+    workspaceId: string,
+    token: string,
+    keyAuthorization: string,
+    timeoutMs?: number,
+  ): Promise<void>;
+  /** Stops serving a challenge. */
+  removeChallenge(workspaceId: string, token: string): void;
   /** Stops following configuration changes. */
   stop(): void;
 }
@@ -109,6 +123,8 @@ interface OpenSession {
   own: Map<string, AgentTlsCertificateRow>;
   /** Open KeyGenRequests by request id. */
   keyRequests: Map<string, KeyNeed & { keyPath: string }>;
+  /** sha256 of an nginx config sent to it → the ACME tokens that config answers. */
+  answering: Map<string, Set<string>>;
 }
 
 /** One agent's computed desired state, before it is recorded and sent. */
@@ -140,6 +156,8 @@ export function createConfigDelivery(options: ConfigDeliveryOptions): ConfigDeli
   const logger = options.logger ?? silentLogger;
   const commandTimeoutMs = options.commandTimeoutMs ?? 30_000;
   const sessions = new Map<string, OpenSession>();
+  /** Open ACME HTTP-01 challenges: workspace → token → key authorization. */
+  const challenges = new Map<string, Map<string, string>>();
 
   // Coalescing: changes mark workspaces or agents dirty; one flush computes them.
   const dirtyWorkspaces = new Set<string>();
@@ -222,7 +240,9 @@ export function createConfigDelivery(options: ConfigDeliveryOptions): ConfigDeli
     }
     const unresolvable = new Set(hello.facts.unresolvableNames);
     const runtime = hello.nginxRuntime;
-    return desiredStateForAgent({
+    // Open ACME challenges of the workspace: every agent of it answers them.
+    const tokens = agent.workspaceId === null ? undefined : challenges.get(agent.workspaceId);
+    const desired = desiredStateForAgent({
       agent,
       ...config,
       options: {
@@ -239,6 +259,7 @@ export function createConfigDelivery(options: ConfigDeliveryOptions): ConfigDeli
         ),
         resolvable: (name) => !unresolvable.has(name),
         downServers: hello.facts.downServers,
+        acmeChallenges: Object.fromEntries(tokens ?? []),
         global: { accessLogPath: runtime.accessLogPath ?? null },
         ...(hello.nginxMode === "system" ? { layout: "include" as const } : {}),
         ...(runtime.listenAddress === undefined ? {} : { listenAddress: runtime.listenAddress }),
@@ -250,6 +271,11 @@ export function createConfigDelivery(options: ConfigDeliveryOptions): ConfigDeli
         },
       },
     });
+    if (tokens && tokens.size > 0) {
+      const conf = desired.files.find((file) => file.path.startsWith(`${NGINX_DIR}/`));
+      if (conf) session.answering.set(contentSha256(conf.content), new Set(tokens.keys()));
+    }
+    return desired;
   }
 
   function healthChecksFor(config: WorkspaceConfig, desired: DesiredState): ActiveHealthCheck[] {
@@ -510,6 +536,7 @@ export function createConfigDelivery(options: ConfigDeliveryOptions): ConfigDeli
           ]),
         ),
         keyRequests: new Map(),
+        answering: new Map(),
       };
       sessions.set(agentId, session);
       // The hello says what it holds: a reconnect gets the difference, forced.
@@ -597,6 +624,51 @@ export function createConfigDelivery(options: ConfigDeliveryOptions): ConfigDeli
     },
 
     connected: (agentId) => sessions.has(agentId),
+
+    async publishChallenge(workspaceId, token, keyAuthorization, timeoutMs = 60_000) {
+      if (!/^[A-Za-z0-9_-]{1,256}$/.test(token)) throw invalidField("token", "must be base64url");
+      const tokens = challenges.get(workspaceId) ?? new Map<string, string>();
+      tokens.set(token, keyAuthorization);
+      challenges.set(workspaceId, tokens);
+      dirtyWorkspaces.add(workspaceId);
+      schedule();
+      const deadline = clock.now().getTime() + timeoutMs;
+      for (;;) {
+        await this.settled();
+        const serving = [...sessions.values()].filter(
+          (s) => s.workspaceId === workspaceId && s.hello.nginxMode !== "off",
+        );
+        if (serving.length === 0)
+          throw new DroverError(
+            "failed_precondition",
+            `no agent of workspace ${workspaceId} with nginx is connected to serve the ACME challenge`,
+          );
+        // Holding an nginx config that was compiled with the token.
+        const holding = serving.filter((s) =>
+          s.manifest.some((entry) => s.answering.get(entry.sha256)?.has(token) === true),
+        );
+        if (holding.length === serving.length) return;
+        if (clock.now().getTime() > deadline)
+          throw new DroverError(
+            "deadline_exceeded",
+            `${serving.length - holding.length} agent(s) of workspace ${workspaceId} did not apply the ACME challenge in time; see GET /v1/agents/{id}/config`,
+          );
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    },
+
+    removeChallenge(workspaceId, token) {
+      for (const session of sessions.values()) {
+        for (const [digest, tokens] of session.answering) {
+          tokens.delete(token);
+          if (tokens.size === 0) session.answering.delete(digest);
+        }
+      }
+      if (challenges.get(workspaceId)?.delete(token)) {
+        dirtyWorkspaces.add(workspaceId);
+        schedule();
+      }
+    },
 
     refreshAll() {
       for (const session of sessions.values()) dirtyAgents.add(session.agentId);

@@ -25,7 +25,9 @@ export {
   KEY_MODE,
   NGINX_CONFIG_MODE,
   NGINX_CONFIG_PATH,
+  NGINX_DIR,
   NGINX_INCLUDE_PATH,
+  underRoot,
 } from "./paths.ts";
 export { desiredStateForAgent } from "./state.ts";
 export { hostsForAgent, type Targeting, targetsLabels } from "./targeting.ts";

@@ -109,6 +109,7 @@ export function desiredStateForAgent(input: DesiredStateInput): DesiredState {
       ...(options.runtime === undefined ? {} : { runtime: options.runtime }),
       ...(options.layout === undefined ? {} : { layout: options.layout }),
       ...(options.listenAddress === undefined ? {} : { listenAddress: options.listenAddress }),
+      ...(options.acmeChallenges === undefined ? {} : { acmeChallenges: options.acmeChallenges }),
       // One bad stored row must not take the agent's other hosts down.
       invalid: "set_aside",
     },

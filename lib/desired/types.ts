@@ -52,6 +52,8 @@ export interface DesiredStateOptions {
   layout?: NginxLayout;
   /** The IP address virtual hosts listen on; absent: every address. */
   listenAddress?: string;
+  /** Open ACME HTTP-01 challenges (token → key authorization) nginx answers on plain HTTP. */
+  acmeChallenges?: Readonly<Record<string, string>>;
   /** Upstream id → addresses the agent's checker found down. */
   downServers?: Readonly<Record<string, readonly string[]>>;
   /** Worker settings, access log path and http-level directives. */

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { expectDroverThrow } from "../../test/support/errors.ts";
 import { DroverError } from "../errors/index.ts";
 import type { UpstreamRow, VirtualHostRow } from "../store/index.ts";
 import { compileNginxConfig, DEFAULT_PROXY_HEADERS } from "./compile.ts";
@@ -882,8 +883,10 @@ describe("listen address", () => {
   });
 });
 
-describe("ACME HTTP-01 challenge location", () => {
-  test("plain-HTTP hosts and default servers serve the challenge directory; TLS hosts do not", async () => {
+describe("ACME HTTP-01 challenges", () => {
+  const challenges = { "tok-A_1": "tok-A_1.thumbprint-X", tokB: "tokB.thumbprint-X" };
+
+  test("plain-HTTP hosts and default servers answer each token from the config; TLS hosts do not", async () => {
     const text = conf(
       {
         virtualHosts: [
@@ -900,30 +903,36 @@ describe("ACME HTTP-01 challenge location", () => {
           }),
         ],
       },
-      { acmeChallengeRoot: "/srv/drover/acme" },
+      { acmeChallenges: challenges },
     );
     const blocks = text.split(/\n\s*# /);
     const plain = blocks.find((b) => b.startsWith("Virtual host plain")) ?? "";
     const tls = blocks.find((b) => b.startsWith("Virtual host tls")) ?? "";
     const fallback = blocks.find((b) => b.startsWith("Port 18080")) ?? "";
-    expect(plain).toContain("location ^~ /.well-known/acme-challenge/ {");
-    expect(plain).toContain("root /srv/drover/acme;");
+    for (const block of [plain, fallback]) {
+      expect(block).toContain("location = /.well-known/acme-challenge/tok-A_1 {");
+      expect(block).toContain('return 200 "tok-A_1.thumbprint-X";');
+      expect(block).toContain('return 200 "tokB.thumbprint-X";');
+    }
     expect(tls).not.toContain("acme-challenge");
-    expect(fallback).toContain("location ^~ /.well-known/acme-challenge/ {");
     expect(fallback).toMatch(/location \/ \{\s+return 444;/);
     expect(conf({ virtualHosts: [host()] })).not.toContain("acme-challenge");
     await passesNginx(text);
   });
 
-  test("a host's own location for the challenge path wins; a relative root is refused", () => {
-    const own = conf(
-      { virtualHosts: [host({}, { path: "/.well-known/acme-challenge/" })] },
-      { acmeChallengeRoot: "/srv/drover/acme" },
-    );
-    expect(own.match(/acme-challenge/g)).toHaveLength(2);
-    rejects(
-      () => compile({ virtualHosts: [host()] }, { acmeChallengeRoot: "acme" }),
-      "options.acme_challenge_root",
-    );
+  test("tokens and key authorizations outside base64url are refused", () => {
+    const refused: Array<Record<string, string>> = [
+      { "a/../b": "a.b" },
+      { "a;b": "a.b" },
+      { ok: 'x"; evil' },
+      { ok: "no-dot" },
+      { ok: "a.b c" },
+    ];
+    for (const bad of refused) {
+      const error = expectDroverThrow(() =>
+        compile({ virtualHosts: [host()] }, { acmeChallenges: bad }),
+      );
+      expect(error.details[0]?.field).toMatch(/^options\.acme_challenges/);
+    }
   });
 });

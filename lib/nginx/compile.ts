@@ -552,10 +552,11 @@ function emit(
       } else {
         directive(out, h + 1, "listen", listenOn(options, port), "default_server");
         if (perServer?.accessLog) directive(out, h + 1, "access_log", perServer.accessLog);
-        if (options.acmeChallengeRoot === undefined) directive(out, h + 1, "return", "444");
+        const challenges = acmeChallenges(options);
+        if (challenges.length === 0) directive(out, h + 1, "return", "444");
         else {
           // HTTP-01 for names no host serves yet; everything else is still refused.
-          emitAcmeChallenge(out, h + 1, options.acmeChallengeRoot);
+          emitAcmeChallenges(out, h + 1, challenges);
           open(out, h + 1, "location /");
           directive(out, h + 2, "return", "444");
           close(out, h + 1);
@@ -671,15 +672,11 @@ function emitHost(
   } else {
     emitDirectives(out, d, host.directives);
   }
-  const challenge =
-    !host.tls &&
-    options.acmeChallengeRoot !== undefined &&
-    !host.locations.some(
-      (location) => location.path.replace(/^\^~\s*/, "") === ACME_CHALLENGE_PATH,
-    );
-  if (challenge) emitAcmeChallenge(out, d, options.acmeChallengeRoot as string);
+  const challenges = host.tls ? [] : acmeChallenges(options);
+  // Exact-match locations win over any prefix or regex location of the host.
+  emitAcmeChallenges(out, d, challenges);
   if (host.locations.length === 0) {
-    if (challenge) {
+    if (challenges.length > 0) {
       open(out, d, "location /");
       directive(out, d + 1, "return", "404");
       close(out, d);
@@ -689,16 +686,26 @@ function emitHost(
   close(out, depth);
 }
 
+/** The open challenges, sorted by token (checked base64url by validate.ts). */
+function acmeChallenges(options: NginxCompileOptions): Array<[string, string]> {
+  return Object.entries(options.acmeChallenges ?? {}).sort(([a], [b]) => compare(a, b));
+}
+
 /**
- * ACME HTTP-01: /.well-known/acme-challenge/<token> from files the server
- * delivers under root (at root/.well-known/acme-challenge/<token>).
+ * ACME HTTP-01 answered by nginx itself: the key authorization is returned
+ * from the config, so no file has to be readable by the workers.
  */
-function emitAcmeChallenge(out: string[], depth: number, root: string): void {
-  open(out, depth, `location ^~ ${ACME_CHALLENGE_PATH}`);
-  directive(out, depth + 1, "root", arg(root));
-  directive(out, depth + 1, "default_type", "text/plain");
-  directive(out, depth + 1, "try_files", "$uri", "=404");
-  close(out, depth);
+function emitAcmeChallenges(
+  out: string[],
+  depth: number,
+  challenges: Array<[string, string]>,
+): void {
+  for (const [token, keyAuthorization] of challenges) {
+    open(out, depth, `location = ${ACME_CHALLENGE_PATH}${token}`);
+    directive(out, depth + 1, "default_type", "text/plain");
+    directive(out, depth + 1, "return", "200", quote(keyAuthorization));
+    close(out, depth);
+  }
 }
 
 /** `depth`: of the location block. */

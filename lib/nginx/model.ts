@@ -189,10 +189,10 @@ export interface NginxCompileOptions {
    */
   listenAddress?: string;
   /**
-   * Absolute directory served at /.well-known/acme-challenge/ on every
-   * plain-HTTP server (ACME HTTP-01); absent: no challenge location.
+   * Open ACME HTTP-01 challenges, token → key authorization: every
+   * plain-HTTP server answers /.well-known/acme-challenge/<token>.
    */
-  acmeChallengeRoot?: string;
+  acmeChallenges?: Readonly<Record<string, string>>;
   /**
    * Paths of the agent's nginx instance; absent ones keep nginx's built-in
    * defaults. Main layout only: ignored in include layout.

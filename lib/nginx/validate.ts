@@ -139,8 +139,22 @@ export function checkOptions(options: NginxCompileOptions): void {
       for (const address of addresses) checkString(`options.down_servers.${id}`, address);
     }
   }
-  if (options.acmeChallengeRoot !== undefined)
-    checkFilePath("options.acme_challenge_root", options.acmeChallengeRoot);
+  if (options.acmeChallenges !== undefined) {
+    checkObject("options.acme_challenges", options.acmeChallenges);
+    // RFC 8555: tokens are base64url; a key authorization is token "." thumbprint.
+    for (const [token, keyAuthorization] of Object.entries(options.acmeChallenges)) {
+      if (!/^[A-Za-z0-9_-]{1,256}$/.test(token))
+        throw invalidField("options.acme_challenges", "tokens must be base64url");
+      if (
+        typeof keyAuthorization !== "string" ||
+        !/^[A-Za-z0-9_-]{1,256}\.[A-Za-z0-9_-]{1,128}$/.test(keyAuthorization)
+      )
+        throw invalidField(
+          `options.acme_challenges.${token}`,
+          "must be a key authorization (token.thumbprint)",
+        );
+    }
+  }
   const runtime = options.runtime;
   if (runtime !== undefined) {
     checkObject("options.runtime", runtime);

@@ -47,6 +47,11 @@ export async function loadOrCreateAuthority(
   };
 }
 
+/** The server's ACME account key (ES256), kept across restarts so the account stays the same. */
+export function loadOrCreateAcmeAccountKey(dataDir: string): Promise<KeyPair> {
+  return loadOrCreateKey(serverPaths(dataDir).acmeAccountKey);
+}
+
 export interface ServerTlsMaterial {
   certificatePem: string;
   keyPem: string;

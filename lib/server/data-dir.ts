@@ -15,6 +15,7 @@ export function serverPaths(dataDir: string) {
     adminCertificate: join(dataDir, "admin.pem"),
     adminKey: join(dataDir, "admin.key"),
     endpoints: join(dataDir, "endpoints.json"),
+    acmeAccountKey: join(dataDir, "acme-account.key"),
   };
 }
 

@@ -1,4 +1,10 @@
 import { mkdir } from "node:fs/promises";
+import type { AcmeFetch } from "../acme/index.ts";
+import {
+  type AcmeIssuer,
+  createAcmeIssuer,
+  LETS_ENCRYPT_DIRECTORY,
+} from "../certificates/index.ts";
 import { type ConfigDelivery, createConfigDelivery } from "../delivery/index.ts";
 import { createEventBus } from "../events/index.ts";
 import { createFleet, type Fleet, isIpAddress } from "../fleet/index.ts";
@@ -16,7 +22,12 @@ import { ensureFirstAdmin } from "../tenancy/index.ts";
 import { type Clock, systemClock } from "../time/index.ts";
 import { agentService } from "./agent-service.ts";
 import { requireRole } from "./authorize.ts";
-import { ensureAdminCredential, issueServerTls, loadOrCreateAuthority } from "./bootstrap.ts";
+import {
+  ensureAdminCredential,
+  issueServerTls,
+  loadOrCreateAcmeAccountKey,
+  loadOrCreateAuthority,
+} from "./bootstrap.ts";
 import { droverErrorInterceptor } from "./connect-errors.ts";
 import { type Endpoints, serverPaths, writeEndpoints } from "./data-dir.ts";
 import { lockDataDir } from "./data-dir-lock.ts";
@@ -43,6 +54,17 @@ export interface DroverServerOptions {
   rateLimitPerMinute?: number;
   /** Lifetime of REST access tokens; default 15 minutes. */
   accessTokenTtlMs?: number;
+  /** Certificates from ACME CAs for virtual hosts (providers "acme" and "letsencrypt"). */
+  acme?: {
+    /** The directory of provider "acme"; absent: such records fail with what to configure. */
+    directoryUrl?: string;
+    /** Overrides Let's Encrypt's production directory for provider "letsencrypt". */
+    letsEncryptDirectoryUrl?: string;
+    /** mailto: URLs for the ACME account. */
+    contact?: string[];
+    /** A fetch that trusts a private ACME CA (e.g. pebble in tests). */
+    fetch?: AcmeFetch;
+  };
   clock?: Clock;
   logger?: Logger;
 }
@@ -53,6 +75,8 @@ export interface DroverServer {
   fleet: Fleet;
   /** Configuration delivery to connected agents. */
   delivery: ConfigDelivery;
+  /** ACME certificates for virtual hosts. */
+  certificates: AcmeIssuer;
   /** Set only at the first start: the admin user's generated password, to show once. */
   firstAdmin?: { email: string; password: string };
   stop(): Promise<void>;
@@ -128,11 +152,38 @@ async function startLocked(
     },
   });
   const firstAdmin = await ensureFirstAdmin(fleet.deps);
+  const acme = options.acme ?? {};
+  const issuer: AcmeIssuer = createAcmeIssuer({
+    store,
+    events,
+    clock,
+    logger,
+    directories: {
+      ...(acme.directoryUrl === undefined ? {} : { acme: acme.directoryUrl }),
+      // Giving a contact address is agreeing to Let's Encrypt's terms: only then is it used.
+      ...(acme.letsEncryptDirectoryUrl !== undefined
+        ? { letsencrypt: acme.letsEncryptDirectoryUrl }
+        : acme.contact !== undefined
+          ? { letsencrypt: LETS_ENCRYPT_DIRECTORY }
+          : {}),
+    },
+    accountKey: await loadOrCreateAcmeAccountKey(options.dataDir),
+    ...(acme.contact === undefined ? {} : { contact: acme.contact }),
+    ...(acme.fetch === undefined ? {} : { fetch: acme.fetch }),
+    challenges: {
+      publishChallenge: (workspaceId, token, keyAuthorization) =>
+        delivery.publishChallenge(workspaceId, token, keyAuthorization),
+      removeChallenge: (workspaceId, token) => delivery.removeChallenge(workspaceId, token),
+    },
+  });
+  await issuer.load();
   const delivery = createConfigDelivery({
     store,
     events,
     clock,
     logger,
+    // ACME certificates and their keys, obtained by the server, delivered to agents.
+    certificateMaterial: (id) => issuer.material(id),
     // Internal certificates: the agent's key stays on the agent; the fleet CA signs its CSR.
     async issueTlsCertificate(csrDer, dnsNames) {
       const { publicKey } = await verifyCertificateRequest(csrDer);
@@ -230,8 +281,11 @@ async function startLocked(
       "offline-sweep": every(fleet.deps.settings.heartbeatIntervalMs, () =>
         fleet.markSilentAgentsOffline(),
       ),
-      // Renewals of internal certificates fall due with time alone.
-      "certificate-renewal": every(3_600_000, async () => delivery.refreshAll()),
+      // Renewals fall due with time alone; pending ACME records are tried again.
+      "certificate-renewal": every(3_600_000, async () => {
+        delivery.refreshAll();
+        await issuer.issueDue();
+      }),
     },
     (name, error) => logger.error(`task ${name} failed`, { error: String(error) }),
   );
@@ -249,9 +303,11 @@ async function startLocked(
     endpoints,
     fleet,
     delivery,
+    certificates: issuer,
     firstAdmin,
     async stop() {
       unsubscribe();
+      issuer.stop();
       delivery.stop();
       eventSocket.close();
       await tasks.stop();

@@ -347,6 +347,8 @@ export interface TlsCertificateRow {
   isWildcard: boolean;
   provider: TlsProvider;
   status: TlsCertificateStatus;
+  /** Why the last issuance failed (status failed); null otherwise. */
+  statusMessage: string | null;
   issuedAt: Date | null;
   expiresAt: Date | null;
   autoRenew: boolean;
@@ -354,7 +356,10 @@ export interface TlsCertificateRow {
   updatedAt: Date;
 }
 
-export type NewTlsCertificate = Omit<TlsCertificateRow, "issuedAt" | "expiresAt"> & {
+export type NewTlsCertificate = Omit<
+  TlsCertificateRow,
+  "issuedAt" | "expiresAt" | "statusMessage"
+> & {
   issuedAt?: Date | null;
   expiresAt?: Date | null;
 };

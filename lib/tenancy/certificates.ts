@@ -19,7 +19,12 @@ function certificateEvent(type: string, certificate: TlsCertificateRow, workspac
   return {
     type,
     subjectId: certificate.id,
-    data: { certificate_id: certificate.id, domain: certificate.domain, ...scopeData(workspace) },
+    data: {
+      certificate_id: certificate.id,
+      domain: certificate.domain,
+      provider: certificate.provider,
+      ...scopeData(workspace),
+    },
   };
 }
 

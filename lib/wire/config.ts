@@ -329,6 +329,7 @@ export function tlsCertificateToProto(row: TlsCertificateRow): Certificate {
     expiresAt: timestampOf(row.expiresAt),
     autoRenew: row.autoRenew,
     createdAt: timestampFromDate(row.createdAt),
+    statusMessage: row.statusMessage ?? "",
   });
 }
 

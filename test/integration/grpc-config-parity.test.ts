@@ -158,6 +158,7 @@ function certificateAsRest(message: Certificate | undefined) {
     is_wildcard: message.isWildcard,
     provider: lower(CertificateProvider, message.provider),
     status: lower(CertificateStatus, message.status),
+    status_message: message.statusMessage === "" ? null : message.statusMessage,
     issued_at: iso(message.issuedAt),
     expires_at: iso(message.expiresAt),
     auto_renew: message.autoRenew,

@@ -91,6 +91,7 @@ describe("certificates", () => {
       is_wildcard: false,
       provider: "letsencrypt",
       status: "pending",
+      status_message: null,
       issued_at: null,
       expires_at: null,
       auto_renew: true,
@@ -132,9 +133,10 @@ describe("certificates", () => {
       .filter((event) => event.subjectId === cert.id)
       .map((event) => [event.type, event.data]);
     const scope = { workspace_id: workspace.id, organization_id: org.id };
+    const about = { certificate_id: cert.id, domain: "api.example.com", provider: "letsencrypt" };
     expect(types).toEqual([
-      ["certificate.created", { certificate_id: cert.id, domain: "api.example.com", ...scope }],
-      ["certificate.deleted", { certificate_id: cert.id, domain: "api.example.com", ...scope }],
+      ["certificate.created", { ...about, ...scope }],
+      ["certificate.deleted", { ...about, ...scope }],
     ]);
   });
 

@@ -5,7 +5,11 @@ import { type Client, createClient } from "@connectrpc/connect";
 import { operatorClientFromDataDir } from "../../lib/client/index.ts";
 import type { OperatorService } from "../../lib/gen/drover/v1/operator_pb.ts";
 import { RegistrationService } from "../../lib/gen/drover/v1/registration_pb.ts";
-import { type DroverServer, startDroverServer } from "../../lib/server/index.ts";
+import {
+  type DroverServer,
+  type DroverServerOptions,
+  startDroverServer,
+} from "../../lib/server/index.ts";
 import type { Clock } from "../../lib/time/index.ts";
 import { grpcTransport } from "../../lib/transport/index.ts";
 
@@ -30,6 +34,7 @@ export async function startInProcessFleet(
     heartbeatIntervalMs?: number;
     certificateLifetimeMs?: number;
     rateLimitPerMinute?: number;
+    acme?: DroverServerOptions["acme"];
   } = {},
 ): Promise<InProcessFleet> {
   const dir = mkdtempSync(join(tmpdir(), "drover-test-"));

@@ -1,0 +1,260 @@
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { type Pebble, startPebble } from "../../lib/acme/testing.ts";
+import { createAgent, type DroverAgent } from "../../lib/agent/index.ts";
+import type { FleetEvent } from "../../lib/events/index.ts";
+import { type HttpResult, httpsClient } from "../support/https-client.ts";
+import { type InProcessFleet, startInProcessFleet } from "../support/in-process.ts";
+
+// ACME end to end against pebble (Debian's ACME test server) on loopback:
+// the server orders, the agent's real nginx answers HTTP-01 from the files the
+// server delivers, the certificate and key reach the agent, curl verifies the
+// served chain against pebble's root. Renewal orders again.
+setDefaultTimeout(120_000);
+
+const run = promisify(execFile);
+type Json = Record<string, unknown>;
+const domain = "site.drover.test";
+
+let dir: string;
+let pebble: Pebble;
+let fleet: InProcessFleet;
+let call: ReturnType<typeof httpsClient>;
+let token: string;
+let agent: DroverAgent;
+let agentId: string;
+let workspaceId: string;
+let upstreamId: string;
+let backend: Server;
+let httpPort: number;
+let tlsPort: number;
+let rootFile: string;
+const events: FleetEvent[] = [];
+const stopAgent = new AbortController();
+let agentRun: Promise<void>;
+
+function listen(
+  handler: Parameters<typeof createServer>[1] = (_, res) => res.end(),
+): Promise<Server> {
+  return new Promise((resolve) => {
+    const server = createServer(handler).listen(0, "127.0.0.1", () => resolve(server));
+  });
+}
+async function freePort(): Promise<number> {
+  const server = await listen();
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  timeoutMs = 60_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+const rest = (method: string, path: string, body?: unknown): Promise<HttpResult> =>
+  call(method, path, { token, ...(body === undefined ? {} : { body }) });
+async function ok(result: Promise<HttpResult>, status = 200): Promise<Json> {
+  const done = await result;
+  expect({ status: done.status, body: done.body }).toMatchObject({ status });
+  return done.body as Json;
+}
+async function settledWith(probe: (status: Json) => boolean): Promise<Json> {
+  return waitFor("the agent to settle", async () => {
+    await fleet.server.delivery.settled();
+    const status = await ok(rest("GET", `/v1/agents/${agentId}/config`));
+    const final = status.state === "success" && status.version === status.desired_version;
+    return final && probe(status) ? status : undefined;
+  });
+}
+async function servedSerial(): Promise<string> {
+  const { stdout } = await run("bash", [
+    "-c",
+    `openssl s_client -connect 127.0.0.1:${tlsPort} -servername ${domain} </dev/null 2>/dev/null | openssl x509 -noout -serial`,
+  ]);
+  return stdout
+    .trim()
+    .replace(/^serial=/, "")
+    .toLowerCase();
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "drover-acme-"));
+  [httpPort, tlsPort] = [await freePort(), await freePort()];
+  pebble = await startPebble({ httpPort });
+  rootFile = join(dir, "pebble-root.pem");
+  writeFileSync(rootFile, pebble.issuerRootPem);
+  fleet = await startInProcessFleet({
+    rateLimitPerMinute: 1_000_000,
+    heartbeatIntervalMs: 500,
+    acme: {
+      directoryUrl: pebble.directoryUrl,
+      fetch: pebble.fetch,
+      contact: ["mailto:ops@drover.test"],
+    },
+  });
+  fleet.server.fleet.deps.events.subscribe((event) => events.push(event));
+  call = httpsClient(`https://${fleet.server.endpoints.http}`, {
+    caPem: fleet.server.fleet.deps.authority.ca.certificatePem,
+  });
+  const first = fleet.server.firstAdmin;
+  if (!first) throw new Error("a fresh server must create its first admin");
+  token = (
+    await ok(
+      call("POST", "/v1/auth/login", { body: { email: first.email, password: first.password } }),
+    )
+  ).access_token as string;
+  const org = await ok(rest("POST", "/v1/organizations", { name: "Lab", slug: "lab" }), 201);
+  const workspace = await ok(
+    rest("POST", `/v1/organizations/${org.id}/workspaces`, { name: "Web", slug: "web" }),
+    201,
+  );
+  workspaceId = workspace.id as string;
+  const joinToken = await ok(rest("POST", `/v1/workspaces/${workspaceId}/agents/tokens`, {}), 201);
+  backend = await listen((_, res) => res.end("site"));
+  agent = createAgent({
+    dataDir: join(dir, "agent"),
+    server: fleet.server.endpoints.registration,
+    token: joinToken.token as string,
+    hostname: "web-1",
+    nginx: { mode: "managed", statusPort: await freePort(), listenAddress: "127.0.0.1" },
+    driftIntervalMs: 200,
+  });
+  agentRun = agent.run(stopAgent.signal);
+  agentId = await waitFor("the agent's session", async () => {
+    const id = agent.identity()?.id;
+    return id !== undefined && fleet.server.delivery.connected(id) ? id : undefined;
+  });
+  const upstream = await ok(
+    rest("POST", `/v1/workspaces/${workspaceId}/upstreams`, {
+      name: "backend",
+      algorithm: "round_robin",
+      servers: [{ address: `127.0.0.1:${(backend.address() as AddressInfo).port}` }],
+    }),
+    201,
+  );
+  upstreamId = upstream.id as string;
+  // The plain-HTTP host pebble validates through (its httpPort).
+  await ok(
+    rest("POST", `/v1/workspaces/${workspaceId}/virtual-hosts`, {
+      name: "site-http",
+      server_name: domain,
+      listen_port: httpPort,
+      locations: [{ path: "/", upstream_id: upstreamId }],
+    }),
+    201,
+  );
+  await settledWith(() => true);
+});
+
+afterAll(async () => {
+  stopAgent.abort();
+  await agentRun?.catch(() => {});
+  await agent?.nginx?.stop(2000);
+  backend?.close();
+  await fleet?.stop();
+  await pebble?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("ACME certificates through the agents' nginx (pebble)", () => {
+  let certificateId: string;
+  let firstSerial: string;
+
+  test("a certificate record with provider acme is obtained with HTTP-01 and served over TLS", async () => {
+    const record = await ok(
+      rest("POST", `/v1/workspaces/${workspaceId}/certificates`, { domain, provider: "acme" }),
+      201,
+    );
+    certificateId = record.id as string;
+    const active = await waitFor("the certificate", async () => {
+      const current = await ok(rest("GET", `/v1/certificates/${certificateId}`));
+      if (current.status === "failed")
+        throw new Error(`issuance failed: ${current.status_message}\n${pebble.logs()}`);
+      return current.status === "active" ? current : undefined;
+    });
+    expect(active.expires_at).not.toBeNull();
+    expect(
+      events.some((e) => e.type === "certificate.issued" && e.subjectId === certificateId),
+    ).toBe(true);
+
+    await ok(
+      rest("POST", `/v1/workspaces/${workspaceId}/virtual-hosts`, {
+        name: "site-tls",
+        server_name: domain,
+        listen_port: tlsPort,
+        ssl_enabled: true,
+        ssl_certificate_id: certificateId,
+        locations: [{ path: "/", upstream_id: upstreamId }],
+      }),
+      201,
+    );
+    await settledWith((status) =>
+      (status.virtual_hosts as Json[]).every((host) => host.status === "applied"),
+    );
+    const { stdout } = await run("curl", [
+      "-sS",
+      "--max-time",
+      "5",
+      "--cacert",
+      rootFile,
+      "--resolve",
+      `${domain}:${tlsPort}:127.0.0.1`,
+      `https://${domain}:${tlsPort}/`,
+    ]);
+    expect(stdout).toBe("site");
+    firstSerial = await servedSerial();
+    expect(firstSerial).toMatch(/^[0-9a-f]+$/);
+    // The challenge files are gone again once the order is done.
+    const config = await ok(rest("GET", `/v1/agents/${agentId}/config`));
+    expect(JSON.stringify(config)).not.toContain("acme-challenge");
+  });
+
+  test("renewal orders again and the agents serve the new certificate", async () => {
+    await fleet.server.certificates.issue(certificateId);
+    expect(
+      events.some((e) => e.type === "certificate.renewed" && e.subjectId === certificateId),
+    ).toBe(true);
+    await waitFor("the renewed certificate on the wire", async () => {
+      await fleet.server.delivery.settled();
+      const serial = await servedSerial();
+      return serial !== firstSerial ? serial : undefined;
+    });
+  });
+
+  test("an order nobody can answer fails with why, and the record says so", async () => {
+    const org = await ok(rest("POST", "/v1/organizations", { name: "Empty", slug: "empty" }), 201);
+    const empty = await ok(
+      rest("POST", `/v1/organizations/${org.id}/workspaces`, { name: "E", slug: "e" }),
+      201,
+    );
+    const record = await ok(
+      rest("POST", `/v1/workspaces/${empty.id}/certificates`, {
+        domain: "nobody.drover.test",
+        provider: "acme",
+      }),
+      201,
+    );
+    const failed = await waitFor("the failure", async () => {
+      const current = await ok(rest("GET", `/v1/certificates/${record.id}`));
+      return current.status === "failed" ? current : undefined;
+    });
+    expect(failed.status_message).toContain("no agent");
+    expect(events.some((e) => e.type === "certificate.failed" && e.subjectId === record.id)).toBe(
+      true,
+    );
+  });
+});
