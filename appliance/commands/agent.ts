@@ -35,7 +35,7 @@ export function nginxOptionsFromFlags(flags: {
       .filter((flag) => flags[flag] !== undefined)
       .map((flag) => `--${flag}`);
     if (given.length > 0)
-      throw new UsageError(`${given.join(", ")} need --nginx-mode managed or system`);
+      throw new UsageError(`${given.join(", ")}: only with --nginx-mode managed or system`);
     return { mode: "off" };
   }
   const port = Number(flags["nginx-status-port"]);

@@ -1,5 +1,7 @@
+import { readFile } from "node:fs/promises";
 import { hostname } from "node:os";
-import { startDroverServer } from "../../lib/server/index.ts";
+import type { AcmeFetch } from "../../lib/acme/index.ts";
+import { type DroverServerOptions, startDroverServer } from "../../lib/server/index.ts";
 import { parseDuration } from "../../lib/time/index.ts";
 import { parseFlags, UsageError } from "../flags.ts";
 import type { Command } from "../io.ts";
@@ -7,7 +9,41 @@ import { stderrLogger } from "../output.ts";
 
 export const serverUsage = `drover server --data-dir DIR [--registration-addr HOST:PORT] [--agent-addr HOST:PORT]
               [--operator-addr HOST:PORT] [--http-addr HOST:PORT] [--hostname NAME]...
-              [--heartbeat-interval 10s] [--cert-lifetime 7d] [--rate-limit 1000]`;
+              [--heartbeat-interval 10s] [--cert-lifetime 7d] [--rate-limit 1000]
+              [--acme-email ADDRESS] [--acme-directory URL] [--acme-ca-file PEM]`;
+
+/** ACME settings from flags: --acme-email enables Let's Encrypt, --acme-directory provider "acme". */
+export async function acmeFromFlags(flags: {
+  "acme-email"?: string | undefined;
+  "acme-directory"?: string | undefined;
+  "acme-ca-file"?: string | undefined;
+}): Promise<DroverServerOptions["acme"]> {
+  const email = flags["acme-email"];
+  if (email !== undefined && !/^[^\s@:]+@[^\s@]+\.[^\s@]+$/.test(email))
+    throw new UsageError(`--acme-email must be an email address, not ${JSON.stringify(email)}`);
+  const directory = flags["acme-directory"];
+  if (directory !== undefined && !/^https:\/\/[^\s]+$/.test(directory))
+    throw new UsageError("--acme-directory must be an https:// URL of an ACME directory");
+  const caFile = flags["acme-ca-file"];
+  let fetch: AcmeFetch | undefined;
+  if (caFile !== undefined) {
+    let ca: string;
+    try {
+      ca = await readFile(caFile, "utf8");
+    } catch (error) {
+      throw new UsageError(`--acme-ca-file ${caFile}: ${(error as Error).message}`);
+    }
+    if (!ca.includes("-----BEGIN CERTIFICATE-----"))
+      throw new UsageError(`--acme-ca-file ${caFile} holds no PEM certificate`);
+    // Bun's fetch takes the CA per request; the appliance is a Bun binary.
+    fetch = (input, init) => globalThis.fetch(input, { ...init, tls: { ca } } as RequestInit);
+  }
+  return {
+    ...(email === undefined ? {} : { contact: [`mailto:${email}`] }),
+    ...(directory === undefined ? {} : { directoryUrl: directory }),
+    ...(fetch === undefined ? {} : { fetch }),
+  };
+}
 
 function durationFlag(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
@@ -37,11 +73,15 @@ export const serverCommand: Command = async (argv, io) => {
       "heartbeat-interval": { kind: "string" },
       "cert-lifetime": { kind: "string" },
       "rate-limit": { kind: "string" },
+      "acme-email": { kind: "string" },
+      "acme-directory": { kind: "string" },
+      "acme-ca-file": { kind: "string" },
     },
     argv,
     io.env,
   );
   if (positionals.length > 0) throw new UsageError(`unexpected argument: ${positionals[0]}`);
+  const acme = await acmeFromFlags(flags);
   const logger = stderrLogger(io.stderr);
   io.stderr("Starting the Drover server (first start creates the fleet CA)...\n");
   const server = await startDroverServer({
@@ -54,6 +94,7 @@ export const serverCommand: Command = async (argv, io) => {
     heartbeatIntervalMs: durationFlag("heartbeat-interval", flags["heartbeat-interval"]),
     certificateLifetimeMs: durationFlag("cert-lifetime", flags["cert-lifetime"]),
     rateLimitPerMinute: countFlag("rate-limit", flags["rate-limit"]),
+    acme,
     logger,
   });
   const { endpoints } = server;

@@ -45,6 +45,42 @@ describe("the command-line contract", () => {
     expect(existsSync(h.path("never"))).toBe(false);
   });
 
+  test("bad ACME and nginx flags are refused before anything starts", async () => {
+    const server = (...flags: string[]) =>
+      h.run(["server", "--data-dir", h.path("never"), ...flags]);
+    expectUsageError(
+      await server("--acme-email", "not-an-address"),
+      "--acme-email must be an email address",
+    );
+    expectUsageError(
+      await server("--acme-directory", "http://ca.test/dir"),
+      "--acme-directory must be an https:// URL",
+    );
+    expectUsageError(await server("--acme-ca-file", h.path("missing.pem")), "--acme-ca-file");
+    const agent = (...flags: string[]) => h.run(["agent", "--data-dir", h.path("never"), ...flags]);
+    expectUsageError(
+      await agent("--nginx-mode", "sidecar"),
+      "--nginx-mode must be managed, system or off",
+    );
+    expectUsageError(
+      await agent("--nginx-mode", "managed", "--nginx-status-port", "99999"),
+      "--nginx-status-port must be a port number",
+    );
+    expectUsageError(
+      await agent("--nginx-mode", "system"),
+      "--nginx-mode system needs --nginx-conf-dir",
+    );
+    expectUsageError(
+      await agent("--nginx-mode", "managed", "--nginx-listen-address", "localhost"),
+      "--nginx-listen-address must be an IP address",
+    );
+    expectUsageError(
+      await agent("--nginx-bin", "/usr/sbin/nginx"),
+      "--nginx-bin: only with --nginx-mode managed or system",
+    );
+    expect(existsSync(h.path("never"))).toBe(false);
+  });
+
   test("drover version prints a semantic version", async () => {
     const result = await h.runOk(["version"]);
     expect(result.stdout).toMatch(

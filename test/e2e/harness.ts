@@ -191,6 +191,8 @@ export interface AgentStartOptions {
   token?: string;
   labels?: string[];
   name?: string;
+  /** Further flags, appended as given (e.g. --nginx-mode managed). */
+  extraArgs?: string[];
 }
 
 /** The flags of `drover agent` for these options, in a fixed order. */
@@ -200,6 +202,7 @@ function agentArgs(harness: Harness, options: AgentStartOptions): string[] {
   if (options.token !== undefined) args.push("--token", options.token);
   if (options.name !== undefined) args.push("--name", options.name);
   for (const label of options.labels ?? []) args.push("--label", label);
+  args.push(...(options.extraArgs ?? []));
   return args;
 }
 

@@ -157,7 +157,7 @@ beforeAll(async () => {
     server: fleet.server.endpoints.registration,
     token: joinToken.token as string,
     hostname: "edge-1",
-    nginx: { mode: "managed", statusPort: await freePort() },
+    nginx: { mode: "managed", statusPort: await freePort(), listenAddress: "127.0.0.1" },
     driftIntervalMs: 200,
   });
   agentRun = agent.run(stopAgent.signal);
@@ -281,7 +281,7 @@ describe("configuration delivery with real nginx", () => {
     const withNginx = await waitFor("a health report with nginx status", async () => {
       const got = await ok(rest("GET", `/v1/agents/${agentId}`));
       const health = got.health as Json | null;
-      return health?.config_hash === config.applied_version ? health : undefined;
+      return health && health.config_hash === config.applied_version ? health : undefined;
     });
     expect(withNginx.nginx).toMatchObject({
       running: true,
