@@ -109,6 +109,28 @@ const Location = z.object({
   ),
 });
 
+export const VirtualHostStatus = z
+  .object({
+    virtual_host_id: z.string(),
+    agents: z.array(
+      z.object({
+        agent_id: z.string(),
+        status: z.enum(["applied", "pending", "set_aside"]),
+        reason: z.string().nullable(),
+        field: z.string().nullable(),
+        config_state: z.enum([
+          "pending",
+          "validating",
+          "applying",
+          "success",
+          "failed",
+          "rolled_back",
+        ]),
+      }),
+    ),
+  })
+  .openapi("VirtualHostStatus");
+
 export const VirtualHost = z
   .object({
     id: z.string(),
@@ -487,9 +509,9 @@ export const Metrics = z
     requests_total: z.number(),
     requests_per_second: z.number(),
     error_rate: z.number(),
-    active_connections: z
-      .number()
-      .openapi({ description: "0 until agents report nginx connection counts" }),
+    active_connections: z.number().openapi({
+      description: "Connections open in the agents' nginx at their latest health report",
+    }),
     bandwidth: z.object({
       in_bytes: z.number().openapi({ description: "0 until request sizes are logged" }),
       out_bytes: z.number(),

@@ -51,7 +51,9 @@ export {
   getVirtualHost,
   listVirtualHosts,
   updateVirtualHost,
+  type VirtualHostAgentStatus,
   type VirtualHostInput,
+  virtualHostStatus,
 } from "./virtual-hosts.ts";
 export {
   createWorkspace,

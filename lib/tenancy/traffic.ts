@@ -1,7 +1,7 @@
 import type { Principal } from "../auth/index.ts";
 import { DroverError, invalidField } from "../errors/index.ts";
 import type { Fleet } from "../fleet/index.ts";
-import type { AccessLogFilter, AccessLogRow, AccessLogStats } from "../store/index.ts";
+import type { AccessLogFilter, AccessLogRow, AccessLogStats, AgentRow } from "../store/index.ts";
 import { authorizeAgent } from "./agents.ts";
 import { workspaceForConfig } from "./config-scope.ts";
 import { checkInt, configLimits } from "./config-validate.ts";
@@ -83,15 +83,26 @@ export async function queryAccessLogs(
   return { items, total };
 }
 
-function metricsOf(stats: AccessLogStats, window: TimeWindow): TrafficMetrics {
+/** Open connections the agent's nginx reported in its latest health report (stub_status). */
+function nginxConnections(agent: AgentRow): number {
+  if (agent.state === "offline") return 0;
+  const nginx = (agent.lastHealth as { nginx?: { activeConnections?: unknown } } | null)?.nginx;
+  const count = nginx?.activeConnections;
+  return typeof count === "number" && Number.isFinite(count) && count >= 0 ? count : 0;
+}
+
+function metricsOf(
+  stats: AccessLogStats,
+  window: TimeWindow,
+  activeConnections: number,
+): TrafficMetrics {
   const seconds = (window.to.getTime() - window.from.getTime()) / 1000;
   return {
     requestsTotal: stats.total,
     requestsPerSecond: stats.total / seconds,
     errorRate: stats.total === 0 ? 0 : stats.status5xx / stats.total,
-    // The agents' nginx connection counts (stub_status) are not reported
-    // yet; a later issue ships them, until then this is 0.
-    activeConnections: 0,
+    // Now, not over the window: stub_status counts connections open at the last report.
+    activeConnections,
     // Request sizes are not in the access log yet: in_bytes stays 0 until it is.
     bandwidth: { inBytes: 0, outBytes: stats.bodyBytesSent },
     statusCodes: {
@@ -111,7 +122,17 @@ export async function workspaceMetrics(
 ): Promise<TrafficMetrics> {
   await workspaceForConfig(deps, principal, workspaceId, false);
   checkWindow(window);
-  return metricsOf(await deps.store.accessLogs.stats({ workspaceId, ...window }), window);
+  let connections = 0;
+  for (let offset = 0; ; offset += 1000) {
+    const agents = await deps.store.agents.list({ workspaceId, limit: 1000, offset });
+    for (const agent of agents) connections += nginxConnections(agent);
+    if (agents.length < 1000) break;
+  }
+  return metricsOf(
+    await deps.store.accessLogs.stats({ workspaceId, ...window }),
+    window,
+    connections,
+  );
 }
 
 /**
@@ -134,5 +155,5 @@ export async function agentMetrics(
     workspaceId: agent.workspaceId ?? undefined,
     ...window,
   });
-  return metricsOf(stats, window);
+  return metricsOf(stats, window, nginxConnections(agent));
 }

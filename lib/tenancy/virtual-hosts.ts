@@ -2,6 +2,7 @@ import type { Principal } from "../auth/index.ts";
 import { DroverError, invalidField } from "../errors/index.ts";
 import { newId } from "../ids/index.ts";
 import type {
+  ConfigApplyState,
   LocationSpec,
   Repositories,
   TargetAgents,
@@ -165,6 +166,52 @@ export async function getVirtualHost(
   id: string,
 ): Promise<VirtualHostRow> {
   return (await virtualHostFor(deps, principal, id, false)).virtualHost;
+}
+
+/** What became of a virtual host on one agent it targets. */
+export interface VirtualHostAgentStatus {
+  agentId: string;
+  /** pending: the agent has not had this host in a delivery yet. */
+  status: "applied" | "set_aside" | "pending";
+  reason?: string;
+  field?: string;
+  /** The state of the agent's latest delivery. */
+  configState: ConfigApplyState;
+}
+
+/**
+ * The host on every agent of its workspace that has it in its desired
+ * state: applied, or set aside with why (its own FAILED, while the agent's
+ * other hosts are served).
+ */
+export async function virtualHostStatus(
+  deps: TenancyDeps,
+  principal: Principal,
+  id: string,
+): Promise<VirtualHostAgentStatus[]> {
+  const { virtualHost } = await virtualHostFor(deps, principal, id, false);
+  const out: VirtualHostAgentStatus[] = [];
+  for (let offset = 0; ; offset += 1000) {
+    const agents = await deps.store.agents.list({
+      workspaceId: virtualHost.workspaceId,
+      limit: 1000,
+      offset,
+    });
+    const rows = await deps.store.configStatus.getMany(agents.map((agent) => agent.id));
+    for (const row of rows.sort((a, b) => (a.agentId < b.agentId ? -1 : 1))) {
+      const outcome = row.hosts.find((host) => host.id === id);
+      if (!outcome) continue;
+      const delivered = row.state === "success" && row.appliedVersion === row.desiredVersion;
+      out.push({
+        agentId: row.agentId,
+        status: outcome.status === "set_aside" ? "set_aside" : delivered ? "applied" : "pending",
+        ...(outcome.reason === undefined ? {} : { reason: outcome.reason }),
+        ...(outcome.field === undefined ? {} : { field: outcome.field }),
+        configState: row.state,
+      });
+    }
+    if (agents.length < 1000) return out;
+  }
 }
 
 /** The patch applied to the virtual host, which is then checked whole; locations are replaced. */

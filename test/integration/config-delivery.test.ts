@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { type AddressInfo, connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -255,6 +255,51 @@ describe("configuration delivery with real nginx", () => {
     }
   });
 
+  test("a host whose upstream does not resolve on the agent is set aside with why; the others stay served", async () => {
+    const broken = await ok(
+      rest("POST", `/v1/workspaces/${workspaceId}/upstreams`, {
+        name: "nowhere",
+        algorithm: "round_robin",
+        servers: [{ address: "nowhere.invalid:80" }],
+      }),
+      201,
+    );
+    const host = await ok(
+      rest("POST", `/v1/workspaces/${workspaceId}/virtual-hosts`, {
+        name: "broken",
+        server_name: "broken.test",
+        listen_port: appPort,
+        locations: [{ path: "/", upstream_id: broken.id }],
+      }),
+      201,
+    );
+    const status = await waitFor("the host set aside", async () => {
+      const { status: current } = await settled();
+      const hosts = current.virtual_hosts as Json[];
+      return current.state === "success" &&
+        hosts.some((h) => h.id === host.id && h.status === "set_aside")
+        ? current
+        : undefined;
+    });
+    expect(status.applied_version).toBe(status.desired_version);
+    const perAgent = await ok(rest("GET", `/v1/virtual-hosts/${host.id}/status`));
+    expect(perAgent.agents).toEqual([
+      expect.objectContaining({ agent_id: agentId, status: "set_aside", config_state: "success" }),
+    ]);
+    expect(((perAgent.agents as Json[])[0]?.reason as string) ?? "").toContain("nowhere.invalid");
+    const served = await ok(
+      rest(
+        "GET",
+        `/v1/virtual-hosts/${(status.virtual_hosts as Json[]).find((h) => h.id !== host.id)?.id}/status`,
+      ),
+    );
+    expect((served.agents as Json[])[0]).toMatchObject({ status: "applied" });
+    expect(await curl(appPort, "app.test")).toMatch(/^[AB]$/);
+    await ok(rest("DELETE", `/v1/virtual-hosts/${host.id}`), 204);
+    await ok(rest("DELETE", `/v1/upstreams/${broken.id}`), 204);
+    expect((await settled()).status.state).toBe("success");
+  });
+
   test("a hand edit of the live nginx.conf is found as drift and repaired", async () => {
     const live = agent.nginx?.paths.config as string;
     const good = readFileSync(live, "utf8");
@@ -273,6 +318,19 @@ describe("configuration delivery with real nginx", () => {
     const status = await ok(rest("POST", `/v1/agents/${agentId}/status`));
     const config = await ok(rest("GET", `/v1/agents/${agentId}/config`));
     expect(status.nginx).toMatchObject({ running: true, config_version: config.applied_version });
+  });
+
+  test("stop takes nginx down gracefully; restart brings it back with the same configuration", async () => {
+    const stopped = await ok(rest("POST", `/v1/agents/${agentId}/stop`, { timeout_seconds: 5 }));
+    expect(stopped).toMatchObject({ ok: true, nginx: { running: false } });
+    await expect(curl(appPort, "app.test")).rejects.toThrow();
+    const restarted = await ok(rest("POST", `/v1/agents/${agentId}/restart`));
+    expect(restarted).toMatchObject({ ok: true, nginx: { running: true } });
+    expect(await curl(appPort, "app.test")).toMatch(/^[AB]$/);
+    const refused = await rest("POST", `/v1/agents/${agentId}/stop`, { timeout_seconds: 0 });
+    expect(refused.status).toBe(422);
+    const unknown = await rest("POST", "/v1/agents/ag-000000000000/reload");
+    expect(unknown.status).toBe(404);
   });
 
   test("health reports carry nginx's status and the applied hash; access logs reach the server", async () => {
@@ -294,6 +352,38 @@ describe("configuration delivery with real nginx", () => {
       return rows.length >= 3 ? rows : undefined;
     });
     expect(logs[0]).toMatchObject({ agent_id: agentId, method: "GET", uri: "/", status: 200 });
+    const from = new Date(Date.now() - 3_600_000).toISOString();
+    const to = new Date(Date.now() + 60_000).toISOString();
+    const metrics = await ok(
+      rest("GET", `/v1/workspaces/${workspaceId}/metrics?from=${from}&to=${to}`),
+    );
+    expect(metrics.requests_total).toBeGreaterThanOrEqual(3);
+    expect((metrics.status_codes as Json)["2xx"]).toBeGreaterThanOrEqual(3);
+  });
+
+  test("open connections to nginx show in the agent's health and the workspace's metrics", async () => {
+    // Two idle keep-alive connections held open while the agent reports.
+    const held = await Promise.all(
+      [0, 1].map(
+        () =>
+          new Promise<Socket>((resolve) => {
+            const socket = connect(appPort, "127.0.0.1", () => resolve(socket));
+          }),
+      ),
+    );
+    try {
+      const from = new Date(Date.now() - 3_600_000).toISOString();
+      const metrics = await waitFor("connections counted", async () => {
+        const to = new Date(Date.now() + 60_000).toISOString();
+        const current = await ok(
+          rest("GET", `/v1/workspaces/${workspaceId}/metrics?from=${from}&to=${to}`),
+        );
+        return (current.active_connections as number) >= 2 ? current : undefined;
+      });
+      expect(metrics.active_connections).toBeGreaterThanOrEqual(2);
+    } finally {
+      for (const socket of held) socket.destroy();
+    }
   });
 
   test("the agent's active health check takes a failing server out of the next config and back", async () => {

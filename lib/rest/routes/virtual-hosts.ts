@@ -5,11 +5,13 @@ import {
   getVirtualHost,
   listVirtualHosts,
   updateVirtualHost,
+  virtualHostStatus,
 } from "../../tenancy/index.ts";
 import {
   VirtualHost,
   VirtualHostCreate,
   VirtualHostPatch,
+  VirtualHostStatus,
   virtualHostInput,
   virtualHostJson,
   virtualHostPatchInput,
@@ -83,6 +85,34 @@ export function virtualHostRoutes(app: OpenAPIHono<RestEnv>, deps: RestDeps): vo
         ),
         200,
       ),
+  );
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/virtual-hosts/{virtual_host_id}/status",
+      tags,
+      summary:
+        "The virtual host on each agent it targets: applied, pending, or set aside with the reason",
+      request: { params: virtualHostParams },
+      responses: { 200: json(VirtualHostStatus, "Per-agent status"), ...errorResponses },
+    }),
+    async (c) => {
+      const id = c.req.valid("param").virtual_host_id;
+      const agents = await virtualHostStatus(tenancy, c.get("principal"), id);
+      return c.json(
+        {
+          virtual_host_id: id,
+          agents: agents.map((agent) => ({
+            agent_id: agent.agentId,
+            status: agent.status,
+            reason: agent.reason ?? null,
+            field: agent.field ?? null,
+            config_state: agent.configState,
+          })),
+        },
+        200,
+      );
+    },
   );
   app.openapi(
     createRoute({
