@@ -49,4 +49,17 @@ describe("health alerts with hysteresis", () => {
     ]);
     expect(changes[1]?.message).toBe("High memory usage: 95%");
   });
+
+  test("nginx not running fires once and resolves when it runs again; agents without nginx never fire", () => {
+    const withNginx = (running: boolean) => ({ ...health(10), nginx: { running } });
+    const down = evaluateAlerts(new Set(), withNginx(false));
+    expect(down).toEqual([
+      { metric: "nginx_down", state: "firing", value: 1, message: "nginx is not running" },
+    ]);
+    expect(evaluateAlerts(new Set(["nginx_down"]), withNginx(false))).toEqual([]);
+    expect(evaluateAlerts(new Set(["nginx_down"]), withNginx(true))).toEqual([
+      { metric: "nginx_down", state: "resolved", value: 0, message: "nginx is running again" },
+    ]);
+    expect(evaluateAlerts(new Set(), health(10))).toEqual([]);
+  });
 });

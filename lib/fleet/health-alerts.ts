@@ -5,7 +5,7 @@ import type { AgentHealth } from "./health.ts";
  * nothing changes, so a value hovering at the threshold does not flood.
  */
 export interface AlertRule {
-  metric: "cpu_percent" | "memory_percent" | "disk_percent";
+  metric: "cpu_percent" | "memory_percent" | "disk_percent" | "nginx_down";
   raise: number;
   clear: number;
   label: string;
@@ -15,6 +15,8 @@ export const defaultAlertRules: readonly AlertRule[] = [
   { metric: "cpu_percent", raise: 90, clear: 80, label: "CPU usage" },
   { metric: "memory_percent", raise: 90, clear: 80, label: "Memory usage" },
   { metric: "disk_percent", raise: 90, clear: 85, label: "Disk usage" },
+  // 1 while the agent's nginx is not running (only agents that run nginx report it).
+  { metric: "nginx_down", raise: 0.5, clear: 0.5, label: "nginx" },
 ];
 
 export interface AlertChange {
@@ -33,6 +35,7 @@ export function metricValues(health: AgentHealth): Record<AlertRule["metric"], n
     cpu_percent: health.cpuPercent,
     memory_percent: percent(health.memoryUsedBytes, health.memoryTotalBytes),
     disk_percent: percent(health.diskUsedBytes, health.diskTotalBytes),
+    nginx_down: health.nginx !== undefined && !health.nginx.running ? 1 : 0,
   };
 }
 
@@ -51,14 +54,20 @@ export function evaluateAlerts(
         metric: rule.metric,
         state: "firing",
         value,
-        message: `High ${rule.label.toLowerCase()}: ${value}%`,
+        message:
+          rule.metric === "nginx_down"
+            ? "nginx is not running"
+            : `High ${rule.label.toLowerCase()}: ${value}%`,
       });
     } else if (firing.has(rule.metric) && value < rule.clear) {
       changes.push({
         metric: rule.metric,
         state: "resolved",
         value,
-        message: `${rule.label} back to ${value}%`,
+        message:
+          rule.metric === "nginx_down"
+            ? "nginx is running again"
+            : `${rule.label} back to ${value}%`,
       });
     }
   }
