@@ -339,7 +339,11 @@ describe("configuration delivery with real nginx", () => {
     const withNginx = await waitFor("a health report with nginx status", async () => {
       const got = await ok(rest("GET", `/v1/agents/${agentId}`));
       const health = got.health as Json | null;
-      return health && health.config_hash === config.applied_version ? health : undefined;
+      // A report from after the restart above: nginx running and serving.
+      const nginx = health?.nginx as Json | null | undefined;
+      return health && health.config_hash === config.applied_version && nginx?.running === true
+        ? health
+        : undefined;
     });
     expect(withNginx.nginx).toMatchObject({
       running: true,
