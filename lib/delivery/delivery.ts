@@ -1,6 +1,7 @@
 import {
   type CertificateMaterial,
   type DesiredState,
+  desiredFilesOnly,
   desiredStateForAgent,
   loadWorkspaceConfig,
   NGINX_DIR,
@@ -141,7 +142,7 @@ interface Plan {
 
 const finalStates = new Set(["success", "failed", "rolled_back"]);
 // Changes that move the desired state of a workspace's agents.
-const workspaceEvents = /^(virtual_host|upstream|certificate)\./;
+const workspaceEvents = /^(virtual_host|upstream|certificate|file)\./;
 
 /**
  * The server's half of configuration delivery: keeps each connected agent's
@@ -233,11 +234,9 @@ export function createConfigDelivery(options: ConfigDeliveryOptions): ConfigDeli
     config: WorkspaceConfig,
   ): DesiredState {
     const { hello } = session;
-    // No nginx on the machine: nothing nginx-related to deliver. (Its hello
-    // carries no status port, which the nginx compiler would refuse.)
-    if (hello.nginxMode === "off") {
-      return { files: [], hash: manifestHash([]), hosts: [], upstreams: [], names: [] };
-    }
+    // No nginx on the machine: its files alone. (Its hello carries no status
+    // port, which the nginx compiler would refuse.)
+    if (hello.nginxMode === "off") return desiredFilesOnly(agent, config.files);
     const unresolvable = new Set(hello.facts.unresolvableNames);
     const runtime = hello.nginxRuntime;
     // Open ACME challenges of the workspace: every agent of it answers them.
@@ -560,6 +559,16 @@ export function createConfigDelivery(options: ConfigDeliveryOptions): ConfigDeli
                 paths: message.drifted,
               });
               session.manifest = message.manifest;
+              // Paths only: a drifted file may be a secret.
+              await events.publish({
+                type: "config.drifted",
+                subjectId: agentId,
+                data: {
+                  agent_id: agentId,
+                  workspace_id: session.workspaceId,
+                  paths: message.drifted.slice(0, 100),
+                },
+              });
               await syncAgent(session, true);
               return;
             case "facts":
