@@ -12,9 +12,10 @@ import {
   stat,
   writeFile,
 } from "node:fs/promises";
-import { connect, createServer as createTcpServer } from "node:net";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
+import { freePort, sleep as pause, waitFor } from "../../test/support/loopback.ts";
 import { ACCESS_LOG_FIELDS, compileNginxConfig } from "../nginx/index.ts";
 import {
   type AccessLogBatch,
@@ -53,14 +54,8 @@ function line(overrides: Record<string, string> = {}): string {
 }
 const request = (n: number) => line({ uri: `/r${n}` });
 
-async function waitFor(what: string, ready: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!ready()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** The tailer's timers run every 10-20 ms here: poll as often, give up after 5 s. */
+const soon = { timeoutMs: 5000, intervalMs: 10 };
 
 let dir: string;
 let logPath: string;
@@ -171,7 +166,7 @@ describe("createAccessLogTailer", () => {
     const { tailer, batches, uris } = tail();
     await tailer.start();
     await appendFile(logPath, request(3) + request(4));
-    await waitFor("two entries", () => uris().length === 2);
+    await waitFor("two entries", () => uris().length === 2, soon);
     expect(uris()).toEqual(["/r3", "/r4"]);
     const info = await stat(logPath);
     const last = batches.at(-1) as AccessLogBatch;
@@ -184,7 +179,7 @@ describe("createAccessLogTailer", () => {
     await tailer.start();
     await pause(40);
     await writeFile(logPath, request(1) + request(2));
-    await waitFor("two entries", () => uris().length === 2);
+    await waitFor("two entries", () => uris().length === 2, soon);
     expect(uris()).toEqual(["/r1", "/r2"]);
   });
 
@@ -201,7 +196,7 @@ describe("createAccessLogTailer", () => {
     await pause(60);
     expect(uris()).toEqual([]);
     await appendFile(logPath, "\n");
-    await waitFor("the entry", () => uris().length === 1);
+    await waitFor("the entry", () => uris().length === 1, soon);
     expect(uris()).toEqual(["/caf\u00e9/\u2713"]);
     expect(batches.at(-1)?.offset).toBe(bytes.length);
     expect(batches.reduce((sum, batch) => sum + batch.skipped, 0)).toBe(0);
@@ -213,7 +208,7 @@ describe("createAccessLogTailer", () => {
     await tailer.start();
     const whole = request(1);
     await appendFile(logPath, `${whole}{"time":"2024-`);
-    await waitFor("the entry", () => uris().length === 1);
+    await waitFor("the entry", () => uris().length === 1, soon);
     expect(batches.at(-1)?.offset).toBe(Buffer.byteLength(whole));
   });
 
@@ -222,7 +217,7 @@ describe("createAccessLogTailer", () => {
     const { tailer, batches, uris } = tail();
     await tailer.start();
     await appendFile(logPath, request(1));
-    await waitFor("the first entry", () => uris().length === 1);
+    await waitFor("the first entry", () => uris().length === 1, soon);
     const rotated = `${logPath}.1`;
     await rename(logPath, rotated);
     // nginx keeps writing to the renamed file until it reopens its logs.
@@ -230,7 +225,7 @@ describe("createAccessLogTailer", () => {
     await pause(40);
     await appendFile(rotated, request(3));
     await writeFile(logPath, request(4) + request(5));
-    await waitFor("five entries", () => uris().length === 5);
+    await waitFor("five entries", () => uris().length === 5, soon);
     expect(uris()).toEqual(["/r1", "/r2", "/r3", "/r4", "/r5"]);
     const info = await stat(logPath);
     expect(batches.at(-1)).toMatchObject({ inode: info.ino, offset: info.size });
@@ -243,7 +238,7 @@ describe("createAccessLogTailer", () => {
     await appendFile(logPath, request(2));
     await rename(logPath, `${logPath}.1`);
     await writeFile(logPath, request(3));
-    await waitFor("two entries", () => uris().length === 2);
+    await waitFor("two entries", () => uris().length === 2, soon);
     expect(uris()).toEqual(["/r2", "/r3"]);
   });
 
@@ -252,7 +247,7 @@ describe("createAccessLogTailer", () => {
     const { tailer, batches, uris } = tail();
     await tailer.start();
     await writeFile(logPath, request(4));
-    await waitFor("the entry after truncation", () => uris().length === 1);
+    await waitFor("the entry after truncation", () => uris().length === 1, soon);
     expect(uris()).toEqual(["/r4"]);
     expect(batches.at(-1)?.offset).toBe(Buffer.byteLength(request(4)));
   });
@@ -273,8 +268,8 @@ describe("createAccessLogTailer", () => {
         "{broken",
       ].join("\n")}\n${request(1)}\u0000\u0001\n${request(2)}`,
     );
-    await waitFor("two entries", () => uris().length === 2);
-    await waitFor("the skipped count", () => skipped() === 7);
+    await waitFor("two entries", () => uris().length === 2, soon);
+    await waitFor("the skipped count", () => skipped() === 7, soon);
     expect(uris()).toEqual(["/r1", "/r2"]);
   });
 
@@ -287,7 +282,7 @@ describe("createAccessLogTailer", () => {
     await appendFile(logPath, "y".repeat(600));
     await pause(40);
     await appendFile(logPath, `\n${request(1)}`);
-    await waitFor("the next entry", () => uris().length === 1);
+    await waitFor("the next entry", () => uris().length === 1, soon);
     expect(uris()).toEqual(["/r1"]);
     expect(skipped()).toBe(1);
   });
@@ -311,9 +306,9 @@ describe("createAccessLogTailer", () => {
     });
     await tailer.start();
     await appendFile(logPath, request(1) + request(2));
-    await waitFor("a failed attempt", () => attempts.length >= 1);
+    await waitFor("a failed attempt", () => attempts.length >= 1, soon);
     await appendFile(logPath, `garbage\n${request(3)}`);
-    await waitFor("all three delivered", () => delivered.length === 3);
+    await waitFor("all three delivered", () => delivered.length === 3, soon);
     expect(delivered).toEqual(["/r1", "/r2", "/r3"]);
     expect(attempts.length).toBeGreaterThanOrEqual(3);
     const success = attempts[2] as AccessLogBatch;
@@ -339,7 +334,7 @@ describe("createAccessLogTailer", () => {
     await appendFile(logPath, [1, 2, 3, 4, 5].map(request).join(""));
     await pause(100);
     failing = false;
-    await waitFor("a delivery", () => delivered.length === 1);
+    await waitFor("a delivery", () => delivered.length === 1, soon);
     expect(delivered[0]?.entries.map((entry) => entry.uri)).toEqual(["/r3", "/r4", "/r5"]);
     expect(delivered[0]?.dropped).toBe(2);
     expect(delivered[0]?.offset).toBe((await stat(logPath)).size);
@@ -350,7 +345,7 @@ describe("createAccessLogTailer", () => {
     await writeFile(logPath, lines.join(""));
     const { tailer, batches } = tail({ maxBatch: 10, flushIntervalMs: 60_000, startOffset: 0 });
     await tailer.start();
-    await waitFor("two full batches", () => batches.length === 2);
+    await waitFor("two full batches", () => batches.length === 2, soon);
     await tailer.stop();
     expect(batches.map((batch) => batch.entries.length)).toEqual([10, 10, 5]);
     const ends = [10, 20, 25].map((n) => Buffer.byteLength(lines.slice(0, n).join("")));
@@ -369,7 +364,7 @@ describe("createAccessLogTailer", () => {
     await pause(80);
     expect(batches).toEqual([]);
     now += 5000;
-    await waitFor("the flush", () => batches.length === 1);
+    await waitFor("the flush", () => batches.length === 1, soon);
   });
 
   test("startOffset resumes where a persisted batch ended", async () => {
@@ -378,7 +373,7 @@ describe("createAccessLogTailer", () => {
     const first = Buffer.byteLength(request(1));
     const resumed = tail({ startOffset: first, startInode: info.ino });
     await resumed.tailer.start();
-    await waitFor("two entries", () => resumed.uris().length === 2);
+    await waitFor("two entries", () => resumed.uris().length === 2, soon);
     expect(resumed.uris()).toEqual(["/r2", "/r3"]);
   });
 
@@ -387,11 +382,11 @@ describe("createAccessLogTailer", () => {
     const info = await stat(logPath);
     const otherInode = tail({ startOffset: 10, startInode: info.ino + 1 });
     await otherInode.tailer.start();
-    await waitFor("two entries", () => otherInode.uris().length === 2);
+    await waitFor("two entries", () => otherInode.uris().length === 2, soon);
     expect(otherInode.uris()).toEqual(["/r1", "/r2"]);
     const pastEnd = tail({ startOffset: info.size + 100 });
     await pastEnd.tailer.start();
-    await waitFor("two entries", () => pastEnd.uris().length === 2);
+    await waitFor("two entries", () => pastEnd.uris().length === 2, soon);
     expect(pastEnd.uris()).toEqual(["/r1", "/r2"]);
   });
 
@@ -469,14 +464,6 @@ function findNginx(): string | undefined {
 }
 
 const nginxBinary = findNginx();
-
-async function freePort(): Promise<number> {
-  const server = createTcpServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 function accepts(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -625,7 +612,10 @@ describe("with a real nginx", () => {
       );
       expect(response.startsWith("HTTP/1.1 404")).toBe(true);
 
-      await waitFor("five entries from nginx", () => entries.length === 5, 10_000);
+      await waitFor("five entries from nginx", () => entries.length === 5, {
+        ...soon,
+        timeoutMs: 10_000,
+      });
       await tailer.stop();
       expect(skipped).toBe(0);
 

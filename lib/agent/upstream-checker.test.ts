@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { createServer, type Server } from "node:http";
+import type { Server } from "node:http";
+import { listen, sleep as pause, portOf, waitFor } from "../../test/support/loopback.ts";
 import { DroverError } from "../errors/index.ts";
 import type { Logger } from "../log/index.ts";
 import {
@@ -45,7 +46,7 @@ async function backend(mode: Mode = "ok"): Promise<Backend> {
       await new Promise<void>((resolve) => open.close(() => resolve()));
     },
     async reopen() {
-      const next = createServer((req, res) => {
+      const next = await listen((req, res) => {
         if (self.mode === "hang") {
           self.answers.push(0);
           return;
@@ -55,9 +56,8 @@ async function backend(mode: Mode = "ok"): Promise<Backend> {
         if (status === 302) res.setHeader("location", "/elsewhere");
         res.statusCode = status;
         res.end(req.url);
-      });
-      await new Promise<void>((resolve) => next.listen(port, "127.0.0.1", resolve));
-      port = (next.address() as { port: number }).port;
+      }, port);
+      port = portOf(next);
       self.address = `127.0.0.1:${port}`;
       server = next;
     },
@@ -67,14 +67,8 @@ async function backend(mode: Mode = "ok"): Promise<Backend> {
   return self;
 }
 
-async function waitFor(what: string, ready: () => boolean, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!ready()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** The checks here probe every 20 ms: poll faster than that, give up after 3 s. */
+const soon = { timeoutMs: 3000, intervalMs: 5 };
 
 /** Fast checks so the suite stays short: every 20 ms, 200 ms to answer. */
 const fast = (overrides: Partial<UpstreamHealthCheck> = {}): UpstreamHealthCheck => ({
@@ -116,13 +110,13 @@ describe("createUpstreamChecker", () => {
       onChange: () => answeredAtChange.push([...flaky.answers]),
     });
     c.update([upstream("app", [healthy, flaky])]);
-    await waitFor("a few probes", () => flaky.answers.length >= 3);
+    await waitFor("a few probes", () => flaky.answers.length >= 3, soon);
     expect(changes).toEqual([]);
     expect(c.downServers()).toEqual({});
 
     flaky.mode = "error";
     const before = flaky.answers.length;
-    await waitFor("flaky down", () => changes.length === 1);
+    await waitFor("flaky down", () => changes.length === 1, soon);
     // The default unhealthyThreshold: 3 failures in a row.
     expect(answeredAtChange[0]?.slice(before)).toEqual([500, 500, 500]);
     expect(changes[0]).toEqual({ app: [flaky.address] });
@@ -136,7 +130,7 @@ describe("createUpstreamChecker", () => {
     flaky.mode = "ok";
     await flaky.reopen();
     const reopened = flaky.answers.length;
-    await waitFor("flaky up", () => changes.length === 2);
+    await waitFor("flaky up", () => changes.length === 2, soon);
     // The default healthyThreshold: 2 successes in a row.
     expect(answeredAtChange[1]?.slice(reopened)).toEqual([200, 200]);
     expect(changes[1]).toEqual({});
@@ -156,7 +150,7 @@ describe("createUpstreamChecker", () => {
     c.update([
       upstream("app", [redirecting], fast({ path: "/healthz?deep=1", unhealthyThreshold: 1 })),
     ]);
-    await waitFor("probes", () => redirecting.answers.length >= 4);
+    await waitFor("probes", () => redirecting.answers.length >= 4, soon);
     expect(redirecting.answers.every((s) => s === 302)).toBe(true);
     expect(seen[0]).toBe(`http://${redirecting.address}/healthz?deep=1`);
     expect(changes).toEqual([]);
@@ -167,10 +161,14 @@ describe("createUpstreamChecker", () => {
     const { checker: instance, changes } = checker();
     const check = fast({ unhealthyThreshold: 2 });
     instance.update([upstream("zeta", [b, a], check), upstream("alpha", [c, a], check)]);
-    await waitFor("all three failing servers down", () => {
-      const down = instance.downServers();
-      return down.zeta?.length === 2 && down.alpha?.length === 1;
-    });
+    await waitFor(
+      "all three failing servers down",
+      () => {
+        const down = instance.downServers();
+        return down.zeta?.length === 2 && down.alpha?.length === 1;
+      },
+      soon,
+    );
     await pause(100);
     const expected = {
       alpha: [a.address],
@@ -188,10 +186,10 @@ describe("createUpstreamChecker", () => {
     const added = await backend();
     const { checker: c, changes } = checker();
     c.update([upstream("app", [failing], fast({ unhealthyThreshold: 2 }))]);
-    await waitFor("down", () => changes.length === 1);
+    await waitFor("down", () => changes.length === 1, soon);
     const check = fast({ unhealthyThreshold: 2, interval: 0.03 });
     c.update([upstream("app", [failing, added], check)]);
-    await waitFor("the added server probed", () => added.answers.length >= 3);
+    await waitFor("the added server probed", () => added.answers.length >= 3, soon);
     expect(c.downServers()).toEqual({ app: [failing.address] });
     expect(changes).toHaveLength(1);
   });
@@ -204,7 +202,7 @@ describe("createUpstreamChecker", () => {
       upstream("a", [kept], fast()),
       upstream("b", [dropped], fast({ unhealthyThreshold: 1 })),
     ]);
-    await waitFor("b down", () => changes.length === 1);
+    await waitFor("b down", () => changes.length === 1, soon);
     expect(changes[0]).toEqual({ b: [dropped.address] });
 
     c.update([upstream("a", [kept])]);
@@ -259,7 +257,7 @@ describe("createUpstreamChecker", () => {
       upstream("slow", [silent], fast({ interval: 0.02, timeout: 0.06, unhealthyThreshold: 2 })),
     ]);
     const started = Date.now();
-    await waitFor("down by timeout", () => changes.length === 1);
+    await waitFor("down by timeout", () => changes.length === 1, soon);
     expect(Date.now() - started).toBeGreaterThanOrEqual(100);
     expect(changes[0]).toEqual({ slow: [silent.address] });
     expect(warnings[0]?.reason).toBe("no answer within 0.06s");
@@ -270,7 +268,7 @@ describe("createUpstreamChecker", () => {
     const silent = await backend("hang");
     const { checker: c } = checker();
     c.update([upstream("slow", [silent], fast({ interval: 1, timeout: 30 }))]);
-    await waitFor("the probe to arrive", () => silent.answers.length === 1);
+    await waitFor("the probe to arrive", () => silent.answers.length === 1, soon);
     const started = Date.now();
     await c.stop();
     expect(Date.now() - started).toBeLessThan(1000);

@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { waitFor } from "../support/loopback.ts";
 
 // The appliance entry run from source by Deno (not Bun): a server, and an agent
 // that joins it, both as Deno processes.
@@ -19,19 +20,8 @@ function drover(args: string[]) {
   return child;
 }
 
-async function until<T>(
-  what: string,
-  probe: () => Promise<T | undefined>,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+/** Deno processes answer a while after starting: probe every 200 ms, failures are "not yet". */
+const patiently = { intervalMs: 200, retryErrors: true };
 
 afterAll(() => {
   for (const child of children) child.kill("SIGKILL");
@@ -56,10 +46,13 @@ test("under Deno, the appliance serves and an agent joins", async () => {
     "1s",
   ]);
   const endpointsFile = join(serverDir, "endpoints.json");
-  const endpoints = await until("server endpoints", async () =>
-    existsSync(endpointsFile)
-      ? (JSON.parse(readFileSync(endpointsFile, "utf8")) as { registration: string })
-      : undefined,
+  const endpoints = await waitFor(
+    "server endpoints",
+    async () =>
+      existsSync(endpointsFile)
+        ? (JSON.parse(readFileSync(endpointsFile, "utf8")) as { registration: string })
+        : undefined,
+    patiently,
   );
   const denoRun = (args: string[]) => run(deno, ["run", "-A", entry, ...args], { timeout: 30_000 });
   const { stdout: token } = await denoRun([
@@ -81,11 +74,15 @@ test("under Deno, the appliance serves and an agent joins", async () => {
     "--data-dir",
     join(dir, "agent"),
   ]);
-  const agents = await until("agent online", async () => {
-    const { stdout } = await denoRun(["agents", "list", "--data-dir", serverDir, "--json"]);
-    const list = JSON.parse(stdout) as Array<{ state: string; labels: Record<string, string> }>;
-    return list.some((agent) => agent.state === "online") ? list : undefined;
-  });
+  const agents = await waitFor(
+    "agent online",
+    async () => {
+      const { stdout } = await denoRun(["agents", "list", "--data-dir", serverDir, "--json"]);
+      const list = JSON.parse(stdout) as Array<{ state: string; labels: Record<string, string> }>;
+      return list.some((agent) => agent.state === "online") ? list : undefined;
+    },
+    patiently,
+  );
   expect(agents).toHaveLength(1);
   expect(agents[0]?.labels).toEqual({ runtime: "deno" });
 }, 90_000);

@@ -7,6 +7,9 @@ import { existsSync, statSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { sleep, waitFor as waitUntil } from "../support/loopback.ts";
+
+export { sleep };
 
 export const repoRoot = resolve(import.meta.dir, "..", "..");
 export const binary = join(repoRoot, "dist", "drover");
@@ -63,34 +66,22 @@ export interface ServerProcess extends RunningProcess {
   fleetId: string;
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((done) => setTimeout(done, ms));
-}
-
 /**
  * Polls `check` every ~150 ms until it returns something other than
  * undefined/false, or fails after the deadline saying what it waited for.
+ * A check that throws is tried again (a child may not be ready to answer);
+ * the last error is in the timeout's message.
  */
-export async function waitFor<T>(
+export function waitFor<T>(
   what: string,
   check: () => Promise<T | undefined | false> | T | undefined | false,
   deadlineMs = defaultDeadlineMs,
 ): Promise<T> {
-  const end = Date.now() + deadlineMs;
-  let lastError: unknown;
-  while (true) {
-    try {
-      const value = await check();
-      if (value !== undefined && value !== false) return value;
-    } catch (error) {
-      lastError = error;
-    }
-    if (Date.now() >= end) {
-      const why = lastError === undefined ? "" : ` (last error: ${String(lastError)})`;
-      throw new Error(`timed out after ${deadlineMs} ms waiting for ${what}${why}`);
-    }
-    await sleep(pollIntervalMs);
-  }
+  return waitUntil(what, check, {
+    timeoutMs: deadlineMs,
+    intervalMs: pollIntervalMs,
+    retryErrors: true,
+  });
 }
 
 /** The environment children get: ours, minus any DROVER_* that would change their flags. */
@@ -354,6 +345,39 @@ export class Harness {
       );
     }
     return result;
+  }
+
+  /**
+   * REST through curl, an independent client, as the server's first admin
+   * (its client certificate in the server data dir): the status, and the
+   * JSON body ({} when empty).
+   */
+  async adminCurl(
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<{ status: number; body: Record<string, unknown> }> {
+    const result = await this.exec("curl", [
+      "-sS",
+      "-X",
+      method,
+      "--cacert",
+      this.path("server/ca.pem"),
+      "--cert",
+      this.path("server/admin.pem"),
+      "--key",
+      this.path("server/admin.key"),
+      ...(body === undefined
+        ? []
+        : ["-H", "content-type: application/json", "--data", JSON.stringify(body)]),
+      "-w",
+      "\n%{http_code}",
+      `https://${this.requireServer().endpoints.http}/v1${path}`,
+    ]);
+    const lines = result.stdout.trimEnd().split("\n");
+    const status = Number(lines.pop());
+    const text = lines.join("\n");
+    return { status, body: text === "" ? {} : JSON.parse(text) };
   }
 
   /** `drover token create` → the token. */

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { Server } from "node:http";
+import { freePort, listen, portOf } from "../support/loopback.ts";
 import { Harness, type RunningProcess, type ServerProcess, waitFor } from "./harness.ts";
 
 // The compiled binary as server and agent (--nginx-mode managed), a real
@@ -22,55 +22,9 @@ let appPort: number;
 let statusPort: number;
 const upstreams: Server[] = [];
 
-function listen(
-  handler: Parameters<typeof createServer>[1] = (_, res) => res.end(),
-): Promise<Server> {
-  return new Promise((resolve) => {
-    const s = createServer(handler).listen(0, "127.0.0.1", () => resolve(s));
-  });
-}
-const portOf = (s: Server) => (s.address() as AddressInfo).port;
-
-async function freePort(): Promise<number> {
-  const s = await listen();
-  const port = portOf(s);
-  await new Promise((resolve) => s.close(resolve));
-  return port;
-}
-
-/** REST through curl with the server's admin client certificate. */
-async function rest(
-  method: string,
-  path: string,
-  body?: unknown,
-): Promise<{ status: number; body: Json }> {
-  const result = await h.exec("curl", [
-    "-sS",
-    "-X",
-    method,
-    "--cacert",
-    h.path("server/ca.pem"),
-    "--cert",
-    h.path("server/admin.pem"),
-    "--key",
-    h.path("server/admin.key"),
-    ...(body === undefined
-      ? []
-      : ["-H", "content-type: application/json", "--data", JSON.stringify(body)]),
-    "-w",
-    "\n%{http_code}",
-    `https://${server.endpoints.http}/v1${path}`,
-  ]);
-  const lines = result.stdout.trimEnd().split("\n");
-  const status = Number(lines.pop());
-  return {
-    status,
-    body: lines.length > 0 && lines.join("") !== "" ? JSON.parse(lines.join("\n")) : {},
-  };
-}
-
+/** REST through curl as the server's admin; fails unless it answers `status`. */
 async function ok(method: string, path: string, body?: unknown, status = 200): Promise<Json> {
-  const result = await rest(method, path, body);
+  const result = await h.adminCurl(method, path, body);
   if (result.status !== status)
     throw new Error(`${method} ${path}: ${result.status} ${JSON.stringify(result.body)}`);
   return result.body;

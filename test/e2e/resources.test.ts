@@ -76,23 +76,7 @@ describe("drover login, then get/create/delete over REST", () => {
   }
 
   /** curl, an independent client, as the server's admin (client certificate). */
-  async function curl(path: string): Promise<{ status: number; body: unknown }> {
-    const result = await h.exec("curl", [
-      "-sS",
-      "--cacert",
-      h.path("server/ca.pem"),
-      "--cert",
-      h.path("server/admin.pem"),
-      "--key",
-      h.path("server/admin.key"),
-      "-w",
-      "\n%{http_code}",
-      `${url}/v1${path}`,
-    ]);
-    const lines = result.stdout.trimEnd().split("\n");
-    const status = Number(lines.pop());
-    return { status, body: lines.length > 0 ? JSON.parse(lines.join("\n")) : undefined };
-  }
+  const curl = (path: string) => h.adminCurl("GET", path);
 
   async function storedCredentials(): Promise<StoredCredentials> {
     return JSON.parse(await readFile(credentialsFile, "utf8")) as StoredCredentials;

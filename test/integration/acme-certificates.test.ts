@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -11,6 +10,7 @@ import { createAgent, type DroverAgent } from "../../lib/agent/index.ts";
 import type { FleetEvent } from "../../lib/events/index.ts";
 import { type HttpResult, httpsClient } from "../support/https-client.ts";
 import { type InProcessFleet, startInProcessFleet } from "../support/in-process.ts";
+import { freePort, listen, portOf, waitFor } from "../support/loopback.ts";
 
 // ACME end to end against pebble (Debian's ACME test server) on loopback:
 // the server orders, the agent's real nginx answers HTTP-01 from the files the
@@ -39,32 +39,8 @@ const events: FleetEvent[] = [];
 const stopAgent = new AbortController();
 let agentRun: Promise<void>;
 
-function listen(
-  handler: Parameters<typeof createServer>[1] = (_, res) => res.end(),
-): Promise<Server> {
-  return new Promise((resolve) => {
-    const server = createServer(handler).listen(0, "127.0.0.1", () => resolve(server));
-  });
-}
-async function freePort(): Promise<number> {
-  const server = await listen();
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T | undefined>,
-  timeoutMs = 60_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+/** Issuance and renewal take pebble and nginx a while: wait up to a minute. */
+const patiently = { timeoutMs: 60_000, intervalMs: 100 };
 const rest = (method: string, path: string, body?: unknown): Promise<HttpResult> =>
   call(method, path, { token, ...(body === undefined ? {} : { body }) });
 async function ok(result: Promise<HttpResult>, status = 200): Promise<Json> {
@@ -73,12 +49,16 @@ async function ok(result: Promise<HttpResult>, status = 200): Promise<Json> {
   return done.body as Json;
 }
 async function settledWith(probe: (status: Json) => boolean): Promise<Json> {
-  return waitFor("the agent to settle", async () => {
-    await fleet.server.delivery.settled();
-    const status = await ok(rest("GET", `/v1/agents/${agentId}/config`));
-    const final = status.state === "success" && status.version === status.desired_version;
-    return final && probe(status) ? status : undefined;
-  });
+  return waitFor(
+    "the agent to settle",
+    async () => {
+      await fleet.server.delivery.settled();
+      const status = await ok(rest("GET", `/v1/agents/${agentId}/config`));
+      const final = status.state === "success" && status.version === status.desired_version;
+      return final && probe(status) ? status : undefined;
+    },
+    patiently,
+  );
 }
 async function servedSerial(): Promise<string> {
   const { stdout } = await run("bash", [
@@ -134,15 +114,19 @@ beforeAll(async () => {
     driftIntervalMs: 200,
   });
   agentRun = agent.run(stopAgent.signal);
-  agentId = await waitFor("the agent's session", async () => {
-    const id = agent.identity()?.id;
-    return id !== undefined && fleet.server.delivery.connected(id) ? id : undefined;
-  });
+  agentId = await waitFor(
+    "the agent's session",
+    async () => {
+      const id = agent.identity()?.id;
+      return id !== undefined && fleet.server.delivery.connected(id) ? id : undefined;
+    },
+    patiently,
+  );
   const upstream = await ok(
     rest("POST", `/v1/workspaces/${workspaceId}/upstreams`, {
       name: "backend",
       algorithm: "round_robin",
-      servers: [{ address: `127.0.0.1:${(backend.address() as AddressInfo).port}` }],
+      servers: [{ address: `127.0.0.1:${portOf(backend)}` }],
     }),
     201,
   );
@@ -180,12 +164,16 @@ describe("ACME certificates through the agents' nginx (pebble)", () => {
       201,
     );
     certificateId = record.id as string;
-    const active = await waitFor("the certificate", async () => {
-      const current = await ok(rest("GET", `/v1/certificates/${certificateId}`));
-      if (current.status === "failed")
-        throw new Error(`issuance failed: ${current.status_message}\n${pebble.logs()}`);
-      return current.status === "active" ? current : undefined;
-    });
+    const active = await waitFor(
+      "the certificate",
+      async () => {
+        const current = await ok(rest("GET", `/v1/certificates/${certificateId}`));
+        if (current.status === "failed")
+          throw new Error(`issuance failed: ${current.status_message}\n${pebble.logs()}`);
+        return current.status === "active" ? current : undefined;
+      },
+      patiently,
+    );
     expect(active.expires_at).not.toBeNull();
     expect(
       events.some((e) => e.type === "certificate.issued" && e.subjectId === certificateId),
@@ -228,11 +216,15 @@ describe("ACME certificates through the agents' nginx (pebble)", () => {
     expect(
       events.some((e) => e.type === "certificate.renewed" && e.subjectId === certificateId),
     ).toBe(true);
-    await waitFor("the renewed certificate on the wire", async () => {
-      await fleet.server.delivery.settled();
-      const serial = await servedSerial();
-      return serial !== firstSerial ? serial : undefined;
-    });
+    await waitFor(
+      "the renewed certificate on the wire",
+      async () => {
+        await fleet.server.delivery.settled();
+        const serial = await servedSerial();
+        return serial !== firstSerial ? serial : undefined;
+      },
+      patiently,
+    );
   });
 
   test("an order nobody can answer fails with why, and the record says so", async () => {
@@ -248,10 +240,14 @@ describe("ACME certificates through the agents' nginx (pebble)", () => {
       }),
       201,
     );
-    const failed = await waitFor("the failure", async () => {
-      const current = await ok(rest("GET", `/v1/certificates/${record.id}`));
-      return current.status === "failed" ? current : undefined;
-    });
+    const failed = await waitFor(
+      "the failure",
+      async () => {
+        const current = await ok(rest("GET", `/v1/certificates/${record.id}`));
+        return current.status === "failed" ? current : undefined;
+      },
+      patiently,
+    );
     expect(failed.status_message).toContain("no agent");
     expect(events.some((e) => e.type === "certificate.failed" && e.subjectId === record.id)).toBe(
       true,

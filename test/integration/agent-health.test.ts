@@ -21,20 +21,7 @@ import {
 } from "../../lib/pki/index.ts";
 import { grpcTransport } from "../../lib/transport/index.ts";
 import { type InProcessFleet, manualClock, startInProcessFleet } from "../support/in-process.ts";
-
-async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T | undefined>,
-  timeoutMs = 10_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+import { waitFor } from "../support/loopback.ts";
 
 async function register(fleet: InProcessFleet) {
   const { token } = await fleet.operator.createJoinToken({ role: Role.AGENT });

@@ -1,21 +1,19 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { execFile, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { createAgent, type DroverAgent } from "../../lib/agent/index.ts";
 import { type HttpResult, httpsClient } from "../support/https-client.ts";
 import { type InProcessFleet, startInProcessFleet } from "../support/in-process.ts";
+import { curl, freePort, listen, portOf, waitFor } from "../support/loopback.ts";
 
 // --nginx-mode system: a "system nginx" started here from its own main
 // configuration (a site of its own, `include confDir/*.conf`), the agent
 // writing only confDir/drover.conf and reloading that nginx.
 setDefaultTimeout(90_000);
 
-const run = promisify(execFile);
 type Json = Record<string, unknown>;
 
 let dir: string;
@@ -33,52 +31,12 @@ let pidFile: string;
 const stopAgent = new AbortController();
 let agentRun: Promise<void>;
 
-function listen(
-  handler: Parameters<typeof createServer>[1] = (_, res) => res.end(),
-): Promise<Server> {
-  return new Promise((resolve) => {
-    const server = createServer(handler).listen(0, "127.0.0.1", () => resolve(server));
-  });
-}
-const portOf = (server: Server) => (server.address() as AddressInfo).port;
-async function freePort(): Promise<number> {
-  const server = await listen();
-  const port = portOf(server);
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T | undefined>,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
 const rest = (method: string, path: string, body?: unknown): Promise<HttpResult> =>
   call(method, path, { token, ...(body === undefined ? {} : { body }) });
 async function ok(result: Promise<HttpResult>, status = 200): Promise<Json> {
   const done = await result;
   expect({ status: done.status, body: done.body }).toMatchObject({ status });
   return done.body as Json;
-}
-async function curl(port: number, host: string): Promise<string> {
-  const { stdout } = await run("curl", [
-    "-s",
-    "--max-time",
-    "5",
-    "-H",
-    `Host: ${host}`,
-    `http://127.0.0.1:${port}/`,
-  ]);
-  return stdout;
 }
 
 async function settled(): Promise<Json> {

@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { execFile } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -10,6 +9,7 @@ import { createAgent, type DroverAgent } from "../../lib/agent/index.ts";
 import type { FleetEvent } from "../../lib/events/index.ts";
 import { type HttpResult, httpsClient } from "../support/https-client.ts";
 import { type InProcessFleet, startInProcessFleet } from "../support/in-process.ts";
+import { freePort, listen, portOf, waitFor } from "../support/loopback.ts";
 
 // KeyGenRequests / SubmitPublicKeys with a real agent and nginx: a TLS
 // virtual host on an internal certificate is served with a certificate the
@@ -33,32 +33,6 @@ const events: FleetEvent[] = [];
 const stopAgent = new AbortController();
 let agentRun: Promise<void>;
 
-function listen(
-  handler: Parameters<typeof createServer>[1] = (_, res) => res.end(),
-): Promise<Server> {
-  return new Promise((resolve) => {
-    const server = createServer(handler).listen(0, "127.0.0.1", () => resolve(server));
-  });
-}
-async function freePort(): Promise<number> {
-  const server = await listen();
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T | undefined>,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 const rest = (method: string, path: string, body?: unknown): Promise<HttpResult> =>
   call(method, path, { token, ...(body === undefined ? {} : { body }) });
 async function ok(result: Promise<HttpResult>, status = 200): Promise<Json> {
@@ -132,7 +106,7 @@ describe("internal certificates for virtual hosts", () => {
       rest("POST", `/v1/workspaces/${workspaceId}/upstreams`, {
         name: "backend",
         algorithm: "round_robin",
-        servers: [{ address: `127.0.0.1:${(backend.address() as AddressInfo).port}` }],
+        servers: [{ address: `127.0.0.1:${portOf(backend)}` }],
       }),
       201,
     );

@@ -5,53 +5,15 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { mkdtemp, readFile, realpath, rm, writeFile } from "node:fs/promises";
-import { createServer as createHttpServer, request, type Server } from "node:http";
-import { createServer as createTcpServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { backend, closeAll, freePort, httpGet as get } from "../../../test/support/loopback.ts";
 import { compileNginxConfig, type NginxModel } from "../../nginx/index.ts";
 import { type ApplyPhase, createNginxManager, type ManagedNginxManager } from "./index.ts";
-import { childPids, isAlive, readPidFile } from "./process.ts";
+import { isAlive, readPidFile } from "./process.ts";
+import { applySteps, host, killNginx, v1Model, v2Model } from "./testing.ts";
 
-const servers: Array<{ close(): unknown }> = [];
 const prefixes: string[] = [];
-
-async function freePort(): Promise<number> {
-  const server = createTcpServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-async function backend(name: string): Promise<number> {
-  const server: Server = createHttpServer((req, res) => {
-    res.setHeader("content-type", "text/plain");
-    res.end(`${name} ${req.headers.host}`);
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  servers.push({ close: () => server.close() });
-  return (server.address() as { port: number }).port;
-}
-
-/** One request, no keep-alive (idle connections would hold old workers open). */
-function get(port: number, host: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      { host: "127.0.0.1", port, path: "/", headers: { host }, agent: false },
-      (res) => {
-        let body = "";
-        res.setEncoding("utf8");
-        res.on("data", (chunk) => {
-          body += chunk;
-        });
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-      },
-    );
-    req.on("error", reject);
-    req.end();
-  });
-}
 
 let prefix: string;
 let port: number;
@@ -76,25 +38,8 @@ function compile(model: NginxModel): string {
   return (result.files[0] as { content: string }).content;
 }
 
-const upstream = (id: string, backendPort: number) => ({
-  id,
-  servers: [{ address: `127.0.0.1:${backendPort}` }],
-});
-const host = (id: string, name: string, upstreamId: string, listenPort = port) => ({
-  id,
-  serverNames: [name],
-  listenPort,
-  locations: [{ path: "/", upstreamId }],
-});
-
-/** v1: a.test → backend one. */
-const v1 = () =>
-  compile({ virtualHosts: [host("a", "a.test", "one")], upstreams: [upstream("one", backendOne)] });
-/** v2: a.test → backend two, and a second host b.test → backend one. */
-const v2model = (): NginxModel => ({
-  virtualHosts: [host("a", "a.test", "two"), host("b", "b.test", "one")],
-  upstreams: [upstream("one", backendOne), upstream("two", backendTwo)],
-});
+const v1 = () => compile(v1Model(port, backendOne));
+const v2model = () => v2Model(port, backendOne, backendTwo);
 const v2 = () => compile(v2model());
 
 const sha = (text: string) => createHash("sha256").update(text).digest("hex");
@@ -105,8 +50,8 @@ beforeAll(async () => {
   prefixes.push(prefix);
   port = await freePort();
   statusPort = await freePort();
-  backendOne = await backend("one");
-  backendTwo = await backend("two");
+  backendOne = (await backend("one", { echoHost: true })).port;
+  backendTwo = (await backend("two", { echoHost: true })).port;
   manager = createNginxManager({
     prefix,
     statusPort,
@@ -119,20 +64,10 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const dir of prefixes) {
-    const pid = await readPidFile(join(dir, "logs", "nginx.pid"));
-    if (pid !== undefined && (await isAlive(pid))) {
-      for (const worker of await childPids(pid)) {
-        try {
-          process.kill(worker, "SIGKILL");
-        } catch {}
-      }
-      try {
-        process.kill(pid, "SIGKILL");
-      } catch {}
-    }
+    await killNginx(join(dir, "logs", "nginx.pid"));
     await rm(dir, { recursive: true, force: true });
   }
-  for (const server of servers) server.close();
+  await closeAll();
 });
 
 describe("managed nginx", () => {
@@ -141,14 +76,7 @@ describe("managed nginx", () => {
     expect(report.errors).toEqual([]);
     expect(report.status).toBe("SUCCESS");
     expect(report.version).toBe("v1");
-    expect(report.steps.map((s) => s.name)).toEqual([
-      "stage",
-      "validate",
-      "backup",
-      "swap",
-      "start",
-      "confirm",
-    ]);
+    expect(report.steps.map((s) => s.name)).toEqual(applySteps("start", "confirm"));
     expect(report.steps.every((s) => s.ok && s.ms >= 0)).toBe(true);
     expect(phases).toEqual(["PENDING", "VALIDATING", "APPLYING", "SUCCESS"]);
     expect(await get(port, "a.test")).toEqual({ status: 200, body: `one a.test` });
@@ -178,14 +106,7 @@ describe("managed nginx", () => {
     const report = await manager.apply(v2(), "v2");
     expect(report.errors).toEqual([]);
     expect(report.status).toBe("SUCCESS");
-    expect(report.steps.map((s) => s.name)).toEqual([
-      "stage",
-      "validate",
-      "backup",
-      "swap",
-      "reload",
-      "confirm",
-    ]);
+    expect(report.steps.map((s) => s.name)).toEqual(applySteps("reload", "confirm"));
     const after = await manager.status();
     expect(after.pid).toBe(before.pid as number);
     expect(after.workers).not.toEqual(before.workers);
@@ -267,10 +188,7 @@ describe("managed nginx", () => {
   });
 
   test("a reload nginx refuses (port taken, passes -t) rolls back with nginx's error", async () => {
-    const busy = createTcpServer();
-    await new Promise<void>((resolve) => busy.listen(0, "127.0.0.1", resolve));
-    servers.push(busy);
-    const busyPort = (busy.address() as { port: number }).port;
+    const busyPort = (await backend("busy")).port;
     const model = v2model();
     const conflicting = compile({
       ...model,

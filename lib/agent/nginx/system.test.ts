@@ -8,55 +8,16 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { spawn } from "node:child_process";
 import { mkdir, mkdtemp, readdir, readFile, realpath, rm, writeFile } from "node:fs/promises";
-import { createServer as createHttpServer, request, type Server } from "node:http";
-import { createServer as createTcpServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { backend, closeAll, freePort, httpGet as get } from "../../../test/support/loopback.ts";
 import { compileNginxConfig, type NginxModel, nginxBuildPaths } from "../../nginx/index.ts";
 import { nginxBinaryLookup, nginxVersionText } from "./command.ts";
 import { type ApplyPhase, createSystemNginxManager, type SystemNginxManager } from "./index.ts";
-import { childPids, isAlive, isNginxMaster, readPidFile } from "./process.ts";
+import { isAlive, isNginxMaster, readPidFile } from "./process.ts";
+import { applySteps, host, killNginx, v1Model, v2Model } from "./testing.ts";
 
-const servers: Array<{ close(): unknown }> = [];
 const binary = nginxBinaryLookup();
-
-async function freePort(): Promise<number> {
-  const server = createTcpServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-async function backend(name: string): Promise<number> {
-  const server: Server = createHttpServer((req, res) => {
-    res.setHeader("content-type", "text/plain");
-    res.end(`${name} ${req.headers.host}`);
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  servers.push({ close: () => server.close() });
-  return (server.address() as { port: number }).port;
-}
-
-/** One request to 127.0.0.1, no keep-alive (idle connections would hold old workers open). */
-function get(port: number, host: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      { host: "127.0.0.1", port, path: "/", headers: { host }, agent: false, timeout: 5000 },
-      (res) => {
-        let body = "";
-        res.setEncoding("utf8");
-        res.on("data", (chunk) => {
-          body += chunk;
-        });
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-      },
-    );
-    req.on("timeout", () => req.destroy(new Error("timeout")));
-    req.on("error", reject);
-    req.end();
-  });
-}
 
 let root: string;
 let etc: string;
@@ -132,22 +93,8 @@ function compile(model: NginxModel): string {
   );
 }
 
-const upstream = (id: string, backendPort: number) => ({
-  id,
-  servers: [{ address: `127.0.0.1:${backendPort}` }],
-});
-const host = (id: string, name: string, upstreamId: string, listenPort = port) => ({
-  id,
-  serverNames: [name],
-  listenPort,
-  locations: [{ path: "/", upstreamId }],
-});
-const v1 = () =>
-  compile({ virtualHosts: [host("a", "a.test", "one")], upstreams: [upstream("one", backendOne)] });
-const v2model = (): NginxModel => ({
-  virtualHosts: [host("a", "a.test", "two"), host("b", "b.test", "one")],
-  upstreams: [upstream("one", backendOne), upstream("two", backendTwo)],
-});
+const v1 = () => compile(v1Model(port, backendOne));
+const v2model = () => v2Model(port, backendOne, backendTwo);
 const v2 = () => compile(v2model());
 const live = () => readFile(manager.paths.config, "utf8");
 
@@ -165,8 +112,8 @@ beforeAll(async () => {
   statusPort = await freePort();
   systemPort = await freePort();
   otherPort = await freePort();
-  backendOne = await backend("one");
-  backendTwo = await backend("two");
+  backendOne = (await backend("one", { echoHost: true })).port;
+  backendTwo = (await backend("two", { echoHost: true })).port;
   await writeFile(mainConfig, systemConfig());
   // Another file of the system's in confDir: the test copy must see it too.
   await writeFile(
@@ -187,19 +134,9 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  const pid = await readPidFile(pidFile);
-  if (pid !== undefined && (await isAlive(pid))) {
-    for (const worker of await childPids(pid)) {
-      try {
-        process.kill(worker, "SIGKILL");
-      } catch {}
-    }
-    try {
-      process.kill(pid, "SIGKILL");
-    } catch {}
-  }
+  if (pidFile) await killNginx(pidFile);
   if (root) await rm(root, { recursive: true, force: true });
-  for (const server of servers) server.close();
+  await closeAll();
 });
 
 describe("system nginx", () => {
@@ -257,14 +194,7 @@ describe("system nginx", () => {
     const report = await manager.apply(v1(), "v1");
     expect(report.errors).toEqual([]);
     expect(report.status).toBe("SUCCESS");
-    expect(report.steps.map((s) => s.name)).toEqual([
-      "stage",
-      "validate",
-      "backup",
-      "swap",
-      "reload",
-      "confirm",
-    ]);
+    expect(report.steps.map((s) => s.name)).toEqual(applySteps("reload", "confirm"));
     expect(phases).toEqual(["PENDING", "VALIDATING", "APPLYING", "SUCCESS"]);
     expect(await get(port, "a.test")).toEqual({ status: 200, body: "one a.test" });
     expect(await get(systemPort, "x")).toEqual({ status: 200, body: "system\n" });
@@ -366,10 +296,7 @@ describe("system nginx", () => {
   });
 
   test("a reload nginx refuses (port taken, passes -t) rolls back with nginx's error", async () => {
-    const busy = createTcpServer();
-    await new Promise<void>((resolve) => busy.listen(0, "127.0.0.1", resolve));
-    servers.push(busy);
-    const busyPort = (busy.address() as { port: number }).port;
+    const busyPort = (await backend("busy")).port;
     const model = v2model();
     const conflicting = compile({
       ...model,
@@ -408,13 +335,7 @@ describe("system nginx", () => {
 
     const report = await manager.apply(v1(), "v3");
     expect(report.status).toBe("SUCCESS");
-    expect(report.steps.map((s) => s.name)).toEqual([
-      "stage",
-      "validate",
-      "backup",
-      "swap",
-      "reload",
-    ]);
+    expect(report.steps.map((s) => s.name)).toEqual(applySteps("reload"));
     expect(report.steps.at(-1)?.detail).toStartWith("skipped");
     expect((await manager.status()).running).toBe(false);
     expect(await live()).toBe(v1());
