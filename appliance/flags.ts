@@ -67,3 +67,30 @@ export function parseFlags<S extends FlagSpec>(
   }
   return { flags: flags as ParsedFlags<S>, positionals: parsed.positionals };
 }
+
+/** `-o json` and `-ojson` are `--output json`: parseFlags knows long flags only. */
+export function expandShortFlags(argv: string[]): string[] {
+  const end = argv.indexOf("--");
+  const flags = end === -1 ? argv : argv.slice(0, end);
+  const expanded = flags.flatMap((arg) => {
+    if (arg === "-o") return ["--output"];
+    if (/^-o[^-]/.test(arg)) return ["--output", arg.slice(2).replace(/^=/, "")];
+    return [arg];
+  });
+  return end === -1 ? expanded : [...expanded, ...argv.slice(end)];
+}
+
+/** `-o json|table`, with expandShortFlags. */
+export const outputFlag = { output: { kind: "string", default: "table" } } satisfies FlagSpec;
+
+export function outputOf(flags: { output: string }): "json" | "table" {
+  if (flags.output === "json" || flags.output === "table") return flags.output;
+  throw new UsageError("-o takes json or table");
+}
+
+/** The one positional ID a command takes. */
+export function onlyId(positionals: string[], what: string): string {
+  const [id, ...extra] = positionals;
+  if (id === undefined || extra.length > 0) throw new UsageError(`give exactly one ${what} ID`);
+  return id;
+}

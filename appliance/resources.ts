@@ -81,6 +81,10 @@ const count = (title: string, key: string): Column => ({
   },
 });
 
+/** A file mode as `ls` and chmod say it: 0640. */
+const octal = (value: unknown): string =>
+  typeof value === "number" ? `0${value.toString(8)}` : "-";
+
 const name: BodyField = { flag: "name", field: "name", kind: "string", placeholder: "N" };
 const slug: BodyField = { flag: "slug", field: "slug", kind: "string", placeholder: "S" };
 
@@ -231,6 +235,18 @@ export const resources: Resource[] = [
       field("STATUS", "status"),
       field("EXPIRES", "expires_at"),
       field("AUTO RENEW", "auto_renew"),
+    ],
+  ),
+  workspaceObject(
+    "file",
+    [],
+    [
+      field("ID", "id"),
+      field("NAME", "name"),
+      field("KIND", "kind"),
+      field("PATH", "path"),
+      { title: "MODE", value: (item) => octal(item.mode) },
+      field("CREATED", "created_at"),
     ],
   ),
 ];

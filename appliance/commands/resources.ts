@@ -1,6 +1,14 @@
 import { readFile } from "node:fs/promises";
 import { configDir } from "../credentials.ts";
-import { type FlagSpec, parseFlags, UsageError } from "../flags.ts";
+import {
+  expandShortFlags,
+  type FlagSpec,
+  onlyId,
+  outputFlag,
+  outputOf,
+  parseFlags,
+  UsageError,
+} from "../flags.ts";
 import type { Command, CommandIo } from "../io.ts";
 import { formatTable } from "../output.ts";
 import {
@@ -79,27 +87,10 @@ function resourceFor(verb: Verb, given: string | undefined): Resource {
   return resource;
 }
 
-/** `-o json` and `-ojson` are `--output json`: flags.ts knows long flags only. */
-function expandShortFlags(argv: string[]): string[] {
-  const end = argv.indexOf("--");
-  const flags = end === -1 ? argv : argv.slice(0, end);
-  const expanded = flags.flatMap((arg) => {
-    if (arg === "-o") return ["--output"];
-    if (/^-o[^-]/.test(arg)) return ["--output", arg.slice(2).replace(/^=/, "")];
-    return [arg];
-  });
-  return end === -1 ? expanded : [...expanded, ...argv.slice(end)];
-}
-
 const commonFlags = {
-  output: { kind: "string", default: "table" },
+  ...outputFlag,
   "data-dir": { kind: "string" },
 } satisfies FlagSpec;
-
-function outputOf(flags: { output: string }): "json" | "table" {
-  if (flags.output === "json" || flags.output === "table") return flags.output;
-  throw new UsageError("-o takes json or table");
-}
 
 /** With --data-dir the server's admin credential; otherwise the session `drover login` stored. */
 function clientFor(flags: { "data-dir"?: string }, io: CommandIo): Promise<RestClient> {
@@ -122,12 +113,6 @@ function print(
   const header = resource.columns.map((column) => column.title);
   const rows = items.map((item) => resource.columns.map((column) => column.value(item)));
   io.stdout(`${formatTable(header, rows)}\n`);
-}
-
-function onlyId(positionals: string[], what: string): string {
-  const [id, ...extra] = positionals;
-  if (id === undefined || extra.length > 0) throw new UsageError(`give exactly one ${what} ID`);
-  return id;
 }
 
 export const getCommand: Command = async (argv, io) => {

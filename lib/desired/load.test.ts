@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, test } from "bun:test";
 import { expectDroverRejection } from "../../test/support/errors.ts";
 import { tempStoreDir } from "../../test/support/store.ts";
-import { newAgent, t0 } from "../../test/support/store-data.ts";
+import { newAgent, newAgentFile, t0 } from "../../test/support/store-data.ts";
 import { openBunSqlite } from "../store/driver-bun.ts";
 import { createStore } from "../store/store.ts";
 import type { NewUpstream, NewVirtualHost, Store } from "../store/types.ts";
@@ -110,8 +110,21 @@ describe("loading desired state from the store", () => {
       virtualHosts: [],
       upstreams: [],
       certificates: [],
+      files: [],
     });
     expect((await loadWorkspaceConfig(store, "w2")).upstreams.map((u) => u.id)).toEqual(["u3"]);
+  });
+
+  test("loadWorkspaceConfig reads the workspace's files; loadDesiredState delivers the targeted ones", async () => {
+    await store.agentFiles.insert(newAgentFile("f2", "w1", { createdAt: at(1) }));
+    await store.agentFiles.insert(
+      newAgentFile("f1", "w1", { targetAgents: { type: "selector", labelSelector: "env=prod" } }),
+    );
+    await store.agentFiles.insert(newAgentFile("f3", "w2"));
+    expect((await loadWorkspaceConfig(store, "w1")).files.map((f) => f.id)).toEqual(["f1", "f2"]);
+    await store.agents.insert({ ...newAgent("a1"), workspaceId: "w1" });
+    const state = await loadDesiredState(store, "a1", options);
+    expect(state.files.map((f) => f.path)).toEqual(["f2.txt", NGINX_CONFIG_PATH]);
   });
 
   test("loadWorkspaceConfig pages past 1000 rows a table", async () => {

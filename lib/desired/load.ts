@@ -1,5 +1,6 @@
 import { DroverError } from "../errors/index.ts";
 import type {
+  AgentFileRow,
   PagedReads,
   Repositories,
   TlsCertificateRow,
@@ -31,31 +32,39 @@ export interface WorkspaceConfig {
   virtualHosts: VirtualHostRow[];
   upstreams: UpstreamRow[];
   certificates: TlsCertificateRow[];
+  /** Files, secrets and env templates. */
+  files: AgentFileRow[];
 }
 
-/** Reads a workspace's virtual hosts, upstreams and certificates (one query per table under 1000 rows each). */
+/** Reads a workspace's virtual hosts, upstreams, certificates and files (one query per table under 1000 rows each). */
 export async function loadWorkspaceConfig(
-  store: Pick<Repositories, "virtualHosts" | "upstreams" | "tlsCertificates">,
+  store: Pick<Repositories, "virtualHosts" | "upstreams" | "tlsCertificates" | "agentFiles">,
   workspaceId: string | null,
 ): Promise<WorkspaceConfig> {
-  if (workspaceId === null) return { virtualHosts: [], upstreams: [], certificates: [] };
-  const [virtualHosts, upstreams, certificates] = await Promise.all([
+  if (workspaceId === null) {
+    return { virtualHosts: [], upstreams: [], certificates: [], files: [] };
+  }
+  const [virtualHosts, upstreams, certificates, files] = await Promise.all([
     allInWorkspace(store.virtualHosts, workspaceId),
     allInWorkspace(store.upstreams, workspaceId),
     allInWorkspace(store.tlsCertificates, workspaceId),
+    allInWorkspace(store.agentFiles, workspaceId),
   ]);
-  return { virtualHosts, upstreams, certificates };
+  return { virtualHosts, upstreams, certificates, files };
 }
 
 /**
  * Reads what an agent's desired state derives from — the agent, then its
- * workspace's virtual hosts, upstreams and certificates (one query per table
+ * workspace's virtual hosts, upstreams, certificates and files (one query per table
  * for workspaces under 1000 rows a table) — and computes it. not_found if the
  * agent does not exist. The reads are not one snapshot: a write racing them
  * emits its own change, after which the state is computed again.
  */
 export async function loadDesiredState(
-  store: Pick<Repositories, "agents" | "virtualHosts" | "upstreams" | "tlsCertificates">,
+  store: Pick<
+    Repositories,
+    "agents" | "virtualHosts" | "upstreams" | "tlsCertificates" | "agentFiles"
+  >,
   agentId: string,
   options: DesiredStateOptions,
 ): Promise<DesiredState> {
@@ -65,7 +74,7 @@ export async function loadDesiredState(
   return desiredStateForAgent({ agent, ...config, options });
 }
 
-/** A change to a workspace's configuration (virtual hosts, upstreams, certificates). */
+/** A change to a workspace's configuration (virtual hosts, upstreams, certificates, files). */
 export interface ConfigChange {
   workspaceId: string;
 }

@@ -8,6 +8,12 @@ export const NGINX_INCLUDE_PATH = "nginx/drover.conf";
 export const NGINX_DIR = "nginx";
 /** The directory certificate files go in, relative to the agent's file root. */
 export const CERTIFICATE_DIR = "certs";
+/** The directory keys the agent generates (KeyGenRequests) go in, relative to its file root. */
+export const KEY_DIR = "keys";
+/** The agent's file receiver's record of what it wrote, at the root (lib/agent's manifestFileName). */
+export const RECEIVER_STATE_FILE = ".drover-manifest.json";
+/** The largest agent file (its rendered content, in UTF-8 bytes): the agent's receiver refuses more. */
+export const AGENT_FILE_MAX_BYTES = 1024 * 1024;
 
 export const NGINX_CONFIG_MODE = 0o644;
 export const CERTIFICATE_MODE = 0o644;
@@ -30,4 +36,22 @@ export function certificateFilePaths(
 /** `root/relative`, with one `/` between them. */
 export function underRoot(root: string, relative: string): string {
   return `${root.replace(/\/+$/, "")}/${relative}`;
+}
+
+const droverDirs: readonly string[] = [NGINX_DIR, CERTIFICATE_DIR, KEY_DIR];
+
+/**
+ * Why a path cannot be an agent file's, or undefined when it can: a relative
+ * POSIX path (lib/drift's grammar) that is none of Drover's own — not in (nor
+ * named) nginx/, certs/ or keys/, and not the receiver's record.
+ */
+export function agentFilePathProblem(path: unknown): string | undefined {
+  const problem = pathProblem(path);
+  if (problem !== undefined) return problem;
+  const [first] = String(path).split("/");
+  if (first !== undefined && droverDirs.includes(first)) {
+    return `must not be ${first} or under ${first}/: Drover writes its own files there`;
+  }
+  if (path === RECEIVER_STATE_FILE) return "is reserved for the agent's record of its files";
+  return undefined;
 }

@@ -6,7 +6,14 @@ import {
   type NginxHostOutcome,
   nginxModelFromRows,
 } from "../nginx/index.ts";
-import type { TlsCertificateRow, UpstreamRow, VirtualHostRow } from "../store/index.ts";
+import type {
+  AgentFileRow,
+  AgentRow,
+  TlsCertificateRow,
+  UpstreamRow,
+  VirtualHostRow,
+} from "../store/index.ts";
+import { agentFilesForAgent } from "./files.ts";
 import {
   CERTIFICATE_MODE,
   certificateFilePaths,
@@ -23,10 +30,11 @@ const byId = <T extends { id: string }>(a: T, b: T): number =>
 
 /**
  * The files an agent should hold, derived from the store's rows alone: its
- * nginx.conf (`nginx/nginx.conf`, 0644) and, for each TLS host it serves,
- * the certificate (`certs/<id>.pem`, 0644) and key (`certs/<id>.key`, 0600,
- * secret). Pure: the same rows and options give the same files and hash, in
- * any row order; rows of other workspaces change nothing.
+ * nginx.conf (`nginx/nginx.conf`, 0644); for each TLS host it serves, the
+ * certificate (`certs/<id>.pem`, 0644) and key (`certs/<id>.key`, 0600,
+ * secret); and the workspace's agent files that target it
+ * (agentFilesForAgent). Pure: the same rows and options give the same files
+ * and hash, in any row order; rows of other workspaces change nothing.
  *
  * A host that cannot be served — its certificate has no material or belongs
  * to another workspace, its selector no longer parses, the compiler refuses
@@ -142,6 +150,8 @@ export function desiredStateForAgent(input: DesiredStateInput): DesiredState {
     if ("keyPem" in pem)
       files.push({ path: paths.keyPath, mode: KEY_MODE, content: pem.keyPem, secret: true });
   }
+  // Never at Drover's paths: refused when written, and skipped there too.
+  files.push(...agentFilesForAgent(agent, input.files ?? []));
   files.sort((a, b) => comparePaths(a.path, b.path));
 
   // The compiler names fields by the host's index in this agent's model; name them from the host.
@@ -155,6 +165,15 @@ export function desiredStateForAgent(input: DesiredStateInput): DesiredState {
     upstreams: result.upstreams,
     names: [...names].sort(),
   };
+}
+
+/**
+ * The desired state of an agent that runs no nginx (`--nginx-mode off`): its
+ * agent files alone, no hosts, no names to check.
+ */
+export function desiredFilesOnly(agent: AgentRow, files: readonly AgentFileRow[]): DesiredState {
+  const desired = agentFilesForAgent(agent, files).sort((a, b) => comparePaths(a.path, b.path));
+  return { files: desired, hash: configHash(desired), hosts: [], upstreams: [], names: [] };
 }
 
 function isMaterial(value: unknown): value is CertificateMaterial {

@@ -1,7 +1,7 @@
 import { isDroverError } from "../errors/index.ts";
 import type { NginxHostOutcome } from "../nginx/index.ts";
 import { type Labels, matchesSelector, parseSelector } from "../selector/index.ts";
-import type { AgentRow, VirtualHostRow } from "../store/index.ts";
+import type { AgentRow, TargetAgents, VirtualHostRow } from "../store/index.ts";
 
 export interface Targeting {
   /** The workspace's hosts deployed to the agent. */
@@ -10,9 +10,9 @@ export interface Targeting {
   setAside: Extract<NginxHostOutcome, { status: "set_aside" }>[];
 }
 
-/** Whether a virtual host's target_agents takes an agent with these labels; throws for a bad selector. */
-export function targetsLabels(host: VirtualHostRow, labels: Labels): boolean {
-  const target = host.targetAgents;
+/** Whether a row's target_agents (a virtual host's, a file's) takes an agent with these labels; throws for a bad selector. */
+export function targetsLabels(row: { targetAgents: TargetAgents }, labels: Labels): boolean {
+  const target = row.targetAgents;
   if (target.type === "all") return true;
   return matchesSelector(parseSelector(target.labelSelector), labels);
 }

@@ -7,7 +7,13 @@ import type {
   NginxRuntimePaths,
   NginxUpstreamOutcome,
 } from "../nginx/index.ts";
-import type { AgentRow, TlsCertificateRow, UpstreamRow, VirtualHostRow } from "../store/index.ts";
+import type {
+  AgentFileRow,
+  AgentRow,
+  TlsCertificateRow,
+  UpstreamRow,
+  VirtualHostRow,
+} from "../store/index.ts";
 
 /**
  * A TLS certificate for an agent, once there is one: with the key to deliver
@@ -68,6 +74,8 @@ export interface DesiredStateInput {
   virtualHosts: readonly VirtualHostRow[];
   upstreams: readonly UpstreamRow[];
   certificates: readonly TlsCertificateRow[];
+  /** Files, secrets and env templates; absent: none. */
+  files?: readonly AgentFileRow[];
   options: DesiredStateOptions;
 }
 

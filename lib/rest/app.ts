@@ -12,6 +12,7 @@ import type { RestDeps } from "./rest-deps.ts";
 import { agentRoutes } from "./routes/agents.ts";
 import { authRoutes } from "./routes/auth.ts";
 import { certificateRoutes } from "./routes/certificates.ts";
+import { fileRoutes } from "./routes/files.ts";
 import { organizationRoutes } from "./routes/organizations.ts";
 import { trafficRoutes } from "./routes/traffic.ts";
 import { upstreamRoutes } from "./routes/upstreams.ts";
@@ -84,6 +85,7 @@ export function createRestApp(deps: RestDeps): OpenAPIHono<RestEnv> {
   virtualHostRoutes(app, deps);
   upstreamRoutes(app, deps);
   certificateRoutes(app, deps);
+  fileRoutes(app, deps);
   trafficRoutes(app, deps);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {

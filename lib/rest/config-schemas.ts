@@ -1,6 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import type {
   AccessLogRow,
+  AgentFileRow,
   HealthCheckSpec,
   LocationSpec,
   TargetAgents,
@@ -12,6 +13,7 @@ import type {
 import {
   ACCESS_LOG_LIMIT_MAX,
   type AccessLogQuery,
+  type AgentFileInput,
   type CertificateInput,
   configLimits,
   type TimeWindow,
@@ -22,7 +24,7 @@ import {
 
 /**
  * Request and response shapes of virtual hosts, upstreams, certificates,
- * access logs and metrics. Schemas check types, enums and ranges; the
+ * files, access logs and metrics. Schemas check types, enums and ranges; the
  * service checks the rest (host names, paths, headers, references), naming
  * fields by the same paths.
  */
@@ -109,6 +111,11 @@ const Location = z.object({
   ),
 });
 
+const TargetAgentsJson = z.union([
+  z.object({ type: z.literal("all") }),
+  z.object({ type: z.literal("selector"), label_selector: z.string() }),
+]);
+
 export const VirtualHostStatus = z
   .object({
     virtual_host_id: z.string(),
@@ -143,10 +150,7 @@ export const VirtualHost = z
     http2_enabled: z.boolean(),
     http3_enabled: z.boolean(),
     locations: z.array(Location),
-    target_agents: z.union([
-      z.object({ type: z.literal("all") }),
-      z.object({ type: z.literal("selector"), label_selector: z.string() }),
-    ]),
+    target_agents: TargetAgentsJson,
     created_at: z.string(),
     updated_at: z.string(),
   })
@@ -430,6 +434,109 @@ export function certificateJson(row: TlsCertificateRow) {
     expires_at: row.expiresAt?.toISOString() ?? null,
     auto_renew: row.autoRenew,
     created_at: row.createdAt.toISOString(),
+  };
+}
+
+// Files
+
+const fileKinds = ["file", "secret", "env_template"] as const;
+
+const fileFields = {
+  name: z.string().openapi({
+    example: "api-token",
+    description: `1-100 letters, digits, '.', '_' or '-'; what \${secret.NAME} names`,
+  }),
+  path: z.string().openapi({
+    example: "app/app.env",
+    description:
+      "Relative POSIX path under the agent's file root; not under nginx/, certs/ or keys/",
+  }),
+  mode: z
+    .number()
+    .int()
+    .min(0o400)
+    .max(0o777)
+    .openapi({ example: 0o640, description: "Permission bits as a number: 416 is 0640" }),
+  kind: z.enum(fileKinds).openapi({
+    description: `file; secret (its content is never returned); env_template (rendered per agent: \${agent.id|name|hostname|ip}, \${labels.KEY}, \${secret.NAME}, $$ for a literal $)`,
+  }),
+  content: z.string().openapi({ description: "Text, at most 1 MiB of UTF-8" }),
+  target_agents: TargetAgentsBody,
+};
+
+export const AgentFileCreate = z.strictObject({
+  ...fileFields,
+  mode: fileFields.mode
+    .optional()
+    .openapi({ description: "Default 0600 (384) for a secret, else 0644 (420)" }),
+  kind: fileFields.kind.default("file"),
+  target_agents: fileFields.target_agents.default({ type: "all" }),
+});
+
+/** Fields given replace the stored ones; the kind cannot change. */
+export const AgentFilePatch = z.strictObject({
+  name: fileFields.name.optional(),
+  path: fileFields.path.optional(),
+  mode: fileFields.mode.optional(),
+  content: fileFields.content.optional(),
+  target_agents: fileFields.target_agents.optional(),
+});
+
+export const AgentFile = z
+  .object({
+    id: z.string(),
+    workspace_id: z.string(),
+    name: z.string(),
+    path: z.string(),
+    mode: z.number(),
+    kind: z.enum(fileKinds),
+    content: z
+      .string()
+      .nullable()
+      .openapi({ description: "null for a secret; an env template's template, not a rendering" }),
+    content_redacted: z.boolean(),
+    target_agents: TargetAgentsJson,
+    created_at: z.string(),
+    updated_at: z.string(),
+  })
+  .openapi("AgentFile");
+
+export function fileInput(body: z.infer<typeof AgentFileCreate>): AgentFileInput {
+  return {
+    name: body.name,
+    path: body.path,
+    mode: body.mode ?? (body.kind === "secret" ? 0o600 : 0o644),
+    kind: body.kind,
+    content: body.content,
+    targetAgents: targetFromJson(body.target_agents),
+  };
+}
+
+export function filePatchInput(body: z.infer<typeof AgentFilePatch>): Partial<AgentFileInput> {
+  return {
+    name: body.name,
+    path: body.path,
+    mode: body.mode,
+    content: body.content,
+    targetAgents: body.target_agents && targetFromJson(body.target_agents),
+  };
+}
+
+/** A secret's content never leaves the server. */
+export function fileJson(row: AgentFileRow) {
+  const redacted = row.kind === "secret";
+  return {
+    id: row.id,
+    workspace_id: row.workspaceId,
+    name: row.name,
+    path: row.path,
+    mode: row.mode,
+    kind: row.kind,
+    content: redacted ? null : row.content,
+    content_redacted: redacted,
+    target_agents: targetJson(row.targetAgents),
+    created_at: row.createdAt.toISOString(),
+    updated_at: row.updatedAt.toISOString(),
   };
 }
 

@@ -216,6 +216,12 @@ export const NginxCommandRequest = z.strictObject({
   timeout_seconds: z.number().int().min(1).max(3600).optional(),
 });
 
+export const NginxValidateRequest = z.strictObject({
+  config_text: z.string().openapi({
+    description: "The nginx configuration to test (nginx -t), at most 1 MiB of UTF-8",
+  }),
+});
+
 export const NginxCommandResult = z
   .object({ ok: z.boolean(), errors: z.array(z.string()), nginx: NginxJson.nullable() })
   .openapi("NginxCommandResult");
@@ -232,7 +238,7 @@ function nginxJson(status: NginxHealth) {
   };
 }
 
-export function commandResultJson(outcome: CommandOutcome) {
+export function commandResultJson(outcome: Omit<CommandOutcome, "id">) {
   return {
     ok: outcome.ok,
     errors: outcome.errors,

@@ -1,21 +1,41 @@
 import { durationMs, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
+import type { ConfigDelivery } from "../delivery/index.ts";
 import type { Fleet } from "../fleet/index.ts";
 import type { OperatorService } from "../gen/drover/v1/operator_pb.ts";
-import { createUser } from "../tenancy/index.ts";
+import { commandAgentFor, createUser, getAgentConfigFor } from "../tenancy/index.ts";
 import {
+  agentCommandFromProto,
+  agentConfigToProto,
+  agentIdFromProto,
   agentStateFromProto,
   agentToProto,
+  commandOutcomeToProto,
   memberRoleFromProto,
   roleFromProto,
 } from "../wire/index.ts";
 import { operatorConfigMethods } from "./operator-config.ts";
-import { operatorTenancyMethods } from "./operator-tenancy.ts";
+import { operatorTenancyMethods, principalOf } from "./operator-tenancy.ts";
 
-export function operatorService(fleet: Fleet): ServiceImpl<typeof OperatorService> {
+export function operatorService(
+  fleet: Fleet,
+  delivery: ConfigDelivery,
+): ServiceImpl<typeof OperatorService> {
   return {
     ...operatorTenancyMethods(fleet),
     ...operatorConfigMethods(fleet),
+    // As REST's /v1/agents/{agent_id}/config and its commands, through the same tenancy functions.
+    async getAgentConfig(request, context) {
+      const agentId = agentIdFromProto(request);
+      const row = await getAgentConfigFor(fleet, principalOf(context), agentId);
+      return { status: agentConfigToProto(agentId, row) };
+    },
+    async sendAgentCommand(request, context) {
+      const { agentId, command } = agentCommandFromProto(request);
+      return commandOutcomeToProto(
+        await commandAgentFor(fleet, delivery, principalOf(context), agentId, command),
+      );
+    },
     async createJoinToken(request) {
       const created = await fleet.createJoinToken({
         role: roleFromProto(request.role),

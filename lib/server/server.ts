@@ -228,7 +228,7 @@ async function startLocked(
     clientCaPem: ca,
     interceptors: [droverErrorInterceptor, requireRole("operator", store)],
     routes: (router) => {
-      router.service(OperatorService, operatorService(fleet));
+      router.service(OperatorService, operatorService(fleet, delivery));
       router.service(IdentityService, identityService(fleet));
     },
   });

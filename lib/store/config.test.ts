@@ -1,9 +1,10 @@
 import { beforeEach, describe, expect, test } from "bun:test";
 import { expectDroverRejection } from "../../test/support/errors.ts";
 import { drivers, tempStoreDir } from "../../test/support/store.ts";
-import { t0 } from "../../test/support/store-data.ts";
+import { newAgentFile, t0 } from "../../test/support/store-data.ts";
 import { createStore } from "./store.ts";
 import type {
+  AgentFilePatch,
   NewAccessLog,
   NewTlsCertificate,
   NewUpstream,
@@ -439,6 +440,131 @@ describe.each(drivers)("%s", (_driver, open) => {
       expect(await store.tlsCertificates.get("c1")).toBeNull();
       expect(await store.virtualHosts.get("v2")).not.toBeNull();
       expect(await store.accessLogs.count()).toBe(1);
+    });
+  });
+
+  describe("agentFiles", () => {
+    const file = newAgentFile;
+    test("insert and get keep every column, the content exactly; names and paths are unique per workspace", async () => {
+      const content = `A=1\n\t\u0001\r\n\u{1F600} \${x} $$\n`;
+      const row = await store.agentFiles.insert(
+        file("f1", "w1", {
+          kind: "secret",
+          mode: 0o600,
+          content,
+          targetAgents: { type: "selector", labelSelector: "env=prod" },
+        }),
+      );
+      expect(row).toEqual(
+        file("f1", "w1", {
+          kind: "secret",
+          mode: 0o600,
+          content,
+          targetAgents: { type: "selector", labelSelector: "env=prod" },
+        }),
+      );
+      expect(await store.agentFiles.get("f1")).toEqual(row);
+      // The same name and path in another workspace are fine.
+      await store.agentFiles.insert(file("f2", "w2", { name: "f1", path: "f1.txt" }));
+
+      const name = await expectDroverRejection(
+        store.agentFiles.insert(file("f3", "w1", { name: "f1" })),
+      );
+      expect(name.code).toBe("already_exists");
+      expect(name.message).toBe('file named "f1" already exists in workspace w1');
+      const path = await expectDroverRejection(
+        store.agentFiles.insert(file("f4", "w1", { path: "f1.txt" })),
+      );
+      expect(path.code).toBe("already_exists");
+      expect(path.message).toBe('file with path "f1.txt" already exists in workspace w1');
+      expect((await expectDroverRejection(store.agentFiles.insert(file("f1", "w2")))).code).toBe(
+        "already_exists",
+      );
+      const noWorkspace = await expectDroverRejection(store.agentFiles.insert(file("f5", "w9")));
+      expect(noWorkspace.code).toBe("not_found");
+      expect(noWorkspace.message).toContain("w9");
+      for (const bad of [{ path: "" }, { content: "a\u0000b" }]) {
+        expect(
+          (await expectDroverRejection(store.agentFiles.insert(file("f6", "w1", bad)))).code,
+        ).toBe("invalid_argument");
+      }
+    });
+
+    test("update changes what it is given, never the kind or the workspace; list, count and getByName", async () => {
+      await store.agentFiles.insert(file("f1", "w1", { kind: "secret", createdAt: at(1) }));
+      await store.agentFiles.insert(file("f2", "w1", { kind: "env_template", createdAt: at(0) }));
+      await store.agentFiles.insert(file("f3", "w2", { kind: "env_template" }));
+      const ids = async (filter: Parameters<Store["agentFiles"]["list"]>[0]) =>
+        (await store.agentFiles.list(filter)).map((f) => f.id);
+      expect(await ids({ workspaceId: "w1", limit: 10, offset: 0 })).toEqual(["f2", "f1"]);
+      expect(await ids({ workspaceId: "w1", kind: "env_template", limit: 10, offset: 0 })).toEqual([
+        "f2",
+      ]);
+      expect(await ids({ kind: "env_template", limit: 10, offset: 0 })).toEqual(["f2", "f3"]);
+      expect(await store.agentFiles.count({ workspaceId: "w1" })).toBe(2);
+      expect((await store.agentFiles.getByName("w1", "f1"))?.id).toBe("f1");
+      expect(await store.agentFiles.getByName("w2", "f1")).toBeNull();
+
+      const updated = await store.agentFiles.update(
+        "f1",
+        {
+          path: "app/f1",
+          mode: 0o400,
+          content: "new",
+          targetAgents: { type: "all" },
+          kind: "file",
+          workspaceId: "w2",
+        } as AgentFilePatch,
+        at(5),
+      );
+      expect(updated).toEqual({
+        ...file("f1", "w1", { kind: "secret", createdAt: at(1) }),
+        path: "app/f1",
+        mode: 0o400,
+        content: "new",
+        updatedAt: at(5),
+      });
+      const taken = await expectDroverRejection(
+        store.agentFiles.update("f1", { path: "f2.txt" }, at(6)),
+      );
+      expect(taken.message).toBe('file with path "f2.txt" already exists in workspace w1');
+      const named = await expectDroverRejection(
+        store.agentFiles.update("f1", { name: "f2" }, at(6)),
+      );
+      expect(named.message).toBe('file named "f2" already exists in workspace w1');
+      expect(
+        (await expectDroverRejection(store.agentFiles.update("nope", { name: "x" }, at(6)))).code,
+      ).toBe("not_found");
+      expect(await store.agentFiles.delete("f1")).toBe(true);
+      expect(await store.agentFiles.delete("f1")).toBe(false);
+    });
+
+    test("pathConflict finds a file that is a directory of the path, or below it", async () => {
+      await store.agentFiles.insert(file("dir", "w1", { path: "app", createdAt: at(0) }));
+      await store.agentFiles.insert(file("deep", "w1", { path: "etc/x/y.conf", createdAt: at(1) }));
+      await store.agentFiles.insert(file("emoji", "w1", { path: "\u{1F600}/a", createdAt: at(2) }));
+      await store.agentFiles.insert(file("other", "w2", { path: "srv" }));
+      const conflict = async (path: string, except?: string) =>
+        (await store.agentFiles.pathConflict("w1", path, except))?.id ?? null;
+      expect(await conflict("app/x.env")).toBe("dir");
+      expect(await conflict("app/a/b")).toBe("dir");
+      expect(await conflict("etc")).toBe("deep");
+      expect(await conflict("etc/x")).toBe("deep");
+      expect(await conflict("\u{1F600}")).toBe("emoji");
+      expect(await conflict("app")).toBeNull();
+      expect(await conflict("apps/x")).toBeNull();
+      expect(await conflict("etc/x/y.conf")).toBeNull();
+      expect(await conflict("etc/xy")).toBeNull();
+      expect(await conflict("srv/a")).toBeNull();
+      expect(await conflict("app/x.env", "dir")).toBeNull();
+    });
+
+    test("deleting the workspace removes its files", async () => {
+      await store.agentFiles.insert(file("f1", "w1"));
+      await store.agentFiles.insert(file("f2", "w2"));
+      expect(await store.workspaces.delete("w1")).toBe(true);
+      expect(await store.agentFiles.get("f1")).toBeNull();
+      expect(await store.agentFiles.get("f2")).not.toBeNull();
     });
   });
 

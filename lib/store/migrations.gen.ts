@@ -77,4 +77,12 @@ export const migrations: ReadonlyArray<EmbeddedMigration> = [
       "ALTER TABLE `tls_certificates` ADD `status_message` text;",
     ],
   },
+  {
+    tag: "0007_agent_files",
+    statements: [
+      "CREATE TABLE `agent_files` (\n\t`id` text PRIMARY KEY NOT NULL,\n\t`workspace_id` text NOT NULL,\n\t`name` text NOT NULL,\n\t`path` text NOT NULL,\n\t`mode` integer NOT NULL,\n\t`kind` text NOT NULL,\n\t`content` text NOT NULL,\n\t`target_agents` text NOT NULL,\n\t`created_at` integer NOT NULL,\n\t`updated_at` integer NOT NULL,\n\tFOREIGN KEY (`workspace_id`) REFERENCES `workspaces`(`id`) ON UPDATE no action ON DELETE cascade\n);",
+      "CREATE UNIQUE INDEX `agent_files_workspace_id_name_unique` ON `agent_files` (`workspace_id`,`name`);",
+      "CREATE UNIQUE INDEX `agent_files_workspace_id_path_unique` ON `agent_files` (`workspace_id`,`path`);",
+    ],
+  },
 ];

@@ -1,7 +1,7 @@
 /**
  * Configuration objects named uniquely within their workspace (upstreams,
- * virtual hosts): their insert and update, with constraint failures said the
- * way a caller can act on them.
+ * virtual hosts, agent files): their insert and update, with constraint
+ * failures said the way a caller can act on them.
  */
 
 import { DroverError } from "../errors/index.ts";
@@ -35,6 +35,17 @@ export interface NamedKind<T extends NamedTable, Patch> {
    * runtime guarantee); not the workspace: an update never moves an object.
    */
   columns(patch: Patch): Partial<T["$inferInsert"]>;
+  /** Other keys unique per workspace, e.g. a file's path: said like the name when taken. */
+  alsoUnique?: UniqueField<Patch>[];
+}
+
+/** A (workspace_id, column) key besides the name. */
+export interface UniqueField<Patch> {
+  /** The key as SQLite names it in a violation. */
+  key: string;
+  /** How messages call the column, e.g. "path". */
+  label: string;
+  value(patch: Patch): string | undefined;
 }
 
 /** The foreign key violation's meaning, from what the caller knows it references. */
@@ -46,21 +57,36 @@ export interface NamedWrites<Row, Patch> {
   update(db: StoreDb, id: string, patch: Patch, at: Date, missing?: Missing): Promise<Row>;
 }
 
-function nameTaken(what: string, workspaceId: string | undefined, name: string): DroverError {
-  const where = workspaceId === undefined ? "its workspace" : `workspace ${workspaceId}`;
-  return new DroverError("already_exists", `${what} named "${name}" already exists in ${where}`);
+/** already_exists naming the value taken, or undefined when the violation is of no such key. */
+function keyTaken<Patch extends { name?: string }>(
+  error: unknown,
+  kind: Pick<NamedKind<NamedTable, Patch>, "what" | "nameKey" | "alsoUnique">,
+  patch: Patch,
+): ((workspaceId: string | undefined) => DroverError) | undefined {
+  const keys: UniqueField<Patch>[] = [
+    { key: kind.nameKey, label: "name", value: (p) => p.name },
+    ...(kind.alsoUnique ?? []),
+  ];
+  const taken = keys.find((field) => isUniqueViolation(error, field.key));
+  const value = taken?.value(patch);
+  if (taken === undefined || value === undefined) return undefined;
+  const said = taken.label === "name" ? `named "${value}"` : `with ${taken.label} "${value}"`;
+  return (workspaceId) => {
+    const where = workspaceId === undefined ? "its workspace" : `workspace ${workspaceId}`;
+    return new DroverError("already_exists", `${kind.what} ${said} already exists in ${where}`);
+  };
 }
 
 export function namedInWorkspace<T extends NamedTable, Patch extends { name?: string }>(
   kind: NamedKind<T, Patch>,
 ): NamedWrites<T["$inferSelect"], Patch> {
-  const { table, what, nameKey, check, columns } = kind;
+  const { table, what, check, columns } = kind;
   return {
     async insert(db, row, missing) {
       checkText("id", row.id);
       checkText("workspaceId", row.workspaceId);
       check(row);
-      const { id, workspaceId, name, createdAt, updatedAt } = row;
+      const { id, workspaceId, createdAt, updatedAt } = row;
       // A new row has every patchable column, so with its keys and timestamps
       // these are all of the table's: TypeScript cannot follow that through T.
       const values = {
@@ -73,7 +99,8 @@ export function namedInWorkspace<T extends NamedTable, Patch extends { name?: st
       try {
         return returned(await db.insert(table).values(values).returning());
       } catch (error) {
-        if (isUniqueViolation(error, nameKey)) throw nameTaken(what, workspaceId, name);
+        const taken = keyTaken(error, kind, row);
+        if (taken) throw taken(workspaceId);
         if (isUniqueViolation(error)) throw alreadyExists(what, id);
         if (isForeignKeyViolation(error)) throw await missing();
         throw error;
@@ -82,14 +109,12 @@ export function namedInWorkspace<T extends NamedTable, Patch extends { name?: st
 
     async update(db, id, patch, at, missing) {
       check(patch);
-      const { name } = patch;
       try {
         return await updateById(db, table, id, { ...columns(patch), updatedAt: at }, what);
       } catch (error) {
-        if (name !== undefined && isUniqueViolation(error, nameKey)) {
-          // The workspace is only known from the row the update did not return.
-          throw nameTaken(what, (await rowById(db, table, id))?.workspaceId, name);
-        }
+        const taken = keyTaken(error, kind, patch);
+        // The workspace is only known from the row the update did not return.
+        if (taken) throw taken((await rowById(db, table, id))?.workspaceId);
         if (missing !== undefined && isForeignKeyViolation(error)) throw await missing();
         throw error;
       }

@@ -1,4 +1,5 @@
 import { createAccessLogRepository } from "./access-logs.ts";
+import { createAgentFileRepository } from "./agent-files.ts";
 import { createAgentTlsCertificateRepository } from "./agent-tls-certificates.ts";
 import { createAgentRepository } from "./agents.ts";
 import { createCertificateRepository } from "./certificates.ts";
@@ -37,5 +38,6 @@ export function createRepositories(run: Runner): Repositories {
     configStatus: createConfigStatusRepository(exec),
     agentTlsCertificates: createAgentTlsCertificateRepository(exec),
     tlsCertificateMaterial: createTlsCertificateMaterialRepository(exec),
+    agentFiles: createAgentFileRepository(exec),
   };
 }

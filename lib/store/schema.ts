@@ -444,3 +444,37 @@ export const tlsCertificateMaterial = sqliteTable("tls_certificate_material", {
   notBefore: integer("not_before", { mode: "timestamp_ms" }).notNull(),
   notAfter: integer("not_after", { mode: "timestamp_ms" }).notNull(),
 });
+
+export type AgentFileKind = "file" | "secret" | "env_template";
+
+/**
+ * Files delivered to agents besides Drover's own (nginx, certificates):
+ * plain files, secrets and env files rendered from templates, each at a path
+ * under the agent's file root, to the agents its target_agents selects.
+ * Secrets are stored as given (the store is the server's trust boundary).
+ */
+export const agentFiles = sqliteTable(
+  "agent_files",
+  {
+    id: text("id").primaryKey(),
+    workspaceId: text("workspace_id")
+      .notNull()
+      .references(() => workspaces.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    /** Relative POSIX path under the agent's file root. */
+    path: text("path").notNull(),
+    /** Permission bits, 0o400–0o777. */
+    mode: integer("mode").notNull(),
+    kind: text("kind", { enum: ["file", "secret", "env_template"] }).notNull(),
+    /** The file's text; for env_template, the template. */
+    content: text("content").notNull(),
+    targetAgents: text("target_agents", { mode: "json" }).$type<TargetAgents>().notNull(),
+    createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+    updatedAt: integer("updated_at", { mode: "timestamp_ms" }).notNull(),
+  },
+  (t) => [
+    // Leading with workspace_id, each also serves lists and the cascade by workspace.
+    uniqueIndex("agent_files_workspace_id_name_unique").on(t.workspaceId, t.name),
+    uniqueIndex("agent_files_workspace_id_path_unique").on(t.workspaceId, t.path),
+  ],
+);

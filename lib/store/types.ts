@@ -1,5 +1,6 @@
 import type { Selector } from "../selector/index.ts";
 import type {
+  AgentFileKind,
   AgentState,
   ConfigApplyState,
   ConfigApplyStep,
@@ -20,6 +21,7 @@ import type {
 } from "./schema.ts";
 
 export type {
+  AgentFileKind,
   AgentState,
   ConfigApplyState,
   ConfigApplyStep,
@@ -418,6 +420,34 @@ export type VirtualHostPatch = Partial<
   >
 >;
 
+export interface AgentFileRow {
+  id: string;
+  workspaceId: string;
+  /** Unique within its workspace. */
+  name: string;
+  /** Relative POSIX path under the agent's file root; unique within its workspace. */
+  path: string;
+  /** Permission bits, 0o400–0o777. */
+  mode: number;
+  kind: AgentFileKind;
+  /** The file's text; for env_template, the template (rendered per agent on delivery). */
+  content: string;
+  targetAgents: TargetAgents;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export type NewAgentFile = AgentFileRow;
+/** The kind is not patchable: a secret stays a secret. */
+export type AgentFilePatch = Partial<
+  Pick<AgentFileRow, "name" | "path" | "mode" | "content" | "targetAgents">
+>;
+
+export interface AgentFileFilter extends WorkspaceScopeFilter {
+  /** Only files of this kind. */
+  kind?: AgentFileKind;
+}
+
 export interface AccessLogRow {
   id: string;
   agentId: string;
@@ -504,6 +534,21 @@ export interface VirtualHostRepository extends PagedReads<VirtualHostRow, Worksp
   listUsingUpstream(upstreamId: string): Promise<VirtualHostRow[]>;
   /** Virtual hosts serving the certificate, ordered by creation time. */
   listUsingCertificate(certificateId: string): Promise<VirtualHostRow[]>;
+}
+
+export interface AgentFileRepository extends PagedReads<AgentFileRow, AgentFileFilter> {
+  /** not_found if the workspace does not exist; already_exists if the id, the name or the path is taken there. */
+  insert(row: NewAgentFile): Promise<AgentFileRow>;
+  /** not_found if unknown, already_exists if the new name or path is taken in its workspace. */
+  update(id: string, patch: AgentFilePatch, at: Date): Promise<AgentFileRow>;
+  delete(id: string): Promise<boolean>;
+  /** The workspace's file with this name, or null. */
+  getByName(workspaceId: string, name: string): Promise<AgentFileRow | null>;
+  /**
+   * The oldest other file of the workspace whose path is a directory of this
+   * one, or has this one as a directory (`a` and `a/b` cannot both be files).
+   */
+  pathConflict(workspaceId: string, path: string, exceptId?: string): Promise<AgentFileRow | null>;
 }
 
 export interface AccessLogRepository {
@@ -609,6 +654,7 @@ export interface Repositories {
   configStatus: ConfigStatusRepository;
   agentTlsCertificates: AgentTlsCertificateRepository;
   tlsCertificateMaterial: TlsCertificateMaterialRepository;
+  agentFiles: AgentFileRepository;
 }
 
 export interface Store extends Repositories {

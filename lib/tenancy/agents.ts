@@ -1,6 +1,6 @@
 import { type Principal, requireRead, requireWrite } from "../auth/index.ts";
 import type { CommandOutcome, ConfigDelivery, NginxCommand } from "../delivery/index.ts";
-import { DroverError } from "../errors/index.ts";
+import { DroverError, invalidField } from "../errors/index.ts";
 import { agentEvent, type CreatedJoinToken, type Fleet } from "../fleet/index.ts";
 import { parseSelector, validateLabels } from "../selector/index.ts";
 import type { AgentRow, AgentState, ConfigStatusRow } from "../store/index.ts";
@@ -120,6 +120,29 @@ export async function getAgentConfigFor(
   return fleet.deps.store.configStatus.get(id);
 }
 
+/** The most configuration text validate_config carries, in UTF-8 bytes. */
+const maxConfigTextBytes = 1024 * 1024;
+
+/** What each command may carry; fields are named as in REST (and the operator API). */
+function checkNginxCommand(command: Omit<NginxCommand, "id">): void {
+  const { kind, configText, timeoutSeconds } = command;
+  if (kind === "validate_config") {
+    if (configText === undefined || configText === "")
+      throw invalidField("config_text", "is required");
+    if (Buffer.byteLength(configText, "utf8") > maxConfigTextBytes)
+      throw invalidField("config_text", "must be at most 1 MiB");
+    if (timeoutSeconds !== undefined)
+      throw invalidField("timeout_seconds", "does not apply to validate_config");
+    return;
+  }
+  if (configText !== undefined) throw invalidField("config_text", "only with validate_config");
+  if (
+    timeoutSeconds !== undefined &&
+    (!Number.isInteger(timeoutSeconds) || timeoutSeconds < 1 || timeoutSeconds > 3600)
+  )
+    throw invalidField("timeout_seconds", "must be an integer from 1 to 3600");
+}
+
 /** Sends an nginx command to a connected agent (admin) and returns its answer. */
 export async function commandAgentFor(
   fleet: Fleet,
@@ -128,6 +151,7 @@ export async function commandAgentFor(
   id: string,
   command: Omit<NginxCommand, "id">,
 ): Promise<CommandOutcome> {
+  checkNginxCommand(command);
   const agent = await getAgentFor(fleet, principal, id);
   await authorizeAgent(fleet, principal, agent, true);
   return delivery.command(id, command);

@@ -1,7 +1,7 @@
 import { type Principal, requireRead, requireWrite } from "../auth/index.ts";
 import { DroverError } from "../errors/index.ts";
-import type { WorkspaceRow } from "../store/index.ts";
-import type { TenancyDeps } from "./deps.ts";
+import type { PagedReads, WorkspaceRow, WorkspaceScopeFilter } from "../store/index.ts";
+import { offsetOf, type PageOf, type PageRequest, type TenancyDeps } from "./deps.ts";
 import { getWorkspace } from "./workspaces.ts";
 
 /**
@@ -38,4 +38,45 @@ export async function workspaceOfObject(
 /** The data every configuration event carries. */
 export function scopeData(workspace: WorkspaceRow) {
   return { workspace_id: workspace.id, organization_id: workspace.organizationId };
+}
+
+/** A page of a workspace's objects of one kind, for a principal who may see the workspace. */
+export async function listInWorkspace<Row>(
+  deps: TenancyDeps,
+  principal: Principal,
+  workspaceId: string,
+  page: PageRequest,
+  reads: PagedReads<Row, WorkspaceScopeFilter>,
+): Promise<PageOf<Row>> {
+  await workspaceForConfig(deps, principal, workspaceId, false);
+  const [items, total] = await Promise.all([
+    reads.list({ workspaceId, ...offsetOf(page) }),
+    reads.count({ workspaceId }),
+  ]);
+  return { items, total };
+}
+
+/**
+ * An object by id with its workspace, for a principal who may read it (or,
+ * with write, change it); `what` names it: "file file-…". not_found when it
+ * does not exist or its organization is not the principal's.
+ */
+export async function objectInWorkspace<Row extends { workspaceId: string }>(
+  deps: TenancyDeps,
+  principal: Principal,
+  reads: { get(id: string): Promise<Row | null> },
+  what: string,
+  id: string,
+  write: boolean,
+): Promise<{ row: Row; workspace: WorkspaceRow }> {
+  const row = await reads.get(id);
+  if (!row) throw new DroverError("not_found", `${what} not found`);
+  return { row, workspace: await workspaceOfObject(deps, principal, row.workspaceId, what, write) };
+}
+
+/** A patch's fields that are set: undefined means "leave as stored". */
+export function definedFields<T extends object>(patch: Partial<T>): Partial<T> {
+  return Object.fromEntries(
+    Object.entries(patch).filter(([, value]) => value !== undefined),
+  ) as Partial<T>;
 }

@@ -20,6 +20,14 @@ export { configLimits } from "./config-validate.ts";
 export type { PageOf, PageRequest, TenancyDeps } from "./deps.ts";
 export { eventVisibility } from "./event-visibility.ts";
 export {
+  type AgentFileInput,
+  createFile,
+  deleteFile,
+  getFile,
+  listFiles,
+  updateFile,
+} from "./files.ts";
+export {
   createOrganization,
   deleteOrganization,
   getOrganization,

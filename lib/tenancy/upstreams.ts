@@ -8,7 +8,7 @@ import type {
   UpstreamServer,
   WorkspaceRow,
 } from "../store/index.ts";
-import { scopeData, workspaceForConfig, workspaceOfObject } from "./config-scope.ts";
+import { definedFields, scopeData, workspaceForConfig, workspaceOfObject } from "./config-scope.ts";
 import {
   checkHashKey,
   checkHealthCheck,
@@ -148,9 +148,7 @@ export async function updateUpstream(
   patch: Partial<UpstreamInput>,
 ): Promise<UpstreamRow> {
   const { upstream: current, workspace } = await upstreamFor(deps, principal, id, true);
-  const defined = Object.fromEntries(
-    Object.entries(patch).filter(([, value]) => value !== undefined),
-  ) as Partial<UpstreamInput>;
+  const defined = definedFields(patch);
   const merged: UpstreamInput = { ...current, ...defined };
   // Switching away from "hash" drops its key unless the patch sets one.
   if (defined.algorithm !== undefined && defined.algorithm !== "hash" && !("hashKey" in defined)) {

@@ -9,7 +9,7 @@ import type {
   VirtualHostRow,
   WorkspaceRow,
 } from "../store/index.ts";
-import { scopeData, workspaceForConfig, workspaceOfObject } from "./config-scope.ts";
+import { definedFields, scopeData, workspaceForConfig, workspaceOfObject } from "./config-scope.ts";
 import {
   checkInt,
   checkLocations,
@@ -222,9 +222,7 @@ export async function updateVirtualHost(
   patch: Partial<VirtualHostInput>,
 ): Promise<VirtualHostRow> {
   const { virtualHost: current, workspace } = await virtualHostFor(deps, principal, id, true);
-  const defined = Object.fromEntries(
-    Object.entries(patch).filter(([, value]) => value !== undefined),
-  ) as Partial<VirtualHostInput>;
+  const defined = definedFields(patch);
   const merged = pick({ ...current, ...defined });
   checkVirtualHost(merged);
   const virtualHost = await deps.store.transaction(async (tx) => {

@@ -1,4 +1,12 @@
 export {
+  agentCommandFromProto,
+  agentConfigFromProto,
+  agentConfigToProto,
+  agentIdFromProto,
+  commandOutcomeFromProto,
+  commandOutcomeToProto,
+} from "./agent-config.ts";
+export {
   accessLogQueryFromProto,
   accessLogToProto,
   certificateInputFromProto,

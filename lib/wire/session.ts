@@ -44,7 +44,8 @@ const nginxModeEnums: Record<NginxMode, NginxModeEnum> = {
   off: NginxModeEnum.OFF,
 };
 
-const applyStates: Record<number, ConfigApplyState> = {
+// The enum maps below serve agent-config.ts too.
+export const applyStates: Record<number, ConfigApplyState> = {
   [ConfigApplyStateEnum.PENDING]: "pending",
   [ConfigApplyStateEnum.VALIDATING]: "validating",
   [ConfigApplyStateEnum.APPLYING]: "applying",
@@ -52,18 +53,18 @@ const applyStates: Record<number, ConfigApplyState> = {
   [ConfigApplyStateEnum.FAILED]: "failed",
   [ConfigApplyStateEnum.ROLLED_BACK]: "rolled_back",
 };
-const applyStateEnums = Object.fromEntries(
+export const applyStateEnums = Object.fromEntries(
   Object.entries(applyStates).map(([value, state]) => [state, Number(value)]),
 ) as Record<ConfigApplyState, ConfigApplyStateEnum>;
 
-const commandKinds: Record<number, CommandKind> = {
+export const commandKinds: Record<number, CommandKind> = {
   [CommandKindEnum.RELOAD]: "reload",
   [CommandKindEnum.RESTART]: "restart",
   [CommandKindEnum.STOP]: "stop",
   [CommandKindEnum.GET_STATUS]: "get_status",
   [CommandKindEnum.VALIDATE_CONFIG]: "validate_config",
 };
-const commandKindEnums = Object.fromEntries(
+export const commandKindEnums = Object.fromEntries(
   Object.entries(commandKinds).map(([value, kind]) => [kind, Number(value)]),
 ) as Record<CommandKind, CommandKindEnum>;
 

@@ -3,6 +3,7 @@ import { type Timestamp, timestampDate, timestampFromDate } from "@bufbuild/prot
 import { Code, ConnectError } from "@connectrpc/connect";
 import {
   type AccessLog,
+  type AgentConfigStatus,
   type Certificate,
   CertificateProvider,
   CertificateStatus,
@@ -12,7 +13,9 @@ import {
   type Upstream,
   UpstreamAlgorithm,
   type VirtualHost,
+  VirtualHostOutcome,
 } from "../../lib/gen/drover/v1/operator_pb.ts";
+import { CommandKind, ConfigApplyState } from "../../lib/gen/drover/v1/session_pb.ts";
 import type { NewAccessLog } from "../../lib/store/index.ts";
 import { type HttpResult, httpsClient } from "../support/https-client.ts";
 import { type InProcessFleet, startInProcessFleet } from "../support/in-process.ts";
@@ -182,6 +185,33 @@ function accessLogAsRest(message: AccessLog) {
     user_agent: message.userAgent ?? null,
     referer: message.referer ?? null,
     request_id: message.requestId ?? null,
+  };
+}
+
+function agentConfigAsRest(message: AgentConfigStatus | undefined) {
+  if (!message) throw new Error("no configuration status");
+  return {
+    agent_id: message.agentId,
+    desired_version: message.desiredVersion ?? null,
+    version: message.version ?? null,
+    state: lower(ConfigApplyState, message.state),
+    applied_version: message.appliedVersion ?? null,
+    applied_at: iso(message.appliedAt),
+    duration_ms: message.durationMs ?? null,
+    errors: message.errors,
+    steps: message.steps.map((step) => ({
+      name: step.name,
+      ok: step.ok,
+      duration_ms: step.durationMs,
+      ...(step.detail === "" ? {} : { detail: step.detail }),
+    })),
+    virtual_hosts: message.virtualHosts.map((host) => ({
+      id: host.id,
+      status: lower(VirtualHostOutcome, host.status),
+      ...(host.reason === undefined ? {} : { reason: host.reason }),
+      ...(host.field === undefined ? {} : { field: host.field }),
+    })),
+    updated_at: iso(message.updatedAt),
   };
 }
 
@@ -891,5 +921,219 @@ describe("access logs and metrics", () => {
     expect(missing.rawMessage).toBe(
       restError(await send("GET", `/v1/agents/ag-nope/metrics?${window}`)).message,
     );
+  });
+});
+
+/** One refusal alike on both sides: the gRPC code, REST's status and code, the same message. */
+function expectSameRefusal(
+  what: string,
+  grpc: ConnectError,
+  viaRest: ReturnType<typeof restError>,
+  [code, status, restCode]: [Code, number, string],
+): void {
+  expect({ what, code: grpc.code }).toEqual({ what, code });
+  expect({ what, ...viaRest }).toMatchObject({
+    what,
+    status,
+    code: restCode,
+    message: grpc.rawMessage,
+  });
+}
+
+describe("agent configuration and nginx commands", () => {
+  /** An agent of a fresh workspace that never had a session. */
+  async function idleAgent(): Promise<string> {
+    const ws = await newWorkspace();
+    const id = `ag-grpc-cmd-${unique}`;
+    await fleet.server.fleet.deps.store.agents.insert({ ...newAgent(id), workspaceId: ws });
+    return id;
+  }
+
+  test("the configuration status reads the same on both sides, before and after deliveries", async () => {
+    const id = await idleAgent();
+    const both = async () => {
+      const { status } = await fleet.operator.getAgentConfig({ agentId: id });
+      const viaGrpc = agentConfigAsRest(status);
+      expect(await get(`/v1/agents/${id}/config`)).toEqual(viaGrpc);
+      return viaGrpc;
+    };
+    // Never had a session: pending, nothing else known (REST's nulls are unset fields).
+    const pending = await both();
+    expect(pending).toMatchObject({ agent_id: id, state: "pending", updated_at: null });
+    expect(Object.values(pending).filter((value) => value !== null)).toEqual([
+      id,
+      "pending",
+      [],
+      [],
+      [],
+    ]);
+
+    const store = fleet.server.fleet.deps.store;
+    const [first, second] = [`sha256:${"a".repeat(64)}`, `sha256:${"b".repeat(64)}`];
+    const at = (second: number) => new Date(Date.UTC(2026, 2, 2, 10, 0, second));
+    const hosts = [
+      { id: "vh-1", status: "applied" as const },
+      {
+        id: "vh-2",
+        status: "set_aside" as const,
+        reason: "upstream.lan does not resolve on the agent",
+        field: "locations.0.upstream_id",
+      },
+    ];
+    await store.configStatus.setDesired(id, { version: first, hosts: [], at: at(0) });
+    expect(await both()).toMatchObject({ state: "pending", desired_version: first });
+    const steps = [{ name: "stage", ok: true, durationMs: 2 }];
+    await store.configStatus.report(id, {
+      version: first,
+      state: "success",
+      errors: [],
+      steps,
+      durationMs: 40,
+      at: at(1),
+    });
+    await store.configStatus.setDesired(id, { version: second, hosts, at: at(2) });
+    await store.configStatus.report(id, {
+      version: second,
+      state: "rolled_back",
+      errors: ['nginx: [emerg] unknown directive "bogus"'],
+      steps: [...steps, { name: "validate", ok: false, durationMs: 30, detail: "nginx -t" }],
+      durationMs: 75,
+      at: at(3),
+    });
+    expect(await both()).toMatchObject({
+      desired_version: second,
+      version: second,
+      state: "rolled_back",
+      applied_version: first,
+      applied_at: at(1).toISOString(),
+      duration_ms: 75,
+      errors: ['nginx: [emerg] unknown directive "bogus"'],
+      steps: [
+        { name: "stage", ok: true, duration_ms: 2 },
+        { name: "validate", ok: false, duration_ms: 30, detail: "nginx -t" },
+      ],
+      virtual_hosts: hosts,
+    });
+  });
+
+  test("an unknown agent is not found on both sides, with the same message", async () => {
+    const cases: [() => Promise<unknown>, string, string, unknown][] = [
+      [() => fleet.operator.getAgentConfig({ agentId: "ag-nope" }), "GET", "config", undefined],
+      [
+        () => fleet.operator.sendAgentCommand({ agentId: "ag-nope", kind: CommandKind.RELOAD }),
+        "POST",
+        "reload",
+        undefined,
+      ],
+      [
+        () =>
+          fleet.operator.sendAgentCommand({
+            agentId: "ag-nope",
+            kind: CommandKind.VALIDATE_CONFIG,
+            configText: "events {}",
+          }),
+        "POST",
+        "validate",
+        { config_text: "events {}" },
+      ],
+    ];
+    for (const [viaGrpc, method, action, body] of cases) {
+      const grpc = await grpcError(viaGrpc());
+      const viaRest = restError(await send(method, `/v1/agents/ag-nope/${action}`, body));
+      expectSameRefusal(action, grpc, viaRest, [Code.NotFound, 404, "NOT_FOUND"]);
+      expect(grpc.rawMessage).toBe("agent ag-nope not found");
+    }
+  });
+
+  test("every command to an agent that is not connected is unavailable on both sides", async () => {
+    const id = await idleAgent();
+    const cases: [CommandKind, string, Json | undefined][] = [
+      [CommandKind.RELOAD, "reload", undefined],
+      [CommandKind.RESTART, "restart", { timeout_seconds: 5 }],
+      [CommandKind.STOP, "stop", undefined],
+      [CommandKind.GET_STATUS, "status", undefined],
+      [CommandKind.VALIDATE_CONFIG, "validate", { config_text: "events {}" }],
+    ];
+    for (const [kind, action, body] of cases) {
+      const grpc = await grpcError(
+        fleet.operator.sendAgentCommand({
+          agentId: id,
+          kind,
+          configText: (body?.config_text as string | undefined) ?? "",
+          timeoutSeconds: (body?.timeout_seconds as number | undefined) ?? 0,
+        }),
+      );
+      const viaRest = restError(await send("POST", `/v1/agents/${id}/${action}`, body));
+      expectSameRefusal(action, grpc, viaRest, [Code.Unavailable, 503, "SERVICE_UNAVAILABLE"]);
+      expect(grpc.rawMessage).toContain(`agent ${id} is not connected`);
+    }
+  });
+
+  test("malformed requests are refused with invalid_argument naming the field", async () => {
+    const id = await idleAgent();
+    const command = (init: { kind?: CommandKind; configText?: string; timeoutSeconds?: number }) =>
+      fleet.operator.sendAgentCommand({ agentId: id, ...init });
+    const overMiB = "é".repeat(512 * 1024 + 1); // 1 MiB + 2 bytes of UTF-8, half as many characters
+    const grpcOnly: [() => Promise<unknown>, string][] = [
+      [() => command({}), "kind: must be RELOAD, RESTART, STOP, GET_STATUS or VALIDATE_CONFIG"],
+      [
+        () => command({ kind: 99 as CommandKind }),
+        "kind: must be RELOAD, RESTART, STOP, GET_STATUS or VALIDATE_CONFIG",
+      ],
+      [
+        () => fleet.operator.sendAgentCommand({ agentId: "", kind: CommandKind.RELOAD }),
+        "agent_id: is required",
+      ],
+      [() => fleet.operator.getAgentConfig({ agentId: "" }), "agent_id: is required"],
+      [() => command({ kind: CommandKind.VALIDATE_CONFIG }), "config_text: is required"],
+      [
+        () => command({ kind: CommandKind.RELOAD, configText: "events {}" }),
+        "config_text: only with validate_config",
+      ],
+      [
+        () => command({ kind: CommandKind.STOP, timeoutSeconds: 3601 }),
+        "timeout_seconds: must be an integer from 1 to 3600",
+      ],
+      [
+        () =>
+          command({
+            kind: CommandKind.VALIDATE_CONFIG,
+            configText: "events {}",
+            timeoutSeconds: 5,
+          }),
+        "timeout_seconds: does not apply to validate_config",
+      ],
+    ];
+    for (const [viaGrpc, message] of grpcOnly) {
+      const grpc = await grpcError(viaGrpc());
+      expect({ code: grpc.code, message: grpc.rawMessage }).toEqual({
+        code: Code.InvalidArgument,
+        message,
+      });
+    }
+
+    // The service layer's checks: the identical message on both sides.
+    for (const [configText, message] of [
+      ["", "config_text: is required"],
+      [overMiB, "config_text: must be at most 1 MiB"],
+    ] as const) {
+      const grpc = await grpcError(command({ kind: CommandKind.VALIDATE_CONFIG, configText }));
+      const viaRest = restError(
+        await send("POST", `/v1/agents/${id}/validate`, { config_text: configText }),
+      );
+      expectSameRefusal(message, grpc, viaRest, [Code.InvalidArgument, 422, "VALIDATION_ERROR"]);
+      expect(grpc.rawMessage).toBe(message);
+    }
+
+    // REST's schemas answer first, naming the same fields.
+    for (const [action, body, field] of [
+      ["validate", {}, "config_text"],
+      ["validate", { config_text: "events {}", timeout_seconds: 5 }, "timeout_seconds"],
+      ["stop", { timeout_seconds: 3601 }, "timeout_seconds"],
+    ] as const) {
+      const viaRest = restError(await send("POST", `/v1/agents/${id}/${action}`, body));
+      expect(viaRest).toMatchObject({ status: 422, code: "VALIDATION_ERROR" });
+      expect(viaRest.fields).toContain(field);
+    }
   });
 });

@@ -65,6 +65,19 @@ async function newWorkspace(): Promise<{ org: Json; workspace: Json }> {
   return { org, workspace };
 }
 
+/** A new user who is a viewer of the organization, logged in: their access token. */
+async function viewerOf(org: Json): Promise<string> {
+  const email = `viewer-${++unique}@cfg.example`;
+  const password = `pw-${email}-long-enough`;
+  await fleet.operator.createUser({
+    email,
+    password,
+    role: MemberRole.VIEWER,
+    organizationSlug: org.slug as string,
+  });
+  return loginAs(email, password);
+}
+
 const server = (address: string, extra: Json = {}) => ({ address, ...extra });
 
 beforeAll(async () => {
@@ -811,15 +824,7 @@ describe("authorization", () => {
     };
     const a = await make(mine.workspace);
     const b = await make(theirs.workspace);
-    const email = `viewer-${++unique}@cfg.example`;
-    const password = `pw-${email}-long-enough`;
-    await fleet.operator.createUser({
-      email,
-      password,
-      role: MemberRole.VIEWER,
-      organizationSlug: mine.org.slug as string,
-    });
-    const viewer = await loginAs(email, password);
+    const viewer = await viewerOf(mine.org);
 
     // Reads in its own organization.
     expect((await get(`/v1/virtual-hosts/${a.vhost.id}`, viewer)).status).toBe(200);
@@ -882,6 +887,232 @@ describe("authorization", () => {
       "locations.0.upstream_id",
     );
     expect(body(await get(`/v1/virtual-hosts/${b.vhost.id}`))).toEqual(b.vhost);
+  });
+});
+
+describe("files", () => {
+  const secretText = "tok-6f1c0b-very-secret";
+  /** A template placeholder: `${body}`. */
+  const ph = (body: string) => `\${${body}}`;
+  const template = (name = "api-token") =>
+    `NAME=${ph("agent.name")}\nTOKEN=${ph(`secret.${name}`)}\n`;
+
+  test("create with defaults, list with pages, get, patch, delete; secrets never answered nor in events", async () => {
+    const { org, workspace } = await newWorkspace();
+    const base = `/v1/workspaces/${workspace.id}/files`;
+    const before = events.length;
+    const plain = await created(post(base, { name: "motd", path: "etc/motd", content: "hello\n" }));
+    expect(plain).toEqual({
+      id: expect.stringMatching(/^file-[0-9a-f]{12}$/),
+      workspace_id: workspace.id,
+      name: "motd",
+      path: "etc/motd",
+      mode: 0o644,
+      kind: "file",
+      content: "hello\n",
+      content_redacted: false,
+      target_agents: { type: "all" },
+      created_at: expect.any(String),
+      updated_at: expect.any(String),
+    });
+    const secret = await created(
+      post(base, {
+        name: "api-token",
+        path: "secrets/api-token",
+        kind: "secret",
+        content: secretText,
+      }),
+    );
+    expect(secret).toMatchObject({
+      mode: 0o600,
+      kind: "secret",
+      content: null,
+      content_redacted: true,
+    });
+    const env = await created(
+      post(base, {
+        name: "app-env",
+        path: "app/app.env",
+        mode: 0o640,
+        kind: "env_template",
+        content: template(),
+        target_agents: { type: "selector", label_selector: "env=prod" },
+      }),
+    );
+    // The template, not a rendering: the secret is not in it.
+    expect(env).toMatchObject({ content: template(), content_redacted: false, mode: 0o640 });
+    expect(env.target_agents).toEqual({ type: "selector", label_selector: "env=prod" });
+
+    const first = await get(`${base}?page=1&per_page=2`);
+    const second = await get(`${base}?page=2&per_page=2`);
+    expect(body(first).meta).toEqual({ page: 1, per_page: 2, total: 3 });
+    expect([...data(first), ...data(second)]).toEqual([plain, secret, env]);
+    expect(body(await get(`/v1/files/${secret.id}`))).toEqual(secret);
+
+    const changed = body(
+      await patch(`/v1/files/${secret.id}`, { content: `${secretText}-2`, mode: 0o400 }),
+    );
+    expect(changed).toMatchObject({ mode: 0o400, content: null, content_redacted: true });
+    const moved = body(
+      await patch(`/v1/files/${plain.id}`, {
+        path: "etc/issue",
+        target_agents: { type: "selector", label_selector: "zone=eu,!canary" },
+      }),
+    );
+    expect(moved).toMatchObject({ path: "etc/issue", content: "hello\n", mode: 0o644 });
+    // Stored as given.
+    const store = fleet.server.fleet.deps.store;
+    expect((await store.agentFiles.get(secret.id as string))?.content).toBe(`${secretText}-2`);
+
+    expect((await del(`/v1/files/${plain.id}`)).status).toBe(204);
+    expectError(await get(`/v1/files/${plain.id}`), 404, "NOT_FOUND");
+    expectError(await del(`/v1/files/${plain.id}`), 404, "NOT_FOUND");
+
+    const ours = events.slice(before).filter((e) => e.type.startsWith("file."));
+    const scope = { workspace_id: workspace.id, organization_id: org.id };
+    const about = (f: Json, path = f.path) => ({
+      file_id: f.id,
+      name: f.name,
+      path,
+      kind: f.kind,
+      ...scope,
+    });
+    expect(ours.map((e) => [e.type, e.subjectId, e.data])).toEqual([
+      ["file.created", plain.id, about(plain)],
+      ["file.created", secret.id, about(secret)],
+      ["file.created", env.id, about(env)],
+      ["file.updated", secret.id, about(secret)],
+      ["file.updated", plain.id, about(plain, "etc/issue")],
+      ["file.deleted", plain.id, about(plain, "etc/issue")],
+    ]);
+    // Nothing on the bus carries the secret, whatever the event.
+    expect(JSON.stringify(events.map((e) => e.data))).not.toContain(secretText);
+  });
+
+  test("every rule answers 422 naming the field, 409 for a clash", async () => {
+    const { workspace } = await newWorkspace();
+    const base = `/v1/workspaces/${workspace.id}/files`;
+    const ok = { name: "f", path: "f.txt", content: "x" };
+    for (const path of [
+      "../x",
+      "/abs",
+      "nginx/x",
+      "nginx",
+      "certs/a.pem",
+      "keys/k.key",
+      "a//b",
+      "a/./b",
+      ".drover-manifest.json",
+      "",
+    ]) {
+      expectInvalid(await post(base, { ...ok, path }), "path");
+    }
+    for (const mode of [0o1777, 0o4755, 0o377, 0, -1, 6.5]) {
+      expectInvalid(await post(base, { ...ok, mode }), "mode");
+    }
+    expect(
+      expectInvalid(await post(base, { ...ok, content: "x".repeat(1024 * 1024 + 1) }), "content"),
+    ).toContain("1 MiB");
+    expectInvalid(await post(base, { ...ok, content: "a\u0000b" }), "content");
+    for (const name of ["", "has space", "-x", "x".repeat(101), "a/b"]) {
+      expectInvalid(await post(base, { ...ok, name }), "name");
+    }
+    expectInvalid(await post(base, { ...ok, kind: "binary" }), "kind");
+    expectInvalid(
+      await post(base, { ...ok, target_agents: { type: "selector", label_selector: "env=(" } }),
+      "target_agents.label_selector",
+    );
+    const unknownPlaceholder = expectInvalid(
+      await post(base, { ...ok, kind: "env_template", content: `A=${ph("agent.password")}` }),
+      "content",
+    );
+    expect(unknownPlaceholder).toContain("unknown placeholder");
+    expectInvalid(
+      await post(base, { ...ok, kind: "env_template", content: "HOME=$HOME" }),
+      "content",
+    );
+    const missing = expectInvalid(
+      await post(base, { ...ok, kind: "env_template", content: template("nope") }),
+      "content",
+    );
+    expect(missing).toContain('no secret named "nope"');
+    expectInvalid(await post(base, { ...ok, owner: "me" }), "owner");
+    expect((await get(base)).body).toMatchObject({ meta: { total: 0 } });
+
+    const file = await created(post(base, ok));
+    // A plain file is not a secret a template can name.
+    expectInvalid(
+      await post(base, { name: "e", path: "e.env", kind: "env_template", content: template("f") }),
+      "content",
+    );
+    const duplicate = expectError(await post(base, { ...ok, name: "g" }), 409, "CONFLICT");
+    expect(duplicate.message).toContain('path "f.txt"');
+    expectError(await post(base, { ...ok, path: "g.txt" }), 409, "CONFLICT");
+    const clash = expectError(
+      await post(base, { name: "g", path: "f.txt/inner", content: "x" }),
+      409,
+      "CONFLICT",
+    );
+    expect(clash.message).toContain(file.id as string);
+    await created(post(base, { name: "dir-file", path: "d/e", content: "x" }));
+    expectError(await post(base, { name: "h", path: "d", content: "x" }), 409, "CONFLICT");
+
+    expectInvalid(await patch(`/v1/files/${file.id}`, { kind: "secret" }), "kind");
+    expectInvalid(await patch(`/v1/files/${file.id}`, { path: "keys/x" }), "path");
+    expectInvalid(await patch(`/v1/files/${file.id}`, { mode: 0o1777 }), "mode");
+    expectError(await patch(`/v1/files/${file.id}`, { path: "d/e" }), 409, "CONFLICT");
+    expect(body(await get(`/v1/files/${file.id}`))).toEqual(file);
+
+    // A secret an env template uses can be neither deleted nor renamed.
+    const secret = await created(
+      post(base, { name: "api-token", path: "t", kind: "secret", content: secretText }),
+    );
+    const env = await created(
+      post(base, { name: "env", path: "app.env", kind: "env_template", content: template() }),
+    );
+    const used = expectError(await del(`/v1/files/${secret.id}`), 409, "CONFLICT");
+    expect(used.message).toContain(env.id as string);
+    expectError(await patch(`/v1/files/${secret.id}`, { name: "renamed" }), 409, "CONFLICT");
+    expect(body(await patch(`/v1/files/${secret.id}`, { mode: 0o400 })).mode).toBe(0o400);
+    expect((await del(`/v1/files/${env.id}`)).status).toBe(204);
+    expect((await del(`/v1/files/${secret.id}`)).status).toBe(204);
+  });
+
+  test("viewers read but get 403 on writes; another organization's files are 404", async () => {
+    const mine = await newWorkspace();
+    const theirs = await newWorkspace();
+    const ours = await created(
+      post(`/v1/workspaces/${mine.workspace.id}/files`, { name: "f", path: "f", content: "x" }),
+    );
+    const other = await created(
+      post(`/v1/workspaces/${theirs.workspace.id}/files`, { name: "f", path: "f", content: "x" }),
+    );
+    const viewer = await viewerOf(mine.org);
+    expect((await get(`/v1/files/${ours.id}`, viewer)).status).toBe(200);
+    expect((await get(`/v1/workspaces/${mine.workspace.id}/files`, viewer)).status).toBe(200);
+    const writes: [string, string, unknown?][] = [
+      ["POST", `/v1/workspaces/${mine.workspace.id}/files`, { name: "g", path: "g", content: "x" }],
+      ["PATCH", `/v1/files/${ours.id}`, { content: "y" }],
+      ["DELETE", `/v1/files/${ours.id}`],
+    ];
+    for (const [method, path, payload] of writes) {
+      expectError(await call(method, path, { token: viewer, body: payload }), 403, "FORBIDDEN");
+    }
+    const hidden: [string, string, unknown?][] = [
+      ["GET", `/v1/files/${other.id}`],
+      ["GET", `/v1/workspaces/${theirs.workspace.id}/files`],
+      [
+        "POST",
+        `/v1/workspaces/${theirs.workspace.id}/files`,
+        { name: "g", path: "g", content: "x" },
+      ],
+      ["PATCH", `/v1/files/${other.id}`, { content: "y" }],
+      ["DELETE", `/v1/files/${other.id}`],
+    ];
+    for (const [method, path, payload] of hidden) {
+      expectError(await call(method, path, { token: viewer, body: payload }), 404, "NOT_FOUND");
+    }
+    expect(body(await get(`/v1/files/${ours.id}`))).toEqual(ours);
   });
 });
 
@@ -1038,6 +1269,8 @@ test("the OpenAPI document lists the new routes", async () => {
     "/workspaces/{workspace_id}/access-logs",
     "/workspaces/{workspace_id}/metrics",
     "/agents/{agent_id}/metrics",
+    "/workspaces/{workspace_id}/files",
+    "/files/{file_id}",
   ]) {
     expect(paths).toContain(path);
   }

@@ -62,6 +62,20 @@ interface CreateJoinTokenReply {
   nonceId: string;
   expiresAt: { seconds: string; nanos: number } | null;
 }
+interface GetAgentConfigReply {
+  status: {
+    agentId: string;
+    desiredVersion: string;
+    state: string;
+    appliedVersion: string;
+    updatedAt: { seconds: string; nanos: number } | null;
+  } | null;
+}
+interface SendAgentCommandReply {
+  ok: boolean;
+  errors: string[];
+  nginx: object | null;
+}
 interface GetCABundleReply {
   caBundlePem: string;
   fleetId: string;
@@ -201,6 +215,35 @@ describe("interop with @grpc/grpc-js", () => {
     });
     const again = await h.run(["token", "revoke", "--data-dir", h.dataDir, reply.nonceId]);
     expect(again.code).toBe(0);
+  });
+
+  test("GetAgentConfig and SendAgentCommand reach the agent (nginx off) through grpc-js", async () => {
+    const client = await adminClient();
+    const status = await waitFor("the agent to apply its configuration", async () => {
+      const reply = await unary<GetAgentConfigReply>(OperatorService, client, "GetAgentConfig", {
+        agentId,
+      });
+      return reply.status?.state === "CONFIG_APPLY_STATE_SUCCESS" ? reply.status : undefined;
+    });
+    expect(status).toMatchObject({ agentId, appliedVersion: status.desiredVersion });
+    expect(status.desiredVersion).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(Number(status.updatedAt?.seconds)).toBeGreaterThan(0);
+
+    // This agent runs without nginx: it answers, and says why it cannot.
+    const answer = await unary<SendAgentCommandReply>(OperatorService, client, "SendAgentCommand", {
+      agentId,
+      kind: "COMMAND_KIND_GET_STATUS",
+    });
+    expect(answer).toEqual({
+      ok: false,
+      errors: ["this agent runs with --nginx-mode off"],
+      nginx: null,
+    });
+    const refused = await callError(
+      unary<SendAgentCommandReply>(OperatorService, client, "SendAgentCommand", { agentId }),
+    );
+    expect(refused.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(refused.details).toContain("kind");
   });
 
   test("without a client certificate the operator service refuses the call", async () => {

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Client, createClient } from "@connectrpc/connect";
+import { type AgentOptions, createAgent, type DroverAgent } from "../../lib/agent/index.ts";
 import { operatorClientFromDataDir } from "../../lib/client/index.ts";
 import type { OperatorService } from "../../lib/gen/drover/v1/operator_pb.ts";
 import { RegistrationService } from "../../lib/gen/drover/v1/registration_pb.ts";
@@ -12,6 +13,7 @@ import {
 } from "../../lib/server/index.ts";
 import type { Clock } from "../../lib/time/index.ts";
 import { grpcTransport } from "../../lib/transport/index.ts";
+import { waitFor } from "./loopback.ts";
 
 /** A clock the test moves by hand. */
 export function manualClock(start = Date.now()): Clock & { advance(ms: number): void } {
@@ -61,6 +63,37 @@ export async function startInProcessFleet(
     async stop() {
       await server.stop();
       rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface InProcessAgent {
+  agent: DroverAgent;
+  /** Its id, once its session with the server is open. */
+  id: string;
+  /** Stops the agent, and the nginx it runs in managed mode (which would outlive it). */
+  stop(): Promise<void>;
+}
+
+/** An agent in this process, joined to `fleet` and connected: resolves once its session is open. */
+export async function startInProcessAgent(
+  fleet: InProcessFleet,
+  options: Omit<AgentOptions, "server">,
+): Promise<InProcessAgent> {
+  const controller = new AbortController();
+  const agent = createAgent({ server: fleet.server.endpoints.registration, ...options });
+  const running = agent.run(controller.signal);
+  const id = await waitFor("the agent's session", () => {
+    const joined = agent.identity()?.id;
+    return joined !== undefined && fleet.server.delivery.connected(joined) ? joined : undefined;
+  });
+  return {
+    agent,
+    id,
+    async stop() {
+      controller.abort();
+      await running.catch(() => {});
+      await agent.nginx?.stop(2000);
     },
   };
 }

@@ -1,4 +1,6 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
+import type { Principal } from "../../auth/index.ts";
+import type { NginxCommand } from "../../delivery/index.ts";
 import {
   commandAgentFor,
   createWorkspaceJoinToken,
@@ -23,6 +25,7 @@ import {
   JoinTokenCreate,
   NginxCommandRequest,
   NginxCommandResult,
+  NginxValidateRequest,
   pageMeta,
 } from "../schemas.ts";
 
@@ -32,6 +35,11 @@ const workspaceParams = idParams("workspace_id");
 
 export function agentRoutes(app: OpenAPIHono<RestEnv>, deps: RestDeps): void {
   const { fleet, delivery } = deps;
+  const commandAgent = async (
+    principal: Principal,
+    agentId: string,
+    command: Omit<NginxCommand, "id">,
+  ) => commandResultJson(await commandAgentFor(fleet, delivery, principal, agentId, command));
   app.openapi(
     createRoute({
       method: "get",
@@ -178,18 +186,30 @@ export function agentRoutes(app: OpenAPIHono<RestEnv>, deps: RestDeps): void {
       }),
       async (c) => {
         const body = c.req.valid("json") ?? {};
-        const outcome = await commandAgentFor(
-          fleet,
-          delivery,
-          c.get("principal"),
-          c.req.valid("param").agent_id,
-          {
-            kind,
-            ...(body.timeout_seconds === undefined ? {} : { timeoutSeconds: body.timeout_seconds }),
-          },
-        );
-        return c.json(commandResultJson(outcome), 200);
+        const answer = await commandAgent(c.get("principal"), c.req.valid("param").agent_id, {
+          kind,
+          ...(body.timeout_seconds === undefined ? {} : { timeoutSeconds: body.timeout_seconds }),
+        });
+        return c.json(answer, 200);
       },
     );
   }
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/agents/{agent_id}/validate",
+      tags,
+      summary:
+        "Have the agent's nginx test a configuration (nginx -t) without applying it; errors are nginx's own",
+      request: { params: agentParams, ...jsonBody(NginxValidateRequest) },
+      responses: { 200: json(NginxCommandResult, "The agent's answer"), ...errorResponses },
+    }),
+    async (c) => {
+      const answer = await commandAgent(c.get("principal"), c.req.valid("param").agent_id, {
+        kind: "validate_config",
+        configText: c.req.valid("json").config_text,
+      });
+      return c.json(answer, 200);
+    },
+  );
 }

@@ -1,0 +1,108 @@
+import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
+import { createFile, deleteFile, getFile, listFiles, updateFile } from "../../tenancy/index.ts";
+import {
+  AgentFile,
+  AgentFileCreate,
+  AgentFilePatch,
+  fileInput,
+  fileJson,
+  filePatchInput,
+} from "../config-schemas.ts";
+import type { RestEnv } from "../env.ts";
+import { errorResponses, idParams, json, jsonBody, noContent, pageOf } from "../openapi.ts";
+import type { RestDeps } from "../rest-deps.ts";
+import { PageQuery, pageMeta } from "../schemas.ts";
+
+const tags = ["files"];
+const workspaceParams = idParams("workspace_id");
+const fileParams = idParams("file_id");
+
+/** Files, secrets and env templates delivered to agents; a secret's content is never answered. */
+export function fileRoutes(app: OpenAPIHono<RestEnv>, deps: RestDeps): void {
+  const tenancy = deps.fleet.deps;
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/workspaces/{workspace_id}/files",
+      tags,
+      summary: "List a workspace's files, secrets and env templates",
+      request: { params: workspaceParams, query: PageQuery },
+      responses: { 200: json(pageOf(AgentFile), "A page of files"), ...errorResponses },
+    }),
+    async (c) => {
+      const query = c.req.valid("query");
+      const page = await listFiles(tenancy, c.get("principal"), c.req.valid("param").workspace_id, {
+        page: query.page,
+        perPage: query.per_page,
+      });
+      return c.json({ data: page.items.map(fileJson), meta: pageMeta(query, page.total) }, 200);
+    },
+  );
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/workspaces/{workspace_id}/files",
+      tags,
+      summary: "Create a file, secret or env template delivered to the agents it targets",
+      request: { params: workspaceParams, ...jsonBody(AgentFileCreate) },
+      responses: { 201: json(AgentFile, "Created"), ...errorResponses },
+    }),
+    async (c) => {
+      const created = await createFile(
+        tenancy,
+        c.get("principal"),
+        c.req.valid("param").workspace_id,
+        fileInput(c.req.valid("json")),
+      );
+      return c.json(fileJson(created), 201);
+    },
+  );
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/files/{file_id}",
+      tags,
+      summary: "Get a file (a secret without its content)",
+      request: { params: fileParams },
+      responses: { 200: json(AgentFile, "The file"), ...errorResponses },
+    }),
+    async (c) =>
+      c.json(
+        fileJson(await getFile(tenancy, c.get("principal"), c.req.valid("param").file_id)),
+        200,
+      ),
+  );
+  app.openapi(
+    createRoute({
+      method: "patch",
+      path: "/files/{file_id}",
+      tags,
+      summary: "Change a file; given fields replace the stored ones (the kind cannot change)",
+      request: { params: fileParams, ...jsonBody(AgentFilePatch) },
+      responses: { 200: json(AgentFile, "Updated"), ...errorResponses },
+    }),
+    async (c) => {
+      const updated = await updateFile(
+        tenancy,
+        c.get("principal"),
+        c.req.valid("param").file_id,
+        filePatchInput(c.req.valid("json")),
+      );
+      return c.json(fileJson(updated), 200);
+    },
+  );
+  app.openapi(
+    createRoute({
+      method: "delete",
+      path: "/files/{file_id}",
+      tags,
+      summary: "Delete a file; the agents holding it remove it (409 for a secret a template uses)",
+      request: { params: fileParams },
+      responses: { ...noContent, ...errorResponses },
+    }),
+    async (c) => {
+      await deleteFile(tenancy, c.get("principal"), c.req.valid("param").file_id);
+      return c.body(null, 204);
+    },
+  );
+}
