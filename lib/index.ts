@@ -5,12 +5,27 @@
 import "reflect-metadata";
 
 export {
+  type AcmeClient,
+  createAcmeClient,
+  obtainCertificate,
+  renewalDue,
+} from "./acme/index.ts";
+export {
+  type AgentNginxOptions,
   type AgentOptions,
   createAgent,
+  createFileReceiver,
   type DroverAgent,
   loadAgentIdentity,
 } from "./agent/index.ts";
+export {
+  createNginxManager,
+  createSystemNginxManager,
+  type NginxManager,
+} from "./agent/nginx/index.ts";
 export { type OperatorClient, operatorClientFromDataDir } from "./client/index.ts";
+export { type ConfigDelivery, createConfigDelivery } from "./delivery/index.ts";
+export { type DesiredState, desiredStateForAgent } from "./desired/index.ts";
 export { configHash, type DesiredFile, diffFileSets, manifestOf } from "./drift/index.ts";
 export { DroverError, type ErrorCode, isDroverError } from "./errors/index.ts";
 export {
@@ -25,7 +40,7 @@ export { AgentService } from "./gen/drover/v1/agent_pb.ts";
 export { IdentityService } from "./gen/drover/v1/identity_pb.ts";
 export { OperatorService } from "./gen/drover/v1/operator_pb.ts";
 export { RegistrationService } from "./gen/drover/v1/registration_pb.ts";
-export { compileNginxConfig, type NginxModel } from "./nginx/index.ts";
+export { compileNginxConfig, type NginxModel, nginxFeatures } from "./nginx/index.ts";
 export * from "./pki/index.ts";
 export { matchesSelector, parseSelector, type Selector } from "./selector/index.ts";
 export {

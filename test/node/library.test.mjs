@@ -2,7 +2,7 @@
 // program sees when it does `import … from "drover"`.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -98,4 +98,63 @@ test("the nginx compiler and drift hashing work from the built library", async (
   const files = [{ path: "nginx/nginx.conf", mode: 0o644, content: conf.content }];
   assert.match(configHash(files), /^sha256:[0-9a-f]{64}$/);
   assert.equal(configHash(files), configHash([...files]));
+});
+
+test("the agent's nginx manager drives a real nginx from the built library", async (t) => {
+  const { compileNginxConfig, createNginxManager } = await import("drover");
+  const { createServer } = await import("node:http");
+  const nginxBin = ["/usr/sbin/nginx", "/usr/bin/nginx"].find((path) => existsSync(path));
+  if (!nginxBin) throw new Error("nginx is not installed: run scripts/setup-test-system.sh");
+  const free = () =>
+    new Promise((resolve) => {
+      const probe = createServer().listen(0, "127.0.0.1", () => {
+        const { port } = probe.address();
+        probe.close(() => resolve(port));
+      });
+    });
+  const backend = createServer((_, res) => res.end("from node")).listen(0, "127.0.0.1");
+  await new Promise((resolve) => backend.once("listening", resolve));
+  const [port, statusPort] = [await free(), await free()];
+  const prefix = mkdtempSync(join(tmpdir(), "drover-node-nginx-"));
+  const manager = createNginxManager({ prefix, statusPort, nginxBin });
+  t.after(async () => {
+    await manager.stop(2000);
+    backend.close();
+    rmSync(prefix, { recursive: true, force: true });
+  });
+  const { content } = compileNginxConfig(
+    {
+      virtualHosts: [
+        {
+          id: "vh-node",
+          serverNames: ["node.test"],
+          listenPort: port,
+          locations: [{ path: "/", proxyPass: `http://127.0.0.1:${backend.address().port}` }],
+        },
+      ],
+    },
+    {
+      statusPort,
+      certificateAvailable: () => true,
+      resolvable: () => true,
+      listenAddress: "127.0.0.1",
+      runtime: manager.runtime,
+    },
+  ).files[0];
+  const report = await manager.apply(content, "v1");
+  assert.equal(report.status, "SUCCESS", report.errors.join("\n"));
+  const { stdout } = await run("curl", [
+    "-s",
+    "-H",
+    "Host: node.test",
+    `http://127.0.0.1:${port}/`,
+  ]);
+  assert.equal(stdout, "from node");
+  const refused = await manager.apply(
+    content.replace("server_tokens off;", "bogus_directive on;"),
+    "v2",
+  );
+  assert.notEqual(refused.status, "SUCCESS");
+  assert.match(refused.errors.join("\n"), /unknown directive "bogus_directive"/);
+  assert.equal((await manager.status()).configVersion, "v1");
 });
