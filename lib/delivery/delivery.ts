@@ -344,24 +344,18 @@ export function createConfigDelivery(options: ConfigDeliveryOptions): ConfigDeli
   async function carryOut(plans: Plan[]): Promise<void> {
     if (plans.length === 0) return;
     const at = clock.now();
-    const rows = await store.transaction(async (tx) => {
-      const out: ConfigStatusRow[] = [];
-      for (const p of plans) {
-        out.push(
-          await tx.configStatus.setDesired(p.session.agentId, {
-            version: p.desired.hash,
-            hosts: p.hosts,
-            at,
-          }),
-        );
-      }
-      return out;
-    });
+    const stored = await store.transaction((tx) =>
+      tx.configStatus.setDesiredMany(
+        plans.map((p) => ({ agentId: p.session.agentId, version: p.desired.hash, hosts: p.hosts })),
+        at,
+      ),
+    );
+    const rows = new Map(stored.map((row) => [row.agentId, row]));
     const holding = new Set<string>();
-    for (const [i, p] of plans.entries()) {
+    for (const p of plans) {
       const { session, desired } = p;
       if (sessions.get(session.agentId) !== session || session.inFlight !== undefined) continue;
-      const row = rows[i] as ConfigStatusRow;
+      const row = rows.get(session.agentId) as ConfigStatusRow;
       if (manifestHash(session.manifest) === desired.hash && p.checks === session.sentChecks) {
         if (row.state !== "success" || row.version !== desired.hash) holding.add(session.agentId);
         continue;

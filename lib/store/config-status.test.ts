@@ -65,6 +65,35 @@ describe.each(drivers)("%s", (_driver, open) => {
       expect(await store.configStatus.get("a1")).toEqual(again);
     });
 
+    test("setDesiredMany: one call for many agents, each keeping or resetting its own state", async () => {
+      await store.configStatus.setDesired("a1", { version: "v1", hosts: [], at: at(1) });
+      await store.configStatus.report("a1", report("v1", { at: at(2) }));
+      const many = await store.configStatus.setDesiredMany(
+        [
+          { agentId: "a1", version: "v1", hosts },
+          { agentId: "a2", version: "v9", hosts: [] },
+        ],
+        at(3),
+      );
+      const byAgent = new Map(many.map((row) => [row.agentId, row]));
+      expect(byAgent.get("a1")).toMatchObject({
+        state: "success",
+        version: "v1",
+        hosts,
+        updatedAt: at(3),
+      });
+      expect(byAgent.get("a2")).toMatchObject({
+        state: "pending",
+        desiredVersion: "v9",
+        appliedVersion: null,
+      });
+      expect(await store.configStatus.setDesiredMany([], at(4))).toEqual([]);
+      const unknown = await expectDroverRejection(
+        store.configStatus.setDesiredMany([{ agentId: "nope", version: "v1", hosts: [] }], at(4)),
+      );
+      expect(unknown.code).toBe("not_found");
+    });
+
     test("a new desired version resets to pending, keeping what was applied", async () => {
       await store.configStatus.setDesired("a1", { version: "v1", hosts: [], at: at(1) });
       await store.configStatus.report("a1", report("v1", { at: at(2) }));

@@ -1,9 +1,15 @@
-import { eq, inArray } from "drizzle-orm";
+import { eq, inArray, type SQL, sql } from "drizzle-orm";
+import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
 import { invalidField } from "../errors/index.ts";
 import { isForeignKeyViolation } from "./errors.ts";
 import type { Runner } from "./runner.ts";
 import { agentConfigStatus } from "./schema.ts";
-import type { ConfigApplyState, ConfigReport, ConfigStatusRepository } from "./types.ts";
+import type {
+  ConfigApplyState,
+  ConfigReport,
+  ConfigStatusRepository,
+  ConfigStatusRow,
+} from "./types.ts";
 import { checkDate, checkText, notFound, returned } from "./validate.ts";
 
 const states: readonly ConfigApplyState[] = [
@@ -28,7 +34,73 @@ function checkReport(report: ConfigReport): void {
     throw invalidField("durationMs", "must be a non-negative integer or null");
 }
 
+// 9 columns a row: 100 rows stay under SQLite's oldest bound-parameter limit (999).
+const CHUNK = 100;
+
 export function createConfigStatusRepository(run: Runner): ConfigStatusRepository {
+  /**
+   * One upsert per chunk: a new desired version starts out pending; the same
+   * one keeps its state (SQLite reads the old row in every SET expression).
+   */
+  const setDesiredMany: ConfigStatusRepository["setDesiredMany"] = (entries, at) =>
+    run(async (db) => {
+      checkDate("at", at);
+      entries.forEach((entry, i) => {
+        checkText(`entries.${i}.agentId`, entry.agentId);
+        checkText(`entries.${i}.version`, entry.version);
+      });
+      const same = sql`${agentConfigStatus.desiredVersion} = excluded.desired_version`;
+      const keep = (column: SQLiteColumn, otherwise: SQL) =>
+        sql`CASE WHEN ${same} THEN ${column} ELSE ${otherwise} END`;
+      const rows: ConfigStatusRow[] = [];
+      try {
+        for (let start = 0; start < entries.length; start += CHUNK) {
+          const values = entries.slice(start, start + CHUNK).map((entry) => ({
+            agentId: entry.agentId,
+            desiredVersion: entry.version,
+            version: entry.version,
+            state: "pending" as const,
+            errors: [],
+            steps: [],
+            durationMs: null,
+            hosts: entry.hosts,
+            updatedAt: at,
+          }));
+          rows.push(
+            ...(await db
+              .insert(agentConfigStatus)
+              .values(values)
+              .onConflictDoUpdate({
+                target: agentConfigStatus.agentId,
+                set: {
+                  desiredVersion: sql`excluded.desired_version`,
+                  hosts: sql`excluded.hosts`,
+                  updatedAt: sql`excluded.updated_at`,
+                  version: keep(agentConfigStatus.version, sql`excluded.version`),
+                  state: keep(agentConfigStatus.state, sql`excluded.state`),
+                  errors: keep(agentConfigStatus.errors, sql`excluded.errors`),
+                  steps: keep(agentConfigStatus.steps, sql`excluded.steps`),
+                  durationMs: keep(agentConfigStatus.durationMs, sql`NULL`),
+                },
+              })
+              .returning()),
+          );
+        }
+      } catch (error) {
+        if (isForeignKeyViolation(error)) {
+          throw notFound(
+            "agent",
+            entries
+              .map((entry) => entry.agentId)
+              .join(", ")
+              .slice(0, 200),
+          );
+        }
+        throw error;
+      }
+      return rows;
+    });
+
   return {
     get: (agentId) =>
       run(async (db) => {
@@ -49,47 +121,17 @@ export function createConfigStatusRepository(run: Runner): ConfigStatusRepositor
               .where(inArray(agentConfigStatus.agentId, [...agentIds])),
       ),
 
-    setDesired: (agentId, desired) =>
-      run(async (db) => {
-        checkText("version", desired.version);
-        checkDate("at", desired.at);
-        try {
-          const [existing] = await db
-            .select({ desiredVersion: agentConfigStatus.desiredVersion })
-            .from(agentConfigStatus)
-            .where(eq(agentConfigStatus.agentId, agentId));
-          if (existing?.desiredVersion === desired.version) {
-            return returned(
-              await db
-                .update(agentConfigStatus)
-                .set({ hosts: desired.hosts, updatedAt: desired.at })
-                .where(eq(agentConfigStatus.agentId, agentId))
-                .returning(),
-            );
-          }
-          // A new desired version: pending until the agent reports on it.
-          const pending = {
-            desiredVersion: desired.version,
-            version: desired.version,
-            state: "pending" as const,
-            errors: [],
-            steps: [],
-            durationMs: null,
-            hosts: desired.hosts,
-            updatedAt: desired.at,
-          };
-          return returned(
-            await db
-              .insert(agentConfigStatus)
-              .values({ agentId, ...pending })
-              .onConflictDoUpdate({ target: agentConfigStatus.agentId, set: pending })
-              .returning(),
-          );
-        } catch (error) {
-          if (isForeignKeyViolation(error)) throw notFound("agent", agentId);
-          throw error;
-        }
-      }),
+    setDesired: async (agentId, desired) => {
+      // Checked here too, so a single call names its own fields.
+      checkText("version", desired.version);
+      const rows = await setDesiredMany(
+        [{ agentId, version: desired.version, hosts: desired.hosts }],
+        desired.at,
+      );
+      return returned(rows);
+    },
+
+    setDesiredMany,
 
     report: (agentId, report) =>
       run(async (db) => {

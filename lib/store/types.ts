@@ -600,6 +600,11 @@ export interface ConfigStatusRepository {
     agentId: string,
     desired: { version: string; hosts: ConfigHostOutcome[]; at: Date },
   ): Promise<ConfigStatusRow>;
+  /** setDesired for many agents in one statement per 100; rows in no particular order. */
+  setDesiredMany(
+    entries: ReadonlyArray<{ agentId: string; version: string; hosts: ConfigHostOutcome[] }>,
+    at: Date,
+  ): Promise<ConfigStatusRow[]>;
   /** Records the agent's report on a delivery; success also moves appliedVersion. */
   report(agentId: string, report: ConfigReport): Promise<ConfigStatusRow>;
 }
