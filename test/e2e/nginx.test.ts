@@ -143,6 +143,25 @@ describe("drover agent --nginx-mode managed, end to end", () => {
     expect([...seen].sort()).toEqual(["A", "B"]);
   });
 
+  test("new weights steer the traffic", async () => {
+    const [a, b] = upstreams.map((s) => `127.0.0.1:${portOf(s)}`);
+    await ok("PATCH", `/upstreams/${upstreamId}`, {
+      servers: [
+        { address: a, weight: 1 },
+        { address: b, weight: 3 },
+      ],
+    });
+    expect(await settled()).toMatchObject({ state: "success" });
+    const seen: Record<string, number> = {};
+    for (let i = 0; i < 40; i += 1) {
+      const answer = await through("app.test");
+      seen[answer] = (seen[answer] ?? 0) + 1;
+    }
+    // Smooth weighted round robin per worker: 3 of every 4 to B, 30 ± 2 of 40.
+    expect(seen.B).toBeGreaterThanOrEqual(28);
+    expect(seen.B).toBeLessThanOrEqual(32);
+  });
+
   test("nginx keeps serving while the agent is down, and a restarted agent adopts it", async () => {
     const pid = nginxPid();
     agent.child.kill("SIGKILL");
