@@ -1,5 +1,5 @@
 import { lookup } from "node:dns/promises";
-import { lstat, mkdir, readFile, stat } from "node:fs/promises";
+import { lstat, mkdir, readdir, readFile, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type {
   AccessLogEntryInfo,
@@ -275,6 +275,7 @@ export function createConfigSession(options: ConfigSessionOptions): ConfigSessio
         const kept = result.status === "ROLLED_BACK" || before !== undefined;
         return report(kept ? "rolled_back" : "failed", result.errors);
       }
+      await pruneKeys(options.fileRoot, text, logger);
     } else if (nginx && files.some((file) => file.path.startsWith(`${CERTIFICATE_DIR}/`))) {
       // Same configuration, new certificate files (a renewal): nginx reads them on reload.
       progress("applying");
@@ -517,4 +518,36 @@ async function generateKey(fileRoot: string, request: KeyGenRequest): Promise<Ui
     await exportPrivateKeyPem(keys.privateKey),
   );
   return createCertificateRequest(keys, request.dnsNames[0]);
+}
+
+/** A generated key no config names for this long is a predecessor or an orphan. */
+const keyRetentionMs = 86_400_000;
+
+/**
+ * Removes generated keys the live nginx config does not name, once they are
+ * a day old: keys superseded by a renewal or left by a removed host. Younger
+ * ones may still wait for their certificate.
+ */
+async function pruneKeys(fileRoot: string, confText: string, logger: Logger): Promise<void> {
+  const keysDir = join(fileRoot, "keys");
+  let names: string[];
+  try {
+    names = await readdir(keysDir);
+  } catch {
+    return;
+  }
+  const cutoff = Date.now() - keyRetentionMs;
+  for (const name of names) {
+    const path = join(keysDir, name);
+    if (!keyPathPattern.test(`keys/${name}`) || confText.includes(path)) continue;
+    try {
+      const info = await lstat(path);
+      if (info.isFile() && info.mtimeMs < cutoff) {
+        await rm(path, { force: true });
+        logger.info("removed a key no configuration uses", { path });
+      }
+    } catch {
+      // Gone meanwhile: nothing to do.
+    }
+  }
 }

@@ -1,6 +1,15 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { execFile } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import type { Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -92,6 +101,7 @@ afterAll(async () => {
 
 describe("internal certificates for virtual hosts", () => {
   let certificateId: string;
+  let upstreamId: string;
 
   test("the agent generates the key, the fleet CA signs its CSR, nginx serves the certificate", async () => {
     const certificate = await ok(
@@ -110,6 +120,7 @@ describe("internal certificates for virtual hosts", () => {
       }),
       201,
     );
+    upstreamId = upstream.id as string;
     await ok(
       rest("POST", `/v1/workspaces/${workspaceId}/virtual-hosts`, {
         name: "secure",
@@ -183,5 +194,28 @@ describe("internal certificates for virtual hosts", () => {
       expect(bytes.includes(keyBody.slice(0, 64))).toBe(false);
     }
     expect(JSON.stringify(events).includes(keyBody.slice(0, 64))).toBe(false);
+  });
+
+  test("keys no configuration names are removed once a day old; younger ones and the live key stay", async () => {
+    const keysDir = join(dir, "agent", "files", "keys");
+    const live = readdirSync(keysDir).filter((name) => name.startsWith(`${certificateId}-`));
+    const stale = join(keysDir, "cert-gone-key-000000000000.key");
+    const young = join(keysDir, "cert-wait-key-000000000001.key");
+    for (const path of [stale, young]) writeFileSync(path, "unused key\n", { mode: 0o600 });
+    const twoDaysAgo = new Date(Date.now() - 2 * 86_400_000);
+    utimesSync(stale, twoDaysAgo, twoDaysAgo);
+    // Any change that reaches nginx: a plain host beside the TLS one.
+    await ok(
+      rest("POST", `/v1/workspaces/${workspaceId}/virtual-hosts`, {
+        name: "plain",
+        server_name: "plain.test",
+        listen_port: await freePort(),
+        locations: [{ path: "/", upstream_id: upstreamId }],
+      }),
+      201,
+    );
+    await waitFor("the stale key removed", async () => (existsSync(stale) ? undefined : true));
+    expect(existsSync(young)).toBe(true);
+    for (const name of live) expect(existsSync(join(keysDir, name))).toBe(true);
   });
 });
