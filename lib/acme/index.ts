@@ -25,7 +25,9 @@ export {
   type ChallengeResponder,
   type ObtainCertificateOptions,
   type ObtainedCertificate,
+  type ObtainedForCsr,
   obtainCertificate,
+  obtainCertificateForCsr,
 } from "./obtain.ts";
 export { type AcmeProblem, AcmeProblemError } from "./problem.ts";
 export { type RenewalPolicy, renewalDue, renewalTime } from "./renewal.ts";

@@ -56,6 +56,9 @@ function checkResponder(responder: unknown): asserts responder is ChallengeRespo
   }
 }
 
+/** A certificate for a key someone else holds (an agent's CSR): no key in the result. */
+export type ObtainedForCsr = Omit<ObtainedCertificate, "keyPem">;
+
 /**
  * Runs one order end to end: HTTP-01 for every pending authorization (tokens
  * published, then removed whatever happens), a fresh certificate key and CSR,
@@ -65,12 +68,67 @@ function checkResponder(responder: unknown): asserts responder is ChallengeRespo
 export async function obtainCertificate(
   options: ObtainCertificateOptions,
 ): Promise<ObtainedCertificate> {
-  const domains = normalizeDomains(options?.domains);
-  checkResponder(options.responder);
-  const keyAlgorithm = options.keyAlgorithm ?? "ecdsa-p256";
+  const keyAlgorithm = options?.keyAlgorithm ?? "ecdsa-p256";
   const algorithm = algorithms[keyAlgorithm];
   if (!algorithm)
     throw invalidField("keyAlgorithm", `must be one of ${Object.keys(algorithms).join(", ")}`);
+  let keys: CryptoKeyPair | undefined;
+  const issued = await runOrder(options, async (domains) => {
+    keys = (await globalThis.crypto.subtle.generateKey(
+      { name: "ECDSA", namedCurve: algorithm.namedCurve },
+      true,
+      ["sign", "verify"],
+    )) as CryptoKeyPair;
+    const commonName = domains[0] && domains[0].length <= maxCommonName ? domains[0] : undefined;
+    const csr = await x509.Pkcs10CertificateRequestGenerator.create({
+      name: commonName === undefined ? undefined : [{ [oid.commonName]: [commonName] }],
+      keys,
+      signingAlgorithm: { name: "ECDSA", hash: algorithm.hash },
+      // RFC 8555 §7.4: the CSR's SANs are the order's identifiers.
+      extensions: [
+        new x509.SubjectAlternativeNameExtension(
+          domains.map((value) => ({ type: "dns" as const, value })),
+        ),
+      ],
+    });
+    return {
+      csrDer: new Uint8Array(csr.rawData),
+      spki: new Uint8Array(await globalThis.crypto.subtle.exportKey("spki", keys.publicKey)),
+    };
+  });
+  const keyPem = pem(
+    new Uint8Array(
+      await globalThis.crypto.subtle.exportKey("pkcs8", (keys as CryptoKeyPair).privateKey),
+    ),
+    "PRIVATE KEY",
+  );
+  return { ...issued, keyPem };
+}
+
+/**
+ * The same order for a CSR made elsewhere (a key an agent generated and
+ * keeps): the certificate must be for the CSR's key. The CSR should name the
+ * domains as DNS SANs; the CA refuses it otherwise.
+ */
+export async function obtainCertificateForCsr(
+  options: Omit<ObtainCertificateOptions, "keyAlgorithm"> & { csrDer: Uint8Array },
+): Promise<ObtainedForCsr> {
+  let spki: Uint8Array;
+  try {
+    spki = new Uint8Array(new x509.Pkcs10CertificateRequest(options.csrDer).publicKey.rawData);
+  } catch (cause) {
+    throw invalidField("csrDer", `is not a PKCS#10 certificate request: ${String(cause)}`);
+  }
+  return runOrder(options, async () => ({ csrDer: options.csrDer, spki }));
+}
+
+/** Authorizes the order over HTTP-01, finalizes it with the CSR `prepare` makes, downloads, checks. */
+async function runOrder(
+  options: Omit<ObtainCertificateOptions, "keyAlgorithm">,
+  prepare: (domains: string[]) => Promise<{ csrDer: Uint8Array; spki: Uint8Array }>,
+): Promise<ObtainedForCsr> {
+  const domains = normalizeDomains(options?.domains);
+  checkResponder(options.responder);
   const { client, responder } = options;
   if (typeof client?.newOrder !== "function") throw invalidField("client", "must be an AcmeClient");
   if (client.accountUrl === undefined) {
@@ -123,25 +181,11 @@ export async function obtainCertificate(
     order = await client.waitForOrder(order, "ready");
   }
 
-  const keys = (await globalThis.crypto.subtle.generateKey(
-    { name: "ECDSA", namedCurve: algorithm.namedCurve },
-    true,
-    ["sign", "verify"],
-  )) as CryptoKeyPair;
+  let spki: Uint8Array | undefined;
   if (order.status === "ready") {
-    const commonName = domains[0] && domains[0].length <= maxCommonName ? domains[0] : undefined;
-    const csr = await x509.Pkcs10CertificateRequestGenerator.create({
-      name: commonName === undefined ? undefined : [{ [oid.commonName]: [commonName] }],
-      keys,
-      signingAlgorithm: { name: "ECDSA", hash: algorithm.hash },
-      // RFC 8555 §7.4: the CSR's SANs are the order's identifiers.
-      extensions: [
-        new x509.SubjectAlternativeNameExtension(
-          domains.map((value) => ({ type: "dns" as const, value })),
-        ),
-      ],
-    });
-    order = await client.finalize(order, new Uint8Array(csr.rawData));
+    const prepared = await prepare(domains);
+    spki = prepared.spki;
+    order = await client.finalize(order, prepared.csrDer);
   } else if (order.status === "valid") {
     // A valid order already carries a certificate for a key we do not have.
     throw new DroverError(
@@ -151,23 +195,19 @@ export async function obtainCertificate(
   }
   order = await client.waitForOrder(order, "valid");
   const chain = await client.downloadCertificate(order);
-  const issued = await checkChain(chain, keys.publicKey, domains);
-  const keyPem = pem(
-    new Uint8Array(await globalThis.crypto.subtle.exportKey("pkcs8", keys.privateKey)),
-    "PRIVATE KEY",
-  );
+  const issued = await checkChain(chain, spki as Uint8Array, domains);
   logger.info("acme: certificate issued", {
     domains,
     serial: issued.serial,
     notAfter: issued.notAfter.toISOString(),
   });
-  return { ...issued, keyPem, domains };
+  return { ...issued, domains };
 }
 
 /** The CA's chain must be for our key and cover every requested name; otherwise it is useless to nginx. */
 async function checkChain(
   chain: string,
-  publicKey: CryptoKey,
+  spki: Uint8Array,
   domains: string[],
 ): Promise<Omit<ObtainedCertificate, "keyPem" | "domains">> {
   const blocks = certificateBlocks(chain);
@@ -185,7 +225,6 @@ async function checkChain(
       },
     );
   }
-  const spki = new Uint8Array(await globalThis.crypto.subtle.exportKey("spki", publicKey));
   const leafSpki = new Uint8Array(leaf.publicKey.rawData);
   if (spki.length !== leafSpki.length || spki.some((byte, i) => byte !== leafSpki[i])) {
     throw new DroverError(

@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DroverError } from "../errors/index.ts";
+import { createCertificateRequest, exportPublicKeyPem, generateKeyPair } from "../pki/index.ts";
 import {
   type AcmeFetch,
   AcmeProblemError,
@@ -13,6 +14,7 @@ import {
   createAcmeClient,
   generateAccountKey,
   obtainCertificate,
+  obtainCertificateForCsr,
   renewalDue,
 } from "./index.ts";
 import { type Pebble, startPebble, startResponder, type TestResponder } from "./testing.ts";
@@ -195,6 +197,33 @@ describe("ACME against pebble", () => {
     expect(openssl(["pkey", "-in", file("p384.key", issued.keyPem), "-noout", "-text"])).toContain(
       "P-384",
     );
+  });
+
+  test("a CSR made elsewhere (an agent's key): the certificate is for that key, and no key comes back", async () => {
+    const client = await accountClient();
+    await client.newAccount({ termsOfServiceAgreed: true });
+    const keys = await generateKeyPair();
+    const name = "agent-key.drover.test";
+    const csrDer = await createCertificateRequest(keys, name, [name]);
+    const issued = await withLogs(
+      obtainCertificateForCsr({ client, domains: [name], responder: http01, csrDer }),
+    );
+    expect("keyPem" in issued).toBe(false);
+    const leafKey = openssl([
+      "x509",
+      "-noout",
+      "-pubkey",
+      "-in",
+      file("agent-key.pem", issued.certificatePem),
+    ]);
+    expect(leafKey.trim()).toBe((await exportPublicKeyPem(keys.publicKey)).trim());
+    const garbage = await obtainCertificateForCsr({
+      client,
+      domains: [name],
+      responder: http01,
+      csrDer: new Uint8Array([1, 2, 3]),
+    }).catch((error: unknown) => error);
+    expect(garbage).toBeInstanceOf(DroverError);
   });
 
   test("a wrong key authorization fails with the CA's unauthorized problem", async () => {

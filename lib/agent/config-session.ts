@@ -517,7 +517,7 @@ async function generateKey(fileRoot: string, request: KeyGenRequest): Promise<Ui
     join(fileRoot, request.keyPath),
     await exportPrivateKeyPem(keys.privateKey),
   );
-  return createCertificateRequest(keys, request.dnsNames[0]);
+  return createCertificateRequest(keys, request.dnsNames[0], request.dnsNames);
 }
 
 /** A generated key no config names for this long is a predecessor or an orphan. */

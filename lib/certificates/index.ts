@@ -1,8 +1,8 @@
 /**
- * Certificates for virtual hosts that the server obtains itself: ACME
- * (Let's Encrypt or any RFC 8555 CA) with HTTP-01 served by the agents'
- * nginx. Internal certificates (fleet CA, key kept by the agent) are issued
- * through the agent session in lib/delivery.
+ * ACME certificates for virtual hosts (Let's Encrypt or any RFC 8555 CA):
+ * orders finalized with an agent's CSR, HTTP-01 answered by the agents'
+ * nginx. Key requests and internal (fleet CA) certificates go through the
+ * agent session in lib/delivery.
  */
 export {
   type AcmeIssuer,

@@ -5,7 +5,7 @@ import { tempStoreDir } from "../../test/support/store.ts";
 import { newAgent, t0 } from "../../test/support/store-data.ts";
 import type { CertificateMaterial } from "../desired/index.ts";
 import { configHash, type Manifest, manifestHash, manifestOf } from "../drift/index.ts";
-import { isDroverError } from "../errors/index.ts";
+import { DroverError, isDroverError } from "../errors/index.ts";
 import { createEventBus, type EventBus, type FleetEvent } from "../events/index.ts";
 import { type ConfigApplyState, SessionRequestSchema } from "../gen/drover/v1/session_pb.ts";
 import {
@@ -896,20 +896,23 @@ describe("createConfigDelivery", () => {
 describe("internal certificates: KeyGenRequests and SubmitPublicKeys", () => {
   let ca: FleetCA;
   let issued: number;
+  let refuse: boolean;
 
   beforeEach(async () => {
     ca = await createFleetCA({ fleetId: "fleet-test", now: clock.now() });
     issued = 0;
+    refuse = false;
     delivery.stop();
     delivery = createConfigDelivery({
       store,
       events: bus,
       clock,
-      async issueTlsCertificate(csrDer, dnsNames) {
+      async issueTlsCertificate(record, csrDer) {
+        if (refuse) throw new DroverError("permission_denied", "the CA refused the order");
         const { publicKey } = await verifyCertificateRequest(csrDer);
         const certificate = await issueServerCertificate(ca, {
           publicKey,
-          hostnames: dnsNames,
+          hostnames: [record.domain],
           ips: [],
           now: clock.now(),
           validityDays: 90,
@@ -936,13 +939,22 @@ describe("internal certificates: KeyGenRequests and SubmitPublicKeys", () => {
     c.sent.flatMap((m) => (m.kind === "key_gen" ? [m.request] : []));
 
   /** The agent's side of a key request: a fresh key and its CSR. */
+  /** The agent's answer; issuance runs beside the session, so wait for its event. */
   async function submitKey(c: Connection, requestId: string): Promise<void> {
     const keys = await generateKeyPair();
+    const before = events.length;
     await c.session.receive({
       kind: "public_key",
       requestId,
       csrDer: await createCertificateRequest(keys),
     });
+    const deadline = Date.now() + 5_000;
+    while (
+      !events.slice(before).some((e) => /^certificate\.(issued|renewed|failed)$/.test(e.type))
+    ) {
+      if (Date.now() > deadline) throw new Error("no certificate event after the CSR");
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
     await delivery.settled();
   }
 
@@ -1012,5 +1024,42 @@ describe("internal certificates: KeyGenRequests and SubmitPublicKeys", () => {
     expect(garbage.code).toBe("invalid_argument");
     expect(issued).toBe(0);
     expect(await store.tlsCertificates.get("c1")).toMatchObject({ status: "pending" });
+  });
+
+  test("renewCertificate asks every agent holding one for a new key now", async () => {
+    const a1 = await connect("a1");
+    await succeed(a1);
+    await submitKey(a1, keyRequests(a1)[0]?.id ?? "");
+    await succeed(a1);
+    expect(await delivery.renewCertificate("c1")).toBe(1);
+    expect(keyRequests(a1)).toHaveLength(2);
+    await submitKey(a1, keyRequests(a1)[1]?.id ?? "");
+    expect(issued).toBe(2);
+    expect(events.filter((e) => e.type === "certificate.renewed")).toHaveLength(1);
+    expect(await delivery.renewCertificate("nobody-holds-this")).toBe(0);
+  });
+
+  test("a refused issuance marks the record failed with why, and is not retried until the next refresh", async () => {
+    refuse = true;
+    const a1 = await connect("a1");
+    await submitKey(a1, keyRequests(a1)[0]?.id ?? "");
+    expect(await store.tlsCertificates.get("c1")).toMatchObject({
+      status: "failed",
+      statusMessage: "the CA refused the order",
+    });
+    expect(events.find((e) => e.type === "certificate.failed")?.data).toMatchObject({
+      certificate_id: "c1",
+      agent_id: "a1",
+      error: "the CA refused the order",
+    });
+    await succeed(a1);
+    await createHost("v2", "w1");
+    await delivery.settled();
+    expect(keyRequests(a1)).toHaveLength(1);
+    await succeed(a1);
+    refuse = false;
+    delivery.refreshAll();
+    await delivery.settled();
+    expect(keyRequests(a1)).toHaveLength(2);
   });
 });

@@ -13,12 +13,14 @@ import type { EventBus, FleetEvent } from "../events/index.ts";
 import { eventWorkspace } from "../events/index.ts";
 import { newId } from "../ids/index.ts";
 import { type Logger, silentLogger } from "../log/index.ts";
+import { verifyCertificateRequest } from "../pki/index.ts";
 import type {
   AgentRow,
   AgentTlsCertificateRow,
   ConfigHostOutcome,
   ConfigStatusRow,
   Store,
+  TlsCertificateRow,
 } from "../store/index.ts";
 import type { Clock } from "../time/index.ts";
 import { type KeyNeed, keyNeeds, materialFor } from "./keys.ts";
@@ -42,11 +44,16 @@ export interface ConfigDeliveryOptions {
   /** How long a command waits for the agent's answer; default 30 s. */
   commandTimeoutMs?: number;
   /**
-   * Signs a CSR an agent submitted for a key it generated (KeyGenRequests):
-   * a server certificate for dnsNames from the fleet CA. Absent: internal
-   * certificates are never issued and their hosts stay set aside.
+   * Has a CSR an agent submitted for a key it generated (KeyGenRequests)
+   * signed for the record's domain: by the fleet CA (internal) or an ACME CA.
+   * Absent: no certificate is issued and the hosts that need one stay set aside.
    */
-  issueTlsCertificate?: (csrDer: Uint8Array, dnsNames: string[]) => Promise<IssuedTlsCertificate>;
+  issueTlsCertificate?: (
+    record: TlsCertificateRow,
+    csrDer: Uint8Array,
+  ) => Promise<IssuedTlsCertificate>;
+  /** Which providers issueTlsCertificate serves; default: internal only. */
+  issuesFor?: (provider: TlsCertificateRow["provider"]) => boolean;
 }
 
 export interface IssuedTlsCertificate {
@@ -88,6 +95,11 @@ export interface ConfigDelivery {
   /** Computes every connected agent again (certificate renewals fall due with time alone). */
   refreshAll(): void;
   /**
+   * Renews a certificate record now on every connected agent that holds one
+   * for it: each gets a new key and certificate. Returns how many agents.
+   */
+  renewCertificate(certificateId: string): Promise<number>;
+  /**
    * Serves an ACME HTTP-01 challenge from every connected agent of the
    * workspace; resolves once each holds the file, throws when none is
    * connected or they have not applied it within timeoutMs.
@@ -123,7 +135,11 @@ interface OpenSession {
   /** Internal certificates issued to this agent, by certificate record id. */
   own: Map<string, AgentTlsCertificateRow>;
   /** Open KeyGenRequests by request id. */
-  keyRequests: Map<string, KeyNeed & { keyPath: string }>;
+  keyRequests: Map<string, KeyNeed & { keyPath: string; issuing?: boolean }>;
+  /** Records whose last issuance failed: no new key is asked for until the next refresh. */
+  keyFailures: Set<string>;
+  /** Records to renew now, whatever their lifetime (an operator asked). */
+  renewNow: Set<string>;
   /** sha256 of an nginx config sent to it → the ACME tokens that config answers. */
   answering: Map<string, Set<string>>;
 }
@@ -156,6 +172,10 @@ export function createConfigDelivery(options: ConfigDeliveryOptions): ConfigDeli
   const { store, events, clock } = options;
   const logger = options.logger ?? silentLogger;
   const commandTimeoutMs = options.commandTimeoutMs ?? 30_000;
+  const issuesFor =
+    options.issuesFor ??
+    ((provider: TlsCertificateRow["provider"]) =>
+      provider === "internal" && options.issueTlsCertificate !== undefined);
   const sessions = new Map<string, OpenSession>();
   /** Open ACME HTTP-01 challenges: workspace → token → key authorization. */
   const challenges = new Map<string, Map<string, string>>();
@@ -254,6 +274,7 @@ export function createConfigDelivery(options: ConfigDeliveryOptions): ConfigDeli
         certificateMaterial: materialFor(
           config,
           session.own,
+          issuesFor,
           options.certificateMaterial ?? (() => undefined),
         ),
         resolvable: (name) => !unresolvable.has(name),
@@ -332,7 +353,9 @@ export function createConfigDelivery(options: ConfigDeliveryOptions): ConfigDeli
         keyNeeds:
           session.hello.nginxMode === "off"
             ? []
-            : keyNeeds(agent, config, session.own, clock.now()),
+            : keyNeeds(agent, config, session.own, clock.now(), issuesFor, session.renewNow).filter(
+                (need) => !session.keyFailures.has(need.certificateId),
+              ),
       },
     ];
   }
@@ -404,6 +427,7 @@ export function createConfigDelivery(options: ConfigDeliveryOptions): ConfigDeli
         // A fresh path per key: the current key stays valid until its successor's certificate is in place.
         const keyPath = `keys/${need.certificateId}-${id}.key`;
         session.keyRequests.set(id, { ...need, keyPath });
+        session.renewNow.delete(need.certificateId);
         session.send({
           kind: "key_gen",
           request: { id, purpose: "tls_certificate", keyPath, dnsNames: [need.domain] },
@@ -412,48 +436,97 @@ export function createConfigDelivery(options: ConfigDeliveryOptions): ConfigDeli
     }
   }
 
-  /** SubmitPublicKeys: signs the agent's CSR for an open request and stores the certificate. */
+  /**
+   * SubmitPublicKeys: checks the CSR against an open request at once, then
+   * has it signed (the fleet CA, or an ACME order that needs this very
+   * session to apply its challenge) without holding up the session.
+   */
   async function issueForKey(
     session: OpenSession,
     requestId: string,
     csrDer: Uint8Array,
   ): Promise<void> {
     const request = session.keyRequests.get(requestId);
-    if (!request)
+    if (!request || request.issuing)
       throw invalidField(
         "public_key.request_id",
-        "names no open key generation request of this agent",
+        request ? "is being issued already" : "names no open key generation request of this agent",
       );
-    if (!options.issueTlsCertificate)
-      throw new DroverError("failed_precondition", "this server issues no certificates");
-    // A refused CSR leaves the request open: the agent may submit again.
-    const issued = await options.issueTlsCertificate(csrDer, [request.domain]);
-    session.keyRequests.delete(requestId);
-    const row = await store.agentTlsCertificates.put({
-      agentId: session.agentId,
-      certificateId: request.certificateId,
-      keyPath: request.keyPath,
-      ...issued,
-    });
-    session.own.set(request.certificateId, row);
-    await store.tlsCertificates.markIssued(request.certificateId, {
-      issuedAt: issued.notBefore,
-      expiresAt: issued.notAfter,
-      at: clock.now(),
-    });
-    // A certificate.* event: the workspace is computed again, this agent included.
-    await events.publish({
-      type: "certificate.issued",
-      subjectId: request.certificateId,
-      data: {
-        certificate_id: request.certificateId,
-        workspace_id: session.workspaceId,
-        agent_id: session.agentId,
-        domain: request.domain,
-        serial: issued.serial,
-        expires_at: issued.notAfter.toISOString(),
-      },
-    });
+    const issue = options.issueTlsCertificate;
+    if (!issue) throw new DroverError("failed_precondition", "this server issues no certificates");
+    // Proof of possession first: a refused CSR leaves the request open for another try.
+    await verifyCertificateRequest(csrDer);
+    const record = await store.tlsCertificates.get(request.certificateId);
+    if (!record) {
+      session.keyRequests.delete(requestId);
+      return;
+    }
+    // Open until it settles, so a recompute meanwhile does not ask for another key.
+    request.issuing = true;
+    void (async () => {
+      try {
+        const issued = await issue(record, csrDer);
+        const row = await store.agentTlsCertificates.put({
+          agentId: session.agentId,
+          certificateId: request.certificateId,
+          keyPath: request.keyPath,
+          certificatePem: issued.certificatePem,
+          serial: issued.serial,
+          notBefore: issued.notBefore,
+          notAfter: issued.notAfter,
+        });
+        session.own.set(request.certificateId, row);
+        await store.tlsCertificates.markIssued(request.certificateId, {
+          issuedAt: issued.notBefore,
+          expiresAt: issued.notAfter,
+          at: clock.now(),
+        });
+        // A certificate.* event: the workspace is computed again, this agent included.
+        await events.publish({
+          type: record.status === "active" ? "certificate.renewed" : "certificate.issued",
+          subjectId: request.certificateId,
+          data: {
+            certificate_id: request.certificateId,
+            workspace_id: record.workspaceId,
+            agent_id: session.agentId,
+            domain: request.domain,
+            serial: issued.serial,
+            expires_at: issued.notAfter.toISOString(),
+          },
+        });
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        logger.warn("certificate issuance failed", {
+          certificate: request.certificateId,
+          agent: session.agentId,
+          error: message,
+        });
+        // Not asked again until the next hourly refresh: a CA's refusal does not fix itself.
+        session.keyFailures.add(request.certificateId);
+        // A certificate still being served keeps serving; the record says why it was not renewed.
+        if (!session.own.has(request.certificateId)) {
+          await store.tlsCertificates.markFailed(request.certificateId, {
+            message,
+            at: clock.now(),
+          });
+        }
+        await events.publish({
+          type: "certificate.failed",
+          subjectId: request.certificateId,
+          data: {
+            certificate_id: request.certificateId,
+            workspace_id: record.workspaceId,
+            agent_id: session.agentId,
+            domain: request.domain,
+            error: message,
+          },
+        });
+      }
+    })()
+      .catch((error: unknown) =>
+        logger.error("recording a certificate issuance failed", { error: String(error) }),
+      )
+      .finally(() => session.keyRequests.delete(requestId));
   }
 
   async function recordStatus(session: OpenSession, status: ConfigStatusReport): Promise<void> {
@@ -529,6 +602,8 @@ export function createConfigDelivery(options: ConfigDeliveryOptions): ConfigDeli
           ]),
         ),
         keyRequests: new Map(),
+        keyFailures: new Set(),
+        renewNow: new Set(),
         answering: new Map(),
       };
       sessions.set(agentId, session);
@@ -673,8 +748,25 @@ export function createConfigDelivery(options: ConfigDeliveryOptions): ConfigDeli
       }
     },
 
+    async renewCertificate(certificateId) {
+      let agents = 0;
+      for (const session of sessions.values()) {
+        if (!session.own.has(certificateId)) continue;
+        session.renewNow.add(certificateId);
+        session.keyFailures.delete(certificateId);
+        dirtyAgents.add(session.agentId);
+        agents += 1;
+      }
+      if (agents > 0) schedule();
+      await this.settled();
+      return agents;
+    },
+
     refreshAll() {
-      for (const session of sessions.values()) dirtyAgents.add(session.agentId);
+      for (const session of sessions.values()) {
+        session.keyFailures.clear();
+        dirtyAgents.add(session.agentId);
+      }
       if (dirtyAgents.size > 0) schedule();
     },
 

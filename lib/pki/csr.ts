@@ -1,28 +1,40 @@
 import { DroverError } from "../errors/index.ts";
 import { assertP256Key, type KeyPair } from "./keys.ts";
-import { subjectName } from "./names.ts";
+import { normalizeHostname, subjectName } from "./names.ts";
 import { describe, ecdsaSha256, x509 } from "./x509.ts";
 
 /** Generous upper bound; a P-256 CSR is a few hundred bytes. Caps parser work on hostile input. */
 const maxCsrBytes = 16 * 1024;
 
 /**
- * PKCS#10 request (DER) signed by the key pair; proves possession. Subject CN optional.
- * SANs are never requested: the server decides them.
+ * PKCS#10 request (DER) signed by the key pair; proves possession. Subject CN
+ * optional. Fleet identities request no SANs (the server decides them); a
+ * request an ACME CA will see names its DNS SANs, as RFC 8555 requires.
  */
 export async function createCertificateRequest(
   keys: KeyPair,
   commonName?: string,
+  dnsNames: readonly string[] = [],
 ): Promise<Uint8Array> {
   assertP256Key(keys.privateKey, "private", "keys.privateKey");
   assertP256Key(keys.publicKey, "public", "keys.publicKey");
   if (commonName !== undefined && (typeof commonName !== "string" || commonName.length === 0)) {
     throw new DroverError("invalid_argument", "commonName must be a non-empty string");
   }
+  const names = dnsNames.map(normalizeHostname);
   const csr = await x509.Pkcs10CertificateRequestGenerator.create({
     name: commonName === undefined ? undefined : subjectName({ commonName }),
     keys,
     signingAlgorithm: ecdsaSha256,
+    ...(names.length === 0
+      ? {}
+      : {
+          extensions: [
+            new x509.SubjectAlternativeNameExtension(
+              names.map((value) => ({ type: "dns" as const, value })),
+            ),
+          ],
+        }),
   });
   return new Uint8Array(csr.rawData);
 }

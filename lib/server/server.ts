@@ -75,8 +75,6 @@ export interface DroverServer {
   fleet: Fleet;
   /** Configuration delivery to connected agents. */
   delivery: ConfigDelivery;
-  /** ACME certificates for virtual hosts. */
-  certificates: AcmeIssuer;
   /** Set only at the first start: the admin user's generated password, to show once. */
   firstAdmin?: { email: string; password: string };
   stop(): Promise<void>;
@@ -154,8 +152,6 @@ async function startLocked(
   const firstAdmin = await ensureFirstAdmin(fleet.deps);
   const acme = options.acme ?? {};
   const issuer: AcmeIssuer = createAcmeIssuer({
-    store,
-    events,
     clock,
     logger,
     directories: {
@@ -176,30 +172,23 @@ async function startLocked(
       removeChallenge: (workspaceId, token) => delivery.removeChallenge(workspaceId, token),
     },
   });
-  await issuer.load();
   const delivery = createConfigDelivery({
     store,
     events,
     clock,
     logger,
-    // ACME certificates and their keys, obtained by the server, delivered to agents.
-    certificateMaterial: (id) => issuer.material(id),
-    // Internal certificates: the agent's key stays on the agent; the fleet CA signs its CSR.
-    async issueTlsCertificate(csrDer, dnsNames) {
+    // Every agent generates its own key and keeps it; the server only gets CSRs signed.
+    issuesFor: (provider) => provider === "internal" || issuer.configured(provider),
+    async issueTlsCertificate(record, csrDer) {
+      if (record.provider !== "internal") return issuer.obtainForCsr(record, csrDer);
       const { publicKey } = await verifyCertificateRequest(csrDer);
-      const issued = await issueServerCertificate(authority.ca, {
+      return issueServerCertificate(authority.ca, {
         publicKey,
-        hostnames: dnsNames,
+        hostnames: [record.domain],
         ips: [],
         now: clock.now(),
         validityDays: 90,
       });
-      return {
-        certificatePem: issued.certificatePem,
-        serial: issued.serial,
-        notBefore: issued.notBefore,
-        notAfter: issued.notAfter,
-      };
     },
   });
   // Whoever was online before a restart has to prove it again by reconnecting.
@@ -281,11 +270,8 @@ async function startLocked(
       "offline-sweep": every(fleet.deps.settings.heartbeatIntervalMs, () =>
         fleet.markSilentAgentsOffline(),
       ),
-      // Renewals fall due with time alone; pending ACME records are tried again.
-      "certificate-renewal": every(3_600_000, async () => {
-        delivery.refreshAll();
-        await issuer.issueDue();
-      }),
+      // Renewals fall due with time alone; failed issuances are tried again.
+      "certificate-renewal": every(3_600_000, async () => delivery.refreshAll()),
     },
     (name, error) => logger.error(`task ${name} failed`, { error: String(error) }),
   );
@@ -303,11 +289,9 @@ async function startLocked(
     endpoints,
     fleet,
     delivery,
-    certificates: issuer,
     firstAdmin,
     async stop() {
       unsubscribe();
-      issuer.stop();
       delivery.stop();
       eventSocket.close();
       await tasks.stop();

@@ -193,33 +193,6 @@ describe.each(drivers)("%s", (_driver, open) => {
           )
         ).code,
       ).toBe("not_found");
-      await store.tlsCertificateMaterial.put({
-        certificateId: "c1",
-        certificatePem: "CERT",
-        keyPem: "KEY",
-        serial: "01",
-        notBefore: at(2),
-        notAfter: at(3),
-      });
-      expect(await store.tlsCertificateMaterial.get("c1")).toMatchObject({
-        keyPem: "KEY",
-        serial: "01",
-      });
-      expect(await store.tlsCertificateMaterial.listAll()).toHaveLength(1);
-      expect(
-        (
-          await expectDroverRejection(
-            store.tlsCertificateMaterial.put({
-              certificateId: "nope",
-              certificatePem: "C",
-              keyPem: "K",
-              serial: "1",
-              notBefore: at(1),
-              notAfter: at(2),
-            }),
-          )
-        ).code,
-      ).toBe("not_found");
     });
 
     test("list and count by workspace, in creation order", async () => {

@@ -66,8 +66,6 @@ export type {
   Store,
   StoreOptions,
   TargetAgents,
-  TlsCertificateMaterialRepository,
-  TlsCertificateMaterialRow,
   TlsCertificateRepository,
   TlsCertificateRow,
   TlsCertificateStatus,

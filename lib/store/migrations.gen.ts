@@ -85,4 +85,10 @@ export const migrations: ReadonlyArray<EmbeddedMigration> = [
       "CREATE UNIQUE INDEX `agent_files_workspace_id_path_unique` ON `agent_files` (`workspace_id`,`path`);",
     ],
   },
+  {
+    tag: "0008_drop_certificate_material",
+    statements: [
+      "DROP TABLE `tls_certificate_material`;",
+    ],
+  },
 ];

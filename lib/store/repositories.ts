@@ -10,7 +10,6 @@ import { createMembershipRepository } from "./memberships.ts";
 import { createOrganizationRepository } from "./organizations.ts";
 import { createRefreshTokenRepository } from "./refresh-tokens.ts";
 import { type Runner, translating } from "./runner.ts";
-import { createTlsCertificateMaterialRepository } from "./tls-certificate-material.ts";
 import { createTlsCertificateRepository } from "./tls-certificates.ts";
 import type { Repositories } from "./types.ts";
 import { createUpstreamRepository } from "./upstreams.ts";
@@ -37,7 +36,6 @@ export function createRepositories(run: Runner): Repositories {
     accessLogs: createAccessLogRepository(exec),
     configStatus: createConfigStatusRepository(exec),
     agentTlsCertificates: createAgentTlsCertificateRepository(exec),
-    tlsCertificateMaterial: createTlsCertificateMaterialRepository(exec),
     agentFiles: createAgentFileRepository(exec),
   };
 }

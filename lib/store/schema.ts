@@ -430,21 +430,6 @@ export const agentTlsCertificates = sqliteTable(
   (t) => [primaryKey({ columns: [t.agentId, t.certificateId] })],
 );
 
-/**
- * Certificates the server obtained itself (ACME) with their key, delivered
- * to the agents that serve them (0600 there). One row per record.
- */
-export const tlsCertificateMaterial = sqliteTable("tls_certificate_material", {
-  certificateId: text("certificate_id")
-    .primaryKey()
-    .references(() => tlsCertificates.id, { onDelete: "cascade" }),
-  certificatePem: text("certificate_pem").notNull(),
-  keyPem: text("key_pem").notNull(),
-  serial: text("serial").notNull(),
-  notBefore: integer("not_before", { mode: "timestamp_ms" }).notNull(),
-  notAfter: integer("not_after", { mode: "timestamp_ms" }).notNull(),
-});
-
 export type AgentFileKind = "file" | "secret" | "env_template";
 
 /**

@@ -625,23 +625,6 @@ export interface AgentTlsCertificateRepository {
   put(row: AgentTlsCertificateRow): Promise<AgentTlsCertificateRow>;
 }
 
-export interface TlsCertificateMaterialRow {
-  certificateId: string;
-  certificatePem: string;
-  keyPem: string;
-  serial: string;
-  notBefore: Date;
-  notAfter: Date;
-}
-
-export interface TlsCertificateMaterialRepository {
-  get(certificateId: string): Promise<TlsCertificateMaterialRow | null>;
-  /** Every record's material (the server keeps them in memory for delivery). */
-  listAll(): Promise<TlsCertificateMaterialRow[]>;
-  /** Inserts or replaces; not_found if the record is unknown. */
-  put(row: TlsCertificateMaterialRow): Promise<TlsCertificateMaterialRow>;
-}
-
 export interface Repositories {
   certificates: CertificateRepository;
   joinTokens: JoinTokenRepository;
@@ -658,7 +641,6 @@ export interface Repositories {
   accessLogs: AccessLogRepository;
   configStatus: ConfigStatusRepository;
   agentTlsCertificates: AgentTlsCertificateRepository;
-  tlsCertificateMaterial: TlsCertificateMaterialRepository;
   agentFiles: AgentFileRepository;
 }
 

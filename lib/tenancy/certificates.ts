@@ -104,3 +104,17 @@ export async function deleteCertificate(
   }
   await deps.events.publish(certificateEvent("certificate.deleted", certificate, workspace));
 }
+
+/**
+ * Renews the certificate now on every connected agent that holds one for it
+ * (a new key and certificate each); returns how many agents. Needs write.
+ */
+export async function renewCertificate(
+  deps: TenancyDeps,
+  principal: Principal,
+  id: string,
+  renew: (certificateId: string) => Promise<number>,
+): Promise<number> {
+  await certificateFor(deps, principal, id, true);
+  return renew(id);
+}

@@ -15,6 +15,7 @@ export {
   deleteCertificate,
   getCertificate,
   listCertificates,
+  renewCertificate,
 } from "./certificates.ts";
 export { configLimits } from "./config-validate.ts";
 export type { PageOf, PageRequest, TenancyDeps } from "./deps.ts";

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import type { Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -82,6 +82,8 @@ beforeAll(async () => {
     heartbeatIntervalMs: 500,
     acme: {
       directoryUrl: pebble.directoryUrl,
+      // Provider "letsencrypt" pointed at a port nothing listens on: a CA that cannot be reached.
+      letsEncryptDirectoryUrl: `https://127.0.0.1:${await freePort()}/directory`,
       fetch: pebble.fetch,
       contact: ["mailto:ops@drover.test"],
     },
@@ -158,12 +160,23 @@ describe("ACME certificates through the agents' nginx (pebble)", () => {
   let certificateId: string;
   let firstSerial: string;
 
-  test("a certificate record with provider acme is obtained with HTTP-01 and served over TLS", async () => {
+  test("a TLS host on an acme record: the agent's key, an order finalized with its CSR, HTTP-01 through its nginx", async () => {
     const record = await ok(
       rest("POST", `/v1/workspaces/${workspaceId}/certificates`, { domain, provider: "acme" }),
       201,
     );
     certificateId = record.id as string;
+    await ok(
+      rest("POST", `/v1/workspaces/${workspaceId}/virtual-hosts`, {
+        name: "site-tls",
+        server_name: domain,
+        listen_port: tlsPort,
+        ssl_enabled: true,
+        ssl_certificate_id: certificateId,
+        locations: [{ path: "/", upstream_id: upstreamId }],
+      }),
+      201,
+    );
     const active = await waitFor(
       "the certificate",
       async () => {
@@ -178,18 +191,6 @@ describe("ACME certificates through the agents' nginx (pebble)", () => {
     expect(
       events.some((e) => e.type === "certificate.issued" && e.subjectId === certificateId),
     ).toBe(true);
-
-    await ok(
-      rest("POST", `/v1/workspaces/${workspaceId}/virtual-hosts`, {
-        name: "site-tls",
-        server_name: domain,
-        listen_port: tlsPort,
-        ssl_enabled: true,
-        ssl_certificate_id: certificateId,
-        locations: [{ path: "/", upstream_id: upstreamId }],
-      }),
-      201,
-    );
     await settledWith((status) =>
       (status.virtual_hosts as Json[]).every((host) => host.status === "applied"),
     );
@@ -206,16 +207,30 @@ describe("ACME certificates through the agents' nginx (pebble)", () => {
     expect(stdout).toBe("site");
     firstSerial = await servedSerial();
     expect(firstSerial).toMatch(/^[0-9a-f]+$/);
-    // The challenge files are gone again once the order is done.
-    const config = await ok(rest("GET", `/v1/agents/${agentId}/config`));
-    expect(JSON.stringify(config)).not.toContain("acme-challenge");
+    // The key is the agent's: 0600 in its keys/ directory, and it is what nginx serves with.
+    const keysDir = join(dir, "agent", "files", "keys");
+    const keyFile = readdirSync(keysDir).find((name) => name.startsWith(`${certificateId}-`));
+    expect(keyFile).toBeDefined();
+    expect(statSync(join(keysDir, keyFile as string)).mode & 0o777).toBe(0o600);
+    const servedKey = await run("bash", [
+      "-c",
+      `openssl s_client -connect 127.0.0.1:${tlsPort} -servername ${domain} </dev/null 2>/dev/null | openssl x509 -noout -pubkey`,
+    ]);
+    const heldKey = await run("openssl", [
+      "pkey",
+      "-in",
+      join(keysDir, keyFile as string),
+      "-pubout",
+    ]);
+    expect(servedKey.stdout.trim()).toBe(heldKey.stdout.trim());
+    // The challenge answers are gone from nginx once the order is done.
+    const conf = readFileSync(agent.nginx?.paths.config as string, "utf8");
+    expect(conf).not.toContain("acme-challenge");
   });
 
-  test("renewal orders again and the agents serve the new certificate", async () => {
-    await fleet.server.certificates.issue(certificateId);
-    expect(
-      events.some((e) => e.type === "certificate.renewed" && e.subjectId === certificateId),
-    ).toBe(true);
+  test("renew now: the agent makes a new key, a new order is finalized with it, nginx serves the new certificate", async () => {
+    const renewal = await ok(rest("POST", `/v1/certificates/${certificateId}/renew`));
+    expect(renewal).toEqual({ certificate_id: certificateId, agents: 1 });
     await waitFor(
       "the renewed certificate on the wire",
       async () => {
@@ -225,18 +240,27 @@ describe("ACME certificates through the agents' nginx (pebble)", () => {
       },
       patiently,
     );
+    expect(
+      events.some((e) => e.type === "certificate.renewed" && e.subjectId === certificateId),
+    ).toBe(true);
   });
 
-  test("an order nobody can answer fails with why, and the record says so", async () => {
-    const org = await ok(rest("POST", "/v1/organizations", { name: "Empty", slug: "empty" }), 201);
-    const empty = await ok(
-      rest("POST", `/v1/organizations/${org.id}/workspaces`, { name: "E", slug: "e" }),
+  test("a CA that cannot be reached: the record says why, and the agent's other hosts keep serving", async () => {
+    const record = await ok(
+      rest("POST", `/v1/workspaces/${workspaceId}/certificates`, {
+        domain: "other.drover.test",
+        provider: "letsencrypt",
+      }),
       201,
     );
-    const record = await ok(
-      rest("POST", `/v1/workspaces/${empty.id}/certificates`, {
-        domain: "nobody.drover.test",
-        provider: "acme",
+    await ok(
+      rest("POST", `/v1/workspaces/${workspaceId}/virtual-hosts`, {
+        name: "other-tls",
+        server_name: "other.drover.test",
+        listen_port: tlsPort,
+        ssl_enabled: true,
+        ssl_certificate_id: record.id,
+        locations: [{ path: "/", upstream_id: upstreamId }],
       }),
       201,
     );
@@ -248,9 +272,13 @@ describe("ACME certificates through the agents' nginx (pebble)", () => {
       },
       patiently,
     );
-    expect(failed.status_message).toContain("no agent");
+    expect(failed.status_message).toMatch(/ACME|unreachable|connect/i);
     expect(events.some((e) => e.type === "certificate.failed" && e.subjectId === record.id)).toBe(
       true,
     );
+    const status = await settledWith(() => true);
+    const other = (status.virtual_hosts as Json[]).find((host) => host.status === "set_aside");
+    expect(other).toBeDefined();
+    expect(await servedSerial()).toMatch(/^[0-9a-f]+$/);
   });
 });

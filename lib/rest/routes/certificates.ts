@@ -1,9 +1,10 @@
-import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
+import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import {
   createCertificate,
   deleteCertificate,
   getCertificate,
   listCertificates,
+  renewCertificate,
 } from "../../tenancy/index.ts";
 import {
   Certificate,
@@ -15,6 +16,10 @@ import type { RestEnv } from "../env.ts";
 import { errorResponses, idParams, json, jsonBody, noContent, pageOf } from "../openapi.ts";
 import type { RestDeps } from "../rest-deps.ts";
 import { PageQuery, pageMeta } from "../schemas.ts";
+
+const Renewal = z
+  .object({ certificate_id: z.string(), agents: z.number().int() })
+  .openapi("CertificateRenewal");
 
 const tags = ["certificates"];
 const workspaceParams = idParams("workspace_id");
@@ -93,6 +98,24 @@ export function certificateRoutes(app: OpenAPIHono<RestEnv>, deps: RestDeps): vo
     async (c) => {
       await deleteCertificate(tenancy, c.get("principal"), c.req.valid("param").certificate_id);
       return c.body(null, 204);
+    },
+  );
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/certificates/{certificate_id}/renew",
+      tags,
+      summary:
+        "Renew now on every connected agent that holds the certificate: each generates a new key and gets a new certificate",
+      request: { params: certificateParams },
+      responses: { 200: json(Renewal, "How many agents renew"), ...errorResponses },
+    }),
+    async (c) => {
+      const id = c.req.valid("param").certificate_id;
+      const agents = await renewCertificate(tenancy, c.get("principal"), id, (certificateId) =>
+        deps.delivery.renewCertificate(certificateId),
+      );
+      return c.json({ certificate_id: id, agents }, 200);
     },
   );
 }
