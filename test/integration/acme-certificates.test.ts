@@ -1,15 +1,18 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { execFile } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import type { Server } from "node:http";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { type Pebble, startPebble } from "../../lib/acme/testing.ts";
-import { createAgent, type DroverAgent } from "../../lib/agent/index.ts";
+import type { DroverAgent } from "../../lib/agent/index.ts";
 import type { FleetEvent } from "../../lib/events/index.ts";
-import { type HttpResult, httpsClient } from "../support/https-client.ts";
-import { type InProcessFleet, startInProcessFleet } from "../support/in-process.ts";
+import {
+  type DeliveryFixture,
+  type Json,
+  startDeliveryFixture,
+} from "../support/delivery-fixture.ts";
+import type { InProcessFleet } from "../support/in-process.ts";
 import { freePort, listen, portOf, waitFor } from "../support/loopback.ts";
 
 // ACME end to end against pebble (Debian's ACME test server) on loopback:
@@ -19,47 +22,28 @@ import { freePort, listen, portOf, waitFor } from "../support/loopback.ts";
 setDefaultTimeout(120_000);
 
 const run = promisify(execFile);
-type Json = Record<string, unknown>;
 const domain = "site.drover.test";
 
+let fixture: DeliveryFixture;
 let dir: string;
 let pebble: Pebble;
 let fleet: InProcessFleet;
-let call: ReturnType<typeof httpsClient>;
-let token: string;
+let rest: DeliveryFixture["rest"];
+let ok: DeliveryFixture["ok"];
 let agent: DroverAgent;
-let agentId: string;
 let workspaceId: string;
+let events: FleetEvent[];
 let upstreamId: string;
 let backend: Server;
 let httpPort: number;
 let tlsPort: number;
 let rootFile: string;
-const events: FleetEvent[] = [];
-const stopAgent = new AbortController();
-let agentRun: Promise<void>;
 
 /** Issuance and renewal take pebble and nginx a while: wait up to a minute. */
 const patiently = { timeoutMs: 60_000, intervalMs: 100 };
-const rest = (method: string, path: string, body?: unknown): Promise<HttpResult> =>
-  call(method, path, { token, ...(body === undefined ? {} : { body }) });
-async function ok(result: Promise<HttpResult>, status = 200): Promise<Json> {
-  const done = await result;
-  expect({ status: done.status, body: done.body }).toMatchObject({ status });
-  return done.body as Json;
-}
-async function settledWith(probe: (status: Json) => boolean): Promise<Json> {
-  return waitFor(
-    "the agent to settle",
-    async () => {
-      await fleet.server.delivery.settled();
-      const status = await ok(rest("GET", `/v1/agents/${agentId}/config`));
-      const final = status.state === "success" && status.version === status.desired_version;
-      return final && probe(status) ? status : undefined;
-    },
-    patiently,
-  );
-}
+/** Settled on success, and on whatever else `probe` asks. */
+const settledWith = (probe: (status: Json) => boolean): Promise<Json> =>
+  fixture.settled((status) => status.state === "success" && probe(status));
 async function servedSerial(): Promise<string> {
   const { stdout } = await run("bash", [
     "-c",
@@ -72,58 +56,25 @@ async function servedSerial(): Promise<string> {
 }
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "drover-acme-"));
   [httpPort, tlsPort] = [await freePort(), await freePort()];
   pebble = await startPebble({ httpPort });
+  fixture = await startDeliveryFixture({
+    name: "web",
+    fleet: {
+      acme: {
+        directoryUrl: pebble.directoryUrl,
+        // Provider "letsencrypt" pointed at a port nothing listens on: a CA that cannot be reached.
+        letsEncryptDirectoryUrl: `https://127.0.0.1:${await freePort()}/directory`,
+        fetch: pebble.fetch,
+        contact: ["mailto:ops@drover.test"],
+      },
+    },
+    patience: patiently,
+  });
+  ({ dir, fleet, rest, ok, agent, workspaceId, events } = fixture);
   rootFile = join(dir, "pebble-root.pem");
   writeFileSync(rootFile, pebble.issuerRootPem);
-  fleet = await startInProcessFleet({
-    rateLimitPerMinute: 1_000_000,
-    heartbeatIntervalMs: 500,
-    acme: {
-      directoryUrl: pebble.directoryUrl,
-      // Provider "letsencrypt" pointed at a port nothing listens on: a CA that cannot be reached.
-      letsEncryptDirectoryUrl: `https://127.0.0.1:${await freePort()}/directory`,
-      fetch: pebble.fetch,
-      contact: ["mailto:ops@drover.test"],
-    },
-  });
-  fleet.server.fleet.deps.events.subscribe((event) => events.push(event));
-  call = httpsClient(`https://${fleet.server.endpoints.http}`, {
-    caPem: fleet.server.fleet.deps.authority.ca.certificatePem,
-  });
-  const first = fleet.server.firstAdmin;
-  if (!first) throw new Error("a fresh server must create its first admin");
-  token = (
-    await ok(
-      call("POST", "/v1/auth/login", { body: { email: first.email, password: first.password } }),
-    )
-  ).access_token as string;
-  const org = await ok(rest("POST", "/v1/organizations", { name: "Lab", slug: "lab" }), 201);
-  const workspace = await ok(
-    rest("POST", `/v1/organizations/${org.id}/workspaces`, { name: "Web", slug: "web" }),
-    201,
-  );
-  workspaceId = workspace.id as string;
-  const joinToken = await ok(rest("POST", `/v1/workspaces/${workspaceId}/agents/tokens`, {}), 201);
   backend = await listen((_, res) => res.end("site"));
-  agent = createAgent({
-    dataDir: join(dir, "agent"),
-    server: fleet.server.endpoints.registration,
-    token: joinToken.token as string,
-    hostname: "web-1",
-    nginx: { mode: "managed", statusPort: await freePort(), listenAddress: "127.0.0.1" },
-    driftIntervalMs: 200,
-  });
-  agentRun = agent.run(stopAgent.signal);
-  agentId = await waitFor(
-    "the agent's session",
-    async () => {
-      const id = agent.identity()?.id;
-      return id !== undefined && fleet.server.delivery.connected(id) ? id : undefined;
-    },
-    patiently,
-  );
   const upstream = await ok(
     rest("POST", `/v1/workspaces/${workspaceId}/upstreams`, {
       name: "backend",
@@ -147,13 +98,9 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  stopAgent.abort();
-  await agentRun?.catch(() => {});
-  await agent?.nginx?.stop(2000);
+  await fixture?.stop();
   backend?.close();
-  await fleet?.stop();
   await pebble?.stop();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 describe("ACME certificates through the agents' nginx (pebble)", () => {

@@ -1,12 +1,9 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import type { Server } from "node:http";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createAgent, type DroverAgent } from "../../lib/agent/index.ts";
-import { type HttpResult, httpsClient } from "../support/https-client.ts";
-import { type InProcessFleet, startInProcessFleet } from "../support/in-process.ts";
+import { type DeliveryFixture, startDeliveryFixture } from "../support/delivery-fixture.ts";
 import { curl, freePort, listen, portOf, waitFor } from "../support/loopback.ts";
 
 // --nginx-mode system: a "system nginx" started here from its own main
@@ -14,42 +11,19 @@ import { curl, freePort, listen, portOf, waitFor } from "../support/loopback.ts"
 // writing only confDir/drover.conf and reloading that nginx.
 setDefaultTimeout(90_000);
 
-type Json = Record<string, unknown>;
-
-let dir: string;
-let fleet: InProcessFleet;
-let call: ReturnType<typeof httpsClient>;
-let token: string;
-let agent: DroverAgent;
-let agentId: string;
+let fixture: DeliveryFixture;
+let rest: DeliveryFixture["rest"];
+let ok: DeliveryFixture["ok"];
+let settled: DeliveryFixture["settled"];
 let workspaceId: string;
 let upstreamServer: Server;
 let systemPort: number;
 let appPort: number;
 let confDir: string;
 let pidFile: string;
-const stopAgent = new AbortController();
-let agentRun: Promise<void>;
 
-const rest = (method: string, path: string, body?: unknown): Promise<HttpResult> =>
-  call(method, path, { token, ...(body === undefined ? {} : { body }) });
-async function ok(result: Promise<HttpResult>, status = 200): Promise<Json> {
-  const done = await result;
-  expect({ status: done.status, body: done.body }).toMatchObject({ status });
-  return done.body as Json;
-}
-
-async function settled(): Promise<Json> {
-  await fleet.server.delivery.settled();
-  return waitFor("the agent to settle", async () => {
-    const status = await ok(rest("GET", `/v1/agents/${agentId}/config`));
-    const final = ["success", "failed", "rolled_back"].includes(status.state as string);
-    return final && status.version === status.desired_version ? status : undefined;
-  });
-}
-
-beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "drover-system-"));
+/** Lays out and starts the system nginx in `dir`; the agent's options for it. */
+async function systemNginx(dir: string) {
   const etc = join(dir, "etc");
   confDir = join(etc, "conf.d");
   pidFile = join(dir, "nginx.pid");
@@ -81,55 +55,29 @@ ${temp}
   const started = spawn("nginx", ["-c", mainConfig], { stdio: "ignore" });
   expect(await new Promise((resolve) => started.once("exit", resolve))).toBe(0);
   upstreamServer = await listen((_, res) => res.end("app"));
+  return {
+    mode: "system" as const,
+    confDir,
+    mainConfig,
+    statusPort: await freePort(),
+    listenAddress: "127.0.0.1",
+  };
+}
 
-  fleet = await startInProcessFleet({ rateLimitPerMinute: 1_000_000, heartbeatIntervalMs: 500 });
-  call = httpsClient(`https://${fleet.server.endpoints.http}`, {
-    caPem: fleet.server.fleet.deps.authority.ca.certificatePem,
-  });
-  const first = fleet.server.firstAdmin;
-  if (!first) throw new Error("a fresh server must create its first admin");
-  token = (
-    await ok(
-      call("POST", "/v1/auth/login", { body: { email: first.email, password: first.password } }),
-    )
-  ).access_token as string;
-  const org = await ok(rest("POST", "/v1/organizations", { name: "Lab", slug: "lab" }), 201);
-  const workspace = await ok(
-    rest("POST", `/v1/organizations/${org.id}/workspaces`, { name: "Sys", slug: "sys" }),
-    201,
-  );
-  workspaceId = workspace.id as string;
-  const joinToken = await ok(rest("POST", `/v1/workspaces/${workspaceId}/agents/tokens`, {}), 201);
-  agent = createAgent({
-    dataDir: join(dir, "agent"),
-    server: fleet.server.endpoints.registration,
-    token: joinToken.token as string,
-    hostname: "sys-1",
-    nginx: {
-      mode: "system",
-      confDir,
-      mainConfig,
-      statusPort: await freePort(),
-      listenAddress: "127.0.0.1",
-    },
-    driftIntervalMs: 200,
-  });
-  agentRun = agent.run(stopAgent.signal);
-  agentId = await waitFor("the agent's session", async () => {
-    const id = agent.identity()?.id;
-    return id !== undefined && fleet.server.delivery.connected(id) ? id : undefined;
-  });
+beforeAll(async () => {
+  fixture = await startDeliveryFixture({ name: "sys", nginx: systemNginx });
+  ({ rest, ok, settled, workspaceId } = fixture);
 });
 
 afterAll(async () => {
-  stopAgent.abort();
-  await agentRun?.catch(() => {});
+  // Read before the fixture removes its directory (stopping the agent stops this nginx as a rule).
+  const pid =
+    pidFile !== undefined && existsSync(pidFile) ? Number(readFileSync(pidFile, "utf8")) : 0;
+  await fixture?.stop();
   try {
-    process.kill(Number(readFileSync(pidFile, "utf8")), "SIGTERM");
+    if (pid > 0) process.kill(pid, "SIGTERM");
   } catch {}
   upstreamServer?.close();
-  await fleet?.stop();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 describe("configuration delivery into a system nginx", () => {

@@ -1,30 +1,26 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { createAgent, type DroverAgent } from "../../lib/agent/index.ts";
+import type { DroverAgent } from "../../lib/agent/index.ts";
 import type { FleetEvent } from "../../lib/events/index.ts";
-import { type HttpResult, httpsClient } from "../support/https-client.ts";
-import { type InProcessFleet, startInProcessFleet } from "../support/in-process.ts";
+import {
+  type DeliveryFixture,
+  type Json,
+  startDeliveryFixture,
+} from "../support/delivery-fixture.ts";
 import { backend, closeAll, curl, freePort, listen, portOf, waitFor } from "../support/loopback.ts";
 
 // Server + agent in this process, a real nginx master run by the agent, two
 // real upstream HTTP servers, and curl as the independent client.
 setDefaultTimeout(90_000);
 
-type Json = Record<string, unknown>;
-
-let fleet: InProcessFleet;
-let call: ReturnType<typeof httpsClient>;
-let token: string;
+let fixture: DeliveryFixture;
+let rest: DeliveryFixture["rest"];
+let ok: DeliveryFixture["ok"];
 let agent: DroverAgent;
 let agentId: string;
 let workspaceId: string;
-const stopAgent = new AbortController();
-let agentRun: Promise<void>;
-const events: FleetEvent[] = [];
-let dir: string;
+let events: FleetEvent[];
 
 /** Upstreams whose /healthz answers 500. */
 const sick = new Set<string>();
@@ -35,33 +31,22 @@ async function upstream(name: string): Promise<number> {
   return (await backend(name, { status })).port;
 }
 
-const rest = (method: string, path: string, body?: unknown): Promise<HttpResult> =>
-  call(method, path, { token, ...(body === undefined ? {} : { body }) });
-
-async function ok(result: Promise<HttpResult>, status = 200): Promise<Json> {
-  const done = await result;
-  expect({ status: done.status, body: done.body }).toMatchObject({ status });
-  return done.body as Json;
-}
-
 /**
  * Waits until the agent has reported a final state on the version the server
  * now wants, and returns that state with the config event about it.
  */
 async function settled(): Promise<{ status: Json; event: FleetEvent }> {
-  await fleet.server.delivery.settled();
-  return waitFor("the agent to report on the desired version", async () => {
-    const status = await ok(rest("GET", `/v1/agents/${agentId}/config`));
-    if (!["success", "failed", "rolled_back"].includes(status.state as string)) return undefined;
-    if (status.version !== status.desired_version) return undefined;
-    const event = events.findLast(
+  let event: FleetEvent | undefined;
+  const status = await fixture.settled((current) => {
+    event = events.findLast(
       (e) =>
         e.subjectId === agentId &&
         e.type.startsWith("config.") &&
-        (e.data as Json).version === status.version,
+        (e.data as Json).version === current.version,
     );
-    return event ? { status, event } : undefined;
+    return event !== undefined;
   });
+  return { status, event: event as FleetEvent };
 }
 
 /** `count` answers through nginx, tallied by upstream name. */
@@ -80,56 +65,14 @@ let portA: number;
 let portB: number;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "drover-delivery-"));
-  fleet = await startInProcessFleet({ rateLimitPerMinute: 1_000_000, heartbeatIntervalMs: 500 });
-  fleet.server.fleet.deps.events.subscribe((event) => events.push(event));
-  call = httpsClient(`https://${fleet.server.endpoints.http}`, {
-    caPem: fleet.server.fleet.deps.authority.ca.certificatePem,
-  });
-  const first = fleet.server.firstAdmin;
-  if (!first) throw new Error("a fresh server must create its first admin");
-  token = (
-    (await ok(
-      call("POST", "/v1/auth/login", { body: { email: first.email, password: first.password } }),
-    )) as Json
-  ).access_token as string;
-  const org = await ok(
-    rest("POST", "/v1/organizations", { name: "Homelab", slug: "homelab" }),
-    201,
-  );
-  const workspace = await ok(
-    rest("POST", `/v1/organizations/${org.id}/workspaces`, { name: "Edge", slug: "edge" }),
-    201,
-  );
-  workspaceId = workspace.id as string;
-  const joinToken = await ok(
-    rest("POST", `/v1/workspaces/${workspaceId}/agents/tokens`, { name: "edge-1" }),
-    201,
-  );
-
+  fixture = await startDeliveryFixture({ name: "edge" });
+  ({ rest, ok, agent, agentId, workspaceId, events } = fixture);
   [portA, portB, appPort] = await Promise.all([upstream("A"), upstream("B"), freePort()]);
-  agent = createAgent({
-    dataDir: join(dir, "agent"),
-    server: fleet.server.endpoints.registration,
-    token: joinToken.token as string,
-    hostname: "edge-1",
-    nginx: { mode: "managed", statusPort: await freePort(), listenAddress: "127.0.0.1" },
-    driftIntervalMs: 200,
-  });
-  agentRun = agent.run(stopAgent.signal);
-  agentId = await waitFor("the agent's session", () => {
-    const id = agent.identity()?.id;
-    return id !== undefined && fleet.server.delivery.connected(id) ? id : undefined;
-  });
 });
 
 afterAll(async () => {
-  stopAgent.abort();
-  await agentRun?.catch(() => {});
-  await agent?.nginx?.stop(2000);
+  await fixture?.stop();
   await closeAll();
-  await fleet?.stop();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 describe("configuration delivery with real nginx", () => {

@@ -2,22 +2,22 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { execFile } from "node:child_process";
 import {
   existsSync,
-  mkdtempSync,
   readdirSync,
   readFileSync,
-  rmSync,
   statSync,
   utimesSync,
   writeFileSync,
 } from "node:fs";
 import type { Server } from "node:http";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { createAgent, type DroverAgent } from "../../lib/agent/index.ts";
 import type { FleetEvent } from "../../lib/events/index.ts";
-import { type HttpResult, httpsClient } from "../support/https-client.ts";
-import { type InProcessFleet, startInProcessFleet } from "../support/in-process.ts";
+import {
+  type DeliveryFixture,
+  type Json,
+  startDeliveryFixture,
+} from "../support/delivery-fixture.ts";
+import type { InProcessFleet } from "../support/in-process.ts";
 import { freePort, listen, portOf, waitFor } from "../support/loopback.ts";
 
 // KeyGenRequests / SubmitPublicKeys with a real agent and nginx: a TLS
@@ -26,77 +26,31 @@ import { freePort, listen, portOf, waitFor } from "../support/loopback.ts";
 setDefaultTimeout(90_000);
 
 const run = promisify(execFile);
-type Json = Record<string, unknown>;
 
+let fixture: DeliveryFixture;
 let dir: string;
 let fleet: InProcessFleet;
-let call: ReturnType<typeof httpsClient>;
-let token: string;
-let agent: DroverAgent;
-let agentId: string;
+let rest: DeliveryFixture["rest"];
+let ok: DeliveryFixture["ok"];
+let settled: DeliveryFixture["settled"];
 let workspaceId: string;
+let events: FleetEvent[];
 let backend: Server;
 let tlsPort: number;
 let caFile: string;
-const events: FleetEvent[] = [];
-const stopAgent = new AbortController();
-let agentRun: Promise<void>;
-
-const rest = (method: string, path: string, body?: unknown): Promise<HttpResult> =>
-  call(method, path, { token, ...(body === undefined ? {} : { body }) });
-async function ok(result: Promise<HttpResult>, status = 200): Promise<Json> {
-  const done = await result;
-  expect({ status: done.status, body: done.body }).toMatchObject({ status });
-  return done.body as Json;
-}
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "drover-keys-"));
-  fleet = await startInProcessFleet({ rateLimitPerMinute: 1_000_000, heartbeatIntervalMs: 500 });
-  fleet.server.fleet.deps.events.subscribe((event) => events.push(event));
+  fixture = await startDeliveryFixture({ name: "tls" });
+  ({ dir, fleet, rest, ok, settled, workspaceId, events } = fixture);
   caFile = join(dir, "fleet-ca.pem");
   writeFileSync(caFile, fleet.server.fleet.deps.authority.ca.certificatePem);
-  call = httpsClient(`https://${fleet.server.endpoints.http}`, {
-    caPem: fleet.server.fleet.deps.authority.ca.certificatePem,
-  });
-  const first = fleet.server.firstAdmin;
-  if (!first) throw new Error("a fresh server must create its first admin");
-  token = (
-    await ok(
-      call("POST", "/v1/auth/login", { body: { email: first.email, password: first.password } }),
-    )
-  ).access_token as string;
-  const org = await ok(rest("POST", "/v1/organizations", { name: "Lab", slug: "lab" }), 201);
-  const workspace = await ok(
-    rest("POST", `/v1/organizations/${org.id}/workspaces`, { name: "Tls", slug: "tls" }),
-    201,
-  );
-  workspaceId = workspace.id as string;
-  const joinToken = await ok(rest("POST", `/v1/workspaces/${workspaceId}/agents/tokens`, {}), 201);
   backend = await listen((_, res) => res.end("secure"));
   tlsPort = await freePort();
-  agent = createAgent({
-    dataDir: join(dir, "agent"),
-    server: fleet.server.endpoints.registration,
-    token: joinToken.token as string,
-    hostname: "tls-1",
-    nginx: { mode: "managed", statusPort: await freePort(), listenAddress: "127.0.0.1" },
-    driftIntervalMs: 200,
-  });
-  agentRun = agent.run(stopAgent.signal);
-  agentId = await waitFor("the agent's session", async () => {
-    const id = agent.identity()?.id;
-    return id !== undefined && fleet.server.delivery.connected(id) ? id : undefined;
-  });
 });
 
 afterAll(async () => {
-  stopAgent.abort();
-  await agentRun?.catch(() => {});
-  await agent?.nginx?.stop(2000);
+  await fixture?.stop();
   backend?.close();
-  await fleet?.stop();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 describe("internal certificates for virtual hosts", () => {
@@ -132,16 +86,9 @@ describe("internal certificates for virtual hosts", () => {
       }),
       201,
     );
-    const status = await waitFor("the TLS host applied", async () => {
-      await fleet.server.delivery.settled();
-      const current = await ok(rest("GET", `/v1/agents/${agentId}/config`));
+    const status = await settled((current) => {
       const hosts = current.virtual_hosts as Json[];
-      return current.state === "success" &&
-        current.version === current.desired_version &&
-        hosts.length === 1 &&
-        hosts[0]?.status === "applied"
-        ? current
-        : undefined;
+      return current.state === "success" && hosts.length === 1 && hosts[0]?.status === "applied";
     });
     expect(status.applied_version).toBe(status.desired_version);
 

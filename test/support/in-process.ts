@@ -13,7 +13,7 @@ import {
 } from "../../lib/server/index.ts";
 import type { Clock } from "../../lib/time/index.ts";
 import { grpcTransport } from "../../lib/transport/index.ts";
-import { waitFor } from "./loopback.ts";
+import { type WaitOptions, waitFor } from "./loopback.ts";
 
 /** A clock the test moves by hand. */
 export function manualClock(start = Date.now()): Clock & { advance(ms: number): void } {
@@ -75,18 +75,26 @@ export interface InProcessAgent {
   stop(): Promise<void>;
 }
 
-/** An agent in this process, joined to `fleet` and connected: resolves once its session is open. */
+/**
+ * An agent in this process, joined to `fleet` and connected: resolves once its
+ * session is open (waiting as `wait` says).
+ */
 export async function startInProcessAgent(
   fleet: InProcessFleet,
   options: Omit<AgentOptions, "server">,
+  wait: WaitOptions = {},
 ): Promise<InProcessAgent> {
   const controller = new AbortController();
   const agent = createAgent({ server: fleet.server.endpoints.registration, ...options });
   const running = agent.run(controller.signal);
-  const id = await waitFor("the agent's session", () => {
-    const joined = agent.identity()?.id;
-    return joined !== undefined && fleet.server.delivery.connected(joined) ? joined : undefined;
-  });
+  const id = await waitFor(
+    "the agent's session",
+    () => {
+      const joined = agent.identity()?.id;
+      return joined !== undefined && fleet.server.delivery.connected(joined) ? joined : undefined;
+    },
+    wait,
+  );
   return {
     agent,
     id,
