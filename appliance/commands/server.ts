@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { hostname } from "node:os";
-import type { AcmeFetch } from "../../lib/acme/index.ts";
+import { type AcmeFetch, fetchTrustingCa } from "../../lib/acme/index.ts";
 import { type DroverServerOptions, startDroverServer } from "../../lib/server/index.ts";
 import { parseDuration } from "../../lib/time/index.ts";
 import { parseFlags, UsageError } from "../flags.ts";
@@ -35,8 +35,7 @@ export async function acmeFromFlags(flags: {
     }
     if (!ca.includes("-----BEGIN CERTIFICATE-----"))
       throw new UsageError(`--acme-ca-file ${caFile} holds no PEM certificate`);
-    // Bun's fetch takes the CA per request; the appliance is a Bun binary.
-    fetch = (input, init) => globalThis.fetch(input, { ...init, tls: { ca } } as RequestInit);
+    fetch = fetchTrustingCa(ca);
   }
   return {
     ...(email === undefined ? {} : { contact: [`mailto:${email}`] }),

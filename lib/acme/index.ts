@@ -18,6 +18,7 @@ export {
   createAcmeClient,
   type NewAccountOptions,
 } from "./client.ts";
+export { fetchTrustingCa } from "./fetch.ts";
 export { type EcPublicJwk, jwkThumbprint, publicJwk as accountPublicJwk } from "./jws.ts";
 export { maxDomainsPerOrder, normalizeDomains } from "./names.ts";
 export {

@@ -18,17 +18,10 @@ import {
   issueServerCertificate,
 } from "../pki/index.ts";
 import type { AcmeFetch } from "./client.ts";
+import { fetchTrustingCa } from "./fetch.ts";
 import type { ChallengeResponder } from "./obtain.ts";
 
 const startTimeoutMs = 15_000;
-
-/** A fetch that trusts only `caPem` for TLS. Bun's fetch takes `tls.ca` per request. */
-export function trustingFetch(caPem: string): AcmeFetch {
-  if (typeof (globalThis as { Bun?: unknown }).Bun === "undefined") {
-    throw new Error("trustingFetch relies on Bun's fetch({ tls: { ca } }); run the tests with bun");
-  }
-  return (input, init) => fetch(input, { ...init, tls: { ca: caPem } });
-}
 
 /** A TCP port free on 127.0.0.1 right now (the OS picks it). */
 async function freeTcpPort(): Promise<number> {
@@ -228,7 +221,7 @@ export async function startPebble(options: { httpPort: number }): Promise<Pebble
         PEBBLE_AUTHZREUSE: "0",
       }),
     );
-    const trusted = trustingFetch(ca.certificatePem);
+    const trusted = fetchTrustingCa(ca.certificatePem);
     const directoryUrl = `https://127.0.0.1:${acmePort}/dir`;
     await waitUntil(
       "pebble",

@@ -9,30 +9,14 @@
  */
 import { Buffer } from "node:buffer";
 import { type FileHandle, open, stat } from "node:fs/promises";
+import type { AccessLogEntryInfo } from "../delivery/index.ts";
 import { invalidField } from "../errors/index.ts";
 import { type Logger, silentLogger } from "../log/index.ts";
 import { sleep } from "../tasks/index.ts";
 import { type Clock, systemClock } from "../time/index.ts";
 
-/**
- * One request as nginx logged it: a NewAccessLog without the id, agentId and
- * workspaceId the server adds, plus the upstream that answered.
- */
-export interface AccessLogEntry {
-  timestamp: Date;
-  remoteAddr: string;
-  method: string;
-  /** $request_uri: path and query as the client sent them. */
-  uri: string;
-  protocol: string;
-  host: string;
-  status: number;
-  bodyBytesSent: number;
-  /** $request_time (seconds, ms resolution) in milliseconds. */
-  responseTimeMs: number;
-  userAgent: string | null;
-  referer: string | null;
-  requestId: string | null;
+/** One request as nginx logged it (what the server stores), plus the upstream that answered. */
+export interface AccessLogEntry extends AccessLogEntryInfo {
   /** "ip:port", or several joined by ", " when nginx tried more than one; null when not proxied. */
   upstreamAddr: string | null;
 }

@@ -3,7 +3,6 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { ConfigStatusReport } from "../delivery/index.ts";
 import { NGINX_CONFIG_PATH, NGINX_INCLUDE_PATH } from "../desired/index.ts";
-import { manifestHash } from "../drift/index.ts";
 import { DroverError, isDroverError } from "../errors/index.ts";
 import type { AgentHealth } from "../fleet/index.ts";
 import { type Logger, silentLogger } from "../log/index.ts";
@@ -236,14 +235,14 @@ export function createAgent(options: AgentOptions): DroverAgent {
                 ),
             });
       async function sampleHealth(): Promise<AgentHealth> {
-        const [system, held, status] = await Promise.all([
+        const [system, configHash, status] = await Promise.all([
           sampleSystem(),
-          session.held(),
+          session.heldHash(),
           manager?.status(),
         ]);
         return {
           ...system,
-          configHash: manifestHash(held),
+          configHash,
           ...(status === undefined ? {} : { nginx: nginxHealth(status) }),
         };
       }

@@ -15,7 +15,13 @@ import type {
   SessionHello,
 } from "../delivery/index.ts";
 import { CERTIFICATE_DIR } from "../desired/index.ts";
-import { comparePaths, contentSha256, type Manifest, type ManifestEntry } from "../drift/index.ts";
+import {
+  comparePaths,
+  contentSha256,
+  type Manifest,
+  type ManifestEntry,
+  manifestHash,
+} from "../drift/index.ts";
 import { DroverError, invalidField, isDroverError } from "../errors/index.ts";
 import { writeSecretFile } from "../files/index.ts";
 import type { NginxHealth } from "../fleet/index.ts";
@@ -90,8 +96,12 @@ function sameList(a: readonly string[], b: readonly string[]): boolean {
 export interface ConfigSession {
   /** Keeps the session open until the signal aborts; rejects when the fleet refuses the agent for good. */
   run(signal: AbortSignal): Promise<void>;
-  /** What the agent holds now, hashed afresh (its health reports carry the hash). */
-  held(): Promise<Manifest>;
+  /**
+   * The hash of what the agent holds, as of the last time its files were
+   * hashed (every drift check and every apply), for health reports: hashing
+   * again per report would read every file twice a heartbeat.
+   */
+  heldHash(): Promise<string>;
   /** The active checker's findings: sent as facts when they change. */
   setDownServers(down: Record<string, string[]>): void;
   /** Ships access-log entries; rejects while disconnected, so the caller keeps them and retries. */
@@ -137,10 +147,16 @@ export function createConfigSession(options: ConfigSessionOptions): ConfigSessio
     (entry ? [...manifest, entry] : manifest).sort((a, b) => comparePaths(a.path, b.path));
 
   /** Everything the agent holds now, hashed afresh. */
+  let lastHeldHash: string | undefined;
   async function held(): Promise<Manifest> {
     const recorded = await nginxRecorded();
     // nginx.conf counts as held only once Drover has applied one.
-    return withEntry(await options.receiver.manifest(), recorded ? await nginxEntry() : undefined);
+    const manifest = withEntry(
+      await options.receiver.manifest(),
+      recorded ? await nginxEntry() : undefined,
+    );
+    lastHeldHash = manifestHash(manifest);
+    return manifest;
   }
 
   async function expected(): Promise<Manifest> {
@@ -466,7 +482,7 @@ export function createConfigSession(options: ConfigSessionOptions): ConfigSessio
 
   return {
     run,
-    held,
+    heldHash: async () => lastHeldHash ?? manifestHash(await held()),
     setDownServers(down) {
       if (JSON.stringify(down) === JSON.stringify(facts.downServers)) return;
       facts.downServers = down;

@@ -1,6 +1,6 @@
 import type { FileSetDiff, Manifest } from "../drift/index.ts";
 import type { NginxHealth } from "../fleet/index.ts";
-import type { ConfigApplyState, ConfigApplyStep } from "../store/index.ts";
+import type { AccessLogRow, ConfigApplyState, ConfigApplyStep } from "../store/index.ts";
 
 /**
  * The session's messages as plain data (lib/wire converts them to and from
@@ -84,20 +84,8 @@ export interface CommandOutcome {
   status?: NginxHealth;
 }
 
-export interface AccessLogEntryInfo {
-  timestamp: Date;
-  remoteAddr: string;
-  method: string;
-  uri: string;
-  protocol: string;
-  status: number;
-  bodyBytesSent: number;
-  responseTimeMs: number;
-  host: string;
-  userAgent: string | null;
-  referer: string | null;
-  requestId: string | null;
-}
+/** One request as nginx logged it: an access-log row without what the server adds. */
+export type AccessLogEntryInfo = Omit<AccessLogRow, "id" | "agentId" | "workspaceId">;
 
 /**
  * Nstance's KeyGenRequests: the agent generates a key pair, keeps the

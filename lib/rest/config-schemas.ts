@@ -10,6 +10,7 @@ import type {
   UpstreamServer,
   VirtualHostRow,
 } from "../store/index.ts";
+import { configApplyStates } from "../store/index.ts";
 import {
   ACCESS_LOG_LIMIT_MAX,
   type AccessLogQuery,
@@ -125,14 +126,7 @@ export const VirtualHostStatus = z
         status: z.enum(["applied", "pending", "set_aside"]),
         reason: z.string().nullable(),
         field: z.string().nullable(),
-        config_state: z.enum([
-          "pending",
-          "validating",
-          "applying",
-          "success",
-          "failed",
-          "rolled_back",
-        ]),
+        config_state: z.enum(configApplyStates),
       }),
     ),
   })

@@ -1,7 +1,13 @@
 import { z } from "@hono/zod-openapi";
 import type { CommandOutcome } from "../delivery/index.ts";
 import type { AgentHealth, NginxHealth } from "../fleet/index.ts";
-import type { AgentRow, ConfigStatusRow, OrganizationRow, WorkspaceRow } from "../store/index.ts";
+import {
+  type AgentRow,
+  type ConfigStatusRow,
+  configApplyStates,
+  type OrganizationRow,
+  type WorkspaceRow,
+} from "../store/index.ts";
 
 /** Request and response shapes of REST /v1, one source for validation and OpenAPI. */
 
@@ -165,7 +171,7 @@ export const AgentConfigStatus = z
     agent_id: z.string(),
     desired_version: z.string().nullable(),
     version: z.string().nullable(),
-    state: z.enum(["pending", "validating", "applying", "success", "failed", "rolled_back"]),
+    state: z.enum(configApplyStates),
     applied_version: z.string().nullable(),
     applied_at: z.string().nullable(),
     duration_ms: z.number().int().nullable(),

@@ -3,27 +3,14 @@ import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
 import { invalidField } from "../errors/index.ts";
 import { isForeignKeyViolation } from "./errors.ts";
 import type { Runner } from "./runner.ts";
-import { agentConfigStatus } from "./schema.ts";
-import type {
-  ConfigApplyState,
-  ConfigReport,
-  ConfigStatusRepository,
-  ConfigStatusRow,
-} from "./types.ts";
+import { agentConfigStatus, configApplyStates } from "./schema.ts";
+import type { ConfigReport, ConfigStatusRepository, ConfigStatusRow } from "./types.ts";
 import { checkDate, checkText, notFound, returned } from "./validate.ts";
-
-const states: readonly ConfigApplyState[] = [
-  "pending",
-  "validating",
-  "applying",
-  "success",
-  "failed",
-  "rolled_back",
-];
 
 function checkReport(report: ConfigReport): void {
   checkText("version", report.version);
-  if (!states.includes(report.state)) throw invalidField("state", "is not an apply state");
+  if (!configApplyStates.includes(report.state))
+    throw invalidField("state", "is not an apply state");
   checkDate("at", report.at);
   if (!Array.isArray(report.errors) || !report.errors.every((e) => typeof e === "string"))
     throw invalidField("errors", "must be a list of strings");

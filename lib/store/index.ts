@@ -1,4 +1,4 @@
-export { FLEET_SCOPE } from "./schema.ts";
+export { configApplyStates, FLEET_SCOPE } from "./schema.ts";
 export { openStore } from "./store.ts";
 export type {
   AccessLogFilter,

@@ -355,13 +355,16 @@ export const accessLogs = sqliteTable(
   ],
 );
 
-export type ConfigApplyState =
-  | "pending"
-  | "validating"
-  | "applying"
-  | "success"
-  | "failed"
-  | "rolled_back";
+/** A delivery's states, in the order it passes them (NxMesh's ConfigApplyStatus). */
+export const configApplyStates = [
+  "pending",
+  "validating",
+  "applying",
+  "success",
+  "failed",
+  "rolled_back",
+] as const;
+export type ConfigApplyState = (typeof configApplyStates)[number];
 
 /** One apply step as the agent reported it. */
 export interface ConfigApplyStep {
@@ -391,11 +394,7 @@ export const agentConfigStatus = sqliteTable("agent_config_status", {
   desiredVersion: text("desired_version").notNull(),
   /** The version of the latest delivery, which `state` is about. */
   version: text("version").notNull(),
-  state: text("state", {
-    enum: ["pending", "validating", "applying", "success", "failed", "rolled_back"],
-  })
-    .$type<ConfigApplyState>()
-    .notNull(),
+  state: text("state", { enum: configApplyStates }).notNull(),
   /** The last version applied with success; null before the first. */
   appliedVersion: text("applied_version"),
   appliedAt: integer("applied_at", { mode: "timestamp_ms" }),
