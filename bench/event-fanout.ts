@@ -1,6 +1,6 @@
 import { Agent as HttpsAgent } from "node:https";
 import WebSocket from "ws";
-import type { FleetEvent } from "../lib/events/index.ts";
+import { type FleetEvent, noChanges } from "../lib/events/index.ts";
 import type { DroverServer } from "../lib/server/index.ts";
 import type { SummaryRow } from "./registration.ts";
 import { loginFirstAdmin } from "./rest-list.ts";
@@ -46,10 +46,13 @@ async function publishAll(
   for (const [index, subject] of subjects.entries()) {
     await pause(Math.max(0, start + index * spacingMs - now()));
     const sentAt = now();
+    // The catalogue's payload plus the send time the receivers measure from.
+    const data = { organization_id: subject, sent_at: sentAt };
     await server.fleet.deps.events.publish({
       type: "organization.updated",
       subjectId: subject,
-      data: { sent_at: sentAt },
+      data,
+      changes: noChanges,
     });
     if (!subject.startsWith("bench-warmup")) deliveries.publishMs.push(now() - sentAt);
   }

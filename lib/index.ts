@@ -47,6 +47,7 @@ export {
   type DroverServer,
   type DroverServerOptions,
   type Endpoints,
+  type ListenerLimitOverrides,
   readEndpoints,
   serverPaths,
   startDroverServer,

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `npm test`: every test, ending with one line "N passed, N failed".
 # Steps: system tools, static checks (one test), build, bun tests (unit,
-# integration, end-to-end, interop, Deno smoke), node --test over dist/lib.
+# integration, security, end-to-end, interop, Deno smoke), node --test over dist/lib.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p .tmp
@@ -21,7 +21,7 @@ if ! npm run --silent build; then
 fi
 
 echo "== bun test"
-bun test --timeout 60000 ./lib ./test/integration ./test/e2e ./test/interop ./test/deno 2>&1 | tee .tmp/bun-test.log
+bun test --timeout 60000 ./lib ./test/integration ./test/security ./test/e2e ./test/interop ./test/deno 2>&1 | tee .tmp/bun-test.log
 bun_pass=$(grep -E '^ *[0-9]+ pass$' .tmp/bun-test.log | tail -1 | grep -oE '[0-9]+' || echo 0)
 bun_fail=$(grep -E '^ *[0-9]+ fail$' .tmp/bun-test.log | tail -1 | grep -oE '[0-9]+' || echo 0)
 if [ "$bun_pass" = 0 ] && [ "$bun_fail" = 0 ]; then bun_fail=1; echo "bun test reported nothing"; fi

@@ -61,7 +61,7 @@ export function nginxOptionsFromFlags(flags: {
       throw new UsageError(
         "--nginx-conf-dir is for --nginx-mode system (managed nginx lives in the data dir)",
       );
-    return { mode, statusPort: port, ...(bin === undefined ? {} : { bin }) };
+    return { mode, ...common };
   }
   if (confDir === undefined || !isAbsolute(confDir))
     throw new UsageError(

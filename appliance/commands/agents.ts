@@ -50,6 +50,7 @@ function agentJson(agent: Agent) {
     ip: agent.ip,
     version: agent.version,
     labels: agent.labels,
+    claimed_labels: agent.claimedLabels,
     capabilities: agent.capabilities,
     state: agentStateFromProto(agent.state) ?? "unknown",
     last_seen_at: agent.lastSeenAt ? timestampDate(agent.lastSeenAt).toISOString() : null,

@@ -1,6 +1,7 @@
 import { X509Certificate } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { DroverError } from "../../lib/errors/index.ts";
+import { isSitesCaCertificate } from "../../lib/pki/index.ts";
 import { configDir, readCredentials, writeCredentials } from "../credentials.ts";
 import { parseFlags, UsageError } from "../flags.ts";
 import { httpsRequest, isCertificateError } from "../https.ts";
@@ -24,8 +25,19 @@ function serverOrigin(given: string): string {
   return url.origin;
 }
 
-/** The PEM's first certificate, which must be a CA. */
+/**
+ * The PEM's only certificate (a bundle could slip in another root), which
+ * must be a CA and not the sites CA: that one signs what workspace admins
+ * ask for, so it must never vouch for the control plane.
+ */
 function caCertificate(pem: string, from: string): X509Certificate {
+  const count = pem.split("-----BEGIN CERTIFICATE-----").length - 1;
+  if (count > 1) {
+    throw new DroverError(
+      "invalid_argument",
+      `${from} holds ${count} certificates; pass only the fleet CA (the server's ca.pem)`,
+    );
+  }
   let certificate: X509Certificate;
   try {
     certificate = new X509Certificate(pem);
@@ -36,6 +48,12 @@ function caCertificate(pem: string, from: string): X509Certificate {
     );
   }
   if (!certificate.ca) throw new DroverError("invalid_argument", `${from} is not a CA certificate`);
+  if (isSitesCaCertificate(certificate.toString())) {
+    throw new DroverError(
+      "invalid_argument",
+      `${from} is the sites CA, which signs virtual hosts' certificates; pass the fleet CA (the server's ca.pem, served at /ca.pem)`,
+    );
+  }
   return certificate;
 }
 

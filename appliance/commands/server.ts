@@ -108,9 +108,11 @@ export const serverCommand: Command = async (argv, io) => {
       ...(server.firstAdmin
         ? [
             "",
-            "First start: an admin user was created. Its password is shown only now:",
+            "First start: an admin user was created. Its password is shown only now, and kept",
+            "in a file only you can read until you change it (POST /v1/auth/password):",
             `  email     ${server.firstAdmin.email}`,
             `  password  ${server.firstAdmin.password}`,
+            `  file      ${server.firstAdminPasswordFile}`,
           ]
         : []),
       "",

@@ -8,6 +8,7 @@ import { parseFlags, UsageError } from "../flags.ts";
 import type { Command } from "../io.ts";
 
 export const tokenUsage = `drover token create --data-dir DIR --role agent|operator [--label k=v]... [--ttl 1h] [--name N]
+                    [--allow-self-labels]
 drover token revoke --data-dir DIR TOKEN|NONCE_ID`;
 
 export function labelsFromFlags(values: string[]): Record<string, string> {
@@ -31,6 +32,7 @@ const createToken: Command = async (argv, io) => {
       label: { kind: "list" },
       ttl: { kind: "string", default: "1h" },
       name: { kind: "string" },
+      "allow-self-labels": { kind: "boolean" },
     },
     argv,
     io.env,
@@ -46,6 +48,7 @@ const createToken: Command = async (argv, io) => {
     labels: labelsFromFlags(flags.label),
     ttl: durationFromMs(ttlMs),
     name: flags.name ?? "",
+    allowSelfLabels: flags["allow-self-labels"],
   });
   io.stdout(`${created.token}\n`);
   return 0;

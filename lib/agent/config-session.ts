@@ -14,6 +14,7 @@ import type {
   NginxRuntimeInfo,
   SessionHello,
 } from "../delivery/index.ts";
+import { checkValidateText } from "../delivery/index.ts";
 import { CERTIFICATE_DIR } from "../desired/index.ts";
 import {
   comparePaths,
@@ -33,7 +34,12 @@ import { createChannel, sleep } from "../tasks/index.ts";
 import { agentMessageToProto, serverMessageFromProto, sessionHelloToProto } from "../wire/index.ts";
 import { type ConnectionOptions, keepConnected } from "./connection.ts";
 import type { FileReceiver } from "./file-receiver.ts";
-import type { ApplyReport, NginxManager, NginxStatus } from "./nginx/index.ts";
+import {
+  type ApplyReport,
+  type NginxManager,
+  type NginxStatus,
+  redactNginxDiagnostics,
+} from "./nginx/index.ts";
 
 /** The agent's nginx, as the session drives it. */
 export interface SessionNginx {
@@ -163,7 +169,8 @@ export function createConfigSession(options: ConfigSessionOptions): ConfigSessio
     return withEntry(await options.receiver.recorded(), await nginxRecorded());
   }
 
-  async function hello(): Promise<SessionHello> {
+  /** The nginx paths the hello announces; validate_config text is held to them. */
+  function nginxRuntime(): NginxRuntimeInfo {
     const runtime: NginxRuntimeInfo = {};
     if (nginx) {
       const r = nginx.manager.runtime;
@@ -174,11 +181,15 @@ export function createConfigSession(options: ConfigSessionOptions): ConfigSessio
       if (nginx.accessLogPath) runtime.accessLogPath = nginx.accessLogPath;
       if (nginx.listenAddress) runtime.listenAddress = nginx.listenAddress;
     }
+    return runtime;
+  }
+
+  async function hello(): Promise<SessionHello> {
     return {
       fileRoot: options.fileRoot,
       nginxMode: nginx?.mode ?? "off",
       statusPort: nginx?.statusPort ?? 0,
-      nginxRuntime: runtime,
+      nginxRuntime: nginxRuntime(),
       nginxSupportsHttp3: nginx?.supportsHttp3 ?? false,
       nginxHttp2Directive: nginx?.http2Directive ?? false,
       manifest: await held(),
@@ -349,8 +360,19 @@ export function createConfigSession(options: ConfigSessionOptions): ConfigSessio
         case "get_status":
           return withStatus(true, []);
         case "validate_config": {
-          const result = await manager.validate(command.configText ?? "");
-          return { id: command.id, ok: result.ok, errors: result.errors };
+          const text = command.configText ?? "";
+          // Again here, not only on the server: this process is the one that runs nginx.
+          checkValidateText(text, {
+            fileRoot: options.fileRoot,
+            nginxMode: nginx.mode,
+            nginxRuntime: nginxRuntime(),
+          });
+          const result = await manager.validate(text);
+          return {
+            id: command.id,
+            ok: result.ok,
+            errors: redactNginxDiagnostics(result.errors, text),
+          };
         }
       }
     } catch (error) {

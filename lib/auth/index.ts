@@ -11,6 +11,7 @@ export {
 } from "./principal.ts";
 export {
   authenticateBearer,
+  authenticateBearerUntil,
   login,
   principalForUser,
   refresh,

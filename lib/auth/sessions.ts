@@ -14,7 +14,11 @@ export interface SessionDeps {
   sessionKeys: KeyPair;
   accessTtlMs: number;
   refreshTtlMs: number;
+  /** How long a just-rotated refresh token still refreshes (a concurrent duplicate); 10 s without. */
+  refreshReuseGraceMs?: number;
 }
+
+const defaultRefreshReuseGraceMs = 10_000;
 
 /** The NxMesh login response. */
 export interface TokenPair {
@@ -67,7 +71,9 @@ export async function login(
 /**
  * Rotates a refresh token: the presented one dies, a new pair is issued in
  * the same family. Presenting a dead one again means it leaked, so the whole
- * family (every token descended from that login) is revoked.
+ * family (every token descended from that login) is revoked — unless it died
+ * within the grace: two tabs refreshing at once send the same token, and the
+ * loser gets its own pair in the family instead of logging both out.
  */
 export async function refresh(deps: SessionDeps, refreshToken: string): Promise<TokenPair> {
   if (refreshToken === "") throw invalidField("refresh_token", "is required");
@@ -77,6 +83,10 @@ export async function refresh(deps: SessionDeps, refreshToken: string): Promise<
   if (used) return issuePair(deps, used.userId, used.familyId);
   const known = await deps.store.refreshTokens.get(id);
   if (known?.usedAt && !known.revokedAt) {
+    const grace = deps.refreshReuseGraceMs ?? defaultRefreshReuseGraceMs;
+    const sinceUse = now.getTime() - known.usedAt.getTime();
+    if (sinceUse <= grace && known.expiresAt > now)
+      return issuePair(deps, known.userId, known.familyId);
     await deps.store.refreshTokens.revokeFamily(known.familyId, now);
     throw new DroverError(
       "unauthenticated",
@@ -108,6 +118,17 @@ export async function principalForUser(store: Store, userId: string): Promise<Pr
 }
 
 export async function authenticateBearer(deps: SessionDeps, token: string): Promise<Principal> {
+  return (await authenticateBearerUntil(deps, token)).principal;
+}
+
+/** The principal and when its token stops being valid, for connections that outlive a request. */
+export async function authenticateBearerUntil(
+  deps: SessionDeps,
+  token: string,
+): Promise<{ principal: Principal; expiresAt: Date }> {
   const claims = await verifyAccessToken(deps.sessionKeys.publicKey, token, deps.clock.now());
-  return principalForUser(deps.store, claims.userId);
+  return {
+    principal: await principalForUser(deps.store, claims.userId),
+    expiresAt: claims.expiresAt,
+  };
 }

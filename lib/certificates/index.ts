@@ -1,8 +1,9 @@
 /**
- * ACME certificates for virtual hosts (Let's Encrypt or any RFC 8555 CA):
- * orders finalized with an agent's CSR, HTTP-01 answered by the agents'
- * nginx. Key requests and internal (fleet CA) certificates go through the
- * agent session in lib/delivery.
+ * Certificates for virtual hosts, always for a key an agent made: internal
+ * ones from the sites CA (never the fleet CA), ACME ones (Let's Encrypt or
+ * any RFC 8555 CA) from orders finalized with the agent's CSR, HTTP-01
+ * answered by the agents' nginx. Key requests go through the agent session
+ * in lib/delivery.
  */
 export {
   type AcmeIssuer,
@@ -11,3 +12,4 @@ export {
   createAcmeIssuer,
   LETS_ENCRYPT_DIRECTORY,
 } from "./acme-issuer.ts";
+export { createSitesIssuer, type SitesIssuer } from "./sites-issuer.ts";

@@ -6,7 +6,14 @@ import { newAgent, t0 } from "../../test/support/store-data.ts";
 import type { CertificateMaterial } from "../desired/index.ts";
 import { configHash, type Manifest, manifestHash, manifestOf } from "../drift/index.ts";
 import { DroverError, isDroverError } from "../errors/index.ts";
-import { createEventBus, type EventBus, type FleetEvent } from "../events/index.ts";
+import {
+  type Changes,
+  createEventBus,
+  type EventBus,
+  type FleetEvent,
+  noChanges,
+  type PublishInput,
+} from "../events/index.ts";
 import { type ConfigApplyState, SessionRequestSchema } from "../gen/drover/v1/session_pb.ts";
 import {
   createCertificateRequest,
@@ -202,6 +209,7 @@ async function createUpstream(
     type: "upstream.created",
     subjectId: id,
     data: { upstream_id: id, name: row.name, workspace_id: workspaceId, organization_id: "o1" },
+    changes: { workspaces: [workspaceId] },
   });
 }
 
@@ -233,7 +241,19 @@ async function createHost(
     type: "virtual_host.created",
     subjectId: id,
     data: { virtual_host_id: id, name: row.name, workspace_id: workspaceId, organization_id: "o1" },
+    changes: { workspaces: [workspaceId] },
   });
+}
+
+/** An agent.updated as tenancy writes it, stating what changed. */
+function agentUpdated(agentId: string, changes: Changes): PublishInput {
+  const data = { agent_id: agentId, workspace_id: null, hostname: agentId, ip_address: "" };
+  return {
+    type: "agent.updated",
+    subjectId: agentId,
+    data: { ...data, name: agentId, labels: {} },
+    changes,
+  };
 }
 
 async function deleteHost(id: string, workspaceId: keyof typeof workspaceOf): Promise<void> {
@@ -247,6 +267,7 @@ async function deleteHost(id: string, workspaceId: keyof typeof workspaceOf): Pr
       workspace_id: workspaceId,
       organization_id: "o1",
     },
+    changes: { workspaces: [workspaceId] },
   });
 }
 
@@ -485,7 +506,7 @@ describe("createConfigDelivery", () => {
       expect(deliveries(a2)).toHaveLength(2);
     });
 
-    test("events that name no workspace, or are not configuration, move nothing", async () => {
+    test("events that state no change, or only agents not connected, move nothing", async () => {
       const a1 = await connect("a1");
       await succeed(a1);
       await createHost("v1", "w1");
@@ -494,19 +515,27 @@ describe("createConfigDelivery", () => {
       const count = a1.sent.length;
       // A row written without its event: only a recompute would find it.
       await store.virtualHosts.update("v1", { serverName: "quiet.example.com" }, clock.now());
-      await bus.publish({ type: "virtual_host.updated", subjectId: "v1", data: {} });
+      const hostData = {
+        virtual_host_id: "v1",
+        name: "vhost-v1",
+        workspace_id: "w1",
+        organization_id: "o1",
+      };
+      // The name says configuration, but the event states no change: the name is not read.
       await bus.publish({
-        type: "workspace.updated",
-        subjectId: "w1",
-        data: { workspace_id: "w1" },
+        type: "virtual_host.updated",
+        subjectId: "v1",
+        data: hostData,
+        changes: noChanges,
       });
-      await bus.publish({ type: "agent.updated", subjectId: "a2", data: { workspace_id: "w1" } });
+      await bus.publish(agentUpdated("a2", { agents: ["a2"] }));
       await delivery.settled();
       expect(a1.sent).toHaveLength(count);
       await bus.publish({
         type: "virtual_host.updated",
         subjectId: "v1",
-        data: { virtual_host_id: "v1", workspace_id: "w1", organization_id: "o1" },
+        data: hostData,
+        changes: { workspaces: ["w1"] },
       });
       await delivery.settled();
       expect(a1.sent).toHaveLength(count + 1);
@@ -525,11 +554,7 @@ describe("createConfigDelivery", () => {
       // a2 changes too, but without its event: it must not be recomputed.
       await store.agents.update("a2", { labels: { env: "staging" } }, clock.now());
       await store.agents.update("a1", { labels: { env: "staging" } }, clock.now());
-      await bus.publish({
-        type: "agent.updated",
-        subjectId: "a1",
-        data: { labels: { env: "staging" } },
-      });
+      await bus.publish(agentUpdated("a1", { agents: ["a1"] }));
       await delivery.settled();
       expect(deliveries(a1)).toHaveLength(2);
       expect(nginxConf(lastDelivery(a1))).toContain("server_name staging.example.com;");
@@ -538,7 +563,7 @@ describe("createConfigDelivery", () => {
 
       // Moved to another workspace: it follows that workspace from now on.
       await store.agents.update("a1", { workspaceId: "w2" }, clock.now());
-      await bus.publish({ type: "agent.updated", subjectId: "a1", data: {} });
+      await bus.publish(agentUpdated("a1", { agents: ["a1"] }));
       await delivery.settled();
       expect(nginxConf(lastDelivery(a1))).not.toContain("staging.example.com");
       await succeed(a1);

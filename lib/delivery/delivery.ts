@@ -9,8 +9,7 @@ import {
 } from "../desired/index.ts";
 import { contentSha256, diffFileSets, type Manifest, manifestHash } from "../drift/index.ts";
 import { DroverError, invalidField } from "../errors/index.ts";
-import type { EventBus, FleetEvent } from "../events/index.ts";
-import { eventWorkspace } from "../events/index.ts";
+import { type CommittedEvent, type EventBus, noChanges } from "../events/index.ts";
 import { newId } from "../ids/index.ts";
 import { type Logger, silentLogger } from "../log/index.ts";
 import { verifyCertificateRequest } from "../pki/index.ts";
@@ -23,7 +22,7 @@ import type {
   TlsCertificateRow,
 } from "../store/index.ts";
 import type { Clock } from "../time/index.ts";
-import { type KeyNeed, keyNeeds, materialFor } from "./keys.ts";
+import { heldCertificates, type KeyNeed, keyNeeds, materialFor } from "./keys.ts";
 import type {
   ActiveHealthCheck,
   AgentMessage,
@@ -33,6 +32,7 @@ import type {
   ServerMessage,
   SessionHello,
 } from "./types.ts";
+import { checkValidateText } from "./validate-text.ts";
 
 export interface ConfigDeliveryOptions {
   store: Store;
@@ -45,7 +45,7 @@ export interface ConfigDeliveryOptions {
   commandTimeoutMs?: number;
   /**
    * Has a CSR an agent submitted for a key it generated (KeyGenRequests)
-   * signed for the record's domain: by the fleet CA (internal) or an ACME CA.
+   * signed for the record's domain: by the sites CA (internal) or an ACME CA.
    * Absent: no certificate is issued and the hosts that need one stay set aside.
    */
   issueTlsCertificate?: (
@@ -54,6 +54,12 @@ export interface ConfigDeliveryOptions {
   ) => Promise<IssuedTlsCertificate>;
   /** Which providers issueTlsCertificate serves; default: internal only. */
   issuesFor?: (provider: TlsCertificateRow["provider"]) => boolean;
+  /**
+   * Whether a certificate an agent holds was signed by an issuer no longer
+   * used (the fleet CA, before the sites CA): it is replaced as if missing
+   * and not delivered meanwhile. Default: none is.
+   */
+  retiredCertificate?: (certificatePem: string) => Promise<boolean>;
 }
 
 export interface IssuedTlsCertificate {
@@ -157,8 +163,6 @@ interface Plan {
 }
 
 const finalStates = new Set(["success", "failed", "rolled_back"]);
-// Changes that move the desired state of a workspace's agents.
-const workspaceEvents = /^(virtual_host|upstream|certificate|file)\./;
 
 /**
  * The server's half of configuration delivery: keeps each connected agent's
@@ -369,7 +373,12 @@ export function createConfigDelivery(options: ConfigDeliveryOptions): ConfigDeli
     const at = clock.now();
     const stored = await store.transaction((tx) =>
       tx.configStatus.setDesiredMany(
-        plans.map((p) => ({ agentId: p.session.agentId, version: p.desired.hash, hosts: p.hosts })),
+        plans.map((p) => ({
+          agentId: p.session.agentId,
+          version: p.desired.hash,
+          hosts: p.hosts,
+          files: p.desired.setAsideFiles,
+        })),
         at,
       ),
     );
@@ -438,7 +447,7 @@ export function createConfigDelivery(options: ConfigDeliveryOptions): ConfigDeli
 
   /**
    * SubmitPublicKeys: checks the CSR against an open request at once, then
-   * has it signed (the fleet CA, or an ACME order that needs this very
+   * has it signed (the sites CA, or an ACME order that needs this very
    * session to apply its challenge) without holding up the session.
    */
   async function issueForKey(
@@ -466,34 +475,39 @@ export function createConfigDelivery(options: ConfigDeliveryOptions): ConfigDeli
     void (async () => {
       try {
         const issued = await issue(record, csrDer);
-        const row = await store.agentTlsCertificates.put({
-          agentId: session.agentId,
-          certificateId: request.certificateId,
-          keyPath: request.keyPath,
-          certificatePem: issued.certificatePem,
-          serial: issued.serial,
-          notBefore: issued.notBefore,
-          notAfter: issued.notAfter,
-        });
-        session.own.set(request.certificateId, row);
-        await store.tlsCertificates.markIssued(request.certificateId, {
-          issuedAt: issued.notBefore,
-          expiresAt: issued.notAfter,
-          at: clock.now(),
-        });
-        // A certificate.* event: the workspace is computed again, this agent included.
-        await events.publish({
-          type: record.status === "active" ? "certificate.renewed" : "certificate.issued",
-          subjectId: request.certificateId,
-          data: {
-            certificate_id: request.certificateId,
-            workspace_id: record.workspaceId,
-            agent_id: session.agentId,
-            domain: request.domain,
+        const row = await events.commit(async (tx) => {
+          const stored = await tx.agentTlsCertificates.put({
+            agentId: session.agentId,
+            certificateId: request.certificateId,
+            keyPath: request.keyPath,
+            certificatePem: issued.certificatePem,
             serial: issued.serial,
-            expires_at: issued.notAfter.toISOString(),
-          },
+            notBefore: issued.notBefore,
+            notAfter: issued.notAfter,
+          });
+          await tx.tlsCertificates.markIssued(request.certificateId, {
+            issuedAt: issued.notBefore,
+            expiresAt: issued.notAfter,
+            at: clock.now(),
+          });
+          await tx.emit({
+            type: record.status === "active" ? "certificate.renewed" : "certificate.issued",
+            subjectId: request.certificateId,
+            data: {
+              certificate_id: request.certificateId,
+              workspace_id: record.workspaceId,
+              agent_id: session.agentId,
+              domain: request.domain,
+              serial: issued.serial,
+              expires_at: issued.notAfter.toISOString(),
+            },
+            // Its hosts come back on every agent of the workspace, this one included.
+            changes: { workspaces: [record.workspaceId] },
+          });
+          return stored;
         });
+        // Before the listeners' recompute runs (it waits for a later tick).
+        session.own.set(request.certificateId, row);
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
         logger.warn("certificate issuance failed", {
@@ -520,6 +534,7 @@ export function createConfigDelivery(options: ConfigDeliveryOptions): ConfigDeli
             domain: request.domain,
             error: message,
           },
+          changes: { workspaces: [record.workspaceId] },
         });
       }
     })()
@@ -558,6 +573,7 @@ export function createConfigDelivery(options: ConfigDeliveryOptions): ConfigDeli
       type: status.state === "success" ? "config.applied" : "config.failed",
       subjectId: session.agentId,
       data,
+      changes: noChanges,
     });
     if (session.again) {
       session.again = false;
@@ -565,17 +581,20 @@ export function createConfigDelivery(options: ConfigDeliveryOptions): ConfigDeli
     }
   }
 
-  const unsubscribe = events.subscribe((event: FleetEvent) => {
-    if (workspaceEvents.test(event.type)) {
-      const workspaceId = eventWorkspace(event);
-      if (workspaceId !== undefined) {
-        dirtyWorkspaces.add(workspaceId);
-        schedule();
-      }
-    } else if (event.type === "agent.updated" && sessions.has(event.subjectId)) {
-      dirtyAgents.add(event.subjectId);
-      schedule();
+  // What each committed change touched, as its writer stated it (cascades
+  // included): those workspaces' agents and those agents are computed again.
+  const unsubscribe = events.subscribe(({ changes }: CommittedEvent) => {
+    let dirty = false;
+    for (const workspaceId of changes.workspaces ?? []) {
+      dirtyWorkspaces.add(workspaceId);
+      dirty = true;
     }
+    for (const agentId of changes.agents ?? []) {
+      if (!sessions.has(agentId)) continue;
+      dirtyAgents.add(agentId);
+      dirty = true;
+    }
+    if (dirty) schedule();
   });
 
   function failCommands(session: OpenSession, error: DroverError): void {
@@ -595,11 +614,9 @@ export function createConfigDelivery(options: ConfigDeliveryOptions): ConfigDeli
         manifest: hello.manifest,
         again: false,
         commands: new Map(),
-        own: new Map(
-          (await store.agentTlsCertificates.listForAgent(agentId)).map((row) => [
-            row.certificateId,
-            row,
-          ]),
+        own: await heldCertificates(
+          await store.agentTlsCertificates.listForAgent(agentId),
+          options.retiredCertificate ?? (async () => false),
         ),
         keyRequests: new Map(),
         keyFailures: new Set(),
@@ -637,6 +654,8 @@ export function createConfigDelivery(options: ConfigDeliveryOptions): ConfigDeli
                   workspace_id: session.workspaceId,
                   paths: message.drifted.slice(0, 100),
                 },
+                // Repaired just below, for this session alone.
+                changes: noChanges,
               });
               await syncAgent(session, true);
               return;
@@ -683,6 +702,14 @@ export function createConfigDelivery(options: ConfigDeliveryOptions): ConfigDeli
             `agent ${agentId} is not connected: commands reach connected agents only`,
           ),
         );
+      }
+      // Checked here, before the agent (which checks again) runs nginx -t on it.
+      if (command.kind === "validate_config" && session.hello.nginxMode !== "off") {
+        try {
+          checkValidateText(command.configText ?? "", session.hello);
+        } catch (error) {
+          return Promise.reject(error);
+        }
       }
       const id = newId("cmd");
       return new Promise<CommandOutcome>((resolve, reject) => {

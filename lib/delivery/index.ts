@@ -28,3 +28,4 @@ export type {
   ServerMessage,
   SessionHello,
 } from "./types.ts";
+export { checkValidateText } from "./validate-text.ts";

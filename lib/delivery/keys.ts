@@ -55,3 +55,21 @@ export function materialFor(
     return held ? { certificatePem: held.certificatePem, agentKeyPath: held.keyPath } : undefined;
   };
 }
+
+/**
+ * The certificates an agent holds, by record id, without those `retired`
+ * says may no longer be served (e.g. internal certificates the fleet CA
+ * signed before the sites CA existed). Such a record counts as not held:
+ * keyNeeds asks the agent for a new key, and materialFor delivers nothing
+ * for it until its successor is issued. An unreadable certificate is retired too.
+ */
+export async function heldCertificates(
+  rows: readonly AgentTlsCertificateRow[],
+  retired: (certificatePem: string) => Promise<boolean>,
+): Promise<Map<string, AgentTlsCertificateRow>> {
+  const held = new Map<string, AgentTlsCertificateRow>();
+  for (const row of rows) {
+    if (!(await retired(row.certificatePem).catch(() => true))) held.set(row.certificateId, row);
+  }
+  return held;
+}

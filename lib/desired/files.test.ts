@@ -61,8 +61,9 @@ describe("agent files in the desired state", () => {
     });
     expect(state.files).toEqual([
       {
+        // It holds a secret: 0o640 asked, group and others dropped.
         path: "app/app.env",
-        mode: 0o640,
+        mode: 0o600,
         content: "NAME=a1\nZONE=eu\nRACK=\nTOKEN=s3cret$}\n\nCOST=$3\n",
         secret: true,
       },
@@ -78,7 +79,9 @@ describe("agent files in the desired state", () => {
   });
 
   test("an env template without secrets is not marked secret", () => {
-    const [rendered] = agentFilesForAgent(agent(), [
+    const {
+      files: [rendered],
+    } = agentFilesForAgent(agent(), [
       file("e", "w1", { kind: "env_template", content: "HOST=${agent.hostname}" }),
     ]);
     expect(rendered).toEqual({ path: "e.txt", mode: 0o644, content: "HOST=a1.lan" });
@@ -91,24 +94,24 @@ describe("agent files in the desired state", () => {
       file("staging", "w1", { targetAgents: selector("env=staging") }),
       file("broken", "w1", { targetAgents: selector("env=(prod") }),
     ];
-    expect(pathsOf(agentFilesForAgent(agent(), rows))).toEqual(["all.txt", "prod.txt"]);
-    expect(pathsOf(agentFilesForAgent(agent({ labels: { env: "staging" } }), rows))).toEqual([
+    expect(pathsOf(agentFilesForAgent(agent(), rows).files)).toEqual(["all.txt", "prod.txt"]);
+    expect(pathsOf(agentFilesForAgent(agent({ labels: { env: "staging" } }), rows).files)).toEqual([
       "all.txt",
       "staging.txt",
     ]);
-    expect(pathsOf(agentFilesForAgent(agent({ labels: {} }), rows))).toEqual(["all.txt"]);
+    expect(pathsOf(agentFilesForAgent(agent({ labels: {} }), rows).files)).toEqual(["all.txt"]);
   });
 
   test("rows of other workspaces change nothing; an unassigned agent gets none", () => {
     const ours = [plain, secret, env];
-    const base = agentFilesForAgent(agent(), ours);
+    const base = agentFilesForAgent(agent(), ours).files;
     const theirs = [
       file("x", "w2"),
       // A secret of the same name elsewhere is not ours.
       file("api-token", "w2", { kind: "secret", path: "t", content: "other" }),
     ];
-    expect(agentFilesForAgent(agent(), [...theirs, ...ours])).toEqual(base);
-    expect(agentFilesForAgent(agent({ workspaceId: null }), ours)).toEqual([]);
+    expect(agentFilesForAgent(agent(), [...theirs, ...ours]).files).toEqual(base);
+    expect(agentFilesForAgent(agent({ workspaceId: null }), ours).files).toEqual([]);
   });
 
   test("what validation refuses is still not delivered: Drover's paths, bad modes, missing secrets, bad templates, renders over 1 MiB", () => {
@@ -128,21 +131,81 @@ describe("agent files in the desired state", () => {
       file("half", "w1", { kind: "secret", content: big }),
       file("twice", "w1", { kind: "env_template", content: "${secret.half}${secret.half}x" }),
     ];
-    expect(pathsOf(agentFilesForAgent(agent(), rows))).toEqual(["half.txt", "ok.txt"]);
+    const { files, setAside } = agentFilesForAgent(agent(), rows);
+    expect(pathsOf(files)).toEqual(["half.txt", "ok.txt"]);
+    // Each is set aside with why, for the agent's config status.
+    const refused = ["n", "c", "k", "m", "up", "abs", "setuid", "gone", "bad", "twice"];
+    expect(setAside.map((f) => f.id).sort()).toEqual(refused.sort());
+    expect(setAside.find((f) => f.id === "gone")?.reason).toBe('no secret named "gone"');
+    expect(setAside.find((f) => f.id === "twice")?.reason).toBe("rendered content is over 1 MiB");
     const state = desiredStateForAgent({ agent: agent(), ...noConfig, files: rows });
     expect(pathsOf(state.files)).toEqual(["half.txt", NGINX_CONFIG_PATH, "ok.txt"]);
+  });
+
+  test("a file holding a secret keeps only its owner's permission bits, whatever mode was asked", () => {
+    const rows = [
+      secret,
+      file("loose", "w1", { kind: "env_template", mode: 0o644, content: "T=${secret.api-token}" }),
+      file("exec", "w1", { kind: "env_template", mode: 0o755, content: "T=${secret.api-token}" }),
+      file("shared-secret", "w1", { kind: "secret", path: "s", mode: 0o664, content: "x" }),
+      file("strict", "w1", { kind: "env_template", mode: 0o400, content: "T=${secret.api-token}" }),
+    ];
+    const modes = Object.fromEntries(
+      agentFilesForAgent(agent(), rows).files.map((f) => [f.path, f.mode]),
+    );
+    expect(modes).toEqual({
+      "secrets/api-token": 0o600,
+      "loose.txt": 0o600,
+      "exec.txt": 0o700,
+      s: 0o600,
+      "strict.txt": 0o400,
+    });
+  });
+
+  test("a template uses only secrets targeted at the agent; otherwise it is set aside for that agent", () => {
+    const dbSecret = file("db-password", "w1", {
+      kind: "secret",
+      path: "secrets/db",
+      mode: 0o600,
+      content: "hunter2-db-only",
+      targetAgents: selector("tier=db"),
+    });
+    const everywhere = file("app-env", "w1", {
+      kind: "env_template",
+      path: "app.env",
+      content: "DB=${secret.db-password}\n",
+    });
+    const web = agentFilesForAgent(agent({ labels: { tier: "web" } }), [dbSecret, everywhere]);
+    expect(web.files).toEqual([]);
+    expect(JSON.stringify(web)).not.toContain("hunter2");
+    expect(web.setAside).toEqual([
+      {
+        id: "app-env",
+        path: "app.env",
+        status: "set_aside",
+        reason: 'uses secret "db-password", which is not targeted at this agent',
+      },
+    ]);
+    const db = agentFilesForAgent(agent({ labels: { tier: "db" } }), [dbSecret, everywhere]);
+    expect(db.setAside).toEqual([]);
+    expect(db.files.find((f) => f.path === "app.env")).toEqual({
+      path: "app.env",
+      mode: 0o600,
+      content: "DB=hunter2-db-only\n",
+      secret: true,
+    });
   });
 
   test("of two files where one would be the other's directory, the older is delivered", () => {
     const older = file("dir", "w1", { path: "app", createdAt: at(0) });
     const newer = file("inside", "w1", { path: "app/x.env", createdAt: at(1) });
-    expect(pathsOf(agentFilesForAgent(agent(), [newer, older]))).toEqual(["app"]);
+    expect(pathsOf(agentFilesForAgent(agent(), [newer, older]).files)).toEqual(["app"]);
     const flipped = [
       file("dir", "w1", { path: "app", createdAt: at(2) }),
       file("inside", "w1", { path: "app/x.env", createdAt: at(1) }),
       file("same", "w1", { path: "app/x.env", createdAt: at(3) }),
     ];
-    expect(pathsOf(agentFilesForAgent(agent(), flipped))).toEqual(["app/x.env"]);
+    expect(pathsOf(agentFilesForAgent(agent(), flipped).files)).toEqual(["app/x.env"]);
   });
 
   test("desiredFilesOnly: an agent without nginx holds its files alone, sorted, with their hash", () => {

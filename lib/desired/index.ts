@@ -15,7 +15,7 @@
  *   certs/ or keys/ (lib/agent writes generated keys there).
  */
 
-export { agentFilesForAgent } from "./files.ts";
+export { type AgentFiles, agentFilesForAgent } from "./files.ts";
 export {
   affectedAgents,
   type ConfigChange,

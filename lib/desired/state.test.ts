@@ -24,6 +24,7 @@ const agent = (extra: Partial<AgentRow> = {}): AgentRow => ({
   ip: "10.0.0.1",
   version: "1.0.0",
   labels: { env: "prod" },
+  claimedLabels: {},
   capabilities: ["files"],
   state: "online",
   lastSeenAt: null,

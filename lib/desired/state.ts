@@ -150,8 +150,9 @@ export function desiredStateForAgent(input: DesiredStateInput): DesiredState {
     if ("keyPem" in pem)
       files.push({ path: paths.keyPath, mode: KEY_MODE, content: pem.keyPem, secret: true });
   }
-  // Never at Drover's paths: refused when written, and skipped there too.
-  files.push(...agentFilesForAgent(agent, input.files ?? []));
+  // Never at Drover's paths: refused when written, and set aside there too.
+  const agentFiles = agentFilesForAgent(agent, input.files ?? []);
+  files.push(...agentFiles.files);
   files.sort((a, b) => comparePaths(a.path, b.path));
 
   // The compiler names fields by the host's index in this agent's model; name them from the host.
@@ -164,6 +165,7 @@ export function desiredStateForAgent(input: DesiredStateInput): DesiredState {
     hosts: outcomes,
     upstreams: result.upstreams,
     names: [...names].sort(),
+    setAsideFiles: agentFiles.setAside,
   };
 }
 
@@ -172,8 +174,16 @@ export function desiredStateForAgent(input: DesiredStateInput): DesiredState {
  * agent files alone, no hosts, no names to check.
  */
 export function desiredFilesOnly(agent: AgentRow, files: readonly AgentFileRow[]): DesiredState {
-  const desired = agentFilesForAgent(agent, files).sort((a, b) => comparePaths(a.path, b.path));
-  return { files: desired, hash: configHash(desired), hosts: [], upstreams: [], names: [] };
+  const { files: desired, setAside } = agentFilesForAgent(agent, files);
+  desired.sort((a, b) => comparePaths(a.path, b.path));
+  return {
+    files: desired,
+    hash: configHash(desired),
+    hosts: [],
+    upstreams: [],
+    names: [],
+    setAsideFiles: setAside,
+  };
 }
 
 function isMaterial(value: unknown): value is CertificateMaterial {

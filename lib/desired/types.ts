@@ -10,6 +10,7 @@ import type {
 import type {
   AgentFileRow,
   AgentRow,
+  ConfigFileOutcome,
   TlsCertificateRow,
   UpstreamRow,
   VirtualHostRow,
@@ -94,4 +95,6 @@ export interface DesiredState {
   upstreams: NginxUpstreamOutcome[];
   /** The DNS names the configuration proxies to (the agent checks they resolve), sorted. */
   names: string[];
+  /** Agent files targeted at this agent but not given to it, with the reason, in creation order. */
+  setAsideFiles: ConfigFileOutcome[];
 }

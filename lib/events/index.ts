@@ -1,4 +1,19 @@
-export type { EventBus, EventListener, FleetEvent, PublishInput } from "./event-bus.ts";
+export {
+  type AgentPayload,
+  type Changes,
+  type EventCatalogue,
+  type EventType,
+  noChanges,
+  type PublishInput,
+  type ScopePayload,
+} from "./catalogue.ts";
+export type {
+  CommittedEvent,
+  EventBus,
+  EventListener,
+  EventTransaction,
+  FleetEvent,
+} from "./event-bus.ts";
 export { createEventBus } from "./event-bus.ts";
 export { checkEventFilter, type EventFilter, eventWorkspace, matchesFilter } from "./filter.ts";
 export { openSubscription, type SubscriptionOptions } from "./subscription.ts";

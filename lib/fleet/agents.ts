@@ -1,5 +1,5 @@
 import { DroverError, invalidField } from "../errors/index.ts";
-import type { PublishInput } from "../events/index.ts";
+import { type AgentPayload, noChanges } from "../events/index.ts";
 import { parseSelector } from "../selector/index.ts";
 import type { AgentRow, AgentState } from "../store/index.ts";
 import type { FleetDeps } from "./deps.ts";
@@ -63,41 +63,45 @@ export async function getAgent(deps: FleetDeps, id: string): Promise<AgentRow> {
 }
 
 /** Agent events say which workspace they concern, so watchers can filter and be authorized. */
-export function agentEvent(
-  type: string,
-  agent: AgentRow,
-  extra: Record<string, unknown> = {},
-): PublishInput {
+export function agentPayload(agent: AgentRow): AgentPayload {
   return {
-    type,
-    subjectId: agent.id,
-    data: {
-      agent_id: agent.id,
-      workspace_id: agent.workspaceId,
-      hostname: agent.hostname,
-      ip_address: agent.ip,
-      ...extra,
-    },
+    agent_id: agent.id,
+    workspace_id: agent.workspaceId,
+    hostname: agent.hostname,
+    ip_address: agent.ip,
   };
 }
 
-/** Forgets the agent and revokes every certificate it holds, in one transaction. */
+/** Forgets the agent and revokes every certificate it holds, in one transaction with its event. */
 export async function deleteAgent(deps: FleetDeps, id: string): Promise<void> {
   if (id === "") throw invalidField("id", "is required");
   const now = deps.clock.now();
-  const deleted = await deps.store.transaction(async (tx) => {
+  await deps.events.commit(async (tx) => {
     const agent = await tx.agents.get(id);
-    if (!agent || !(await tx.agents.delete(id))) return undefined;
+    if (!agent || !(await tx.agents.delete(id))) {
+      throw new DroverError("not_found", `agent ${id} not found`);
+    }
     await tx.certificates.revokeBySubject(id, now);
-    return agent;
+    await tx.emit({
+      type: "agent.deleted",
+      subjectId: id,
+      data: agentPayload(agent),
+      changes: { agents: [id] },
+    });
   });
-  if (!deleted) throw new DroverError("not_found", `agent ${id} not found`);
-  await deps.events.publish(agentEvent("agent.deleted", deleted));
 }
 
+/** Presence changes no desired state: the session itself brings the agent up to date. */
 export async function markAgentConnected(deps: FleetDeps, agent: AgentRow): Promise<void> {
-  await deps.store.agents.markOnline(agent.id, deps.clock.now());
-  await deps.events.publish(agentEvent("agent.connected", agent));
+  await deps.events.commit(async (tx) => {
+    await tx.agents.markOnline(agent.id, deps.clock.now());
+    await tx.emit({
+      type: "agent.connected",
+      subjectId: agent.id,
+      data: agentPayload(agent),
+      changes: noChanges,
+    });
+  });
 }
 
 export async function markAgentDisconnected(
@@ -105,19 +109,31 @@ export async function markAgentDisconnected(
   agent: AgentRow,
   reason: string,
 ): Promise<void> {
-  await deps.store.agents.setState(agent.id, "offline", deps.clock.now());
-  await deps.events.publish(agentEvent("agent.disconnected", agent, { reason }));
+  await deps.events.commit(async (tx) => {
+    await tx.agents.setState(agent.id, "offline", deps.clock.now());
+    await tx.emit({
+      type: "agent.disconnected",
+      subjectId: agent.id,
+      data: { ...agentPayload(agent), reason },
+      changes: noChanges,
+    });
+  });
 }
 
 /** Three missed heartbeats make an agent offline, even if its stream looks open. */
 export async function markSilentAgentsOffline(deps: FleetDeps): Promise<void> {
   const now = deps.clock.now();
   const cutoff = new Date(now.getTime() - 3 * deps.settings.heartbeatIntervalMs);
-  for (const id of await deps.store.agents.markStaleOffline(cutoff, now)) {
-    const agent = await deps.store.agents.get(id);
-    if (agent)
-      await deps.events.publish(
-        agentEvent("agent.disconnected", agent, { reason: "missed heartbeats" }),
-      );
-  }
+  await deps.events.commit(async (tx) => {
+    for (const id of await tx.agents.markStaleOffline(cutoff, now)) {
+      const agent = await tx.agents.get(id);
+      if (!agent) continue;
+      await tx.emit({
+        type: "agent.disconnected",
+        subjectId: id,
+        data: { ...agentPayload(agent), reason: "missed heartbeats" },
+        changes: noChanges,
+      });
+    }
+  });
 }

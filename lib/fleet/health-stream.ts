@@ -1,6 +1,7 @@
 import { DroverError, isDroverError } from "../errors/index.ts";
+import { noChanges } from "../events/index.ts";
 import type { AgentState } from "../store/index.ts";
-import { agentEvent, getAgent, markAgentConnected, markAgentDisconnected } from "./agents.ts";
+import { agentPayload, getAgent, markAgentConnected, markAgentDisconnected } from "./agents.ts";
 import type { FleetDeps } from "./deps.ts";
 import { type AgentHealth, checkHealth, stateFromHealth } from "./health.ts";
 import { evaluateAlerts } from "./health-alerts.ts";
@@ -48,21 +49,31 @@ export function createHealthStreams(deps: FleetDeps) {
         for (const change of evaluateAlerts(firing, health)) {
           if (change.state === "firing") firing.add(change.metric);
           else firing.delete(change.metric);
-          await deps.events.publish(
-            agentEvent("health.alert", agent, {
+          await deps.events.publish({
+            type: "health.alert",
+            subjectId: id,
+            data: {
+              ...agentPayload(agent),
               alert_id: `${id}/${change.metric}`,
               severity: "warning",
               state: change.state,
               message: change.message,
               metric: change.metric,
               value: change.value,
-            }),
-          );
+            },
+            changes: noChanges,
+          });
         }
         if (next !== state) {
           state = next;
           const failed = health.checks.filter((check) => !check.ok).map((check) => check.name);
-          await deps.events.publish(agentEvent("agent.updated", agent, { state, failed }));
+          await deps.events.publish({
+            type: "agent.updated",
+            subjectId: id,
+            data: { ...agentPayload(agent), state, failed },
+            // Health moves no configuration.
+            changes: noChanges,
+          });
         }
       },
       async close() {

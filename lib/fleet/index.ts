@@ -1,4 +1,4 @@
-export { type AgentPage, agentEvent, type ListAgentsInput } from "./agents.ts";
+export { type AgentPage, agentPayload, type ListAgentsInput } from "./agents.ts";
 export type { FleetAuthority } from "./authority.ts";
 export type { FleetDeps, FleetSettings } from "./deps.ts";
 export { createFleet, type Fleet } from "./fleet.ts";

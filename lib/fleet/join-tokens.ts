@@ -1,4 +1,5 @@
 import { invalidField } from "../errors/index.ts";
+import { noChanges } from "../events/index.ts";
 import { newNonceId, type Role, signJoinToken } from "../pki/index.ts";
 import { validateLabels } from "../selector/index.ts";
 import type { FleetDeps } from "./deps.ts";
@@ -7,6 +8,11 @@ import { checkName } from "./validate.ts";
 export interface CreateJoinTokenInput {
   role: Role;
   labels?: Record<string, string>;
+  /**
+   * Whether labels the agent claims at join (`drover agent --label`) become
+   * labels selectors match; default false: they are only recorded.
+   */
+  allowSelfLabels?: boolean;
   /** Default one hour; at most 30 days. */
   ttlMs?: number;
   name?: string;
@@ -39,34 +45,50 @@ export async function createJoinToken(
   const expiresAt = new Date(Math.floor((now.getTime() + ttlMs) / 1000) * 1000);
   const nonceId = newNonceId();
   const name = input.name || undefined;
+  if (input.allowSelfLabels !== undefined && typeof input.allowSelfLabels !== "boolean") {
+    throw invalidField("allow_self_labels", "must be a boolean");
+  }
+  const allowSelfLabels = input.allowSelfLabels === true;
   const token = await signJoinToken(deps.authority.tokenKeys.privateKey, {
     nonceId,
     role: input.role,
     labels,
+    ...(allowSelfLabels ? { allowSelfLabels } : {}),
     name,
     expiresAt,
     caHash: deps.authority.ca.publicKeyHash,
     fleetId: deps.authority.ca.fleetId,
   });
-  await deps.store.joinTokens.insert({
-    nonceId,
-    role: input.role,
-    labels,
-    name: name ?? null,
-    createdAt: now,
-    expiresAt,
-    workspaceId: input.workspaceId ?? null,
-  });
-  await deps.events.publish({
-    type: "token.created",
-    subjectId: nonceId,
-    data: { role: input.role, labels, workspace_id: input.workspaceId ?? null },
+  await deps.events.commit(async (tx) => {
+    await tx.joinTokens.insert({
+      nonceId,
+      role: input.role,
+      labels,
+      name: name ?? null,
+      createdAt: now,
+      expiresAt,
+      workspaceId: input.workspaceId ?? null,
+      allowSelfLabels,
+    });
+    await tx.emit({
+      type: "token.created",
+      subjectId: nonceId,
+      data: {
+        role: input.role,
+        labels,
+        allow_self_labels: allowSelfLabels,
+        workspace_id: input.workspaceId ?? null,
+      },
+      changes: noChanges,
+    });
   });
   return { token, nonceId, expiresAt };
 }
 
 export async function revokeJoinToken(deps: FleetDeps, nonceId: string): Promise<void> {
   if (nonceId === "") throw invalidField("nonce_id", "is required");
-  await deps.store.joinTokens.revoke(nonceId, deps.clock.now());
-  await deps.events.publish({ type: "token.revoked", subjectId: nonceId });
+  await deps.events.commit(async (tx) => {
+    await tx.joinTokens.revoke(nonceId, deps.clock.now());
+    await tx.emit({ type: "token.revoked", subjectId: nonceId, data: {}, changes: noChanges });
+  });
 }

@@ -1,4 +1,5 @@
 import { DroverError, invalidField } from "../errors/index.ts";
+import { noChanges } from "../events/index.ts";
 import {
   type Identity,
   type IssuedCertificate,
@@ -93,9 +94,12 @@ export async function register(deps: FleetDeps, input: RegisterInput): Promise<R
     now,
     lifetimeMs: deps.settings.certificateLifetimeMs,
   });
-  // Token labels are the operator's word and win over what the agent claims.
-  const labels = { ...input.labels, ...claims.labels };
-  const workspaceId = await deps.store.transaction(async (tx) => {
+  // Token labels are the operator's word. What the agent claims is recorded
+  // apart and matched by no selector (they deliver secrets and keys), unless
+  // the token adopts the claims; then the token's labels still win.
+  const labels = claims.allowSelfLabels ? { ...input.labels, ...claims.labels } : claims.labels;
+  // One transaction with its event; a new agent has no session yet, so nothing to deliver.
+  await deps.events.commit(async (tx) => {
     const token = await tx.joinTokens.consume(claims.nonceId, identity.id, now);
     if (identity.role === "agent") {
       await tx.agents.insert({
@@ -105,6 +109,7 @@ export async function register(deps: FleetDeps, input: RegisterInput): Promise<R
         ip: input.ip,
         version: input.version,
         labels,
+        claimedLabels: input.labels,
         capabilities: input.capabilities,
         workspaceId: token.workspaceId,
         state: "offline",
@@ -115,18 +120,26 @@ export async function register(deps: FleetDeps, input: RegisterInput): Promise<R
       });
     }
     await tx.certificates.insert(certificateRecord(identity, certificate, now));
-    return token.workspaceId;
-  });
-  await deps.events.publish({
-    type: identity.role === "agent" ? "agent.registered" : "operator.registered",
-    subjectId: identity.id,
-    data: {
-      [identity.role === "agent" ? "agent_id" : "operator_id"]: identity.id,
-      workspace_id: workspaceId,
+    const scope = {
+      workspace_id: token.workspaceId,
       hostname: input.hostname,
       ip_address: input.ip,
-      labels,
-    },
+    };
+    await tx.emit(
+      identity.role === "agent"
+        ? {
+            type: "agent.registered",
+            subjectId: identity.id,
+            data: { agent_id: identity.id, ...scope, labels, claimed_labels: input.labels },
+            changes: noChanges,
+          }
+        : {
+            type: "operator.registered",
+            subjectId: identity.id,
+            data: { operator_id: identity.id, ...scope, labels },
+            changes: noChanges,
+          },
+    );
   });
   return {
     identity,
@@ -154,11 +167,14 @@ export async function renew(
     now,
     lifetimeMs: deps.settings.certificateLifetimeMs,
   });
-  await deps.store.certificates.insert(certificateRecord(identity, certificate, now));
-  await deps.events.publish({
-    type: "certificate.renewed",
-    subjectId: identity.id,
-    data: { serial: certificate.serial },
+  await deps.events.commit(async (tx) => {
+    await tx.certificates.insert(certificateRecord(identity, certificate, now));
+    await tx.emit({
+      type: "certificate.renewed",
+      subjectId: identity.id,
+      data: { serial: certificate.serial },
+      changes: noChanges,
+    });
   });
   return certificate;
 }

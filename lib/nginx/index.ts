@@ -38,6 +38,13 @@
  * - health_check emits nothing (open-source nginx has no active checks);
  *   options.downServers, from the agent's checker, marks servers `down`.
  */
+
+export {
+  checkNginxText,
+  type NginxTextPaths,
+  type NginxTextPolicy,
+  nginxTextPolicy,
+} from "./check-text.ts";
 export {
   ACCESS_LOG_FIELDS,
   ACCESS_LOG_FORMAT,

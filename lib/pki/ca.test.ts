@@ -2,10 +2,18 @@ import { describe, expect, test } from "bun:test";
 import { expectDroverRejection } from "../../test/support/errors.ts";
 import {
   createFleetCA,
+  createSitesCA,
   exportPrivateKeyPem,
+  type FleetCA,
   generateKeyPair,
+  isSitesCaCertificate,
   issueClientCertificate,
+  issuedBy,
+  issueServerCertificate,
+  issueSiteCertificate,
   loadFleetCA,
+  loadSitesCA,
+  type SitesCA,
 } from "./index.ts";
 import { x509 } from "./x509.ts";
 
@@ -112,5 +120,64 @@ describe("loadFleetCA", () => {
         )
       ).code,
     ).toBe("invalid_argument");
+  });
+});
+
+describe("the sites CA, apart from the fleet CA", () => {
+  const pems = async (ca: FleetCA | SitesCA) => ({
+    certificatePem: ca.certificatePem,
+    privateKeyPem: await exportPrivateKeyPem(ca.keys.privateKey),
+  });
+
+  test("has its own subject (OU=sites) and restricts its chains to serverAuth", async () => {
+    const ca = await createSitesCA({ fleetId: "fleet-home" });
+    const cert = new x509.X509Certificate(ca.certificatePem);
+    expect(cert.subjectName.getField("OU")).toEqual(["sites"]);
+    expect(cert.subjectName.getField("CN")).toEqual(["Drover sites CA fleet-home"]);
+    expect(cert.getExtension(x509.ExtendedKeyUsageExtension)?.usages).toEqual([
+      x509.ExtendedKeyUsage.serverAuth,
+    ]);
+    expect(isSitesCaCertificate(ca.certificatePem)).toBe(true);
+    expect(isSitesCaCertificate((await createFleetCA()).certificatePem)).toBe(false);
+  });
+
+  test("each loads only as itself", async () => {
+    const fleet = await createFleetCA({ fleetId: "fleet-home" });
+    const sites = await createSitesCA({ fleetId: "fleet-home" });
+    expect((await loadSitesCA(await pems(sites))).publicKeyHash).toBe(sites.publicKeyHash);
+    const asFleet = await expectDroverRejection(loadFleetCA(await pems(sites)));
+    expect(asFleet.message).toContain("sites CA");
+    const asSites = await expectDroverRejection(loadSitesCA(await pems(fleet)));
+    expect(asSites.code).toBe("failed_precondition");
+  });
+
+  test("each signs only its own kind, even past the type checker", async () => {
+    const fleet = await createFleetCA({ fleetId: "fleet-home" });
+    const sites = await createSitesCA({ fleetId: "fleet-home" });
+    const { publicKey } = await generateKeyPair();
+    const site = await issueSiteCertificate(sites, { publicKey, domain: "App.Example.com" });
+    const leaf = new x509.X509Certificate(site.certificatePem);
+    expect(leaf.getExtension(x509.SubjectAlternativeNameExtension)?.names.toJSON()).toEqual([
+      { type: "dns", value: "app.example.com" },
+    ]);
+    expect(leaf.notAfter.getTime() - leaf.notBefore.getTime()).toBe(90 * dayMs + 60_000);
+    expect(await issuedBy(sites.certificatePem)(site.certificatePem)).toBe(true);
+    expect(await issuedBy(fleet.certificatePem)(site.certificatePem)).toBe(false);
+
+    const misused = [
+      issueSiteCertificate(fleet as unknown as SitesCA, { publicKey, domain: "x.example" }),
+      issueServerCertificate(sites as unknown as FleetCA, {
+        publicKey,
+        hostnames: ["x.example"],
+        ips: [],
+      }),
+      issueClientCertificate(sites as unknown as FleetCA, {
+        identity: { fleetId: "fleet-home", role: "operator", id: "eve" },
+        publicKey,
+      }),
+    ];
+    for (const attempt of misused) {
+      expect((await expectDroverRejection(attempt)).message).toContain("cannot sign");
+    }
   });
 });

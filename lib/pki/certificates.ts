@@ -1,5 +1,12 @@
 import { DroverError } from "../errors/index.ts";
-import { clockSkewMs, type FleetCA, positiveNumber, validDate } from "./ca.ts";
+import {
+  clockSkewMs,
+  type FleetCA,
+  positiveNumber,
+  type SigningCA,
+  type SitesCA,
+  validDate,
+} from "./ca.ts";
 import { type Identity, identityUri } from "./identity.ts";
 import { assertP256Key } from "./keys.ts";
 import { normalizeHostname, normalizeIp, subjectName } from "./names.ts";
@@ -28,10 +35,10 @@ interface LeafProfile {
   extensions: x509.Extension[];
 }
 
-// Parsing the CA costs more than the signature; a FleetCA never changes, so parse it once.
-const parsedCas = new WeakMap<FleetCA, x509.X509Certificate>();
+// Parsing the CA costs more than the signature; a CA never changes, so parse it once.
+const parsedCas = new WeakMap<SigningCA, x509.X509Certificate>();
 
-function parsedCa(ca: FleetCA): x509.X509Certificate {
+function parsedCa(ca: SigningCA): x509.X509Certificate {
   let parsed = parsedCas.get(ca);
   if (!parsed) {
     parsed = parseCertificate(ca.certificatePem);
@@ -41,16 +48,27 @@ function parsedCa(ca: FleetCA): x509.X509Certificate {
 }
 
 /**
- * Signs a leaf under the fleet CA. notBefore is back-dated for clock skew;
- * notAfter is capped at the CA's own notAfter, since a chain is only as valid
- * as its root.
+ * Signs a leaf under a CA of the purpose the profile needs (checked at run
+ * time too: a sites CA typed as `any` still cannot sign an identity).
+ * notBefore is back-dated for clock skew; notAfter is capped at the CA's own
+ * notAfter, since a chain is only as valid as its root.
  */
-async function issueLeaf(ca: FleetCA, profile: LeafProfile): Promise<IssuedCertificate> {
+async function issueLeaf(
+  ca: SigningCA,
+  purpose: SigningCA["purpose"],
+  profile: LeafProfile,
+): Promise<IssuedCertificate> {
+  if (ca.purpose !== purpose) {
+    throw new DroverError(
+      "internal",
+      `the ${ca.purpose} CA cannot sign what only the ${purpose} CA signs`,
+    );
+  }
   assertP256Key(ca.keys.privateKey, "private", "ca.keys.privateKey");
   assertP256Key(profile.publicKey, "public", "publicKey");
   const caCert = parsedCa(ca);
   if (profile.now.getTime() >= caCert.notAfter.getTime()) {
-    throw new DroverError("failed_precondition", "fleet CA certificate has expired");
+    throw new DroverError("failed_precondition", `${ca.purpose} CA certificate has expired`);
   }
   const notBefore = new Date(profile.now.getTime() - clockSkewMs);
   const notAfter = new Date(
@@ -88,9 +106,11 @@ async function issueLeaf(ca: FleetCA, profile: LeafProfile): Promise<IssuedCerti
 }
 
 /**
- * Server TLS certificate: EKU serverAuth, SAN DNS names + IP addresses (v4 and v6),
- * keyUsage digitalSignature (critical), AKI from the CA. Validity defaults to 825 days.
- * Subject: O=<fleetId>, CN=<first hostname or IP> (when it fits in 64 chars).
+ * The control plane's own TLS certificate, from the fleet CA: EKU serverAuth,
+ * SAN DNS names + IP addresses (v4 and v6), keyUsage digitalSignature
+ * (critical), AKI from the CA. Validity defaults to 825 days. Subject:
+ * O=<fleetId>, CN=<first hostname or IP> (when it fits in 64 chars). Never
+ * for names a user asks for: those are issueSiteCertificate's.
  */
 export async function issueServerCertificate(
   ca: FleetCA,
@@ -111,7 +131,7 @@ export async function issueServerCertificate(
   const validityDays = positiveNumber(options.validityDays ?? 825, "validityDays");
   const primary = hostnames[0] ?? rawIps[0];
   const commonName = primary && primary.length <= maxCommonName ? primary : undefined;
-  return issueLeaf(ca, {
+  return issueLeaf(ca, "fleet", {
     publicKey: options.publicKey,
     subject: subjectName({ organization: ca.fleetId, commonName }),
     now: validDate(options.now, "now"),
@@ -143,7 +163,7 @@ export async function issueClientCertificate(
       `identity fleet ${identity.fleetId} does not match CA fleet ${ca.fleetId}`,
     );
   }
-  return issueLeaf(ca, {
+  return issueLeaf(ca, "fleet", {
     publicKey: options.publicKey,
     subject: subjectName({
       organization: identity.fleetId,
@@ -157,6 +177,44 @@ export async function issueClientCertificate(
       new x509.SubjectAlternativeNameExtension([{ type: "url", value: uri }]),
     ],
   });
+}
+
+/**
+ * A virtual host's internal certificate, from the sites CA: SAN DNS <domain>
+ * (a leading "*." for wildcards), EKU serverAuth, keyUsage digitalSignature
+ * (critical), AKI; subject CN=<domain> when it fits in 64 chars. Validity
+ * defaults to 90 days.
+ */
+export async function issueSiteCertificate(
+  ca: SitesCA,
+  options: { publicKey: CryptoKey; domain: string; now?: Date; validityDays?: number },
+): Promise<IssuedCertificate> {
+  const domain = normalizeHostname(options.domain);
+  const validityDays = positiveNumber(options.validityDays ?? 90, "validityDays");
+  return issueLeaf(ca, "sites", {
+    publicKey: options.publicKey,
+    subject: subjectName({ commonName: domain.length <= maxCommonName ? domain : undefined }),
+    now: validDate(options.now, "now"),
+    lifetimeMs: validityDays * dayMs,
+    extensions: [
+      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
+      new x509.SubjectAlternativeNameExtension([{ type: "dns", value: domain }]),
+    ],
+  });
+}
+
+/**
+ * A test of whether a certificate was signed by the CA whose certificate is
+ * `caPem` (issuer name, then signature; validity is not checked). The CA is
+ * parsed once, here.
+ */
+export function issuedBy(caPem: string): (certificatePem: string) => Promise<boolean> {
+  const ca = parseCertificate(caPem);
+  return async (certificatePem) => {
+    const cert = parseCertificate(certificatePem);
+    if (cert.issuer !== ca.subject) return false;
+    return cert.verify({ publicKey: ca.publicKey, signatureOnly: true });
+  };
 }
 
 /** Serial (same form as IssuedCertificate.serial), validity and subject of a PEM certificate. */

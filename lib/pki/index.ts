@@ -1,9 +1,19 @@
-export { createFleetCA, type FleetCA, loadFleetCA } from "./ca.ts";
+export {
+  createFleetCA,
+  createSitesCA,
+  type FleetCA,
+  isSitesCaCertificate,
+  loadFleetCA,
+  loadSitesCA,
+  type SitesCA,
+} from "./ca.ts";
 export {
   certificateInfo,
   type IssuedCertificate,
   issueClientCertificate,
+  issuedBy,
   issueServerCertificate,
+  issueSiteCertificate,
 } from "./certificates.ts";
 export { createCertificateRequest, verifyCertificateRequest } from "./csr.ts";
 export {

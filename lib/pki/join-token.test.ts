@@ -72,6 +72,22 @@ describe("join tokens", () => {
     expect(parts(t).header.kid).toBeUndefined();
   });
 
+  test("allowSelfLabels travels as self_labels: true, absent otherwise; any other value is malformed", async () => {
+    const t = await signJoinToken(keys.privateKey, { ...claims, allowSelfLabels: true });
+    expect((parts(t).payload.drover as Record<string, unknown>).self_labels).toBe(true);
+    expect((await verifyJoinToken(keys.publicKey, t, before)).allowSelfLabels).toBe(true);
+    expect("self_labels" in (realPayload().drover as Record<string, unknown>)).toBe(false);
+    for (const value of [false, "true", 1]) {
+      const payload = realPayload();
+      payload.drover = { ...(payload.drover as Record<string, unknown>), self_labels: value };
+      const jwt = await new SignJWT(payload)
+        .setProtectedHeader({ alg: "ES256", typ: "drover-join+jwt" })
+        .sign(keys.privateKey);
+      const error = await expectDroverRejection(verifyJoinToken(keys.publicKey, jwt, before));
+      expect(error.message).toBe("join token malformed: self_labels must be true");
+    }
+  });
+
   test("decode reads claims without a key", () => {
     const decoded = decodeJoinToken(token);
     expect(decoded.caHash).toBe(caHash);

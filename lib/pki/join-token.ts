@@ -13,6 +13,11 @@ export interface JoinTokenClaims {
   nonceId: string;
   role: Role;
   labels: Record<string, string>;
+  /**
+   * Whether the labels the agent claims at join become its own, so that
+   * selectors match them; absent: they are only recorded (claim `self_labels`).
+   */
+  allowSelfLabels?: boolean;
   name?: string;
   expiresAt: Date;
   /** "sha256:<hex>" of the fleet CA's SubjectPublicKeyInfo (see publicKeyHash). */
@@ -38,7 +43,7 @@ export function newNonceId(): string {
 
 /**
  * Signs a compact ES256 JWT: iss "drover", jti = nonceId, iat, exp, and a
- * "drover" claim {role, labels, name?, ca, fleet}. Header typ "drover-join+jwt",
+ * "drover" claim {role, labels, self_labels?, name?, ca, fleet}. Header typ "drover-join+jwt",
  * kid when given.
  */
 export async function signJoinToken(
@@ -121,6 +126,7 @@ function droverClaim(claims: JoinTokenClaims): Record<string, unknown> {
   return {
     role: claims.role,
     labels: claims.labels,
+    ...(claims.allowSelfLabels === true ? { self_labels: true } : {}),
     ...(claims.name === undefined ? {} : { name: claims.name }),
     ca: claims.caHash,
     fleet: claims.fleetId,
@@ -165,7 +171,7 @@ function claimsFromPayload(payload: Record<string, unknown>, code: ErrorCode): J
   if (typeof jti !== "string" || jti.length === 0) return fail("nonceId (jti) must be non-empty");
   if (typeof exp !== "number" || !Number.isSafeInteger(exp)) return fail("exp must be an integer");
   if (!isPlainObject(drover)) return fail('missing "drover" claim');
-  const { role, labels, name, ca, fleet } = drover;
+  const { role, labels, self_labels: selfLabels, name, ca, fleet } = drover;
   if (!isRole(role)) return fail(`role must be "agent" or "operator"`);
   if (!isPlainObject(labels)) return fail("labels must be an object");
   const labelCopy: Record<string, string> = {};
@@ -179,6 +185,7 @@ function claimsFromPayload(payload: Record<string, unknown>, code: ErrorCode): J
       configurable: true,
     });
   }
+  if (selfLabels !== undefined && selfLabels !== true) return fail("self_labels must be true");
   if (name !== undefined && typeof name !== "string") return fail("name must be a string");
   if (typeof ca !== "string" || !caHashPattern.test(ca)) return fail("ca must be sha256:<hex>");
   if (!isValidId(fleet)) return fail("fleet must be a fleet id");
@@ -186,6 +193,7 @@ function claimsFromPayload(payload: Record<string, unknown>, code: ErrorCode): J
     nonceId: jti,
     role,
     labels: labelCopy,
+    ...(selfLabels === true ? { allowSelfLabels: true } : {}),
     ...(name === undefined ? {} : { name }),
     expiresAt: new Date(exp * 1000),
     caHash: ca,

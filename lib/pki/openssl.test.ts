@@ -9,15 +9,18 @@ import { DroverError } from "../errors/index.ts";
 import {
   createCertificateRequest,
   createFleetCA,
+  createSitesCA,
   exportPrivateKeyPem,
   generateKeyPair,
   importPrivateKeyPem,
   issueClientCertificate,
   issueServerCertificate,
+  issueSiteCertificate,
   loadFleetCA,
   publicKeyHash,
   verifyCertificateRequest,
 } from "./index.ts";
+import { x509 } from "./x509.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "drover-pki-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -297,6 +300,39 @@ describe("certificate requests interoperate with openssl", () => {
       expect((error as DroverError).code).toBe("invalid_argument");
       expect((error as DroverError).message).toContain("ECDSA P-256");
     }
+  });
+});
+
+describe("the sites CA as seen by openssl", () => {
+  test("its leaf verifies for TLS servers under it alone; its serverAuth EKU bars any client certificate", async () => {
+    const sites = await createSitesCA({ fleetId: "fleet-test" });
+    const sitesPath = file("sites-ca.pem", sites.certificatePem);
+    const site = await issueSiteCertificate(sites, {
+      publicKey: serverKeys.publicKey,
+      domain: "app.example",
+    });
+    const sitePath = file("site.pem", site.certificatePem);
+    const verify = (root: string, purpose: string, leaf: string) =>
+      openssl(["verify", "-x509_strict", "-CAfile", root, "-purpose", purpose, leaf]).status;
+    expect(verify(sitesPath, "sslserver", sitePath)).toBe(0);
+    expect(verify(caPath, "sslserver", sitePath)).not.toBe(0);
+    // A clientAuth leaf signed with the sites CA's key by other means still fails: EKU on the CA.
+    const rogue = await x509.X509CertificateGenerator.create({
+      serialNumber: "01",
+      subject: "CN=rogue",
+      issuer: new x509.X509Certificate(sites.certificatePem).subject,
+      notBefore: new Date(Date.now() - 60_000),
+      notAfter: new Date(Date.now() + 86_400_000),
+      publicKey: agentKeys.publicKey,
+      signingKey: sites.keys.privateKey,
+      signingAlgorithm: { name: "ECDSA", hash: "SHA-256" },
+      extensions: [new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth])],
+    });
+    const roguePath = file("rogue.pem", rogue.toString("pem"));
+    const refused = openssl(["verify", "-CAfile", sitesPath, "-purpose", "sslclient", roguePath]);
+    expect(refused.status).not.toBe(0);
+    // Depth 1 is the sites CA itself: the leaf is fine, the root's EKU is what refuses it.
+    expect(refused.text).toContain("error 26 at 1 depth lookup: unsuitable certificate purpose");
   });
 });
 

@@ -1,9 +1,10 @@
 import { randomBytes } from "node:crypto";
 import { getConnInfo } from "@hono/node-server/conninfo";
 import { OpenAPIHono } from "@hono/zod-openapi";
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import { droverVersion } from "../version.ts";
 import { authenticateRequest, bearerFrom } from "./authenticate.ts";
+import { limitBodies } from "./body-limits.ts";
 import { docsPage } from "./docs-page.ts";
 import type { RestEnv } from "./env.ts";
 import { errorResponse, respondToError, validationError } from "./errors.ts";
@@ -21,6 +22,15 @@ import { workspaceRoutes } from "./routes/workspaces.ts";
 
 const publicPaths = new Set(["/auth/login", "/auth/refresh", "/openapi.json", "/docs"]);
 
+/**
+ * Before authentication every request counts against its source address, at
+ * a more generous limit than a user's (several people may share an address);
+ * a failed authentication (401) costs as much as 20 requests, so wrong
+ * passwords and invalid tokens run out long before honest traffic does.
+ */
+const addressLimitFactor = 4;
+const failedAuthenticationCost = 20;
+
 /** The REST API, mounted by the HTTP listener at /v1. */
 export function createRestApp(deps: RestDeps): OpenAPIHono<RestEnv> {
   const app = new OpenAPIHono<RestEnv>({
@@ -28,6 +38,17 @@ export function createRestApp(deps: RestDeps): OpenAPIHono<RestEnv> {
     defaultHook: (result, c) => (result.success ? undefined : validationError(c, result.error)),
   });
   const takeRequest = createRateLimiter(deps.rateLimitPerMinute, deps.sessions.clock);
+  const addressLimit = deps.rateLimitPerMinute * addressLimitFactor;
+  const takeAddressRequest = createRateLimiter(addressLimit, deps.sessions.clock);
+
+  const tooMany = (c: Context<RestEnv>, limit: number, retryAfterSeconds: number) => {
+    c.header("retry-after", String(retryAfterSeconds));
+    return errorResponse(c, {
+      status: 429,
+      code: "RATE_LIMITED",
+      message: `more than ${limit} requests this minute; retry in ${retryAfterSeconds}s`,
+    });
+  };
 
   const requestId: MiddlewareHandler<RestEnv> = async (c, next) => {
     c.set("requestId", `req-${randomBytes(8).toString("hex")}`);
@@ -46,25 +67,24 @@ export function createRestApp(deps: RestDeps): OpenAPIHono<RestEnv> {
     await next();
   };
 
-  // Per user once authenticated; per address before that (login attempts).
-  const rateLimit: MiddlewareHandler<RestEnv> = async (c, next) => {
+  const limitAddress: MiddlewareHandler<RestEnv> = async (c, next) => {
+    const address = `addr:${getConnInfo(c).remote.address ?? "unknown"}`;
+    const decision = takeAddressRequest(address);
+    if (!decision.allowed) return tooMany(c, addressLimit, decision.retryAfterSeconds);
+    await next();
+    if (c.res.status === 401) takeAddressRequest(address, failedAuthenticationCost - 1);
+  };
+
+  const limitUser: MiddlewareHandler<RestEnv> = async (c, next) => {
     const principal = c.get("principal");
-    const key = principal
-      ? `user:${principal.id}`
-      : `addr:${getConnInfo(c).remote.address ?? "unknown"}`;
-    const decision = takeRequest(key);
-    if (!decision.allowed) {
-      c.header("retry-after", String(decision.retryAfterSeconds));
-      return errorResponse(c, {
-        status: 429,
-        code: "RATE_LIMITED",
-        message: `more than ${deps.rateLimitPerMinute} requests this minute; retry in ${decision.retryAfterSeconds}s`,
-      });
+    if (principal) {
+      const decision = takeRequest(`user:${principal.id}`);
+      if (!decision.allowed) return tooMany(c, deps.rateLimitPerMinute, decision.retryAfterSeconds);
     }
     await next();
   };
 
-  app.use("*", requestId, authenticate, rateLimit);
+  app.use("*", requestId, limitAddress, authenticate, limitUser, limitBodies());
   app.onError((error, c) =>
     respondToError(c, error, (cause) =>
       deps.logger.error("REST handler failed", { error: String(cause) }),

@@ -1,8 +1,17 @@
 import type { IncomingMessage } from "node:http";
 import type { Http2ServerRequest } from "node:http2";
-import { authenticateBearer, operatorPrincipal, type Principal } from "../auth/index.ts";
+import { authenticateBearerUntil, operatorPrincipal, type Principal } from "../auth/index.ts";
 import { DroverError } from "../errors/index.ts";
 import type { RestDeps } from "./rest-deps.ts";
+
+/** Who is calling, until when, and how to ask again (for a connection that outlives the request). */
+export interface AuthenticatedSession {
+  principal: Principal;
+  /** When the credential (token or certificate) stops being valid. */
+  expiresAt: Date;
+  /** Authenticates the same credential again, reading roles and revocations fresh from the store. */
+  recheck(): Promise<Principal>;
+}
 
 /**
  * A bearer token, or else an operator client certificate (acting as a
@@ -13,7 +22,19 @@ export async function authenticateRequest(
   request: IncomingMessage | Http2ServerRequest,
   bearer: string | undefined,
 ): Promise<Principal> {
-  if (bearer) return authenticateBearer(deps.sessions, bearer);
+  return (await authenticateSession(deps, request, bearer)).principal;
+}
+
+export async function authenticateSession(
+  deps: RestDeps,
+  request: IncomingMessage | Http2ServerRequest,
+  bearer: string | undefined,
+): Promise<AuthenticatedSession> {
+  if (bearer) {
+    const session = await authenticateBearerUntil(deps.sessions, bearer);
+    const recheck = async () => (await authenticateBearerUntil(deps.sessions, bearer)).principal;
+    return { ...session, recheck };
+  }
   const peer = deps.peerOf(request);
   if (!peer) {
     throw new DroverError(
@@ -27,10 +48,22 @@ export async function authenticateRequest(
       `a certificate of role ${peer.identity.role} cannot use the REST API`,
     );
   }
-  const record = await deps.fleet.deps.store.certificates.get(peer.serial);
-  if (!record || record.revokedAt)
-    throw new DroverError("unauthenticated", "certificate revoked or unknown");
-  return operatorPrincipal(peer.identity.id);
+  const certificate = async () => {
+    const record = await deps.fleet.deps.store.certificates.get(peer.serial);
+    if (!record || record.revokedAt)
+      throw new DroverError("unauthenticated", "certificate revoked or unknown");
+    return record;
+  };
+  const record = await certificate();
+  const principal = operatorPrincipal(peer.identity.id);
+  return {
+    principal,
+    expiresAt: record.notAfter,
+    recheck: async () => {
+      await certificate();
+      return principal;
+    },
+  };
 }
 
 export function bearerFrom(authorization: string | undefined): string | undefined {

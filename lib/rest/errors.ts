@@ -10,7 +10,10 @@ export interface ErrorDetail {
   code: string;
 }
 
-type HttpError = { status: 401 | 403 | 404 | 409 | 422 | 429 | 500 | 503; code: string };
+type HttpError = {
+  status: 401 | 403 | 404 | 409 | 413 | 415 | 422 | 429 | 500 | 503;
+  code: string;
+};
 
 const httpErrors: Record<ErrorCode, HttpError> = {
   invalid_argument: { status: 422, code: "VALIDATION_ERROR" },
@@ -24,6 +27,10 @@ const httpErrors: Record<ErrorCode, HttpError> = {
   deadline_exceeded: { status: 503, code: "SERVICE_UNAVAILABLE" },
   internal: { status: 500, code: "INTERNAL_ERROR" },
 };
+
+/** Refusals of the request's framing, before any handler: not failures of ours, never logged. */
+export const payloadTooLarge = { status: 413, code: "PAYLOAD_TOO_LARGE" } as const;
+export const unsupportedMediaType = { status: 415, code: "UNSUPPORTED_MEDIA_TYPE" } as const;
 
 export function errorResponse(
   c: Context,
@@ -84,6 +91,13 @@ export function respondToError(
       ...httpErrors.invalid_argument,
       message: error.message || "malformed request body",
       details: [{ field: "body", message: "is not valid JSON", code: "INVALID_FORMAT" }],
+    });
+  }
+  // zod-openapi refuses a body that is not of the route's media type with a 415.
+  if (error instanceof HTTPException && error.status === 415) {
+    return errorResponse(c, {
+      ...unsupportedMediaType,
+      message: "send the body as application/json",
     });
   }
   log(error);

@@ -1,3 +1,4 @@
 export { createRestApp } from "./app.ts";
-export { createEventSocket, eventJson } from "./event-socket.ts";
+export { defaultEventSocketLimits, type EventSocketLimits, eventJson } from "./event-connection.ts";
+export { createEventSocket } from "./event-socket.ts";
 export type { RestDeps } from "./rest-deps.ts";

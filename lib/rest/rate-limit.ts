@@ -7,19 +7,20 @@ export interface RateDecision {
 }
 
 /**
- * A fixed one-minute window per key (a user, or an address before login).
- * Memory is bounded by the number of keys seen in the current window.
+ * A fixed one-minute window per key (a user, or an address). A request costs
+ * 1 unless told otherwise (a failed authentication costs more). Memory is
+ * bounded by the number of keys seen in the current window.
  */
 export function createRateLimiter(limitPerMinute: number, clock: Clock) {
   let windowStart = 0;
   let counts = new Map<string, number>();
-  return function take(key: string): RateDecision {
+  return function take(key: string, cost = 1): RateDecision {
     const now = clock.now().getTime();
     if (now - windowStart >= 60_000) {
       windowStart = now - (now % 60_000);
       counts = new Map();
     }
-    const used = (counts.get(key) ?? 0) + 1;
+    const used = (counts.get(key) ?? 0) + cost;
     counts.set(key, used);
     return {
       allowed: used <= limitPerMinute,

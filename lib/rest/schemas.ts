@@ -122,7 +122,14 @@ export const Agent = z
     state: z.enum(["online", "offline", "degraded"]),
     last_seen_at: z.string().nullable(),
     capabilities: z.array(z.string()),
-    labels,
+    labels: labels.openapi({
+      description:
+        "The operator's labels (join token, PATCH; the agent's own claims only where its token allowed them): the labels selectors match",
+    }),
+    claimed_labels: labels.openapi({
+      description:
+        "The labels the agent claimed when it joined (drover agent --label): shown, matched by no selector",
+    }),
     created_at: z.string(),
     health: AgentHealthJson.nullable().optional(),
   })
@@ -159,6 +166,7 @@ export function agentJson(row: AgentRow, withHealth = false) {
     last_seen_at: row.lastSeenAt?.toISOString() ?? null,
     capabilities: row.capabilities,
     labels: row.labels,
+    claimed_labels: row.claimedLabels,
     created_at: row.createdAt.toISOString(),
     ...(withHealth
       ? { health: row.lastHealth ? healthJson(row.lastHealth as unknown as AgentHealth) : null }
@@ -192,6 +200,19 @@ export const AgentConfigStatus = z
         field: z.string().optional(),
       }),
     ),
+    files: z
+      .array(
+        z.object({
+          id: z.string(),
+          path: z.string(),
+          status: z.literal("set_aside"),
+          reason: z.string(),
+        }),
+      )
+      .openapi({
+        description:
+          "Agent files targeted at the agent that it is not given, with the reason (e.g. a template using a secret not targeted at it)",
+      }),
     updated_at: z.string().nullable(),
   })
   .openapi("AgentConfigStatus");
@@ -214,6 +235,7 @@ export function agentConfigJson(agentId: string, row: ConfigStatusRow | null) {
       ...(step.detail === undefined ? {} : { detail: step.detail }),
     })),
     virtual_hosts: row?.hosts ?? [],
+    files: row?.files ?? [],
     updated_at: row?.updatedAt.toISOString() ?? null,
   };
 }
@@ -265,6 +287,10 @@ export const AgentPatch = z.strictObject({
 export const JoinTokenCreate = z.strictObject({
   name: z.string().optional(),
   labels: labels.optional(),
+  allow_self_labels: z.boolean().optional().openapi({
+    description:
+      "Adopt the labels the agent claims at join as labels selectors match (default false: they are only recorded)",
+  }),
   expires_in_hours: z.number().int().min(1).max(720).optional(),
 });
 

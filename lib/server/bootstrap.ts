@@ -3,6 +3,7 @@ import { certificateRecord, type FleetAuthority } from "../fleet/index.ts";
 import {
   certificateInfo,
   createFleetCA,
+  createSitesCA,
   exportPrivateKeyPem,
   generateKeyPair,
   importPrivateKeyPem,
@@ -10,6 +11,8 @@ import {
   issueServerCertificate,
   type KeyPair,
   loadFleetCA,
+  loadSitesCA,
+  type SitesCA,
 } from "../pki/index.ts";
 import type { Store } from "../store/index.ts";
 import type { Clock } from "../time/index.ts";
@@ -45,6 +48,29 @@ export async function loadOrCreateAuthority(
     tokenKeys: await loadOrCreateKey(paths.tokenKey),
     sessionKeys: await loadOrCreateKey(paths.sessionKey),
   };
+}
+
+/**
+ * Loads the sites CA (internal certificates of virtual hosts) from the data
+ * dir, creating it beside the fleet CA at first start, or at the first start
+ * of a data dir from before it existed.
+ */
+export async function loadOrCreateSitesCA(
+  dataDir: string,
+  fleetId: string,
+  clock: Clock,
+): Promise<SitesCA> {
+  const paths = serverPaths(dataDir);
+  const certificatePem = await readTextIfExists(paths.sitesCaCertificate);
+  const privateKeyPem = await readTextIfExists(paths.sitesCaKey);
+  if (certificatePem !== undefined && privateKeyPem !== undefined) {
+    return loadSitesCA({ certificatePem, privateKeyPem });
+  }
+  const ca = await createSitesCA({ fleetId, now: clock.now() });
+  // Key first: a crash in between leaves no certificate without its key.
+  await writeSecretFile(paths.sitesCaKey, await exportPrivateKeyPem(ca.keys.privateKey));
+  await writeFileAtomic(paths.sitesCaCertificate, ca.certificatePem);
+  return ca;
 }
 
 /** The server's ACME account key (ES256), kept across restarts so the account stays the same. */

@@ -1,11 +1,18 @@
-import { createSecureServer, type Http2Session } from "node:http2";
+import {
+  constants,
+  createSecureServer,
+  type Http2ServerRequest,
+  type Http2ServerResponse,
+} from "node:http2";
 import type { TLSSocket } from "node:tls";
 import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { HostPort } from "../net/index.ts";
 import type { ServerTlsMaterial } from "./bootstrap.ts";
+import { trackConnections } from "./connections.ts";
 import { createInflightTracker } from "./inflight.ts";
-import { closeServer, listenOn } from "./listen.ts";
+import { CLOSE_DEADLINE_MS, type GrpcLimits } from "./limits.ts";
+import { listenOn } from "./listen.ts";
 import { peerContextValues, peerFromSocket } from "./peer.ts";
 
 export interface GrpcListenerOptions {
@@ -15,6 +22,7 @@ export interface GrpcListenerOptions {
   clientCaPem?: string;
   routes: (router: ConnectRouter) => void;
   interceptors: Interceptor[];
+  limits: GrpcLimits;
 }
 
 export interface GrpcListener {
@@ -24,11 +32,14 @@ export interface GrpcListener {
   close(): Promise<void>;
 }
 
+type NodeHandler = (request: Http2ServerRequest, response: Http2ServerResponse) => void;
+
 /**
  * gRPC over node:http2, the one server that sends trailers and exposes the
  * peer certificate on Bun, Node and Deno alike.
  */
 export async function startGrpcListener(options: GrpcListenerOptions): Promise<GrpcListener> {
+  const { limits } = options;
   const shutdown = new AbortController();
   const inflight = createInflightTracker();
   const handler = connectNodeAdapter({
@@ -36,6 +47,11 @@ export async function startGrpcListener(options: GrpcListenerOptions): Promise<G
     interceptors: [inflight.interceptor, ...options.interceptors],
     contextValues: peerContextValues,
     shutdownSignal: shutdown.signal,
+    // No compression either way: a compressed request is a decompression bomb
+    // waiting to happen (UNIMPLEMENTED names the encoding), and compressing
+    // every response costs CPU per agent for messages that are mostly small.
+    acceptCompression: [],
+    readMaxBytes: limits.messageMaxBytes,
   });
   const mtls = options.clientCaPem !== undefined;
   const server = createSecureServer(
@@ -46,26 +62,56 @@ export async function startGrpcListener(options: GrpcListenerOptions): Promise<G
       requestCert: mtls,
       rejectUnauthorized: mtls,
       allowHTTP1: false,
+      handshakeTimeout: limits.handshakeTimeoutMs,
+      settings: { maxConcurrentStreams: limits.streamsPerConnection },
     },
-    handler,
+    withRequestTimeout(handler, limits.requestTimeoutMs),
   );
-  const sessions = new Map<Http2Session, string | undefined>();
-  server.on("session", (session: Http2Session) => {
-    sessions.set(session, peerFromSocket(session.socket as TLSSocket)?.identity.id);
-    session.once("close", () => sessions.delete(session));
-  });
+  const connections = trackConnections(server, limits);
   const address = await listenOn(server, options.at);
   return {
     address,
     closeSessionsOf(subjectId) {
-      for (const [session, owner] of sessions) if (owner === subjectId) session.destroy();
+      for (const session of connections.sessions()) {
+        if (peerFromSocket(session.socket as TLSSocket)?.identity.id === subjectId) {
+          session.destroy();
+        }
+      }
     },
     async close() {
+      // Handlers see their context aborted; the store stays open until they finish.
       shutdown.abort();
-      const closed = closeServer(server);
-      for (const session of sessions.keys()) session.destroy();
-      await closed;
+      await connections.close(CLOSE_DEADLINE_MS);
       await inflight.idle(5000);
     },
+  };
+}
+
+/**
+ * Ends a call whose request has not fully arrived `timeoutMs` after its
+ * headers with DEADLINE_EXCEEDED and resets the stream, so an anonymous
+ * client cannot hold a stream open by never sending its message.
+ */
+function withRequestTimeout(handler: NodeHandler, timeoutMs: number): NodeHandler {
+  if (timeoutMs === 0) return handler;
+  return (request, response) => {
+    const timer = setTimeout(() => {
+      if (!response.headersSent) {
+        response.stream.respond(
+          {
+            ":status": 200,
+            "content-type": "application/grpc",
+            "grpc-status": "4",
+            "grpc-message": `request not received within ${timeoutMs} ms`,
+          },
+          { endStream: true },
+        );
+      }
+      response.stream.close(constants.NGHTTP2_NO_ERROR);
+    }, timeoutMs);
+    const settled = () => clearTimeout(timer);
+    request.once("end", settled);
+    response.stream.once("close", settled);
+    handler(request, response);
   };
 }

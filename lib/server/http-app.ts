@@ -1,13 +1,23 @@
 import { Hono } from "hono";
 import { createRestApp, type RestDeps } from "../rest/index.ts";
 
-/** The people-facing HTTP surface: health, the fleet CA, and REST /v1. */
-export function createHttpApp(options: { caCertificatePem: string; rest: RestDeps }): Hono {
+const pem = { "content-type": "application/x-pem-file" };
+
+/**
+ * The people-facing HTTP surface: health, the two CA certificates, and REST
+ * /v1. `/ca.pem` is the fleet CA (for the CLI and agents to pin);
+ * `/sites-ca.pem` the sites CA that signs virtual hosts' internal
+ * certificates (for browsers), never to be trusted for the control plane.
+ */
+export function createHttpApp(options: {
+  caCertificatePem: string;
+  sitesCaCertificatePem: string;
+  rest: RestDeps;
+}): Hono {
   const app = new Hono();
   app.get("/healthz", (c) => c.json({ status: "ok" }));
-  app.get("/ca.pem", (c) =>
-    c.body(options.caCertificatePem, 200, { "content-type": "application/x-pem-file" }),
-  );
+  app.get("/ca.pem", (c) => c.body(options.caCertificatePem, 200, pem));
+  app.get("/sites-ca.pem", (c) => c.body(options.sitesCaCertificatePem, 200, pem));
   app.route("/v1", createRestApp(options.rest));
   return app;
 }

@@ -1,12 +1,14 @@
 import type { IncomingMessage } from "node:http";
 import { createSecureServer } from "node:http2";
+import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
-import type { TLSSocket } from "node:tls";
 import { getRequestListener } from "@hono/node-server";
 import type { Hono } from "hono";
 import type { HostPort } from "../net/index.ts";
 import type { ServerTlsMaterial } from "./bootstrap.ts";
-import { closeServer, listenOn } from "./listen.ts";
+import { trackConnections } from "./connections.ts";
+import { CLOSE_DEADLINE_MS, type ConnectionLimits } from "./limits.ts";
+import { listenOn } from "./listen.ts";
 
 export interface HttpListener {
   address: HostPort;
@@ -26,6 +28,7 @@ export async function startHttpListener(options: {
   app: Hono;
   /** Handles HTTP/1.1 upgrade requests (the WebSocket event stream). */
   onUpgrade: (request: IncomingMessage, socket: Duplex, head: Buffer) => void;
+  limits: ConnectionLimits;
 }): Promise<HttpListener> {
   const server = createSecureServer(
     {
@@ -35,23 +38,20 @@ export async function startHttpListener(options: {
       requestCert: true,
       rejectUnauthorized: false,
       allowHTTP1: true,
+      handshakeTimeout: options.limits.handshakeTimeoutMs,
+      settings: { maxConcurrentStreams: options.limits.streamsPerConnection },
     },
     getRequestListener(options.app.fetch),
   );
-  server.on("upgrade", options.onUpgrade);
-  // HTTP/1.1 keep-alive and HTTP/2 sessions would hold close() open.
-  const sockets = new Set<TLSSocket>();
-  server.on("secureConnection", (socket: TLSSocket) => {
-    sockets.add(socket);
-    socket.once("close", () => sockets.delete(socket));
+  const connections = trackConnections(server, options.limits);
+  server.on("upgrade", (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    // A WebSocket may rightly stay quiet for long: no HTTP idle timeout on it.
+    (socket as Partial<Socket>).setTimeout?.(0);
+    options.onUpgrade(request, socket, head);
   });
   const address = await listenOn(server, options.at);
   return {
     address,
-    async close() {
-      const closed = closeServer(server);
-      for (const socket of sockets) socket.destroy();
-      await closed;
-    },
+    close: () => connections.close(CLOSE_DEADLINE_MS),
   };
 }

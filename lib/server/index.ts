@@ -1,5 +1,12 @@
 export { type Endpoints, readEndpoints, serverPaths } from "./data-dir.ts";
 export {
+  type ConnectionLimits,
+  defaultGrpcLimits,
+  defaultHttpLimits,
+  type GrpcLimits,
+  type ListenerLimitOverrides,
+} from "./limits.ts";
+export {
   type DroverServer,
   type DroverServerOptions,
   defaultAddresses,

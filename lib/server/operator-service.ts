@@ -42,6 +42,7 @@ export function operatorService(
         labels: request.labels,
         ttlMs: request.ttl ? durationMs(request.ttl) : undefined,
         name: request.name,
+        allowSelfLabels: request.allowSelfLabels,
       });
       return {
         token: created.token,

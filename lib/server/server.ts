@@ -1,12 +1,12 @@
-import { mkdir } from "node:fs/promises";
 import type { AcmeFetch } from "../acme/index.ts";
 import {
   type AcmeIssuer,
   createAcmeIssuer,
+  createSitesIssuer,
   LETS_ENCRYPT_DIRECTORY,
 } from "../certificates/index.ts";
 import { type ConfigDelivery, createConfigDelivery } from "../delivery/index.ts";
-import { createEventBus } from "../events/index.ts";
+import { createEventBus, noChanges } from "../events/index.ts";
 import { createFleet, type Fleet, isIpAddress } from "../fleet/index.ts";
 import { AgentService } from "../gen/drover/v1/agent_pb.ts";
 import { IdentityService } from "../gen/drover/v1/identity_pb.ts";
@@ -14,11 +14,10 @@ import { OperatorService } from "../gen/drover/v1/operator_pb.ts";
 import { RegistrationService } from "../gen/drover/v1/registration_pb.ts";
 import { type Logger, silentLogger } from "../log/index.ts";
 import { dialableHost, formatHostPort, type HostPort, parseHostPort } from "../net/index.ts";
-import { issueServerCertificate, verifyCertificateRequest } from "../pki/index.ts";
 import { createEventSocket, type RestDeps } from "../rest/index.ts";
 import { openStore } from "../store/index.ts";
 import { every, startTasks } from "../tasks/index.ts";
-import { ensureFirstAdmin } from "../tenancy/index.ts";
+import { firstAdminEmail } from "../tenancy/index.ts";
 import { type Clock, systemClock } from "../time/index.ts";
 import { agentService } from "./agent-service.ts";
 import { requireRole } from "./authorize.ts";
@@ -27,14 +26,17 @@ import {
   issueServerTls,
   loadOrCreateAcmeAccountKey,
   loadOrCreateAuthority,
+  loadOrCreateSitesCA,
 } from "./bootstrap.ts";
 import { droverErrorInterceptor } from "./connect-errors.ts";
-import { type Endpoints, serverPaths, writeEndpoints } from "./data-dir.ts";
+import { type Endpoints, prepareDataDir, serverPaths, writeEndpoints } from "./data-dir.ts";
 import { lockDataDir } from "./data-dir-lock.ts";
+import { createFirstAdmin, removeInitialAdminPassword } from "./first-admin.ts";
 import { startGrpcListener } from "./grpc-listener.ts";
 import { createHttpApp } from "./http-app.ts";
 import { startHttpListener } from "./http-listener.ts";
 import { identityService } from "./identity-service.ts";
+import { grpcLimits, httpLimits, type ListenerLimitOverrides } from "./limits.ts";
 import { operatorService } from "./operator-service.ts";
 import { peerFromRequest } from "./peer.ts";
 import { registrationService } from "./registration-service.ts";
@@ -54,6 +56,8 @@ export interface DroverServerOptions {
   rateLimitPerMinute?: number;
   /** Lifetime of REST access tokens; default 15 minutes. */
   accessTokenTtlMs?: number;
+  /** Message sizes, timeouts and connection counts per listener; defaults in lib/server/limits.ts. */
+  listenerLimits?: ListenerLimitOverrides;
   /** Certificates from ACME CAs for virtual hosts (providers "acme" and "letsencrypt"). */
   acme?: {
     /** The directory of provider "acme"; absent: such records fail with what to configure. */
@@ -77,6 +81,8 @@ export interface DroverServer {
   delivery: ConfigDelivery;
   /** Set only at the first start: the admin user's generated password, to show once. */
   firstAdmin?: { email: string; password: string };
+  /** With firstAdmin: the 0600 file that holds the password until the admin changes it. */
+  firstAdminPasswordFile?: string;
   stop(): Promise<void>;
 }
 
@@ -97,11 +103,15 @@ function dialable(bound: HostPort): string {
 }
 
 export async function startDroverServer(options: DroverServerOptions): Promise<DroverServer> {
-  await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
+  await prepareDataDir(options.dataDir, options.logger ?? silentLogger);
   const unlock = await lockDataDir(options.dataDir);
+  // What a start that fails half-way has opened, closed in reverse: a port
+  // clash must not leave the store or the listeners bound before it open.
+  const opened: Array<() => unknown> = [];
   try {
-    return await startLocked(options, unlock);
+    return await startLocked(options, unlock, opened);
   } catch (error) {
+    for (const close of opened.reverse()) await close();
     await unlock();
     throw error;
   }
@@ -110,6 +120,7 @@ export async function startDroverServer(options: DroverServerOptions): Promise<D
 async function startLocked(
   options: DroverServerOptions,
   unlock: () => Promise<void>,
+  opened: Array<() => unknown>,
 ): Promise<DroverServer> {
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? silentLogger;
@@ -125,12 +136,25 @@ async function startLocked(
     ),
     http: parseHostPort(options.httpAddress ?? defaultAddresses.http, "http address"),
   };
+  const limits = {
+    registration: grpcLimits("registration", options.listenerLimits),
+    agent: grpcLimits("agent", options.listenerLimits),
+    operator: grpcLimits("operator", options.listenerLimits),
+    http: httpLimits(options.listenerLimits),
+  };
   const names = ["localhost", "127.0.0.1", "::1", ...(options.hostnames ?? [])];
   for (const bind of Object.values(binds)) if (bind.host !== "") names.push(bind.host);
   const unique = [...new Set(names)];
 
   const store = await openStore({ path: serverPaths(options.dataDir).database });
+  opened.push(() => store.close());
   const authority = await loadOrCreateAuthority(options.dataDir, clock);
+  // Internal certificates of virtual hosts come from the sites CA, never the fleet CA.
+  const sites = createSitesIssuer({
+    ca: await loadOrCreateSitesCA(options.dataDir, authority.ca.fleetId, clock),
+    fleetCaPem: authority.ca.certificatePem,
+    clock,
+  });
   const tls = await issueServerTls(
     options.dataDir,
     authority,
@@ -138,7 +162,7 @@ async function startLocked(
     clock,
   );
   await ensureAdminCredential(options.dataDir, authority, store, clock);
-  const events = createEventBus({ store, clock });
+  const events = createEventBus({ store, clock, logger });
   const fleet = createFleet({
     store,
     events,
@@ -149,7 +173,6 @@ async function startLocked(
       certificateLifetimeMs: options.certificateLifetimeMs ?? 7 * 86_400_000,
     },
   });
-  const firstAdmin = await ensureFirstAdmin(fleet.deps);
   const acme = options.acme ?? {};
   const issuer: AcmeIssuer = createAcmeIssuer({
     clock,
@@ -179,30 +202,29 @@ async function startLocked(
     logger,
     // Every agent generates its own key and keeps it; the server only gets CSRs signed.
     issuesFor: (provider) => provider === "internal" || issuer.configured(provider),
-    async issueTlsCertificate(record, csrDer) {
-      if (record.provider !== "internal") return issuer.obtainForCsr(record, csrDer);
-      const { publicKey } = await verifyCertificateRequest(csrDer);
-      return issueServerCertificate(authority.ca, {
-        publicKey,
-        hostnames: [record.domain],
-        ips: [],
-        now: clock.now(),
-        validityDays: 90,
-      });
-    },
+    issueTlsCertificate: (record, csrDer) =>
+      record.provider === "internal"
+        ? sites.obtainForCsr(record, csrDer)
+        : issuer.obtainForCsr(record, csrDer),
+    retiredCertificate: sites.retired,
   });
+  opened.push(() => delivery.stop());
   // Whoever was online before a restart has to prove it again by reconnecting.
-  for (const id of await store.agents.markStaleOffline(new Date(8.64e15), clock.now())) {
-    await events.publish({
-      type: "agent.disconnected",
-      subjectId: id,
-      data: { reason: "server restarted" },
-    });
-  }
+  await events.commit(async (tx) => {
+    for (const id of await tx.agents.markStaleOffline(new Date(8.64e15), clock.now())) {
+      await tx.emit({
+        type: "agent.disconnected",
+        subjectId: id,
+        data: { reason: "server restarted" },
+        changes: noChanges,
+      });
+    }
+  });
 
   const ca = authority.ca.certificatePem;
   const agentListener = await startGrpcListener({
     at: binds.agent,
+    limits: limits.agent,
     tls,
     clientCaPem: ca,
     interceptors: [droverErrorInterceptor, requireRole("agent", store)],
@@ -211,8 +233,10 @@ async function startLocked(
       router.service(IdentityService, identityService(fleet));
     },
   });
+  opened.push(() => agentListener.close());
   const operatorListener = await startGrpcListener({
     at: binds.operator,
+    limits: limits.operator,
     tls,
     clientCaPem: ca,
     interceptors: [droverErrorInterceptor, requireRole("operator", store)],
@@ -221,12 +245,14 @@ async function startLocked(
       router.service(IdentityService, identityService(fleet));
     },
   });
+  opened.push(() => operatorListener.close());
   const serviceAddresses = {
     agent: advertised(agentListener.address),
     operator: advertised(operatorListener.address),
   };
   const registrationListener = await startGrpcListener({
     at: binds.registration,
+    limits: limits.registration,
     tls,
     interceptors: [droverErrorInterceptor],
     routes: (router) => {
@@ -236,6 +262,7 @@ async function startLocked(
       );
     },
   });
+  opened.push(() => registrationListener.close());
   const restDeps: RestDeps = {
     fleet,
     delivery,
@@ -251,15 +278,28 @@ async function startLocked(
     logger,
   };
   const eventSocket = createEventSocket(restDeps);
+  opened.push(() => eventSocket.close());
   const httpListener = await startHttpListener({
     at: binds.http,
+    limits: limits.http,
     tls,
     clientCaPem: ca,
-    app: createHttpApp({ caCertificatePem: ca, rest: restDeps }),
+    app: createHttpApp({
+      caCertificatePem: ca,
+      sitesCaCertificatePem: sites.caCertificatePem,
+      rest: restDeps,
+    }),
     onUpgrade: (request, socket, head) => void eventSocket.handleUpgrade(request, socket, head),
   });
+  opened.push(() => httpListener.close());
 
+  // Only now that every listener is bound: a failed bind creates no admin.
+  const firstAdmin = await createFirstAdmin(fleet.deps, options.dataDir);
   const unsubscribe = events.subscribe((event) => {
+    const email = (event.data as { email?: unknown } | null)?.email;
+    if (event.type === "user.password_changed" && email === firstAdminEmail) {
+      void removeInitialAdminPassword(options.dataDir, logger);
+    }
     if (event.type === "agent.deleted") {
       agentListener.closeSessionsOf(event.subjectId);
       operatorListener.closeSessionsOf(event.subjectId);
@@ -290,6 +330,9 @@ async function startLocked(
     fleet,
     delivery,
     firstAdmin,
+    ...(firstAdmin === undefined
+      ? {}
+      : { firstAdminPasswordFile: serverPaths(options.dataDir).initialAdminPassword }),
     async stop() {
       unsubscribe();
       delivery.stop();

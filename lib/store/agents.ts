@@ -58,6 +58,7 @@ export function createAgentRepository(run: Runner): AgentRepository {
     insert: (row) =>
       run(async (db) => {
         validateLabels(row.labels);
+        validateLabels(row.claimedLabels ?? {}, "claimedLabels");
         checkCapabilities(row.capabilities);
         try {
           // The agent first: atomically wants a write before any read.
@@ -68,6 +69,7 @@ export function createAgentRepository(run: Runner): AgentRepository {
                 .values({
                   ...row,
                   labels: plain(row.labels),
+                  claimedLabels: plain(row.claimedLabels ?? {}),
                   lastSeenAt: row.lastSeenAt ?? null,
                   lastHealth: plain(row.lastHealth ?? null),
                   workspaceId: row.workspaceId ?? null,

@@ -47,6 +47,7 @@ describe.each(drivers)("%s", (_driver, open) => {
         errors: [],
         steps: [],
         hosts,
+        files: [],
         updatedAt: at(1),
       });
       expect(await store.configStatus.get("a1")).toEqual(row);
@@ -80,6 +81,7 @@ describe.each(drivers)("%s", (_driver, open) => {
         state: "success",
         version: "v1",
         hosts,
+        files: [],
         updatedAt: at(3),
       });
       expect(byAgent.get("a2")).toMatchObject({
@@ -109,6 +111,7 @@ describe.each(drivers)("%s", (_driver, open) => {
         errors: [],
         steps: [],
         hosts,
+        files: [],
         updatedAt: at(3),
       });
     });
@@ -127,6 +130,7 @@ describe.each(drivers)("%s", (_driver, open) => {
         errors: [],
         steps: [{ name: "files", ok: true, durationMs: 3, detail: "2 written" }],
         hosts,
+        files: [],
         updatedAt: at(5),
       });
       expect(await store.configStatus.get("a1")).toEqual(row);

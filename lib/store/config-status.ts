@@ -21,8 +21,8 @@ function checkReport(report: ConfigReport): void {
     throw invalidField("durationMs", "must be a non-negative integer or null");
 }
 
-// 9 columns a row: 100 rows stay under SQLite's oldest bound-parameter limit (999).
-const CHUNK = 100;
+// 10 columns a row: 90 rows stay under SQLite's oldest bound-parameter limit (999).
+const CHUNK = 90;
 
 export function createConfigStatusRepository(run: Runner): ConfigStatusRepository {
   /**
@@ -51,6 +51,7 @@ export function createConfigStatusRepository(run: Runner): ConfigStatusRepositor
             steps: [],
             durationMs: null,
             hosts: entry.hosts,
+            files: entry.files ?? [],
             updatedAt: at,
           }));
           rows.push(
@@ -62,6 +63,7 @@ export function createConfigStatusRepository(run: Runner): ConfigStatusRepositor
                 set: {
                   desiredVersion: sql`excluded.desired_version`,
                   hosts: sql`excluded.hosts`,
+                  files: sql`excluded.files`,
                   updatedAt: sql`excluded.updated_at`,
                   version: keep(agentConfigStatus.version, sql`excluded.version`),
                   state: keep(agentConfigStatus.state, sql`excluded.state`),
@@ -111,10 +113,7 @@ export function createConfigStatusRepository(run: Runner): ConfigStatusRepositor
     setDesired: async (agentId, desired) => {
       // Checked here too, so a single call names its own fields.
       checkText("version", desired.version);
-      const rows = await setDesiredMany(
-        [{ agentId, version: desired.version, hosts: desired.hosts }],
-        desired.at,
-      );
+      const rows = await setDesiredMany([{ agentId, ...desired }], desired.at);
       return returned(rows);
     },
 

@@ -12,12 +12,12 @@ import { applyPragmas } from "./pragmas.ts";
  * (checked by store.test.ts). Its own `client.transaction()` is deliberately
  * not used: it detaches the connection and would lose a `:memory:` database.
  */
-export async function openLibsql(path: string): Promise<OpenedDriver> {
+export async function openLibsql(path: string, configure = true): Promise<OpenedDriver> {
   const { drizzle } = await import("drizzle-orm/libsql");
   const url = path === MEMORY_PATH ? MEMORY_PATH : pathToFileURL(resolve(path)).href;
   const opened = drizzle({ connection: { url } });
   const db: StoreDb = opened;
-  await applyPragmas(db, path === MEMORY_PATH);
+  if (configure) await applyPragmas(db, path === MEMORY_PATH);
   return {
     db,
     driver: "libsql",

@@ -38,9 +38,18 @@ export function isForeignKeyViolation(error: unknown): boolean {
   return false;
 }
 
-function isBusy(error: unknown): boolean {
+/** SQLITE_BUSY: another connection holds the lock. */
+export function isBusy(error: unknown): boolean {
   for (const { message, code } of chain(error)) {
     if (code.startsWith("SQLITE_BUSY") || /database is locked/.test(message)) return true;
+  }
+  return false;
+}
+
+/** SQLITE_NOTADB: the file is not an SQLite database. */
+export function isNotADatabase(error: unknown): boolean {
+  for (const { message, code } of chain(error)) {
+    if (code === "SQLITE_NOTADB" || /file is not a database/.test(message)) return true;
   }
   return false;
 }

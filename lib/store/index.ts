@@ -1,3 +1,4 @@
+export { type FileLockAttempt, tryFileLock } from "./file-lock.ts";
 export { configApplyStates, FLEET_SCOPE } from "./schema.ts";
 export { openStore } from "./store.ts";
 export type {
@@ -22,6 +23,7 @@ export type {
   CertificateRow,
   ConfigApplyState,
   ConfigApplyStep,
+  ConfigFileOutcome,
   ConfigHostOutcome,
   ConfigReport,
   ConfigStatusRepository,

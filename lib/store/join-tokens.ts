@@ -43,6 +43,7 @@ export function createJoinTokenRepository(run: Runner): JoinTokenRepository {
                 labels: plain(row.labels),
                 name: row.name ?? null,
                 workspaceId: row.workspaceId ?? null,
+                allowSelfLabels: row.allowSelfLabels ?? false,
               })
               .returning(),
           );

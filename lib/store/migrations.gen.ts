@@ -91,4 +91,12 @@ export const migrations: ReadonlyArray<EmbeddedMigration> = [
       "DROP TABLE `tls_certificate_material`;",
     ],
   },
+  {
+    tag: "0009_self_labels_secret_files",
+    statements: [
+      "ALTER TABLE `agent_config_status` ADD `files` text DEFAULT '[]' NOT NULL;",
+      "ALTER TABLE `agents` ADD `claimed_labels` text DEFAULT '{}' NOT NULL;",
+      "ALTER TABLE `join_tokens` ADD `allow_self_labels` integer DEFAULT false NOT NULL;",
+    ],
+  },
 ];

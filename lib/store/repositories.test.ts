@@ -110,6 +110,7 @@ describe.each(drivers)("%s", (_driver, open) => {
         usedBy: null,
         revokedAt: null,
         workspaceId: null,
+        allowSelfLabels: false,
       } as typeof row);
       expect(await store.joinTokens.get("n1")).toEqual(row);
       expect(await store.joinTokens.get("nope")).toBeNull();
@@ -223,6 +224,11 @@ describe.each(drivers)("%s", (_driver, open) => {
       );
       expect(row.labels).toEqual({ zone: "eu", "example.com/gpu": "" });
       expect(row.capabilities).toEqual(["files", "nginx"]);
+      // Claimed labels are their own column, empty unless given, and validated like labels.
+      expect(row.claimedLabels).toEqual({});
+      const claimed = await store.agents.insert({ ...agent("a2"), claimedLabels: { tier: "db" } });
+      expect(claimed.claimedLabels).toEqual({ tier: "db" });
+      expect(claimed.labels).toEqual({});
       expect(row.lastSeenAt).toBeNull();
       expect(row.lastHealth).toBeNull();
       expect(await store.agents.get("a1")).toEqual(row);

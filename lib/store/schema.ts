@@ -46,6 +46,8 @@ export const joinTokens = sqliteTable("join_tokens", {
   revokedAt: integer("revoked_at", { mode: "timestamp_ms" }),
   // No foreign key: the agent it admits may join after its workspace is gone.
   workspaceId: text("workspace_id"),
+  /** Whether the labels an agent claims at join are adopted as its own (targeting) labels. */
+  allowSelfLabels: integer("allow_self_labels", { mode: "boolean" }).notNull().default(false),
 });
 
 export const agents = sqliteTable(
@@ -56,7 +58,13 @@ export const agents = sqliteTable(
     hostname: text("hostname").notNull(),
     ip: text("ip").notNull(),
     version: text("version").notNull(),
+    /** The operator's labels (token, PATCH): the only ones selectors match. */
     labels: text("labels", { mode: "json" }).$type<Record<string, string>>().notNull(),
+    /** What the agent claimed at join (`--label`): shown, never matched unless its token adopted them into labels. */
+    claimedLabels: text("claimed_labels", { mode: "json" })
+      .$type<Record<string, string>>()
+      .notNull()
+      .default({}),
     capabilities: text("capabilities", { mode: "json" }).$type<string[]>().notNull(),
     state: text("state", { enum: ["online", "offline", "degraded"] }).notNull(),
     lastSeenAt: integer("last_seen_at", { mode: "timestamp_ms" }),
@@ -382,6 +390,14 @@ export interface ConfigHostOutcome {
   field?: string;
 }
 
+/** An agent file targeted at the agent but not delivered to it, and why. */
+export interface ConfigFileOutcome {
+  id: string;
+  path: string;
+  status: "set_aside";
+  reason: string;
+}
+
 /**
  * Each agent's configuration: the version the server wants it to hold, the
  * last one it applied, and the state of the latest delivery. One row per
@@ -402,6 +418,8 @@ export const agentConfigStatus = sqliteTable("agent_config_status", {
   errors: text("errors", { mode: "json" }).$type<string[]>().notNull(),
   steps: text("steps", { mode: "json" }).$type<ConfigApplyStep[]>().notNull(),
   hosts: text("hosts", { mode: "json" }).$type<ConfigHostOutcome[]>().notNull(),
+  /** Agent files targeted at the agent that it is not given (set aside), with the reason. */
+  files: text("files", { mode: "json" }).$type<ConfigFileOutcome[]>().notNull().default([]),
   updatedAt: integer("updated_at", { mode: "timestamp_ms" }).notNull(),
 });
 

@@ -40,7 +40,7 @@ export async function createStore(opened: OpenedDriver): Promise<Store> {
     ...createRepositories(locked),
     driver,
 
-    transaction: (fn) =>
+    transaction: (fn, afterCommit) =>
       lock.runScoped(async (scope) => {
         guard();
         const inside: Runner = async (op) => {
@@ -64,7 +64,7 @@ export async function createStore(opened: OpenedDriver): Promise<Store> {
           // fn's own error is rethrown untouched; BEGIN/COMMIT failures are ours.
           throw thrownByFn?.error === error ? error : toDroverError(error);
         }
-      }),
+      }, afterCommit),
 
     close: () =>
       lock.run(async () => {

@@ -4,6 +4,7 @@ import type {
   AgentState,
   ConfigApplyState,
   ConfigApplyStep,
+  ConfigFileOutcome,
   ConfigHostOutcome,
   CustomHeader,
   HealthCheckSpec,
@@ -25,6 +26,7 @@ export type {
   AgentState,
   ConfigApplyState,
   ConfigApplyStep,
+  ConfigFileOutcome,
   ConfigHostOutcome,
   CustomHeader,
   HealthCheckSpec,
@@ -66,6 +68,8 @@ export interface JoinTokenRow {
   revokedAt: Date | null;
   /** The workspace the admitted agent joins; null: none. */
   workspaceId: string | null;
+  /** Whether the labels the agent claims at join become its own (targeting) labels. */
+  allowSelfLabels: boolean;
 }
 
 export type NewJoinToken = Pick<
@@ -74,6 +78,7 @@ export type NewJoinToken = Pick<
 > & {
   name?: string | null;
   workspaceId?: string | null;
+  allowSelfLabels?: boolean;
 };
 
 export interface AgentRow {
@@ -82,7 +87,10 @@ export interface AgentRow {
   hostname: string;
   ip: string;
   version: string;
+  /** The operator's labels (token, PATCH, or claims a token adopted): what selectors match. */
   labels: Record<string, string>;
+  /** The labels the agent claimed when it joined: shown, never matched. */
+  claimedLabels: Record<string, string>;
   capabilities: string[];
   state: AgentState;
   lastSeenAt: Date | null;
@@ -93,7 +101,12 @@ export interface AgentRow {
   workspaceId: string | null;
 }
 
-export type NewAgent = Omit<AgentRow, "lastSeenAt" | "lastHealth" | "workspaceId"> & {
+export type NewAgent = Omit<
+  AgentRow,
+  "lastSeenAt" | "lastHealth" | "workspaceId" | "claimedLabels"
+> & {
+  /** Default: none. */
+  claimedLabels?: Record<string, string>;
   lastSeenAt?: Date | null;
   lastHealth?: HealthSnapshot | null;
   /** not_found if the workspace does not exist. */
@@ -574,6 +587,8 @@ export interface ConfigStatusRow {
   errors: string[];
   steps: ConfigApplyStep[];
   hosts: ConfigHostOutcome[];
+  /** Agent files targeted at the agent but set aside, with the reason. */
+  files: ConfigFileOutcome[];
   updatedAt: Date;
 }
 
@@ -587,22 +602,27 @@ export interface ConfigReport {
   at: Date;
 }
 
+/** The desired version of an agent and what became of its hosts and files. */
+export interface DesiredEntry {
+  version: string;
+  hosts: ConfigHostOutcome[];
+  files?: ConfigFileOutcome[];
+}
+
 export interface ConfigStatusRepository {
   get(agentId: string): Promise<ConfigStatusRow | null>;
   /** The rows of these agents (any order); agents without one are left out. */
   getMany(agentIds: readonly string[]): Promise<ConfigStatusRow[]>;
   /**
    * Records the version the server now wants the agent to hold and what
-   * became of its hosts. A new desired version starts out pending; the same
-   * one keeps its state. not_found if the agent does not exist.
+   * became of its hosts and set-aside files (default none). A new desired
+   * version starts out pending; the same one keeps its state. not_found if
+   * the agent does not exist.
    */
-  setDesired(
-    agentId: string,
-    desired: { version: string; hosts: ConfigHostOutcome[]; at: Date },
-  ): Promise<ConfigStatusRow>;
-  /** setDesired for many agents in one statement per 100; rows in no particular order. */
+  setDesired(agentId: string, desired: DesiredEntry & { at: Date }): Promise<ConfigStatusRow>;
+  /** setDesired for many agents in one statement per 90; rows in no particular order. */
   setDesiredMany(
-    entries: ReadonlyArray<{ agentId: string; version: string; hosts: ConfigHostOutcome[] }>,
+    entries: ReadonlyArray<DesiredEntry & { agentId: string }>,
     at: Date,
   ): Promise<ConfigStatusRow[]>;
   /** Records the agent's report on a delivery; success also moves appliedVersion. */
@@ -648,9 +668,11 @@ export interface Store extends Repositories {
   /**
    * Runs fn in one write transaction (BEGIN IMMEDIATE); rolls back and
    * rethrows if fn throws. Use only `tx` inside fn: the store itself is
-   * locked until fn settles.
+   * locked until fn settles. afterCommit runs once COMMIT succeeded, before
+   * any other use of the store (it must not throw): an outbox's listeners
+   * hear of committed writes in commit order.
    */
-  transaction<T>(fn: (tx: Repositories) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (tx: Repositories) => Promise<T>, afterCommit?: () => void): Promise<T>;
   close(): Promise<void>;
   readonly driver: "bun-sqlite" | "libsql";
 }

@@ -17,8 +17,15 @@ interface Scope {
  */
 export interface WriterLock {
   run<T>(op: () => Promise<T>): Promise<T>;
-  /** Runs op holding the lock, with its async context marked as inside a transaction. */
-  runScoped<T>(op: (scope: { readonly active: boolean }) => Promise<T>): Promise<T>;
+  /**
+   * Runs op holding the lock, with its async context marked as inside a
+   * transaction; then `after`, still holding the lock but outside that scope,
+   * so what it starts may use the store (and waits its turn).
+   */
+  runScoped<T>(
+    op: (scope: { readonly active: boolean }) => Promise<T>,
+    after?: () => void,
+  ): Promise<T>;
 }
 
 export function createWriterLock(): WriterLock {
@@ -45,14 +52,16 @@ export function createWriterLock(): WriterLock {
 
   return {
     run: acquire,
-    runScoped: (op) =>
+    runScoped: (op, after) =>
       acquire(async () => {
         const scope: Scope = { active: true };
-        try {
-          return await context.run(scope, () => op(scope));
-        } finally {
-          scope.active = false;
-        }
+        const result = await context
+          .run(scope, () => op(scope))
+          .finally(() => {
+            scope.active = false;
+          });
+        after?.();
+        return result;
       }),
   };
 }

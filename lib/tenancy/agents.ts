@@ -1,7 +1,7 @@
 import { type Principal, requireRead, requireWrite } from "../auth/index.ts";
 import type { CommandOutcome, ConfigDelivery, NginxCommand } from "../delivery/index.ts";
 import { DroverError, invalidField } from "../errors/index.ts";
-import { agentEvent, type CreatedJoinToken, type Fleet } from "../fleet/index.ts";
+import { agentPayload, type CreatedJoinToken, type Fleet } from "../fleet/index.ts";
 import { parseSelector, validateLabels } from "../selector/index.ts";
 import type { AgentRow, AgentState, ConfigStatusRow } from "../store/index.ts";
 import { offsetOf, type PageOf, type PageRequest } from "./deps.ts";
@@ -82,11 +82,17 @@ export async function updateAgentFor(
   await authorizeAgent(fleet, principal, agent, true);
   if (patch.name !== undefined) checkDisplayName("name", patch.name);
   if (patch.labels !== undefined) validateLabels(patch.labels, "labels");
-  const updated = await fleet.deps.store.agents.update(id, patch, fleet.deps.clock.now());
-  await fleet.deps.events.publish(
-    agentEvent("agent.updated", updated, { name: updated.name, labels: updated.labels }),
-  );
-  return updated;
+  return fleet.deps.events.commit(async (tx) => {
+    const updated = await tx.agents.update(id, patch, fleet.deps.clock.now());
+    await tx.emit({
+      type: "agent.updated",
+      subjectId: id,
+      data: { ...agentPayload(updated), name: updated.name, labels: updated.labels },
+      // Its labels choose which hosts and files it gets.
+      changes: { agents: [id] },
+    });
+    return updated;
+  });
 }
 
 export async function deleteAgentFor(
@@ -103,7 +109,12 @@ export async function createWorkspaceJoinToken(
   fleet: Fleet,
   principal: Principal,
   workspaceId: string,
-  input: { name?: string; labels?: Record<string, string>; ttlMs?: number },
+  input: {
+    name?: string;
+    labels?: Record<string, string>;
+    allowSelfLabels?: boolean;
+    ttlMs?: number;
+  },
 ): Promise<CreatedJoinToken> {
   const workspace = await getWorkspace(fleet.deps, principal, workspaceId);
   requireWrite(principal, workspace.organizationId, `workspace ${workspaceId}`);

@@ -1,8 +1,14 @@
 import type { Principal } from "../auth/index.ts";
 import { DroverError, invalidField } from "../errors/index.ts";
+import type { PublishInput } from "../events/index.ts";
 import { newId } from "../ids/index.ts";
 import type { TlsCertificateRow, TlsProvider, WorkspaceRow } from "../store/index.ts";
-import { scopeData, workspaceForConfig, workspaceOfObject } from "./config-scope.ts";
+import {
+  scopeData,
+  workspaceChanged,
+  workspaceForConfig,
+  workspaceOfObject,
+} from "./config-scope.ts";
 import { checkDomain } from "./config-validate.ts";
 import { offsetOf, type PageOf, type PageRequest, type TenancyDeps } from "./deps.ts";
 
@@ -15,7 +21,11 @@ export interface CertificateInput {
 
 const providers: readonly TlsProvider[] = ["internal", "letsencrypt", "acme"];
 
-function certificateEvent(type: string, certificate: TlsCertificateRow, workspace: WorkspaceRow) {
+function certificateEvent(
+  type: "certificate.created" | "certificate.deleted",
+  certificate: TlsCertificateRow,
+  workspace: WorkspaceRow,
+): PublishInput {
   return {
     type,
     subjectId: certificate.id,
@@ -25,6 +35,7 @@ function certificateEvent(type: string, certificate: TlsCertificateRow, workspac
       provider: certificate.provider,
       ...scopeData(workspace),
     },
+    changes: workspaceChanged(workspace),
   };
 }
 
@@ -55,20 +66,22 @@ export async function createCertificate(
   }
   if (typeof input.autoRenew !== "boolean") throw invalidField("auto_renew", "must be a boolean");
   const now = deps.clock.now();
-  const certificate = await deps.store.tlsCertificates.insert({
-    id: newId("cert"),
-    workspaceId,
-    // DNS names are case-insensitive; one spelling keeps the domain unique.
-    domain: input.domain.toLowerCase(),
-    isWildcard,
-    provider: input.provider,
-    status: "pending",
-    autoRenew: input.autoRenew,
-    createdAt: now,
-    updatedAt: now,
+  return deps.events.commit(async (tx) => {
+    const certificate = await tx.tlsCertificates.insert({
+      id: newId("cert"),
+      workspaceId,
+      // DNS names are case-insensitive; one spelling keeps the domain unique.
+      domain: input.domain.toLowerCase(),
+      isWildcard,
+      provider: input.provider,
+      status: "pending",
+      autoRenew: input.autoRenew,
+      createdAt: now,
+      updatedAt: now,
+    });
+    await tx.emit(certificateEvent("certificate.created", certificate, workspace));
+    return certificate;
   });
-  await deps.events.publish(certificateEvent("certificate.created", certificate, workspace));
-  return certificate;
 }
 
 async function certificateFor(
@@ -99,10 +112,12 @@ export async function deleteCertificate(
   id: string,
 ): Promise<void> {
   const { certificate, workspace } = await certificateFor(deps, principal, id, true);
-  if (!(await deps.store.tlsCertificates.delete(id))) {
-    throw new DroverError("not_found", `certificate ${id} not found`);
-  }
-  await deps.events.publish(certificateEvent("certificate.deleted", certificate, workspace));
+  await deps.events.commit(async (tx) => {
+    if (!(await tx.tlsCertificates.delete(id))) {
+      throw new DroverError("not_found", `certificate ${id} not found`);
+    }
+    await tx.emit(certificateEvent("certificate.deleted", certificate, workspace));
+  });
 }
 
 /**

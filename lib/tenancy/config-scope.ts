@@ -1,5 +1,6 @@
 import { type Principal, requireRead, requireWrite } from "../auth/index.ts";
 import { DroverError } from "../errors/index.ts";
+import type { Changes, ScopePayload } from "../events/index.ts";
 import type { PagedReads, WorkspaceRow, WorkspaceScopeFilter } from "../store/index.ts";
 import { offsetOf, type PageOf, type PageRequest, type TenancyDeps } from "./deps.ts";
 import { getWorkspace } from "./workspaces.ts";
@@ -36,8 +37,13 @@ export async function workspaceOfObject(
 }
 
 /** The data every configuration event carries. */
-export function scopeData(workspace: WorkspaceRow) {
+export function scopeData(workspace: WorkspaceRow): ScopePayload {
   return { workspace_id: workspace.id, organization_id: workspace.organizationId };
+}
+
+/** A configuration object changed: every agent of its workspace is computed again. */
+export function workspaceChanged(workspace: WorkspaceRow): Changes {
+  return { workspaces: [workspace.id] };
 }
 
 /** A page of a workspace's objects of one kind, for a principal who may see the workspace. */

@@ -8,6 +8,7 @@ import {
 } from "../desired/index.ts";
 import { modeProblem } from "../drift/index.ts";
 import { DroverError, invalidField, isDroverError } from "../errors/index.ts";
+import type { PublishInput } from "../events/index.ts";
 import { newId } from "../ids/index.ts";
 import type { AgentFileKind, AgentFileRow, Repositories, WorkspaceRow } from "../store/index.ts";
 import {
@@ -15,6 +16,7 @@ import {
   listInWorkspace,
   objectInWorkspace,
   scopeData,
+  workspaceChanged,
   workspaceForConfig,
 } from "./config-scope.ts";
 import { checkTarget, checkWellFormed } from "./config-validate.ts";
@@ -132,7 +134,11 @@ async function checkReferences(
   }
 }
 
-function fileEvent(type: string, file: AgentFileRow, workspace: WorkspaceRow) {
+function fileEvent(
+  type: "file.created" | "file.updated" | "file.deleted",
+  file: AgentFileRow,
+  workspace: WorkspaceRow,
+): PublishInput {
   return {
     type,
     subjectId: file.id,
@@ -144,6 +150,7 @@ function fileEvent(type: string, file: AgentFileRow, workspace: WorkspaceRow) {
       kind: file.kind,
       ...scopeData(workspace),
     },
+    changes: workspaceChanged(workspace),
   };
 }
 
@@ -190,18 +197,18 @@ export async function createFile(
   checkFile(fields);
   const now = deps.clock.now();
   // One transaction: a secret the template uses cannot go between check and insert.
-  const file = await deps.store.transaction(async (tx) => {
+  return deps.events.commit(async (tx) => {
     await checkReferences(tx, workspaceId, fields);
-    return tx.agentFiles.insert({
+    const file = await tx.agentFiles.insert({
       id: newId("file"),
       workspaceId,
       ...fields,
       createdAt: now,
       updatedAt: now,
     });
+    await tx.emit(fileEvent("file.created", file, workspace));
+    return file;
   });
-  await deps.events.publish(fileEvent("file.created", file, workspace));
-  return file;
 }
 
 /**
@@ -221,16 +228,16 @@ export async function updateFile(
   const defined = definedFields(patch);
   const merged = pick({ ...current, ...defined, kind: current.kind });
   checkFile(merged);
-  const file = await deps.store.transaction(async (tx) => {
+  return deps.events.commit(async (tx) => {
     if (current.kind === "secret" && merged.name !== current.name) {
       await refuseIfUsed(tx, current, "rename");
     }
     await checkReferences(tx, current.workspaceId, merged, id);
     // The repository writes no kind on update.
-    return tx.agentFiles.update(id, merged, deps.clock.now());
+    const file = await tx.agentFiles.update(id, merged, deps.clock.now());
+    await tx.emit(fileEvent("file.updated", file, workspace));
+    return file;
   });
-  await deps.events.publish(fileEvent("file.updated", file, workspace));
-  return file;
 }
 
 /** failed_precondition (409), naming it, while an env template uses the secret. */
@@ -240,10 +247,10 @@ export async function deleteFile(
   id: string,
 ): Promise<void> {
   const { row: file, workspace } = await fileFor(deps, principal, id, true);
-  const deleted = await deps.store.transaction(async (tx) => {
+  await deps.events.commit(async (tx) => {
     if (file.kind === "secret") await refuseIfUsed(tx, file, "delete");
-    return tx.agentFiles.delete(id);
+    if (!(await tx.agentFiles.delete(id)))
+      throw new DroverError("not_found", `file ${id} not found`);
+    await tx.emit(fileEvent("file.deleted", file, workspace));
   });
-  if (!deleted) throw new DroverError("not_found", `file ${id} not found`);
-  await deps.events.publish(fileEvent("file.deleted", file, workspace));
 }

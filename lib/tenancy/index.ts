@@ -53,7 +53,13 @@ export {
   type UpstreamInput,
   updateUpstream,
 } from "./upstreams.ts";
-export { type CreateUserInput, createUser, ensureFirstAdmin, firstAdminEmail } from "./users.ts";
+export {
+  type CreateUserInput,
+  changeOwnPassword,
+  createUser,
+  ensureFirstAdmin,
+  firstAdminEmail,
+} from "./users.ts";
 export {
   createVirtualHost,
   deleteVirtualHost,

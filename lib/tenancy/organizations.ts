@@ -6,8 +6,10 @@ import {
   visibleOrganizationIds,
 } from "../auth/index.ts";
 import { DroverError } from "../errors/index.ts";
+import { noChanges } from "../events/index.ts";
 import { newId } from "../ids/index.ts";
 import type { OrganizationRow } from "../store/index.ts";
+import { organizationCascade } from "./cascades.ts";
 import { offsetOf, type PageOf, type PageRequest, type TenancyDeps } from "./deps.ts";
 import { checkDisplayName, checkSlug } from "./validate.ts";
 
@@ -38,19 +40,22 @@ export async function createOrganization(
   checkDisplayName("name", input.name);
   checkSlug("slug", input.slug);
   const now = deps.clock.now();
-  const organization = await deps.store.organizations.insert({
-    id: newId("org"),
-    name: input.name,
-    slug: input.slug,
-    createdAt: now,
-    updatedAt: now,
+  return deps.events.commit(async (tx) => {
+    const organization = await tx.organizations.insert({
+      id: newId("org"),
+      name: input.name,
+      slug: input.slug,
+      createdAt: now,
+      updatedAt: now,
+    });
+    await tx.emit({
+      type: "organization.created",
+      subjectId: organization.id,
+      data: { organization_id: organization.id },
+      changes: noChanges,
+    });
+    return organization;
   });
-  await deps.events.publish({
-    type: "organization.created",
-    subjectId: organization.id,
-    data: { organization_id: organization.id },
-  });
-  return organization;
 }
 
 export async function getOrganization(
@@ -74,13 +79,16 @@ export async function updateOrganization(
   requireWrite(principal, id, `organization ${id}`);
   if (patch.name !== undefined) checkDisplayName("name", patch.name);
   if (patch.slug !== undefined) checkSlug("slug", patch.slug);
-  const organization = await deps.store.organizations.update(id, patch, deps.clock.now());
-  await deps.events.publish({
-    type: "organization.updated",
-    subjectId: id,
-    data: { organization_id: id },
+  return deps.events.commit(async (tx) => {
+    const organization = await tx.organizations.update(id, patch, deps.clock.now());
+    await tx.emit({
+      type: "organization.updated",
+      subjectId: id,
+      data: { organization_id: id },
+      changes: noChanges,
+    });
+    return organization;
   });
-  return organization;
 }
 
 export async function deleteOrganization(
@@ -90,10 +98,16 @@ export async function deleteOrganization(
 ): Promise<void> {
   await getOrganization(deps, principal, id);
   requireWrite(principal, id, `organization ${id}`);
-  await deps.store.organizations.delete(id);
-  await deps.events.publish({
-    type: "organization.deleted",
-    subjectId: id,
-    data: { organization_id: id },
+  await deps.events.commit(async (tx) => {
+    // Its workspaces go with it; their agents stay, unassigned, and lose their configuration.
+    const changes = await organizationCascade(tx, id);
+    if (!(await tx.organizations.delete(id)))
+      throw new DroverError("not_found", `organization ${id} not found`);
+    await tx.emit({
+      type: "organization.deleted",
+      subjectId: id,
+      data: { organization_id: id },
+      changes,
+    });
   });
 }

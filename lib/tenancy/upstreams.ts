@@ -1,5 +1,6 @@
 import type { Principal } from "../auth/index.ts";
 import { DroverError, invalidField } from "../errors/index.ts";
+import type { PublishInput } from "../events/index.ts";
 import { newId } from "../ids/index.ts";
 import type {
   HealthCheckSpec,
@@ -8,7 +9,13 @@ import type {
   UpstreamServer,
   WorkspaceRow,
 } from "../store/index.ts";
-import { definedFields, scopeData, workspaceForConfig, workspaceOfObject } from "./config-scope.ts";
+import {
+  definedFields,
+  scopeData,
+  workspaceChanged,
+  workspaceForConfig,
+  workspaceOfObject,
+} from "./config-scope.ts";
 import {
   checkHashKey,
   checkHealthCheck,
@@ -72,11 +79,16 @@ function checkUpstream(input: UpstreamInput): void {
   if (input.healthCheck !== null) checkHealthCheck("health_check", input.healthCheck);
 }
 
-function upstreamEvent(type: string, upstream: UpstreamRow, workspace: WorkspaceRow) {
+function upstreamEvent(
+  type: "upstream.created" | "upstream.updated" | "upstream.deleted",
+  upstream: UpstreamRow,
+  workspace: WorkspaceRow,
+): PublishInput {
   return {
     type,
     subjectId: upstream.id,
     data: { upstream_id: upstream.id, name: upstream.name, ...scopeData(workspace) },
+    changes: workspaceChanged(workspace),
   };
 }
 
@@ -103,20 +115,22 @@ export async function createUpstream(
   const workspace = await workspaceForConfig(deps, principal, workspaceId, true);
   checkUpstream(input);
   const now = deps.clock.now();
-  const upstream = await deps.store.upstreams.insert({
-    id: newId("up"),
-    workspaceId,
-    name: input.name,
-    algorithm: input.algorithm,
-    hashKey: input.hashKey,
-    servers: input.servers,
-    keepalive: input.keepalive,
-    healthCheck: input.healthCheck,
-    createdAt: now,
-    updatedAt: now,
+  return deps.events.commit(async (tx) => {
+    const upstream = await tx.upstreams.insert({
+      id: newId("up"),
+      workspaceId,
+      name: input.name,
+      algorithm: input.algorithm,
+      hashKey: input.hashKey,
+      servers: input.servers,
+      keepalive: input.keepalive,
+      healthCheck: input.healthCheck,
+      createdAt: now,
+      updatedAt: now,
+    });
+    await tx.emit(upstreamEvent("upstream.created", upstream, workspace));
+    return upstream;
   });
-  await deps.events.publish(upstreamEvent("upstream.created", upstream, workspace));
-  return upstream;
 }
 
 async function upstreamFor(
@@ -155,20 +169,22 @@ export async function updateUpstream(
     merged.hashKey = null;
   }
   checkUpstream(merged);
-  const upstream = await deps.store.upstreams.update(
-    id,
-    {
-      name: merged.name,
-      algorithm: merged.algorithm,
-      hashKey: merged.hashKey,
-      servers: merged.servers,
-      keepalive: merged.keepalive,
-      healthCheck: merged.healthCheck,
-    },
-    deps.clock.now(),
-  );
-  await deps.events.publish(upstreamEvent("upstream.updated", upstream, workspace));
-  return upstream;
+  return deps.events.commit(async (tx) => {
+    const upstream = await tx.upstreams.update(
+      id,
+      {
+        name: merged.name,
+        algorithm: merged.algorithm,
+        hashKey: merged.hashKey,
+        servers: merged.servers,
+        keepalive: merged.keepalive,
+        healthCheck: merged.healthCheck,
+      },
+      deps.clock.now(),
+    );
+    await tx.emit(upstreamEvent("upstream.updated", upstream, workspace));
+    return upstream;
+  });
 }
 
 /** failed_precondition (409), naming it, while a virtual host's location proxies to it. */
@@ -178,8 +194,10 @@ export async function deleteUpstream(
   id: string,
 ): Promise<void> {
   const { upstream, workspace } = await upstreamFor(deps, principal, id, true);
-  if (!(await deps.store.upstreams.delete(id))) {
-    throw new DroverError("not_found", `upstream ${id} not found`);
-  }
-  await deps.events.publish(upstreamEvent("upstream.deleted", upstream, workspace));
+  await deps.events.commit(async (tx) => {
+    if (!(await tx.upstreams.delete(id))) {
+      throw new DroverError("not_found", `upstream ${id} not found`);
+    }
+    await tx.emit(upstreamEvent("upstream.deleted", upstream, workspace));
+  });
 }

@@ -1,6 +1,13 @@
 import { randomBytes } from "node:crypto";
-import { checkPasswordStrength, hashPassword, type MemberRole } from "../auth/index.ts";
+import {
+  checkPasswordStrength,
+  hashPassword,
+  type MemberRole,
+  type Principal,
+  verifyPassword,
+} from "../auth/index.ts";
 import { DroverError, invalidField } from "../errors/index.ts";
+import { noChanges } from "../events/index.ts";
 import { newId } from "../ids/index.ts";
 import type { UserRow } from "../store/index.ts";
 import type { TenancyDeps } from "./deps.ts";
@@ -31,23 +38,23 @@ export async function createUser(deps: TenancyDeps, input: CreateUserInput): Pro
   }
   const passwordHash = await hashPassword(input.password);
   const now = deps.clock.now();
-  const user = await deps.store.transaction(async (tx) => {
-    const created = await tx.users.insert({
+  return deps.events.commit(async (tx) => {
+    const user = await tx.users.insert({
       id: newId("usr"),
       email,
       passwordHash,
       createdAt: now,
       updatedAt: now,
     });
-    await tx.memberships.upsert({ userId: created.id, scope, role: input.role, createdAt: now });
-    return created;
+    await tx.memberships.upsert({ userId: user.id, scope, role: input.role, createdAt: now });
+    await tx.emit({
+      type: "user.created",
+      subjectId: user.id,
+      data: { email, role: input.role, scope },
+      changes: noChanges,
+    });
+    return user;
   });
-  await deps.events.publish({
-    type: "user.created",
-    subjectId: user.id,
-    data: { email, role: input.role, scope },
-  });
-  return user;
 }
 
 export const firstAdminEmail = "admin@drover.local";
@@ -63,4 +70,32 @@ export async function ensureFirstAdmin(
   const password = randomBytes(18).toString("base64url");
   await createUser(deps, { email: firstAdminEmail, password, role: "owner" });
   return { email: firstAdminEmail, password };
+}
+
+/**
+ * A user changes their own password, proving the current one. Emits
+ * user.password_changed (the server then removes the first admin's
+ * initial-admin-password file).
+ */
+export async function changeOwnPassword(
+  deps: TenancyDeps,
+  principal: Principal,
+  input: { currentPassword: string; newPassword: string },
+): Promise<void> {
+  if (principal.kind !== "user")
+    throw new DroverError("failed_precondition", "only a user signed in with a password has one");
+  const user = await deps.store.users.get(principal.id);
+  if (!user || !(await verifyPassword(input.currentPassword, user.passwordHash)))
+    throw new DroverError("unauthenticated", "the current password is wrong");
+  checkPasswordStrength(input.newPassword);
+  const passwordHash = await hashPassword(input.newPassword);
+  await deps.events.commit(async (tx) => {
+    await tx.users.updatePassword(user.id, passwordHash, deps.clock.now());
+    await tx.emit({
+      type: "user.password_changed",
+      subjectId: user.id,
+      data: { email: user.email },
+      changes: noChanges,
+    });
+  });
 }

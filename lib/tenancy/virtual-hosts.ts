@@ -1,5 +1,6 @@
 import type { Principal } from "../auth/index.ts";
 import { DroverError, invalidField } from "../errors/index.ts";
+import type { PublishInput } from "../events/index.ts";
 import { newId } from "../ids/index.ts";
 import type {
   ConfigApplyState,
@@ -9,7 +10,13 @@ import type {
   VirtualHostRow,
   WorkspaceRow,
 } from "../store/index.ts";
-import { definedFields, scopeData, workspaceForConfig, workspaceOfObject } from "./config-scope.ts";
+import {
+  definedFields,
+  scopeData,
+  workspaceChanged,
+  workspaceForConfig,
+  workspaceOfObject,
+} from "./config-scope.ts";
 import {
   checkInt,
   checkLocations,
@@ -86,11 +93,16 @@ async function checkReferences(
   }
 }
 
-function virtualHostEvent(type: string, virtualHost: VirtualHostRow, workspace: WorkspaceRow) {
+function virtualHostEvent(
+  type: "virtual_host.created" | "virtual_host.updated" | "virtual_host.deleted",
+  virtualHost: VirtualHostRow,
+  workspace: WorkspaceRow,
+): PublishInput {
   return {
     type,
     subjectId: virtualHost.id,
     data: { virtual_host_id: virtualHost.id, name: virtualHost.name, ...scopeData(workspace) },
+    changes: workspaceChanged(workspace),
   };
 }
 
@@ -118,18 +130,18 @@ export async function createVirtualHost(
   checkVirtualHost(input);
   const now = deps.clock.now();
   // One transaction: a referenced upstream cannot be deleted between check and insert.
-  const virtualHost = await deps.store.transaction(async (tx) => {
+  return deps.events.commit(async (tx) => {
     await checkReferences(tx, workspaceId, input);
-    return tx.virtualHosts.insert({
+    const virtualHost = await tx.virtualHosts.insert({
       id: newId("vh"),
       workspaceId,
       ...pick(input),
       createdAt: now,
       updatedAt: now,
     });
+    await tx.emit(virtualHostEvent("virtual_host.created", virtualHost, workspace));
+    return virtualHost;
   });
-  await deps.events.publish(virtualHostEvent("virtual_host.created", virtualHost, workspace));
-  return virtualHost;
 }
 
 /** Exactly the input's fields, whatever else the object holds. */
@@ -225,12 +237,12 @@ export async function updateVirtualHost(
   const defined = definedFields(patch);
   const merged = pick({ ...current, ...defined });
   checkVirtualHost(merged);
-  const virtualHost = await deps.store.transaction(async (tx) => {
+  return deps.events.commit(async (tx) => {
     await checkReferences(tx, current.workspaceId, merged);
-    return tx.virtualHosts.update(id, merged, deps.clock.now());
+    const virtualHost = await tx.virtualHosts.update(id, merged, deps.clock.now());
+    await tx.emit(virtualHostEvent("virtual_host.updated", virtualHost, workspace));
+    return virtualHost;
   });
-  await deps.events.publish(virtualHostEvent("virtual_host.updated", virtualHost, workspace));
-  return virtualHost;
 }
 
 export async function deleteVirtualHost(
@@ -239,8 +251,10 @@ export async function deleteVirtualHost(
   id: string,
 ): Promise<void> {
   const { virtualHost, workspace } = await virtualHostFor(deps, principal, id, true);
-  if (!(await deps.store.virtualHosts.delete(id))) {
-    throw new DroverError("not_found", `virtual host ${id} not found`);
-  }
-  await deps.events.publish(virtualHostEvent("virtual_host.deleted", virtualHost, workspace));
+  await deps.events.commit(async (tx) => {
+    if (!(await tx.virtualHosts.delete(id))) {
+      throw new DroverError("not_found", `virtual host ${id} not found`);
+    }
+    await tx.emit(virtualHostEvent("virtual_host.deleted", virtualHost, workspace));
+  });
 }

@@ -1,7 +1,9 @@
 import { type Principal, requireRead, requireWrite } from "../auth/index.ts";
 import { DroverError } from "../errors/index.ts";
+import { type Changes, noChanges, type PublishInput } from "../events/index.ts";
 import { newId } from "../ids/index.ts";
 import type { WorkspaceRow } from "../store/index.ts";
+import { workspacesCascade } from "./cascades.ts";
 import { offsetOf, type PageOf, type PageRequest, type TenancyDeps } from "./deps.ts";
 import { getOrganization } from "./organizations.ts";
 import { checkDisplayName, checkSlug } from "./validate.ts";
@@ -11,11 +13,16 @@ export interface WorkspaceInput {
   slug: string;
 }
 
-function workspaceEvent(type: string, workspace: WorkspaceRow) {
+function workspaceEvent(
+  type: "workspace.created" | "workspace.updated" | "workspace.deleted",
+  workspace: WorkspaceRow,
+  changes: Changes,
+): PublishInput {
   return {
     type,
     subjectId: workspace.id,
     data: { workspace_id: workspace.id, organization_id: workspace.organizationId },
+    changes,
   };
 }
 
@@ -44,16 +51,19 @@ export async function createWorkspace(
   checkDisplayName("name", input.name);
   checkSlug("slug", input.slug);
   const now = deps.clock.now();
-  const workspace = await deps.store.workspaces.insert({
-    id: newId("ws"),
-    organizationId,
-    name: input.name,
-    slug: input.slug,
-    createdAt: now,
-    updatedAt: now,
+  return deps.events.commit(async (tx) => {
+    const workspace = await tx.workspaces.insert({
+      id: newId("ws"),
+      organizationId,
+      name: input.name,
+      slug: input.slug,
+      createdAt: now,
+      updatedAt: now,
+    });
+    // Empty and without agents: no agent's configuration moves.
+    await tx.emit(workspaceEvent("workspace.created", workspace, noChanges));
+    return workspace;
   });
-  await deps.events.publish(workspaceEvent("workspace.created", workspace));
-  return workspace;
 }
 
 /** A workspace the principal may see; not_found otherwise, whatever the reason. */
@@ -78,9 +88,12 @@ export async function updateWorkspace(
   requireWrite(principal, existing.organizationId, `workspace ${id}`);
   if (patch.name !== undefined) checkDisplayName("name", patch.name);
   if (patch.slug !== undefined) checkSlug("slug", patch.slug);
-  const workspace = await deps.store.workspaces.update(id, patch, deps.clock.now());
-  await deps.events.publish(workspaceEvent("workspace.updated", workspace));
-  return workspace;
+  return deps.events.commit(async (tx) => {
+    const workspace = await tx.workspaces.update(id, patch, deps.clock.now());
+    // Name and slug reach no agent.
+    await tx.emit(workspaceEvent("workspace.updated", workspace, noChanges));
+    return workspace;
+  });
 }
 
 export async function deleteWorkspace(
@@ -90,6 +103,10 @@ export async function deleteWorkspace(
 ): Promise<void> {
   const workspace = await getWorkspace(deps, principal, id);
   requireWrite(principal, workspace.organizationId, `workspace ${id}`);
-  await deps.store.workspaces.delete(id);
-  await deps.events.publish(workspaceEvent("workspace.deleted", workspace));
+  await deps.events.commit(async (tx) => {
+    const changes = await workspacesCascade(tx, [id]);
+    if (!(await tx.workspaces.delete(id)))
+      throw new DroverError("not_found", `workspace ${id} not found`);
+    await tx.emit(workspaceEvent("workspace.deleted", workspace, changes));
+  });
 }

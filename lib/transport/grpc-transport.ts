@@ -15,6 +15,9 @@ export function grpcTransport(address: string, tls: TlsClientOptions): Transport
   const target = formatHostPort({ host: dialableHost(host), port });
   return createGrpcTransport({
     baseUrl: `https://${target}`,
+    // Drover's servers neither accept nor send compression; asking for none also
+    // spares the join, whose first call crosses unverified TLS, a compressed bomb.
+    acceptCompression: [],
     nodeOptions: {
       ca: tls.caPem,
       cert: tls.certificatePem,

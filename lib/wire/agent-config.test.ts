@@ -33,6 +33,14 @@ const row: ConfigStatusRow = {
     { id: "vh-1", status: "applied" },
     { id: "vh-2", status: "set_aside", reason: "does not resolve", field: "locations.0" },
   ],
+  files: [
+    {
+      id: "f-1",
+      path: "app/.env",
+      status: "set_aside",
+      reason: 'uses secret "db", which is not targeted at this agent',
+    },
+  ],
   updatedAt: new Date("2030-01-01T00:00:02Z"),
 };
 

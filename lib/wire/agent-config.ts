@@ -47,6 +47,7 @@ export function agentConfigToProto(
       reason: host.reason,
       field: host.field,
     })),
+    files: (row?.files ?? []).map(({ id, path, reason }) => ({ id, path, reason })),
     ...(row && {
       desiredVersion: row.desiredVersion,
       version: row.version,
@@ -88,6 +89,12 @@ export function agentConfigFromProto(status: AgentConfigStatus): ConfigStatusRow
         ...(host.field === undefined ? {} : { field: host.field }),
       };
     }),
+    files: status.files.map(({ id, path, reason }) => ({
+      id,
+      path,
+      status: "set_aside" as const,
+      reason,
+    })),
     updatedAt: timestampDate(status.updatedAt),
   };
 }

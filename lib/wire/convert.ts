@@ -122,6 +122,7 @@ export function agentToProto(agent: AgentRow): Agent {
     ip: agent.ip,
     version: agent.version,
     labels: agent.labels,
+    claimedLabels: agent.claimedLabels,
     capabilities: agent.capabilities,
     state: agentStateToProto(agent.state),
     lastSeenAt: agent.lastSeenAt ? timestampFromDate(agent.lastSeenAt) : undefined,

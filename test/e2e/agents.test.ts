@@ -77,6 +77,7 @@ describe("drover agents config, status and reload", () => {
       errors: [],
       steps: [],
       virtual_hosts: [],
+      files: [],
       updated_at: null,
     });
   });

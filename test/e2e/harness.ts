@@ -41,6 +41,8 @@ export interface AgentJson {
   ip: string;
   version: string;
   labels: Record<string, string>;
+  /** What the agent claimed with --label: shown apart, matched by no selector. */
+  claimed_labels: Record<string, string>;
   capabilities: string[];
   state: string;
   last_seen_at: string | null;

@@ -54,12 +54,12 @@ describe("an agent joins a running server", () => {
     });
   });
 
-  test("the agent appears online with merged labels, hostname and version", async () => {
+  test("the agent appears online with the token's labels, its claims apart, hostname and version", async () => {
     agent = h.startAgent({
       dataDir: "agent-a",
       server: server.endpoints.registration,
       token,
-      // zone=b conflicts with the token's zone=a: the token wins.
+      // Claims: recorded apart from the token's labels, which alone are matched.
       labels: ["os=linux", "zone=b"],
     });
     const id = await h.agentIdOf("agent-a");
@@ -75,9 +75,10 @@ describe("an agent joins a running server", () => {
       hostname: hostname(),
       version,
       state: "online",
-      labels: { os: "linux", tier: "web", zone: "a" },
+      labels: { tier: "web", zone: "a" },
+      claimed_labels: { os: "linux", zone: "b" },
     });
-    expect(Object.keys(joined.labels).sort()).toEqual(["os", "tier", "zone"]);
+    expect(Object.keys(joined.labels).sort()).toEqual(["tier", "zone"]);
     expect(joined.id).toMatch(/^ag-[0-9a-f]{12}$/);
     expect(await h.listAgents()).toHaveLength(1);
     expect(agent.exit()).toBeUndefined();
@@ -111,15 +112,18 @@ describe("an agent joins a running server", () => {
       IP: joined.ip,
       VERSION: joined.version,
     });
-    expect((cells.LABELS ?? "").split(",").sort()).toEqual(["os=linux", "tier=web", "zone=a"]);
+    // The agent's own claim (os=linux) is not among the labels selectors match.
+    expect((cells.LABELS ?? "").split(",").sort()).toEqual(["tier=web", "zone=a"]);
     expect(Number.isNaN(Date.parse(cells["LAST SEEN"] ?? ""))).toBe(false);
   });
 
   test("--selector filters the list", async () => {
     const match = await h.listAgents(["--selector", "zone=a"]);
     expect(match.map((agent) => agent.id)).toEqual([joined.id]);
-    const both = await h.listAgents(["--selector", "zone=a,os=linux"]);
+    const both = await h.listAgents(["--selector", "zone=a,tier=web"]);
     expect(both.map((agent) => agent.id)).toEqual([joined.id]);
+    // What the agent claimed for itself selects nothing.
+    expect(await h.listAgents(["--selector", "os=linux"])).toEqual([]);
     expect(await h.listAgents(["--selector", "zone=b"])).toEqual([]);
     expect(await h.listAgents(["--selector", "zone!=a"])).toEqual([]);
   });

@@ -150,7 +150,8 @@ describe("files delivered to agents without nginx", () => {
     expect(text(app, "secrets/api-token")).toBe(secretText);
     expect(modeOf(app, "secrets/api-token")).toBe(0o600);
     expect(text(app, "app/app.env")).toBe(rendered);
-    expect(modeOf(app, "app/app.env")).toBe(0o640);
+    // It holds a secret: 0o640 asked, written 0o600 (owner bits only).
+    expect(modeOf(app, "app/app.env")).toBe(0o600);
   });
 
   test("an agent whose labels do not match gets nothing", async () => {
@@ -167,7 +168,7 @@ describe("files delivered to agents without nginx", () => {
     await waitFor("the repair's config.applied", () =>
       events.slice(before).find((e) => e.type === "config.applied" && e.subjectId === app.id),
     );
-    expect(modeOf(app, "app/app.env")).toBe(0o640);
+    expect(modeOf(app, "app/app.env")).toBe(0o600);
   });
 
   test("a new secret value reaches the secret file and every env file rendered from it", async () => {

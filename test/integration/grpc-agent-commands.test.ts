@@ -67,12 +67,12 @@ describe("SendAgentCommand and GetAgentConfig reach a connected agent's nginx", 
     const live = readFileSync(nginxPaths(join(dir, "agent", "nginx")).config, "utf8");
     expect(await send(CommandKind.VALIDATE_CONFIG, live)).toMatchObject({ ok: true, errors: [] });
 
-    const broken = live.replace(/http\s*\{/, "$&\n    bogus_directive on;");
+    const broken = live.replace(/http\s*\{/, "$&\n    gzip sometimes;");
     expect(broken).not.toBe(live);
     const viaGrpc = await send(CommandKind.VALIDATE_CONFIG, broken);
     expect(viaGrpc.ok).toBe(false);
     expect(viaGrpc.nginx).toBeUndefined();
-    expect(viaGrpc.errors.join("\n")).toContain('unknown directive "bogus_directive"');
+    expect(viaGrpc.errors.join("\n")).toContain('invalid value "sometimes" in "gzip" directive');
 
     const call = httpsClient(`https://${fleet.server.endpoints.http}`, {
       caPem: fleet.server.fleet.deps.authority.ca.certificatePem,
@@ -85,7 +85,7 @@ describe("SendAgentCommand and GetAgentConfig reach a connected agent's nginx", 
     expect(viaRest.status).toBe(200);
     expect(viaRest.body).toMatchObject({ ok: false, nginx: null });
     expect((viaRest.body as { errors: string[] }).errors.join("\n")).toContain(
-      'unknown directive "bogus_directive"',
+      'invalid value "sometimes" in "gzip" directive',
     );
   });
 });

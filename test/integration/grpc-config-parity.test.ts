@@ -211,6 +211,12 @@ function agentConfigAsRest(message: AgentConfigStatus | undefined) {
       ...(host.reason === undefined ? {} : { reason: host.reason }),
       ...(host.field === undefined ? {} : { field: host.field }),
     })),
+    files: message.files.map((file) => ({
+      id: file.id,
+      path: file.path,
+      status: "set_aside",
+      reason: file.reason,
+    })),
     updated_at: iso(message.updatedAt),
   };
 }
@@ -963,6 +969,7 @@ describe("agent configuration and nginx commands", () => {
     expect(Object.values(pending).filter((value) => value !== null)).toEqual([
       id,
       "pending",
+      [],
       [],
       [],
       [],

@@ -22,7 +22,7 @@ import { freePort, listen, portOf, waitFor } from "../support/loopback.ts";
 
 // KeyGenRequests / SubmitPublicKeys with a real agent and nginx: a TLS
 // virtual host on an internal certificate is served with a certificate the
-// fleet CA signed for a key that never left the agent. curl and openssl check it.
+// sites CA signed for a key that never left the agent. curl and openssl check it.
 setDefaultTimeout(90_000);
 
 const run = promisify(execFile);
@@ -42,8 +42,8 @@ let caFile: string;
 beforeAll(async () => {
   fixture = await startDeliveryFixture({ name: "tls" });
   ({ dir, fleet, rest, ok, settled, workspaceId, events } = fixture);
-  caFile = join(dir, "fleet-ca.pem");
-  writeFileSync(caFile, fleet.server.fleet.deps.authority.ca.certificatePem);
+  caFile = join(dir, "sites-ca.pem");
+  writeFileSync(caFile, readFileSync(join(fleet.dir, "server", "sites-ca.pem"), "utf8"));
   backend = await listen((_, res) => res.end("secure"));
   tlsPort = await freePort();
 });
@@ -57,7 +57,7 @@ describe("internal certificates for virtual hosts", () => {
   let certificateId: string;
   let upstreamId: string;
 
-  test("the agent generates the key, the fleet CA signs its CSR, nginx serves the certificate", async () => {
+  test("the agent generates the key, the sites CA signs its CSR, nginx serves the certificate", async () => {
     const certificate = await ok(
       rest("POST", `/v1/workspaces/${workspaceId}/certificates`, {
         domain: "secure.test",
@@ -109,7 +109,9 @@ describe("internal certificates for virtual hosts", () => {
       `openssl s_client -connect 127.0.0.1:${tlsPort} -servername secure.test </dev/null 2>/dev/null | openssl x509 -noout -ext subjectAltName -issuer`,
     ]);
     expect(served.stdout).toContain("DNS:secure.test");
-    expect(served.stdout).toContain(fleet.server.fleet.deps.authority.ca.fleetId);
+    expect(served.stdout).toContain(
+      `OU = sites, CN = Drover sites CA ${fleet.server.fleet.deps.authority.ca.fleetId}`,
+    );
 
     const record = await ok(rest("GET", `/v1/certificates/${certificateId}`));
     expect(record).toMatchObject({ status: "active", provider: "internal" });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { execFile } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -86,8 +86,9 @@ describe("Register", () => {
     const info = certificateInfo(response.certificate?.certificatePem ?? "");
     expect(info.notAfter.getTime() - clock.now().getTime()).toBeCloseTo(3_600_000, -4);
     const { agent } = await fleet.operator.getAgent({ id: response.id });
-    // The token's labels win over what the agent claims.
-    expect(agent?.labels).toEqual({ zone: "lab", tier: "gold", arch: "arm64" });
+    // Selectors match the token's labels alone; what the agent claims is kept apart.
+    expect(agent?.labels).toEqual({ zone: "lab", tier: "gold" });
+    expect(agent?.claimedLabels).toEqual({ zone: "attic", arch: "arm64" });
     expect(agent?.hostname).toBe("pi-1");
     expect(response.serviceAddress).toBe(fleet.server.endpoints.agent);
   });
@@ -344,21 +345,4 @@ describe("data dir", () => {
     // The first server still answers.
     expect((await fleet.operator.listAgents({})).agents.length).toBeGreaterThan(0);
   });
-});
-
-test("a lock left by a server that died is taken over", async () => {
-  const dataDir = mkdtempSync(join(tmpdir(), "drover-stale-"));
-  // Above Linux's largest pid_max: no process can hold it.
-  writeFileSync(join(dataDir, "server.lock"), "4194305\n");
-  const server = await startDroverServer({
-    dataDir,
-    registrationAddress: "127.0.0.1:0",
-    agentAddress: "127.0.0.1:0",
-    operatorAddress: "127.0.0.1:0",
-    httpAddress: "127.0.0.1:0",
-  });
-  expect(readFileSync(join(dataDir, "server.lock"), "utf8").trim()).toBe(String(process.pid));
-  await server.stop();
-  expect(existsSync(join(dataDir, "server.lock"))).toBe(false);
-  rmSync(dataDir, { recursive: true, force: true });
 });

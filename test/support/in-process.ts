@@ -26,6 +26,11 @@ export interface InProcessFleet {
   server: DroverServer;
   operator: Client<typeof OperatorService>;
   registration: Client<typeof RegistrationService>;
+  /**
+   * Stops the server, runs `whileStopped` on its data dir (to age it, say),
+   * and starts it again there on the same addresses; `server` is the new one.
+   */
+  restart(whileStopped?: (dataDir: string) => Promise<void>): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -37,11 +42,15 @@ export async function startInProcessFleet(
     certificateLifetimeMs?: number;
     rateLimitPerMinute?: number;
     acme?: DroverServerOptions["acme"];
+    accessTokenTtlMs?: number;
+    logger?: DroverServerOptions["logger"];
+    listenerLimits?: DroverServerOptions["listenerLimits"];
   } = {},
 ): Promise<InProcessFleet> {
   const dir = mkdtempSync(join(tmpdir(), "drover-test-"));
+  const dataDir = join(dir, "server");
   const server = await startDroverServer({
-    dataDir: join(dir, "server"),
+    dataDir,
     registrationAddress: "127.0.0.1:0",
     agentAddress: "127.0.0.1:0",
     operatorAddress: "127.0.0.1:0",
@@ -55,16 +64,30 @@ export async function startInProcessFleet(
       caPem: server.fleet.deps.authority.ca.certificatePem,
     }),
   );
-  return {
+  const fleet: InProcessFleet = {
     dir,
     server,
     operator,
     registration,
+    async restart(whileStopped) {
+      const { endpoints } = fleet.server;
+      await fleet.server.stop();
+      await whileStopped?.(dataDir);
+      fleet.server = await startDroverServer({
+        ...options,
+        dataDir,
+        registrationAddress: endpoints.registration,
+        agentAddress: endpoints.agent,
+        operatorAddress: endpoints.operator,
+        httpAddress: endpoints.http,
+      });
+    },
     async stop() {
-      await server.stop();
+      await fleet.server.stop();
       rmSync(dir, { recursive: true, force: true });
     },
   };
+  return fleet;
 }
 
 export interface InProcessAgent {

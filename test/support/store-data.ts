@@ -8,14 +8,18 @@ import type { NewAgent, NewAgentFile } from "../../lib/store/types.ts";
 /** The fixed "now" of the store tests. */
 export const t0 = new Date("2030-01-01T00:00:00Z");
 
-/** An online agent named after its id, created and updated at t0. */
-export const newAgent = (id: string, labels: Record<string, string> = {}): NewAgent => ({
+/** An online agent named after its id, created and updated at t0; it claimed no labels. */
+export const newAgent = (
+  id: string,
+  labels: Record<string, string> = {},
+): NewAgent & Required<Pick<NewAgent, "claimedLabels">> => ({
   id,
   name: id,
   hostname: `${id}.lan`,
   ip: "10.0.0.1",
   version: "1.0.0",
   labels,
+  claimedLabels: {},
   capabilities: ["files"],
   state: "online",
   createdAt: t0,

@@ -29,7 +29,12 @@ export {
   type StopResult,
   type ValidationResult,
 } from "./manager.ts";
-export { parseNginxErrors, parseStubStatus, type StubStatus } from "./output.ts";
+export {
+  parseNginxErrors,
+  parseStubStatus,
+  redactNginxDiagnostics,
+  type StubStatus,
+} from "./output.ts";
 export { type NginxPaths, nginxPaths, nginxRuntimePaths } from "./paths.ts";
 export {
   createSystemNginxManager,

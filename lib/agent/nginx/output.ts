@@ -1,4 +1,5 @@
 /** Pure readers of what nginx prints: `nginx -t` / error-log lines and stub_status. */
+import { readNginxConf } from "../../nginx/index.ts";
 
 const severe = /\[(emerg|alert|crit)\]\s*(?:\d+#\d+:\s*)?(.*)$/;
 
@@ -16,6 +17,28 @@ export function parseNginxErrors(output: string): string[] {
     if (!errors.includes(text)) errors.push(text);
   }
   return errors;
+}
+
+/**
+ * nginx's diagnostics for configuration text someone sent (validate_config),
+ * without what nginx quoted from any other file: nginx quotes the offending
+ * token (`unknown directive "…" in FILE:LINE`), which for a file it read is
+ * that file's content. A quoted string stays only when it is a word of the
+ * text itself; the message, file and line stay.
+ */
+export function redactNginxDiagnostics(errors: readonly string[], text: string): string[] {
+  const words = new Set<string>();
+  try {
+    for (const statement of readNginxConf(text)) {
+      words.add(statement.name);
+      for (const arg of statement.args) words.add(arg);
+    }
+  } catch {
+    // Unreadable text: every quoted string goes.
+  }
+  return errors.map((line) =>
+    line.replace(/"([^"]*)"/g, (quoted, inner: string) => (words.has(inner) ? quoted : '"…"')),
+  );
 }
 
 export interface StubStatus {

@@ -85,6 +85,7 @@ export function agentRoutes(app: OpenAPIHono<RestEnv>, deps: RestDeps): void {
         {
           name: body.name,
           labels: body.labels,
+          allowSelfLabels: body.allow_self_labels,
           ttlMs:
             body.expires_in_hours === undefined ? undefined : body.expires_in_hours * 3_600_000,
         },
@@ -200,7 +201,7 @@ export function agentRoutes(app: OpenAPIHono<RestEnv>, deps: RestDeps): void {
       path: "/agents/{agent_id}/validate",
       tags,
       summary:
-        "Have the agent's nginx test a configuration (nginx -t) without applying it; errors are nginx's own",
+        "Have the agent's nginx test a configuration (nginx -t) without applying it. Only the directives Drover's compiler writes, with paths inside the agent's directories, are accepted (422 names the directive and line); nginx's errors come back without text quoted from other files",
       request: { params: agentParams, ...jsonBody(NginxValidateRequest) },
       responses: { 200: json(NginxCommandResult, "The agent's answer"), ...errorResponses },
     }),

@@ -1,9 +1,15 @@
-import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
+import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { login, refresh, type TokenPair } from "../../auth/index.ts";
+import { changeOwnPassword } from "../../tenancy/index.ts";
 import type { RestEnv } from "../env.ts";
-import { errorResponses, json, jsonBody } from "../openapi.ts";
+import { errorResponses, json, jsonBody, noContent } from "../openapi.ts";
 import type { RestDeps } from "../rest-deps.ts";
 import { LoginBody, RefreshBody, Tokens } from "../schemas.ts";
+
+const PasswordChange = z.strictObject({
+  current_password: z.string(),
+  new_password: z.string(),
+});
 
 function tokensJson(pair: TokenPair) {
   return {
@@ -42,5 +48,23 @@ export function authRoutes(app: OpenAPIHono<RestEnv>, deps: RestDeps): void {
     }),
     async (c) =>
       c.json(tokensJson(await refresh(deps.sessions, c.req.valid("json").refresh_token)), 200),
+  );
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/auth/password",
+      tags: ["auth"],
+      summary: "Change your own password (the current one is required)",
+      request: jsonBody(PasswordChange),
+      responses: { ...noContent, ...errorResponses },
+    }),
+    async (c) => {
+      const body = c.req.valid("json");
+      await changeOwnPassword(deps.fleet.deps, c.get("principal"), {
+        currentPassword: body.current_password,
+        newPassword: body.new_password,
+      });
+      return c.body(null, 204);
+    },
   );
 }

@@ -1,0 +1,132 @@
+/**
+ * The closed catalogue of events: every type Drover writes and the JSON it
+ * carries. Names and payloads are a public contract (WebSocket /v1/events,
+ * gRPC WatchEvents, the NxMesh event names); they only ever gain fields.
+ */
+
+/** What a change touched, stated by whoever made it; reactions follow this, never event names. */
+export interface Changes {
+  /** Workspaces whose configuration changed: every agent of each is computed again. */
+  readonly workspaces?: readonly string[];
+  /** Agents whose own desired state changed (labels, workspace, removal). */
+  readonly agents?: readonly string[];
+}
+
+/** For events that move no agent's desired state (tokens, users, presence, status reports). */
+export const noChanges: Changes = {};
+
+/** Every configuration object's event names its workspace and organization. */
+export interface ScopePayload {
+  workspace_id: string;
+  organization_id: string;
+}
+
+export interface AgentPayload {
+  agent_id: string;
+  workspace_id: string | null;
+  hostname: string;
+  ip_address: string;
+}
+
+export interface CertificateIssuePayload {
+  certificate_id: string;
+  workspace_id: string;
+  agent_id: string;
+  domain: string;
+}
+
+export interface ConfigStatusPayload {
+  agent_id: string;
+  workspace_id: string | null;
+  version: string;
+  state: string;
+  duration_ms: number;
+  errors?: string[];
+  refused?: string[];
+}
+
+export interface EventCatalogue {
+  "organization.created": { organization_id: string };
+  "organization.updated": { organization_id: string };
+  "organization.deleted": { organization_id: string };
+  "workspace.created": ScopePayload;
+  "workspace.updated": ScopePayload;
+  "workspace.deleted": ScopePayload;
+  "user.created": { email: string; role: string; scope: string };
+  "user.password_changed": { email: string };
+  "token.created": {
+    role: string;
+    labels: Record<string, string>;
+    allow_self_labels: boolean;
+    workspace_id: string | null;
+  };
+  "token.revoked": Record<string, never>;
+  "agent.registered": AgentPayload & {
+    labels: Record<string, string>;
+    /** What the agent claimed at join; selectors match only `labels`. */
+    claimed_labels: Record<string, string>;
+  };
+  "operator.registered": {
+    operator_id: string;
+    workspace_id: string | null;
+    hostname: string;
+    ip_address: string;
+    labels: Record<string, string>;
+  };
+  /** By an operator (name, labels) or by health (state, failed checks). */
+  "agent.updated": AgentPayload &
+    ({ name: string; labels: Record<string, string> } | { state: string; failed: string[] });
+  "agent.deleted": AgentPayload;
+  "agent.connected": AgentPayload;
+  /** At server start only the agent's id (the subject) is at hand. */
+  "agent.disconnected": (AgentPayload & { reason: string }) | { reason: string };
+  "health.alert": AgentPayload & {
+    alert_id: string;
+    severity: string;
+    state: string;
+    message: string;
+    metric: string;
+    value: number;
+  };
+  "certificate.created": ScopePayload & {
+    certificate_id: string;
+    domain: string;
+    provider: string;
+  };
+  "certificate.deleted": ScopePayload & {
+    certificate_id: string;
+    domain: string;
+    provider: string;
+  };
+  "certificate.issued": CertificateIssuePayload & { serial: string; expires_at: string };
+  /** A virtual host's certificate renewed on an agent, or an identity's mTLS certificate. */
+  "certificate.renewed":
+    | (CertificateIssuePayload & { serial: string; expires_at: string })
+    | { serial: string };
+  "certificate.failed": CertificateIssuePayload & { error: string };
+  "upstream.created": ScopePayload & { upstream_id: string; name: string };
+  "upstream.updated": ScopePayload & { upstream_id: string; name: string };
+  "upstream.deleted": ScopePayload & { upstream_id: string; name: string };
+  "virtual_host.created": ScopePayload & { virtual_host_id: string; name: string };
+  "virtual_host.updated": ScopePayload & { virtual_host_id: string; name: string };
+  "virtual_host.deleted": ScopePayload & { virtual_host_id: string; name: string };
+  /** Never the content: a secret, or a template that renders one. */
+  "file.created": ScopePayload & { file_id: string; name: string; path: string; kind: string };
+  "file.updated": ScopePayload & { file_id: string; name: string; path: string; kind: string };
+  "file.deleted": ScopePayload & { file_id: string; name: string; path: string; kind: string };
+  "config.applied": ConfigStatusPayload;
+  "config.failed": ConfigStatusPayload;
+  "config.drifted": { agent_id: string; workspace_id: string | null; paths: string[] };
+}
+
+export type EventType = keyof EventCatalogue;
+
+/** An event to write: its type, the payload that type carries, and what the change touched. */
+export type PublishInput = {
+  [T in EventType]: {
+    type: T;
+    subjectId: string;
+    data: EventCatalogue[T];
+    changes: Changes;
+  };
+}[EventType];

@@ -1,0 +1,43 @@
+import WebSocket from "ws";
+import { waitFor } from "./loopback.ts";
+
+type Json = Record<string, unknown>;
+
+/** A `ws` client of /v1/events that keeps every message and how the socket closed. */
+export interface EventSocketClient {
+  ws: WebSocket;
+  messages: Json[];
+  /** Resolves with the close code and reason once the socket is closed. */
+  closed: Promise<{ code: number; reason: string }>;
+  send(message: Json): void;
+  /** Waits (5 s at most) until some message satisfies `predicate`, and returns it. */
+  next(predicate: (message: Json) => boolean, what: string): Promise<Json>;
+}
+
+/** Opens wss://<http>/v1/events with a token, trusting only `caPem`. */
+export async function connectEventSocket(
+  http: string,
+  caPem: string,
+  token: string,
+): Promise<EventSocketClient> {
+  const ws = new WebSocket(`wss://${http}/v1/events?token=${token}`, { ca: caPem });
+  const messages: Json[] = [];
+  ws.on("message", (raw) => messages.push(JSON.parse(raw.toString()) as Json));
+  // A client-side error (the server closing mid-write) shows in `closed`, not as a throw.
+  ws.on("error", () => {});
+  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+    ws.once("close", (code, reason) => resolve({ code, reason: reason.toString() })),
+  );
+  await new Promise<void>((resolve, reject) => {
+    ws.once("open", () => resolve());
+    ws.once("unexpected-response", (_req, res) => reject(new Error(`upgrade: ${res.statusCode}`)));
+  });
+  return {
+    ws,
+    messages,
+    closed,
+    send: (message) => ws.send(JSON.stringify(message)),
+    next: (predicate, what) =>
+      waitFor(what, () => messages.find(predicate), { timeoutMs: 5_000, intervalMs: 10 }),
+  };
+}
