@@ -105,6 +105,7 @@ export const serverCommand: Command = async (argv, io) => {
       `  agent         ${endpoints.agent}`,
       `  operator      ${endpoints.operator}`,
       `  http          https://${endpoints.http}  (CA: https://${endpoints.http}/ca.pem)`,
+      `  sites CA      https://${endpoints.http}/sites-ca.pem  (signs your sites' internal certificates; for browsers)`,
       ...(server.firstAdmin
         ? [
             "",

@@ -14,9 +14,16 @@ export interface RawGrpcResult {
   body: Buffer;
 }
 
-/** An HTTP/2 session to HOST:PORT that trusts only `caPem`. */
-export function rawGrpcSession(address: string, caPem: string): ClientHttp2Session {
-  const session = connect(`https://${address}`, { ca: caPem });
+/** An HTTP/2 session to HOST:PORT that trusts only `caPem`, with a client certificate if given. */
+export function rawGrpcSession(
+  address: string,
+  caPem: string,
+  client?: { certificatePem: string; keyPem: string },
+): ClientHttp2Session {
+  const session = connect(`https://${address}`, {
+    ca: caPem,
+    ...(client === undefined ? {} : { cert: client.certificatePem, key: client.keyPem }),
+  });
   session.on("error", () => {});
   return session;
 }
