@@ -10,5 +10,3 @@ export interface CommandIo {
   /** How to invoke this same program, for the hints it prints. */
   self: string;
 }
-
-export type Command = (argv: string[], io: CommandIo) => Promise<number>;

@@ -1,18 +1,22 @@
 #!/usr/bin/env bash
 # Installs the system programs the tests use as independent tools: openssl
-# (certificate checks), curl (HTTPS checks), nginx (`nginx -t` over the
-# compiled configurations; nginx-light where the archive has it) and pebble
-# (the ACME test server the lib/acme client is tested against). Debian
-# packages only.
+# (certificate checks), curl (HTTPS checks), iproute2 (network namespaces for
+# test/e2e/network.test.ts), nginx (`nginx -t` over the compiled
+# configurations; nginx-light where the archive has it), pebble (the ACME test
+# server the lib/acme client is tested against), and chromium (renders /v1/docs
+# in test/e2e/api-docs.test.ts, driven by playwright-core). Debian packages only.
 set -euo pipefail
 missing=()
 command -v openssl >/dev/null || missing+=(openssl)
 command -v curl >/dev/null || missing+=(curl)
+# ip (iproute2) makes the second network namespace a joining agent runs in; in /usr/sbin too.
+command -v ip >/dev/null || [ -x /usr/sbin/ip ] || [ -x /sbin/ip ] || missing+=(iproute2)
 need_nginx=false
 # nginx lives in /usr/sbin, which a non-root PATH may leave out.
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need_nginx=true
 # Debian's pebble package ships /usr/bin/pebble and /usr/bin/pebble-challtestsrv.
 { command -v pebble >/dev/null && command -v pebble-challtestsrv >/dev/null; } || missing+=(pebble)
+command -v chromium >/dev/null || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ] || $need_nginx; then
   SUDO=""
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `npm test`: every test, ending with one line "N passed, N failed".
-# Steps: system tools, static checks (one test), build, bun tests (unit,
+# Steps: system tools, static checks (one test), build, OpenAPI lint (one test), bun tests (unit,
 # integration, security, end-to-end, interop, Deno smoke), node --test over dist/lib.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +18,14 @@ if ! npm run --silent build; then
   echo "build failed: nothing else can run"
   echo "$passed passed, $((failed + 1)) failed"
   exit 1
+fi
+
+echo "== OpenAPI document (spectral:oas, no warnings allowed)"
+if bun scripts/openapi.ts .tmp/openapi.json &&
+  spectral lint --quiet --ruleset .spectral.yaml --fail-severity=warn .tmp/openapi.json; then
+  passed=$((passed + 1))
+else
+  failed=$((failed + 1))
 fi
 
 echo "== bun test"

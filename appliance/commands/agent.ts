@@ -1,16 +1,13 @@
+import { stat } from "node:fs/promises";
 import { isIP } from "node:net";
 import { hostname, networkInterfaces } from "node:os";
-import { isAbsolute } from "node:path";
+import { resolve } from "node:path";
 import { type AgentNginxOptions, createAgent } from "../../lib/agent/index.ts";
-import { parseFlags, UsageError } from "../flags.ts";
-import type { Command } from "../io.ts";
+import { externalAddresses } from "../../lib/net/index.ts";
+import { type CommandHelp, defineCommand } from "../command.ts";
+import { type FlagSpec, UsageError } from "../flags.ts";
 import { stderrLogger } from "../output.ts";
 import { labelsFromFlags } from "./token.ts";
-
-export const agentUsage =
-  "drover agent --server HOST:PORT --token TOKEN --data-dir DIR [--label k=v]... [--name NAME]\n" +
-  "             [--nginx-mode managed|system|off] [--nginx-bin PATH] [--nginx-conf-dir DIR]\n" +
-  "             [--nginx-status-port PORT] [--nginx-listen-address IP] [--nginx-main-conf PATH]";
 
 /** The flags that say how the agent runs nginx, checked together. */
 export function nginxOptionsFromFlags(flags: {
@@ -43,8 +40,10 @@ export function nginxOptionsFromFlags(flags: {
     throw new UsageError(
       `--nginx-status-port must be a port number (1-65535), not ${flags["nginx-status-port"]}`,
     );
-  const bin = flags["nginx-bin"];
-  if (bin !== undefined && bin === "") throw new UsageError("--nginx-bin must not be empty");
+  const given = flags["nginx-bin"];
+  if (given === "") throw new UsageError("--nginx-bin must not be empty");
+  // A bare name is looked up on PATH; a path is relative to the working directory.
+  const bin = given?.includes("/") ? resolve(given) : given;
   const listenAddress = flags["nginx-listen-address"];
   if (listenAddress !== undefined && isIP(listenAddress) === 0)
     throw new UsageError(
@@ -63,47 +62,103 @@ export function nginxOptionsFromFlags(flags: {
       );
     return { mode, ...common };
   }
-  if (confDir === undefined || !isAbsolute(confDir))
+  if (confDir === undefined)
     throw new UsageError(
-      "--nginx-mode system needs --nginx-conf-dir DIR: an absolute directory the system nginx includes inside http {}",
+      "--nginx-mode system needs --nginx-conf-dir DIR: the directory the system nginx includes inside http {}",
     );
-  if (mainConfig !== undefined && !isAbsolute(mainConfig))
-    throw new UsageError("--nginx-main-conf must be an absolute path");
-  return { mode, confDir, ...common, ...(mainConfig === undefined ? {} : { mainConfig }) };
+  // Relative paths mean the working directory, as in any command; the core takes absolute ones.
+  return {
+    mode,
+    confDir: resolve(confDir),
+    ...common,
+    ...(mainConfig === undefined ? {} : { mainConfig: resolve(mainConfig) }),
+  };
 }
 
-/** The first non-internal IPv4 address: what an operator would ssh to. */
+/** The first non-loopback address, IPv4 first: what an operator would ssh to. */
 function primaryIp(): string {
-  for (const addresses of Object.values(networkInterfaces())) {
-    for (const address of addresses ?? []) {
-      if (address.family === "IPv4" && !address.internal) return address.address;
-    }
-  }
-  return "127.0.0.1";
+  return externalAddresses(networkInterfaces())[0] ?? "127.0.0.1";
 }
 
-export const agentCommand: Command = async (argv, io) => {
-  const { flags, positionals } = parseFlags(
-    {
-      server: { kind: "string" },
-      token: { kind: "string" },
-      "data-dir": { kind: "string", required: true },
-      label: { kind: "list" },
-      name: { kind: "string" },
-      "nginx-mode": { kind: "string", default: "off" },
-      "nginx-bin": { kind: "string" },
-      "nginx-conf-dir": { kind: "string" },
-      "nginx-status-port": { kind: "string", default: "18080" },
-      "nginx-listen-address": { kind: "string" },
-      "nginx-main-conf": { kind: "string" },
+/**
+ * --data-dir as an absolute path, checked before a token is spent: it must be
+ * a directory or not exist yet (the join creates it).
+ */
+async function agentDataDir(given: string): Promise<string> {
+  const dataDir = resolve(given);
+  const found = await stat(dataDir).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === "ENOENT") return undefined;
+    throw new UsageError(`--data-dir ${given}: ${error.message}`);
+  });
+  if (found !== undefined && !found.isDirectory())
+    throw new UsageError(`--data-dir ${given} is not a directory`);
+  return dataDir;
+}
+
+const agentHelp = {
+  summary: "join this machine to the fleet (first run), then keep it connected and configured",
+  details:
+    "The first run joins with --server and --token and keeps the identity in --data-dir;\n" +
+    "later runs need only --data-dir. A failed join spends no token.",
+  flags: {
+    server: {
+      kind: "string",
+      value: "HOST:PORT",
+      help: "the server's registration address, as drover server prints it (port 8440 by default)",
     },
-    argv,
-    io.env,
-  );
+    token: { kind: "string", value: "TOKEN", help: "a join token from drover token create" },
+    "data-dir": {
+      kind: "string",
+      value: "DIR",
+      required: true,
+      help: "where the agent keeps its identity, files and nginx state",
+    },
+    label: { kind: "list", value: "k=v", help: "a label this machine claims for itself" },
+    name: { kind: "string", value: "NAME", help: "the agent's name (default: the token's)" },
+    "nginx-mode": {
+      kind: "string",
+      value: "managed|system|off",
+      default: "off",
+      help: "run an nginx of its own, drive the system's nginx, or none",
+    },
+    "nginx-bin": {
+      kind: "string",
+      value: "PATH",
+      help: "the nginx binary (default: nginx on PATH, then /usr/sbin/nginx)",
+    },
+    "nginx-conf-dir": {
+      kind: "string",
+      value: "DIR",
+      help: "system mode: the directory the system nginx includes inside http {}",
+    },
+    "nginx-status-port": {
+      kind: "string",
+      value: "PORT",
+      default: "18080",
+      help: "the port of nginx's status page on 127.0.0.1",
+    },
+    "nginx-listen-address": {
+      kind: "string",
+      value: "IP",
+      help: "the address sites listen on (default: every address)",
+    },
+    "nginx-main-conf": {
+      kind: "string",
+      value: "PATH",
+      help: "system mode: the main nginx.conf (default: the one nginx -V names)",
+    },
+  },
+  examples: [
+    'drover agent --server 192.168.1.10:8440 --token "$TOKEN" --data-dir ./agent-data',
+    "drover agent --data-dir ./agent-data --nginx-mode managed",
+  ],
+} satisfies CommandHelp<FlagSpec>;
+
+export const agentCommand = defineCommand(agentHelp, async ({ flags, positionals }, io) => {
   if (positionals.length > 0) throw new UsageError(`unexpected argument: ${positionals[0]}`);
   const nginx = nginxOptionsFromFlags(flags);
   const agent = createAgent({
-    dataDir: flags["data-dir"],
+    dataDir: await agentDataDir(flags["data-dir"]),
     server: flags.server,
     token: flags.token,
     name: flags.name,
@@ -116,4 +171,4 @@ export const agentCommand: Command = async (argv, io) => {
   });
   await agent.run(io.signal);
   return 0;
-};
+});

@@ -13,24 +13,18 @@ import {
   agentStateToProto,
   commandOutcomeFromProto,
 } from "../../lib/wire/index.ts";
-import {
-  expandShortFlags,
-  onlyId,
-  outputFlag,
-  outputOf,
-  parseFlags,
-  UsageError,
-} from "../flags.ts";
-import type { Command, CommandIo } from "../io.ts";
+import { type Command, defineCommand, defineGroup } from "../command.ts";
+import { onlyId, outputFlag, outputOf, UsageError } from "../flags.ts";
+import type { CommandIo } from "../io.ts";
 import { formatTable } from "../output.ts";
+import { workspaceFromFlag } from "../workspace-flag.ts";
 
-export const agentsUsage = `drover agents list --data-dir DIR [--selector k=v] [--state online|offline|degraded] [--json]
-drover agents delete --data-dir DIR ID
-drover agents config|status|reload --data-dir DIR ID [-o json|table]
-  config: the agent's configuration (desired and applied versions, the latest delivery's
-  state and errors, each virtual host applied or set aside); status: its nginx now;
-  reload: reload its nginx gracefully. status and reload reach connected agents only.
-  -o json prints the REST objects.`;
+const dataDirFlag = {
+  kind: "string",
+  required: true,
+  value: "DIR",
+  help: "the server's data dir (its admin credential and addresses)",
+} as const;
 
 const agentStates = ["online", "offline", "degraded"] as const;
 
@@ -49,6 +43,7 @@ function agentJson(agent: Agent) {
     hostname: agent.hostname,
     ip: agent.ip,
     version: agent.version,
+    workspace_id: agent.workspaceId || null,
     labels: agent.labels,
     claimed_labels: agent.claimedLabels,
     capabilities: agent.capabilities,
@@ -58,81 +53,114 @@ function agentJson(agent: Agent) {
   };
 }
 
-const listAgents: Command = async (argv, io) => {
-  const { flags, positionals } = parseFlags(
-    {
-      "data-dir": { kind: "string", required: true },
-      selector: { kind: "string" },
-      state: { kind: "string" },
-      json: { kind: "boolean" },
+const listAgents = defineCommand(
+  {
+    summary: "list the fleet's agents",
+    flags: {
+      "data-dir": dataDirFlag,
+      selector: { kind: "string", value: "k=v,k2!=v2", help: "only agents whose labels match" },
+      state: {
+        kind: "string",
+        value: "online|offline|degraded",
+        help: "only agents in this state",
+      },
+      json: { kind: "boolean", help: "print JSON instead of a table" },
     },
-    argv,
-    io.env,
-  );
-  if (positionals.length > 0) throw new UsageError(`unexpected argument: ${positionals[0]}`);
-  const state = parseStateFlag(flags.state);
-  try {
-    parseSelector(flags.selector ?? "");
-  } catch (error) {
-    throw new UsageError(`--selector: ${(error as Error).message}`);
-  }
-  const client = await operatorClientFromDataDir(flags["data-dir"]);
-  const agents: Agent[] = [];
-  let pageToken = "";
-  do {
-    const page = await client.listAgents({
-      selector: flags.selector ?? "",
-      state,
-      pageSize: 1000,
-      pageToken,
+    examples: ["drover agents list --data-dir ./drover-data --selector site=home"],
+  },
+  async ({ flags, positionals }, io) => {
+    if (positionals.length > 0) throw new UsageError(`unexpected argument: ${positionals[0]}`);
+    const state = parseStateFlag(flags.state);
+    try {
+      parseSelector(flags.selector ?? "");
+    } catch (error) {
+      throw new UsageError(`--selector: ${(error as Error).message}`);
+    }
+    const client = await operatorClientFromDataDir(flags["data-dir"]);
+    const agents: Agent[] = [];
+    let pageToken = "";
+    do {
+      const page = await client.listAgents({
+        selector: flags.selector ?? "",
+        state,
+        pageSize: 1000,
+        pageToken,
+      });
+      agents.push(...page.agents);
+      pageToken = page.nextPageToken;
+    } while (pageToken !== "");
+    if (flags.json) {
+      io.stdout(`${JSON.stringify(agents.map(agentJson), null, 2)}\n`);
+      return 0;
+    }
+    const rows = agents.map((agent) => {
+      const json = agentJson(agent);
+      const labels = Object.entries(agent.labels).map(([key, value]) => `${key}=${value}`);
+      return [
+        json.id,
+        json.name,
+        json.state,
+        json.hostname,
+        json.ip,
+        json.version,
+        labels.join(","),
+        json.last_seen_at ?? "never",
+      ];
     });
-    agents.push(...page.agents);
-    pageToken = page.nextPageToken;
-  } while (pageToken !== "");
-  if (flags.json) {
-    io.stdout(`${JSON.stringify(agents.map(agentJson), null, 2)}\n`);
+    io.stdout(
+      `${formatTable(["ID", "NAME", "STATE", "HOSTNAME", "IP", "VERSION", "LABELS", "LAST SEEN"], rows)}\n`,
+    );
     return 0;
-  }
-  const rows = agents.map((agent) => {
-    const json = agentJson(agent);
-    const labels = Object.entries(agent.labels).map(([key, value]) => `${key}=${value}`);
-    return [
-      json.id,
-      json.name,
-      json.state,
-      json.hostname,
-      json.ip,
-      json.version,
-      labels.join(","),
-      json.last_seen_at ?? "never",
-    ];
-  });
-  io.stdout(
-    `${formatTable(["ID", "NAME", "STATE", "HOSTNAME", "IP", "VERSION", "LABELS", "LAST SEEN"], rows)}\n`,
-  );
-  return 0;
-};
+  },
+);
 
-const deleteAgent: Command = async (argv, io) => {
-  const { flags, positionals } = parseFlags(
-    { "data-dir": { kind: "string", required: true } },
-    argv,
-    io.env,
-  );
-  const id = onlyId(positionals, "agent");
-  const client = await operatorClientFromDataDir(flags["data-dir"]);
-  await client.deleteAgent({ id });
-  io.stderr(`deleted agent ${id}; its certificates are revoked\n`);
-  return 0;
-};
+const deleteAgent = defineCommand(
+  {
+    summary: "forget an agent and revoke its certificates",
+    flags: { "data-dir": dataDirFlag },
+    args: "ID",
+    examples: ["drover agents delete --data-dir ./drover-data ag-0123456789ab"],
+  },
+  async ({ flags, positionals }, io) => {
+    const id = onlyId(positionals, "agent");
+    const client = await operatorClientFromDataDir(flags["data-dir"]);
+    await client.deleteAgent({ id });
+    io.stderr(`deleted agent ${id}; its certificates are revoked\n`);
+    return 0;
+  },
+);
+
+const moveAgent = defineCommand(
+  {
+    summary: "move an agent to another workspace (fleet admins); its configuration follows",
+    details:
+      "The old workspace's sites and files leave the agent and the new workspace's arrive, in one delivery.",
+    flags: {
+      "data-dir": dataDirFlag,
+      workspace: {
+        kind: "string",
+        required: true,
+        value: "ID|SLUG",
+        help: "the workspace the agent moves to",
+      },
+    },
+    args: "ID",
+    examples: ["drover agents move --data-dir ./drover-data --workspace web ag-0123456789ab"],
+  },
+  async ({ flags, positionals }, io) => {
+    const id = onlyId(positionals, "agent");
+    const client = await operatorClientFromDataDir(flags["data-dir"]);
+    const workspace = await workspaceFromFlag(client, flags.workspace);
+    await client.updateAgent({ id, workspaceId: workspace.id });
+    io.stderr(`moved agent ${id} to workspace ${workspace.slug} (${workspace.id})\n`);
+    return 0;
+  },
+);
 
 /** `--data-dir DIR ID [-o json|table]`: the agent, how to print, and the admin client. */
-async function oneAgent(argv: string[], io: CommandIo) {
-  const { flags, positionals } = parseFlags(
-    { "data-dir": { kind: "string", required: true }, ...outputFlag },
-    expandShortFlags(argv),
-    io.env,
-  );
+const oneAgentFlags = { "data-dir": dataDirFlag, ...outputFlag };
+
+async function oneAgent(flags: { "data-dir": string; output: string }, positionals: string[]) {
   const output = outputOf(flags);
   const id = onlyId(positionals, "agent");
   return { id, output, client: await operatorClientFromDataDir(flags["data-dir"]) };
@@ -145,41 +173,50 @@ const printJson = (io: CommandIo, value: unknown) =>
 const short = (version: string | null) =>
   version === null ? "-" : version.replace(/^sha256:/, "").slice(0, 12);
 
-const agentConfig: Command = async (argv, io) => {
-  const { id, output, client } = await oneAgent(argv, io);
-  const { status } = await client.getAgentConfig({ agentId: id });
-  if (!status) throw new DroverError("internal", "the server answered without a status");
-  const config = agentConfigJson(id, agentConfigFromProto(status));
-  if (output === "json") {
-    printJson(io, config);
+const agentConfig = defineCommand(
+  {
+    summary:
+      "the agent's configuration: desired and applied versions, the latest delivery's state and errors, each virtual host applied or set aside",
+    flags: oneAgentFlags,
+    args: "ID",
+    examples: ["drover agents config --data-dir ./drover-data ag-0123456789ab -o json"],
+  },
+  async ({ flags, positionals }, io) => {
+    const { id, output, client } = await oneAgent(flags, positionals);
+    const { status } = await client.getAgentConfig({ agentId: id });
+    if (!status) throw new DroverError("internal", "the server answered without a status");
+    const config = agentConfigJson(id, agentConfigFromProto(status));
+    if (output === "json") {
+      printJson(io, config);
+      return 0;
+    }
+    const header = ["AGENT", "STATE", "DESIRED", "VERSION", "APPLIED", "APPLIED AT", "UPDATED"];
+    const row = [
+      config.agent_id,
+      config.state,
+      short(config.desired_version),
+      short(config.version),
+      short(config.applied_version),
+      config.applied_at ?? "never",
+      config.updated_at ?? "never",
+    ];
+    const sections = [formatTable(header, [row])];
+    if (config.errors.length > 0) sections.push(`ERRORS\n${config.errors.join("\n")}`);
+    if (config.virtual_hosts.length > 0) {
+      const hosts = config.virtual_hosts.map((host) => [
+        host.id,
+        host.status,
+        [host.field, host.reason].filter(Boolean).join(": "),
+      ]);
+      sections.push(formatTable(["VIRTUAL HOST", "STATUS", "REASON"], hosts));
+    }
+    io.stdout(`${sections.join("\n\n")}\n`);
+    if (config.updated_at === null) {
+      io.stderr(`agent ${id} has had no session yet: it gets its configuration when it connects\n`);
+    }
     return 0;
-  }
-  const header = ["AGENT", "STATE", "DESIRED", "VERSION", "APPLIED", "APPLIED AT", "UPDATED"];
-  const row = [
-    config.agent_id,
-    config.state,
-    short(config.desired_version),
-    short(config.version),
-    short(config.applied_version),
-    config.applied_at ?? "never",
-    config.updated_at ?? "never",
-  ];
-  const sections = [formatTable(header, [row])];
-  if (config.errors.length > 0) sections.push(`ERRORS\n${config.errors.join("\n")}`);
-  if (config.virtual_hosts.length > 0) {
-    const hosts = config.virtual_hosts.map((host) => [
-      host.id,
-      host.status,
-      [host.field, host.reason].filter(Boolean).join(": "),
-    ]);
-    sections.push(formatTable(["VIRTUAL HOST", "STATUS", "REASON"], hosts));
-  }
-  io.stdout(`${sections.join("\n\n")}\n`);
-  if (config.updated_at === null) {
-    io.stderr(`agent ${id} has had no session yet: it gets its configuration when it connects\n`);
-  }
-  return 0;
-};
+  },
+);
 
 /**
  * Unavailable is also what an unreachable server gives; when the server
@@ -217,50 +254,57 @@ async function sendCommand(
 }
 
 /** An nginx command: the agent's answer, its nginx status as a table; exit 1 when it failed. */
-function nginxCommand(kind: CommandKind, done?: string): Command {
-  return async (argv, io) => {
-    const { id, output, client } = await oneAgent(argv, io);
-    const answer = commandResultJson(await sendCommand(client, id, kind));
-    if (output === "json") printJson(io, answer);
-    else if (answer.nginx) {
-      const n = answer.nginx;
-      const header = ["RUNNING", "PID", "UPTIME", "CONNECTIONS", "REQUESTS", "REQ/S", "CONFIG"];
-      const row = [
-        n.running ? "yes" : "no",
-        n.pid === null ? "-" : String(n.pid),
-        `${Math.round(n.uptime_seconds)}s`,
-        String(n.active_connections),
-        String(n.requests_total),
-        n.requests_per_second.toFixed(1),
-        short(n.config_version),
-      ];
-      io.stdout(`${formatTable(header, [row])}\n`);
-    }
-    if (!answer.ok) {
-      const errors = answer.errors.length > 0 ? answer.errors : ["the command failed"];
-      io.stderr(errors.map((line) => `error: agent ${id}: ${line}\n`).join(""));
-      return 1;
-    }
-    if (done) io.stderr(`${done} on agent ${id}\n`);
-    return 0;
-  };
+function nginxCommand(kind: CommandKind, summary: string, done?: string): Command {
+  const verb = done ? "reload" : "status";
+  return defineCommand(
+    {
+      summary,
+      details: "Reaches connected agents only.",
+      flags: oneAgentFlags,
+      args: "ID",
+      examples: [`drover agents ${verb} --data-dir ./drover-data ag-0123456789ab`],
+    },
+    async ({ flags, positionals }, io) => {
+      const { id, output, client } = await oneAgent(flags, positionals);
+      const answer = commandResultJson(await sendCommand(client, id, kind));
+      if (output === "json") printJson(io, answer);
+      else if (answer.nginx) {
+        const n = answer.nginx;
+        const header = ["RUNNING", "PID", "UPTIME", "CONNECTIONS", "REQUESTS", "REQ/S", "CONFIG"];
+        const row = [
+          n.running ? "yes" : "no",
+          n.pid === null ? "-" : String(n.pid),
+          `${Math.round(n.uptime_seconds)}s`,
+          String(n.active_connections),
+          String(n.requests_total),
+          n.requests_per_second.toFixed(1),
+          short(n.config_version),
+        ];
+        io.stdout(`${formatTable(header, [row])}\n`);
+      }
+      if (!answer.ok) {
+        const errors = answer.errors.length > 0 ? answer.errors : ["the command failed"];
+        io.stderr(errors.map((line) => `error: agent ${id}: ${line}\n`).join(""));
+        return 1;
+      }
+      if (done) io.stderr(`${done} on agent ${id}\n`);
+      return 0;
+    },
+  );
 }
 
-const agentsCommands: Record<string, Command> = {
-  list: listAgents,
-  delete: deleteAgent,
-  config: agentConfig,
-  status: nginxCommand(CommandKind.GET_STATUS),
-  reload: nginxCommand(CommandKind.RELOAD, "reloaded nginx"),
-};
-
-export const agentsCommand: Command = async (argv, io) => {
-  const [verb, ...rest] = argv;
-  const command =
-    verb !== undefined && Object.hasOwn(agentsCommands, verb) ? agentsCommands[verb] : undefined;
-  if (command) return command(rest, io);
-  const verbs = Object.keys(agentsCommands).join(", ");
-  throw new UsageError(
-    verb ? `unknown agents command: ${verb}` : `agents needs a command: ${verbs}`,
-  );
-};
+export const agentsCommand = defineGroup({
+  summary: "list, inspect, move and remove agents",
+  commands: {
+    list: listAgents,
+    delete: deleteAgent,
+    move: moveAgent,
+    config: agentConfig,
+    status: nginxCommand(CommandKind.GET_STATUS, "ask the agent's nginx for its status now"),
+    reload: nginxCommand(
+      CommandKind.RELOAD,
+      "reload the agent's nginx gracefully",
+      "reloaded nginx",
+    ),
+  },
+});

@@ -2,14 +2,13 @@ import { X509Certificate } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { DroverError } from "../../lib/errors/index.ts";
 import { isSitesCaCertificate } from "../../lib/pki/index.ts";
+import { type CommandHelp, defineCommand } from "../command.ts";
 import { configDir, readCredentials, writeCredentials } from "../credentials.ts";
-import { parseFlags, UsageError } from "../flags.ts";
+import { type FlagSpec, UsageError } from "../flags.ts";
 import { httpsRequest, isCertificateError } from "../https.ts";
-import type { Command, CommandIo } from "../io.ts";
+import type { CommandIo } from "../io.ts";
 import { logIn } from "../rest-client.ts";
 import { passwordFromStdin } from "./users.ts";
-
-export const loginUsage = "drover login --server URL --email EMAIL --password-stdin [--ca FILE]";
 
 /** https://host:port, nothing after it. */
 function serverOrigin(given: string): string {
@@ -105,20 +104,34 @@ async function fleetCa(
   return { pem: response.text, source: `the CA that ${url} served` };
 }
 
-export const loginCommand: Command = async (argv, io) => {
-  const { flags, positionals } = parseFlags(
-    {
-      server: { kind: "string", required: true },
-      email: { kind: "string", required: true },
-      "password-stdin": { kind: "boolean" },
-      ca: { kind: "string" },
+const loginHelp = {
+  summary: "log in to a server's REST API as a user; get, create and delete then act as that user",
+  details:
+    "The first login to a server trusts the fleet CA it serves (its fingerprint is printed to\n" +
+    "compare) or the one --ca names, and pins it. The session is kept in\n" +
+    "$XDG_CONFIG_HOME/drover (or ~/.config/drover).",
+  flags: {
+    server: {
+      kind: "string",
+      value: "URL",
+      required: true,
+      help: "the server's HTTPS address, e.g. https://host:8443",
     },
-    argv,
-    io.env,
-  );
+    email: { kind: "string", value: "EMAIL", required: true, help: "the user's email address" },
+    "password-stdin": {
+      kind: "boolean",
+      required: true,
+      help: "read the password from the first line of standard input",
+    },
+    ca: { kind: "string", value: "FILE", help: "the fleet CA (the server's ca.pem) to trust" },
+  },
+  examples: [
+    "cat admin-password | drover login --server https://192.168.1.10:8443 --email admin@drover.local --password-stdin",
+  ],
+} satisfies CommandHelp<FlagSpec>;
+
+export const loginCommand = defineCommand(loginHelp, async ({ flags, positionals }, io) => {
   if (positionals.length > 0) throw new UsageError(`unexpected argument: ${positionals[0]}`);
-  if (!flags["password-stdin"])
-    throw new UsageError("--password-stdin is required: pipe the password in");
   const server = serverOrigin(flags.server);
   const password = await passwordFromStdin(io);
   const dir = configDir(io.env);
@@ -140,4 +153,4 @@ export const loginCommand: Command = async (argv, io) => {
   await writeCredentials(dir, credentials);
   io.stderr(`logged in to ${server} as ${flags.email}\n`);
   return 0;
-};
+});

@@ -1,16 +1,23 @@
 import { readFile } from "node:fs/promises";
-import { hostname } from "node:os";
+import { hostname, networkInterfaces } from "node:os";
+import { resolve } from "node:path";
 import { type AcmeFetch, fetchTrustingCa } from "../../lib/acme/index.ts";
-import { type DroverServerOptions, startDroverServer } from "../../lib/server/index.ts";
+import {
+  externalAddresses,
+  formatHostPort,
+  isWildcardHost,
+  parseHostPort,
+} from "../../lib/net/index.ts";
+import {
+  type DroverServerOptions,
+  defaultAddresses,
+  startDroverServer,
+} from "../../lib/server/index.ts";
 import { parseDuration } from "../../lib/time/index.ts";
-import { parseFlags, UsageError } from "../flags.ts";
-import type { Command } from "../io.ts";
+import { type CommandHelp, defineCommand } from "../command.ts";
+import { type FlagSpec, UsageError } from "../flags.ts";
 import { stderrLogger } from "../output.ts";
-
-export const serverUsage = `drover server --data-dir DIR [--registration-addr HOST:PORT] [--agent-addr HOST:PORT]
-              [--operator-addr HOST:PORT] [--http-addr HOST:PORT] [--hostname NAME]...
-              [--heartbeat-interval 10s] [--cert-lifetime 7d] [--rate-limit 1000]
-              [--acme-email ADDRESS] [--acme-directory URL] [--acme-ca-file PEM]`;
+import { shellWord } from "../shell-word.ts";
 
 /** ACME settings from flags: --acme-email enables Let's Encrypt, --acme-directory provider "acme". */
 export async function acmeFromFlags(flags: {
@@ -60,36 +67,111 @@ function countFlag(name: string, value: string | undefined): number | undefined 
   return count;
 }
 
-export const serverCommand: Command = async (argv, io) => {
-  const { flags, positionals } = parseFlags(
-    {
-      "data-dir": { kind: "string", required: true },
-      "registration-addr": { kind: "string", default: "127.0.0.1:8440" },
-      "agent-addr": { kind: "string", default: ":8441" },
-      "operator-addr": { kind: "string", default: ":8442" },
-      "http-addr": { kind: "string", default: ":8443" },
-      hostname: { kind: "list" },
-      "heartbeat-interval": { kind: "string" },
-      "cert-lifetime": { kind: "string" },
-      "rate-limit": { kind: "string" },
-      "acme-email": { kind: "string" },
-      "acme-directory": { kind: "string" },
-      "acme-ca-file": { kind: "string" },
+/**
+ * The names and addresses the server certificate carries besides localhost and
+ * loopback: exactly the --hostname values when any is given, else every
+ * address another machine can dial this one on and its host name. The first
+ * one is what the printed join command dials; with no address but loopback
+ * there is none, and it dials 127.0.0.1.
+ */
+function serverNames(given: string[]): { names: string[]; remote: string[] } {
+  if (given.length > 0) return { names: given, remote: given };
+  const addresses = externalAddresses(networkInterfaces());
+  const remote = addresses.length > 0 ? [...addresses, hostname()] : [];
+  return { names: [...new Set([...remote, hostname()])], remote };
+}
+
+const serverHelp = {
+  summary: "run the control plane: registration, agent, operator and HTTPS listeners",
+  details:
+    "The first start creates the data dir, the fleet CA and an admin user, and prints\n" +
+    "the admin password and the commands that join a machine.",
+  flags: {
+    "data-dir": {
+      kind: "string",
+      value: "DIR",
+      required: true,
+      help: "where the server keeps its database, CAs and keys",
     },
-    argv,
-    io.env,
-  );
+    "registration-addr": {
+      kind: "string",
+      value: "HOST:PORT",
+      default: defaultAddresses.registration,
+      help: "where agents join with a token (TLS, no client certificate)",
+    },
+    "agent-addr": {
+      kind: "string",
+      value: "HOST:PORT",
+      default: defaultAddresses.agent,
+      help: "where joined agents connect (mTLS)",
+    },
+    "operator-addr": {
+      kind: "string",
+      value: "HOST:PORT",
+      default: defaultAddresses.operator,
+      help: "the operator gRPC API (mTLS, the admin credential)",
+    },
+    "http-addr": {
+      kind: "string",
+      value: "HOST:PORT",
+      default: defaultAddresses.http,
+      help: "HTTPS: REST /v1, WebSocket events, /ca.pem",
+    },
+    hostname: {
+      kind: "list",
+      value: "NAME",
+      help: "a name or address the server certificate must also carry",
+    },
+    "heartbeat-interval": {
+      kind: "string",
+      value: "DURATION",
+      help: "how often agents report health (e.g. 10s)",
+    },
+    "cert-lifetime": {
+      kind: "string",
+      value: "DURATION",
+      help: "how long agent and operator certificates last (e.g. 7d)",
+    },
+    "rate-limit": {
+      kind: "string",
+      value: "N",
+      help: "REST requests per minute per client",
+    },
+    "acme-email": {
+      kind: "string",
+      value: "ADDRESS",
+      help: "enables ACME (Let's Encrypt) certificates for sites, with this contact",
+    },
+    "acme-directory": {
+      kind: "string",
+      value: "URL",
+      help: "the ACME directory (default: Let's Encrypt)",
+    },
+    "acme-ca-file": {
+      kind: "string",
+      value: "PEM",
+      help: "a CA to trust for the ACME directory (a private ACME CA)",
+    },
+  },
+  examples: ["drover server --data-dir ./drover-data"],
+} satisfies CommandHelp<FlagSpec>;
+
+export const serverCommand = defineCommand(serverHelp, async ({ flags, positionals }, io) => {
   if (positionals.length > 0) throw new UsageError(`unexpected argument: ${positionals[0]}`);
   const acme = await acmeFromFlags(flags);
+  // Printed commands are pasted in other directories: the data dir must be absolute.
+  const dataDir = resolve(flags["data-dir"]);
+  const registrationBind = parseHostPort(flags["registration-addr"], "--registration-addr");
+  const { names, remote: remoteHosts } = serverNames(flags.hostname);
   const logger = stderrLogger(io.stderr);
   io.stderr("Starting the Drover server (first start creates the fleet CA)...\n");
   const server = await startDroverServer({
-    dataDir: flags["data-dir"],
+    dataDir,
     registrationAddress: flags["registration-addr"],
     agentAddress: flags["agent-addr"],
     operatorAddress: flags["operator-addr"],
     httpAddress: flags["http-addr"],
-    hostnames: [hostname(), ...flags.hostname],
+    hostnames: names,
     heartbeatIntervalMs: durationFlag("heartbeat-interval", flags["heartbeat-interval"]),
     certificateLifetimeMs: durationFlag("cert-lifetime", flags["cert-lifetime"]),
     rateLimitPerMinute: countFlag("rate-limit", flags["rate-limit"]),
@@ -97,11 +179,16 @@ export const serverCommand: Command = async (argv, io) => {
     logger,
   });
   const { endpoints } = server;
-  const dataDir = flags["data-dir"];
+  const registrationPort = parseHostPort(endpoints.registration).port;
+  const remote = isWildcardHost(registrationBind.host)
+    ? remoteHosts.map((host) => formatHostPort({ host, port: registrationPort }))
+    : [];
+  const joinAddress = remote[0] ?? endpoints.registration;
   io.stdout(
     [
       `Drover server running (fleet ${server.fleet.deps.authority.ca.fleetId}, data dir ${dataDir})`,
       `  registration  ${endpoints.registration}`,
+      ...(remote.length > 0 ? [`                from other machines: ${remote.join(", ")}`] : []),
       `  agent         ${endpoints.agent}`,
       `  operator      ${endpoints.operator}`,
       `  http          https://${endpoints.http}  (CA: https://${endpoints.http}/ca.pem)`,
@@ -117,9 +204,10 @@ export const serverCommand: Command = async (argv, io) => {
           ]
         : []),
       "",
-      "Join a machine to the fleet:",
-      `  TOKEN=$(${io.self} token create --data-dir ${dataDir} --role agent)`,
-      `  ${io.self} agent --server ${endpoints.registration} --token "$TOKEN" --data-dir ./agent-data`,
+      "Join a machine to the fleet: create a token here, run the agent there (add",
+      "--nginx-mode managed to the agent command to have it run nginx for your sites):",
+      `  TOKEN=$(${io.self} token create --data-dir ${shellWord(dataDir)} --role agent)`,
+      `  ${io.self} agent --server ${joinAddress} --token "$TOKEN" --data-dir ./agent-data`,
       "",
     ].join("\n"),
   );
@@ -129,4 +217,4 @@ export const serverCommand: Command = async (argv, io) => {
   io.stderr("Stopping the Drover server...\n");
   await server.stop();
   return 0;
-};
+});

@@ -4,12 +4,9 @@ import { Role } from "../../lib/gen/drover/v1/identity_pb.ts";
 import { decodeJoinToken } from "../../lib/pki/index.ts";
 import { parseLabelArg } from "../../lib/selector/index.ts";
 import { parseDuration } from "../../lib/time/index.ts";
-import { parseFlags, UsageError } from "../flags.ts";
-import type { Command } from "../io.ts";
-
-export const tokenUsage = `drover token create --data-dir DIR --role agent|operator [--label k=v]... [--ttl 1h] [--name N]
-                    [--allow-self-labels]
-drover token revoke --data-dir DIR TOKEN|NONCE_ID`;
+import { defineCommand, defineGroup } from "../command.ts";
+import { UsageError } from "../flags.ts";
+import { workspaceFromFlag } from "../workspace-flag.ts";
 
 export function labelsFromFlags(values: string[]): Record<string, string> {
   const labels: Record<string, string> = {};
@@ -24,57 +21,91 @@ export function labelsFromFlags(values: string[]): Record<string, string> {
   return labels;
 }
 
-const createToken: Command = async (argv, io) => {
-  const { flags, positionals } = parseFlags(
-    {
-      "data-dir": { kind: "string", required: true },
-      role: { kind: "string", required: true },
-      label: { kind: "list" },
-      ttl: { kind: "string", default: "1h" },
-      name: { kind: "string" },
-      "allow-self-labels": { kind: "boolean" },
+const dataDirFlag = {
+  kind: "string",
+  required: true,
+  value: "DIR",
+  help: "the server's data dir (its admin credential and addresses)",
+} as const;
+
+const createToken = defineCommand(
+  {
+    summary: "create a single-use join token (printed on stdout)",
+    flags: {
+      "data-dir": dataDirFlag,
+      role: { kind: "string", required: true, value: "agent|operator", help: "what joins" },
+      workspace: {
+        kind: "string",
+        value: "ID|SLUG",
+        help: "the workspace an agent joins (default: the default workspace)",
+      },
+      label: { kind: "list", value: "k=v", help: "a label the agent gets" },
+      ttl: {
+        kind: "string",
+        default: "1h",
+        value: "DURATION",
+        help: "how long the token is valid",
+      },
+      name: { kind: "string", help: "the agent's name (default: its host name)" },
+      "allow-self-labels": {
+        kind: "boolean",
+        help: "adopt the labels the agent claims at join as labels selectors match",
+      },
     },
-    argv,
-    io.env,
-  );
-  if (positionals.length > 0) throw new UsageError(`unexpected argument: ${positionals[0]}`);
-  const role = { agent: Role.AGENT, operator: Role.OPERATOR }[flags.role];
-  if (role === undefined) throw new UsageError("--role must be agent or operator");
-  const ttlMs = parseDuration(flags.ttl);
-  if (ttlMs === undefined) throw new UsageError("--ttl takes a duration such as 15m, 1h or 7d");
-  const client = await operatorClientFromDataDir(flags["data-dir"]);
-  const created = await client.createJoinToken({
-    role,
-    labels: labelsFromFlags(flags.label),
-    ttl: durationFromMs(ttlMs),
-    name: flags.name ?? "",
-    allowSelfLabels: flags["allow-self-labels"],
-  });
-  io.stdout(`${created.token}\n`);
-  return 0;
-};
+    examples: [
+      "drover token create --data-dir ./drover-data --role agent",
+      "drover token create --data-dir ./drover-data --role agent --workspace web --label site=home",
+    ],
+  },
+  async ({ flags, positionals }, io) => {
+    if (positionals.length > 0) throw new UsageError(`unexpected argument: ${positionals[0]}`);
+    const role = { agent: Role.AGENT, operator: Role.OPERATOR }[flags.role];
+    if (role === undefined) throw new UsageError("--role must be agent or operator");
+    if (flags.workspace !== undefined && role !== Role.AGENT)
+      throw new UsageError("--workspace is for agent tokens only");
+    const ttlMs = parseDuration(flags.ttl);
+    if (ttlMs === undefined) throw new UsageError("--ttl takes a duration such as 15m, 1h or 7d");
+    const labels = labelsFromFlags(flags.label);
+    const client = await operatorClientFromDataDir(flags["data-dir"]);
+    const workspace =
+      flags.workspace === undefined ? undefined : await workspaceFromFlag(client, flags.workspace);
+    const created = await client.createJoinToken({
+      role,
+      labels,
+      ttl: durationFromMs(ttlMs),
+      name: flags.name ?? "",
+      allowSelfLabels: flags["allow-self-labels"],
+      workspaceId: workspace?.id ?? "",
+    });
+    if (role === Role.AGENT && created.workspaceId === "")
+      io.stderr(
+        "note: there is no default workspace; the agent joins no workspace until moved (drover agents move)\n",
+      );
+    io.stdout(`${created.token}\n`);
+    return 0;
+  },
+);
 
-const revokeToken: Command = async (argv, io) => {
-  const { flags, positionals } = parseFlags(
-    { "data-dir": { kind: "string", required: true } },
-    argv,
-    io.env,
-  );
-  const [given, ...extra] = positionals;
-  if (given === undefined || extra.length > 0)
-    throw new UsageError("give exactly one TOKEN or NONCE_ID");
-  const nonceId = given.includes(".") ? decodeJoinToken(given).nonceId : given;
-  const client = await operatorClientFromDataDir(flags["data-dir"]);
-  await client.revokeJoinToken({ nonceId });
-  io.stderr(`revoked join token ${nonceId}\n`);
-  return 0;
-};
+const revokeToken = defineCommand(
+  {
+    summary: "revoke a join token that has not been used",
+    flags: { "data-dir": dataDirFlag },
+    args: "TOKEN|NONCE_ID",
+    examples: ['drover token revoke --data-dir ./drover-data "$TOKEN"'],
+  },
+  async ({ flags, positionals }, io) => {
+    const [given, ...extra] = positionals;
+    if (given === undefined || extra.length > 0)
+      throw new UsageError("give exactly one TOKEN or NONCE_ID");
+    const nonceId = given.includes(".") ? decodeJoinToken(given).nonceId : given;
+    const client = await operatorClientFromDataDir(flags["data-dir"]);
+    await client.revokeJoinToken({ nonceId });
+    io.stderr(`revoked join token ${nonceId}\n`);
+    return 0;
+  },
+);
 
-export const tokenCommand: Command = async (argv, io) => {
-  const [verb, ...rest] = argv;
-  if (verb === "create") return createToken(rest, io);
-  if (verb === "revoke") return revokeToken(rest, io);
-  throw new UsageError(
-    verb ? `unknown token command: ${verb}` : "token needs a command: create or revoke",
-  );
-};
+export const tokenCommand = defineGroup({
+  summary: "create and revoke join tokens",
+  commands: { create: createToken, revoke: revokeToken },
+});

@@ -1,9 +1,9 @@
 import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
-import { join } from "node:path";
+import { isAbsolute, join } from "node:path";
 import type { ConfigStatusReport } from "../delivery/index.ts";
 import { NGINX_CONFIG_PATH, NGINX_INCLUDE_PATH } from "../desired/index.ts";
-import { DroverError, isDroverError } from "../errors/index.ts";
+import { DroverError, invalidField, isDroverError } from "../errors/index.ts";
 import type { AgentHealth } from "../fleet/index.ts";
 import { type Logger, silentLogger } from "../log/index.ts";
 import { type NginxFeatures, nginxFeatures } from "../nginx/index.ts";
@@ -15,7 +15,12 @@ import { type BackoffPolicy, backoffDelay, defaultBackoff } from "./backoff.ts";
 import { createConfigSession, nginxHealth, type SessionNginx } from "./config-session.ts";
 import { createFileReceiver } from "./file-receiver.ts";
 import { runHealthStream } from "./health-stream.ts";
-import { type AgentIdentity, loadAgentIdentity, saveAgentIdentity } from "./identity-files.ts";
+import {
+  type AgentIdentity,
+  loadAgentIdentity,
+  saveAgentIdentity,
+  stageAgentIdentity,
+} from "./identity-files.ts";
 import { joinFleet } from "./join.ts";
 import { nginxBinaryLookup, nginxVersionText } from "./nginx/command.ts";
 import { createNginxManager, createSystemNginxManager, type NginxManager } from "./nginx/index.ts";
@@ -78,6 +83,8 @@ export interface DroverAgent {
 }
 
 export function createAgent(options: AgentOptions): DroverAgent {
+  // Checked before anything runs: a relative path would fail only after the token is spent.
+  if (!isAbsolute(options.dataDir)) throw invalidField("dataDir", "must be an absolute path");
   const logger = options.logger ?? silentLogger;
   const clock = options.clock ?? systemClock;
   const backoff = options.backoff ?? defaultBackoff;
@@ -141,6 +148,8 @@ export function createAgent(options: AgentOptions): DroverAgent {
       );
     }
     logger.info("joining the fleet", { server: options.server });
+    // Everything that can fail here fails before the token is spent.
+    const staged = await stageAgentIdentity(options.dataDir);
     const joined = await joinFleet({
       registrationAddress: options.server,
       token: options.token,
@@ -150,8 +159,19 @@ export function createAgent(options: AgentOptions): DroverAgent {
       version,
       capabilities: options.capabilities ?? [],
       labels: options.labels ?? {},
+    }).catch(async (error: unknown) => {
+      await staged.discard();
+      throw error;
     });
-    await saveAgentIdentity(options.dataDir, joined);
+    try {
+      await staged.commit(joined);
+    } catch (error) {
+      await staged.discard();
+      throw new DroverError(
+        "internal",
+        `registered as agent ${joined.id}, but writing its identity to ${options.dataDir} failed (${error instanceof Error ? error.message : String(error)}); the token is used up: fix the data dir, delete agent ${joined.id} and join with a new token`,
+      );
+    }
     logger.info("joined", { id: joined.id, fleet: joined.fleetId });
     return joined;
   }
@@ -182,8 +202,8 @@ export function createAgent(options: AgentOptions): DroverAgent {
     identity: () => current,
     nginx: manager,
     async run(signal) {
-      await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
       current = await obtainIdentity();
+      await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
       const sampleSystem = createHealthSampler({ diskPath: options.dataDir, version });
       const nginx = await sessionNginx();
       const fileRoot = join(options.dataDir, "files");

@@ -12,6 +12,7 @@ import {
 } from "../pki/index.ts";
 import { grpcTransport, resolveServiceAddress } from "../transport/index.ts";
 import type { AgentIdentity } from "./identity-files.ts";
+import { explainJoinFailure } from "./registration-port.ts";
 
 export interface JoinOptions {
   registrationAddress: string;
@@ -35,7 +36,9 @@ export async function joinFleet(options: JoinOptions): Promise<AgentIdentity> {
     RegistrationService,
     grpcTransport(options.registrationAddress, {}),
   );
-  const bundle = await discovery.getCABundle({});
+  const bundle = await discovery.getCABundle({}).catch((error: unknown) => {
+    throw explainJoinFailure(error, options.registrationAddress);
+  });
   const hash = await publicKeyHash(bundle.caBundlePem);
   if (hash !== claims.caHash) {
     throw new DroverError(

@@ -75,7 +75,15 @@ export interface EventCatalogue {
   };
   /** By an operator (name, labels) or by health (state, failed checks). */
   "agent.updated": AgentPayload &
-    ({ name: string; labels: Record<string, string> } | { state: string; failed: string[] });
+    (
+      | {
+          name: string;
+          labels: Record<string, string>;
+          /** Set when a fleet admin moved the agent: the workspace it left. */
+          previous_workspace_id?: string | null;
+        }
+      | { state: string; failed: string[] }
+    );
   "agent.deleted": AgentPayload;
   "agent.connected": AgentPayload;
   /** At server start only the agent's id (the subject) is at hand. */

@@ -2,12 +2,12 @@ import { randomBytes } from "node:crypto";
 import { getConnInfo } from "@hono/node-server/conninfo";
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context, MiddlewareHandler } from "hono";
-import { droverVersion } from "../version.ts";
 import { authenticateRequest, bearerFrom } from "./authenticate.ts";
 import { limitBodies } from "./body-limits.ts";
-import { docsPage } from "./docs-page.ts";
+import { docsPaths, docsRoutes } from "./docs-page.ts";
 import type { RestEnv } from "./env.ts";
 import { errorResponse, respondToError, validationError } from "./errors.ts";
+import { openApiDocumentConfig } from "./openapi.ts";
 import { createRateLimiter } from "./rate-limit.ts";
 import type { RestDeps } from "./rest-deps.ts";
 import { agentRoutes } from "./routes/agents.ts";
@@ -20,7 +20,7 @@ import { upstreamRoutes } from "./routes/upstreams.ts";
 import { virtualHostRoutes } from "./routes/virtual-hosts.ts";
 import { workspaceRoutes } from "./routes/workspaces.ts";
 
-const publicPaths = new Set(["/auth/login", "/auth/refresh", "/openapi.json", "/docs"]);
+const publicPaths = new Set(["/auth/login", "/auth/refresh", "/openapi.json", ...docsPaths]);
 
 /**
  * Before authentication every request counts against its source address, at
@@ -113,12 +113,7 @@ export function createRestApp(deps: RestDeps): OpenAPIHono<RestEnv> {
     scheme: "bearer",
     bearerFormat: "JWT",
   });
-  app.doc("/openapi.json", {
-    openapi: "3.0.3",
-    info: { title: "Drover REST API", version: droverVersion },
-    servers: [{ url: "/v1" }],
-    security: [{ bearer: [] }],
-  });
-  app.get("/docs", (c) => c.html(docsPage));
+  app.doc("/openapi.json", openApiDocumentConfig);
+  docsRoutes(app);
   return app;
 }

@@ -1,49 +1,103 @@
+import type { Hono } from "hono";
+import { type DocsAssets, loadDocsAssets } from "./docs-assets.ts";
+import type { RestEnv } from "./env.ts";
+
 /**
- * The API reference at /v1/docs: a self-contained page (no CDN; fleets are
- * often offline) that renders /v1/openapi.json as a table of operations.
+ * The API reference at /v1/docs: Swagger UI rendering /v1/openapi.json, every
+ * file served from this origin (no CDN; fleets are often offline) under a
+ * Content-Security-Policy that allows nothing else.
  */
-export const docsPage = `<!doctype html>
+
+const contentSecurityPolicy = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  // Swagger UI's stylesheet draws its icons as data: SVGs.
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join("; ");
+
+const page = (body: string) => `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Drover REST API</title>
-<style>
-body { font: 15px/1.5 system-ui, sans-serif; margin: 2rem auto; max-width: 60rem; color: #222; }
-h1 { font-size: 1.5rem; } h2 { font-size: 1.1rem; margin-top: 2rem; text-transform: capitalize; }
-table { border-collapse: collapse; width: 100%; } td { padding: .3rem .5rem; border-top: 1px solid #ddd; vertical-align: top; }
-code { font: 13px ui-monospace, monospace; } .method { font-weight: 600; width: 5rem; text-transform: uppercase; }
-</style>
+<link rel="stylesheet" href="docs/swagger-ui.css">
 </head>
 <body>
-<h1>Drover REST API</h1>
-<p>Base path <code>/v1</code>. Authenticate with <code>POST /v1/auth/login</code>, then send
-<code>Authorization: Bearer &lt;access_token&gt;</code>. Machine-readable:
-<a href="openapi.json"><code>openapi.json</code></a>.</p>
-<div id="operations">Loading…</div>
-<script>
-fetch("openapi.json").then((r) => r.json()).then((doc) => {
-  const groups = {};
-  for (const [path, item] of Object.entries(doc.paths)) {
-    for (const [method, op] of Object.entries(item)) {
-      const tag = (op.tags && op.tags[0]) || "other";
-      (groups[tag] = groups[tag] || []).push({ method, path, summary: op.summary || "" });
-    }
-  }
-  const root = document.getElementById("operations");
-  root.textContent = "";
-  for (const [tag, ops] of Object.entries(groups)) {
-    const h = document.createElement("h2"); h.textContent = tag; root.append(h);
-    const table = document.createElement("table");
-    for (const op of ops) {
-      const row = table.insertRow();
-      row.insertCell().textContent = op.method; row.cells[0].className = "method";
-      const code = document.createElement("code"); code.textContent = "/v1" + op.path; row.insertCell().append(code);
-      row.insertCell().textContent = op.summary;
-    }
-    root.append(table);
-  }
-});
-</script>
+${body}
 </body>
 </html>
 `;
+
+const referencePage = page(`<div id="reference"></div>
+<script src="docs/swagger-ui-bundle.js"></script>
+<script src="docs/init.js"></script>`);
+
+const unavailablePage = page(`<h1>Drover REST API</h1>
+<p>The API reference renderer is not available in this runtime: install the
+<code>swagger-ui-dist</code> package beside Drover to get it here. The OpenAPI
+document itself is at <a href="openapi.json"><code>/v1/openapi.json</code></a>.</p>`);
+
+// The page's own script, a file rather than inline so the policy needs no 'unsafe-inline'.
+const initScript = `window.ui = SwaggerUIBundle({
+  url: "openapi.json",
+  dom_id: "#reference",
+  deepLinking: true,
+  displayOperationId: true,
+  validatorUrl: null,
+  defaultModelsExpandDepth: 1,
+  defaultModelExpandDepth: 3,
+});
+`;
+
+/** Paths (below /v1) of the reference, served without authentication. */
+export const docsPaths = [
+  "/docs",
+  "/docs/init.js",
+  "/docs/swagger-ui-bundle.js",
+  "/docs/swagger-ui.css",
+];
+
+/** Serves the reference; the renderer's files are loaded on the first request. */
+export function docsRoutes(app: Hono<RestEnv>): void {
+  let assets: Promise<DocsAssets | undefined> | undefined;
+  const loaded = () => {
+    assets ??= loadDocsAssets();
+    return assets;
+  };
+  const headers = (contentType: string) => ({
+    "content-type": contentType,
+    "content-security-policy": contentSecurityPolicy,
+    "x-content-type-options": "nosniff",
+    "cache-control": "no-cache",
+  });
+  const asset = (path: string, pick: (assets: DocsAssets) => string, contentType: string) =>
+    app.get(path, async (c) => {
+      const files = await loaded();
+      if (!files)
+        return c.body(
+          "the API reference renderer is not installed\n",
+          404,
+          headers("text/plain; charset=utf-8"),
+        );
+      return c.body(pick(files), 200, headers(contentType));
+    });
+
+  app.get("/docs", async (c) =>
+    c.body(
+      (await loaded()) ? referencePage : unavailablePage,
+      200,
+      headers("text/html; charset=utf-8"),
+    ),
+  );
+  app.get("/docs/init.js", (c) =>
+    c.body(initScript, 200, headers("text/javascript; charset=utf-8")),
+  );
+  asset("/docs/swagger-ui-bundle.js", (files) => files.script, "text/javascript; charset=utf-8");
+  asset("/docs/swagger-ui.css", (files) => files.style, "text/css; charset=utf-8");
+}

@@ -1,6 +1,49 @@
 import { z } from "@hono/zod-openapi";
 import type { ZodType } from "zod";
+import { droverVersion } from "../version.ts";
 import { ErrorBody, PageMeta } from "./schemas.ts";
+
+/** The tags every operation is filed under, in the order the reference shows them. */
+export const apiTags = [
+  { name: "Auth", description: "Log in, refresh the session, change the password." },
+  {
+    name: "Organizations",
+    description: "The top of the tenancy tree: organizations own workspaces.",
+  },
+  {
+    name: "Workspaces",
+    description: "Workspaces hold agents, virtual hosts, upstreams and certificates.",
+  },
+  {
+    name: "Agents",
+    description: "Machines that joined the fleet: registration tokens, health, commands.",
+  },
+  { name: "Virtual hosts", description: "Sites served by the agents' nginx." },
+  { name: "Upstreams", description: "Backend pools the virtual hosts proxy to." },
+  { name: "Certificates", description: "TLS certificates of virtual hosts: internal CA or ACME." },
+  { name: "Files", description: "Files delivered to agents beside their nginx configuration." },
+  { name: "Traffic", description: "Metrics and access logs reported by the agents." },
+] as const;
+
+export type ApiTag = (typeof apiTags)[number]["name"];
+
+/** The document-level fields of /v1/openapi.json; the paths come from the routes. */
+export const openApiDocumentConfig = {
+  openapi: "3.0.3",
+  info: {
+    title: "Drover REST API",
+    version: droverVersion,
+    description:
+      "The REST API of a Drover control plane: tenancy, agents, nginx configuration and " +
+      "traffic. Log in with `POST /v1/auth/login` and send " +
+      "`Authorization: Bearer <access_token>`; errors use one format (`ErrorBody`).",
+    contact: { name: "Drover maintainers" },
+    license: { name: "Apache-2.0" },
+  },
+  servers: [{ url: "/v1", description: "This control plane" }],
+  security: [{ bearer: [] }],
+  tags: [...apiTags],
+};
 
 /** Small builders for route definitions, so each route states only what is its own. */
 

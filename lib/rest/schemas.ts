@@ -282,6 +282,10 @@ export const AgentListQuery = PageQuery.extend({
 export const AgentPatch = z.strictObject({
   name: z.string().optional(),
   labels: labels.optional(),
+  workspace_id: z.string().min(1).optional().openapi({
+    description:
+      "Move the agent to this workspace (fleet-wide admins only); its configuration is delivered again",
+  }),
 });
 
 export const JoinTokenCreate = z.strictObject({

@@ -13,6 +13,18 @@ import { tryFileLock } from "../store/index.ts";
  * only names the holder in the refusal. Returns the function that releases it.
  */
 export async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
+  const unlock = await tryLockDataDir(dataDir);
+  if (unlock) return unlock;
+  const pid = Number((await readTextIfExists(join(dataDir, "server.pid")))?.trim());
+  const holder = Number.isInteger(pid) && pid > 0 ? `(pid ${pid}) ` : "";
+  throw new DroverError(
+    "failed_precondition",
+    `another Drover server ${holder}holds data dir ${dataDir} (${join(dataDir, "server.lock")} is locked); stop it first or choose another --data-dir`,
+  );
+}
+
+/** As lockDataDir, but undefined while a server holds the data dir: a CLI command then goes through it. */
+export async function tryLockDataDir(dataDir: string): Promise<(() => Promise<void>) | undefined> {
   const path = join(dataDir, "server.lock");
   const pidPath = join(dataDir, "server.pid");
   for (let attempt = 0; attempt < 2; attempt++) {
@@ -24,14 +36,7 @@ export async function lockDataDir(dataDir: string): Promise<() => Promise<void>>
         await lock.release();
       };
     }
-    if (lock.kind === "busy") {
-      const pid = Number((await readTextIfExists(pidPath))?.trim());
-      const holder = Number.isInteger(pid) && pid > 0 ? `(pid ${pid}) ` : "";
-      throw new DroverError(
-        "failed_precondition",
-        `another Drover server ${holder}holds data dir ${dataDir} (${path} is locked); stop it first or choose another --data-dir`,
-      );
-    }
+    if (lock.kind === "busy") return undefined;
     // An older version's pid file: its lock was the pid, which proves nothing; the OS lock decides.
     await rm(path, { force: true });
   }

@@ -1,18 +1,28 @@
 import { rm } from "node:fs/promises";
 import { writeSecretFile } from "../files/index.ts";
 import type { Logger } from "../log/index.ts";
-import { ensureFirstAdmin, type TenancyDeps } from "../tenancy/index.ts";
+import { ensureDefaultWorkspace, ensureFirstAdmin, type TenancyDeps } from "../tenancy/index.ts";
 import { serverPaths } from "./data-dir.ts";
 
 /**
- * The first start's admin, created only once every listener is bound (a
- * failed bind creates nothing, so no password is lost), with its password
- * also in a 0600 file: stdout ends up in service logs, the file does not.
+ * What a fleet starts with, created only once every listener is bound (a
+ * failed bind creates nothing, so no password is lost): the default
+ * organization and workspace (also for an upgraded data dir that has no
+ * organization), and the first admin, with its password also in a 0600
+ * file: stdout ends up in service logs, the file does not.
  */
-export async function createFirstAdmin(
+export async function createFirstStartDefaults(
   deps: TenancyDeps,
   dataDir: string,
+  logger: Logger,
 ): Promise<{ email: string; password: string } | undefined> {
+  const workspace = await ensureDefaultWorkspace(deps);
+  if (workspace) {
+    logger.info("created the default organization and workspace", {
+      organization: workspace.organizationId,
+      workspace: workspace.id,
+    });
+  }
   const created = await ensureFirstAdmin(deps);
   if (!created) return undefined;
   await writeSecretFile(serverPaths(dataDir).initialAdminPassword, `${created.password}\n`);

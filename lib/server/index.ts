@@ -12,3 +12,4 @@ export {
   defaultAddresses,
   startDroverServer,
 } from "./server.ts";
+export { resetPasswordInStoppedServer } from "./stopped-server.ts";

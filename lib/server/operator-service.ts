@@ -3,7 +3,14 @@ import type { ServiceImpl } from "@connectrpc/connect";
 import type { ConfigDelivery } from "../delivery/index.ts";
 import type { Fleet } from "../fleet/index.ts";
 import type { OperatorService } from "../gen/drover/v1/operator_pb.ts";
-import { commandAgentFor, createUser, getAgentConfigFor } from "../tenancy/index.ts";
+import type { UserRow } from "../store/index.ts";
+import {
+  commandAgentFor,
+  createJoinTokenFor,
+  createUser,
+  getAgentConfigFor,
+  resetUserPassword,
+} from "../tenancy/index.ts";
 import {
   agentCommandFromProto,
   agentConfigToProto,
@@ -16,6 +23,12 @@ import {
 } from "../wire/index.ts";
 import { operatorConfigMethods } from "./operator-config.ts";
 import { operatorTenancyMethods, principalOf } from "./operator-tenancy.ts";
+
+const userToProto = (user: UserRow) => ({
+  id: user.id,
+  email: user.email,
+  createdAt: timestampFromDate(user.createdAt),
+});
 
 export function operatorService(
   fleet: Fleet,
@@ -36,18 +49,20 @@ export function operatorService(
         await commandAgentFor(fleet, delivery, principalOf(context), agentId, command),
       );
     },
-    async createJoinToken(request) {
-      const created = await fleet.createJoinToken({
+    async createJoinToken(request, context) {
+      const created = await createJoinTokenFor(fleet, principalOf(context), {
         role: roleFromProto(request.role),
         labels: request.labels,
         ttlMs: request.ttl ? durationMs(request.ttl) : undefined,
         name: request.name,
         allowSelfLabels: request.allowSelfLabels,
+        workspaceId: request.workspaceId || undefined,
       });
       return {
         token: created.token,
         nonceId: created.nonceId,
         expiresAt: timestampFromDate(created.expiresAt),
+        workspaceId: created.workspaceId ?? "",
       };
     },
     async revokeJoinToken(request) {
@@ -77,9 +92,15 @@ export function operatorService(
         organizationSlug: request.organizationSlug || undefined,
         role: memberRoleFromProto(request.role),
       });
-      return {
-        user: { id: user.id, email: user.email, createdAt: timestampFromDate(user.createdAt) },
-      };
+      return { user: userToProto(user) };
+    },
+    // Served only to operator certificates: whoever holds the admin credential holds the fleet.
+    async resetUserPassword(request) {
+      const reset = await resetUserPassword(fleet.deps, {
+        email: request.email,
+        password: request.password,
+      });
+      return { user: userToProto(reset.user), revokedRefreshTokens: reset.revokedRefreshTokens };
     },
   };
 }

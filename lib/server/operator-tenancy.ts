@@ -188,6 +188,7 @@ export function operatorTenancyMethods(fleet: Fleet): TenancyMethods {
       const row = await updateAgentFor(fleet, principalOf(context), request.id, {
         name: request.name,
         labels: request.labels?.values,
+        workspaceId: request.workspaceId,
       });
       return { agent: agentToProto(row) };
     },

@@ -13,12 +13,19 @@ import { IdentityService } from "../gen/drover/v1/identity_pb.ts";
 import { OperatorService } from "../gen/drover/v1/operator_pb.ts";
 import { RegistrationService } from "../gen/drover/v1/registration_pb.ts";
 import { type Logger, silentLogger } from "../log/index.ts";
-import { dialableHost, formatHostPort, type HostPort, parseHostPort } from "../net/index.ts";
+import {
+  dialableHost,
+  formatHostPort,
+  type HostPort,
+  isWildcardHost,
+  parseHostPort,
+} from "../net/index.ts";
 import { createEventSocket, type RestDeps } from "../rest/index.ts";
 import { openStore } from "../store/index.ts";
 import { every, startTasks } from "../tasks/index.ts";
 import { firstAdminEmail } from "../tenancy/index.ts";
 import { type Clock, systemClock } from "../time/index.ts";
+import { logAgentPresence } from "./agent-log.ts";
 import { agentService } from "./agent-service.ts";
 import { requireRole } from "./authorize.ts";
 import {
@@ -31,7 +38,7 @@ import {
 import { droverErrorInterceptor } from "./connect-errors.ts";
 import { type Endpoints, prepareDataDir, serverPaths, writeEndpoints } from "./data-dir.ts";
 import { lockDataDir } from "./data-dir-lock.ts";
-import { createFirstAdmin, removeInitialAdminPassword } from "./first-admin.ts";
+import { createFirstStartDefaults, removeInitialAdminPassword } from "./first-admin.ts";
 import { startGrpcListener } from "./grpc-listener.ts";
 import { createHttpApp } from "./http-app.ts";
 import { startHttpListener } from "./http-listener.ts";
@@ -87,15 +94,15 @@ export interface DroverServer {
 }
 
 export const defaultAddresses = {
-  registration: "127.0.0.1:8440",
+  // Every interface: a join token is needed to use it, and other machines must reach it.
+  registration: ":8440",
   agent: ":8441",
   operator: ":8442",
   http: ":8443",
 } as const;
 
 function advertised(bound: HostPort): string {
-  const wildcard = bound.host === "" || bound.host === "0.0.0.0" || bound.host === "::";
-  return formatHostPort({ host: wildcard ? "" : bound.host, port: bound.port });
+  return formatHostPort({ host: isWildcardHost(bound.host) ? "" : bound.host, port: bound.port });
 }
 
 function dialable(bound: HostPort): string {
@@ -294,8 +301,9 @@ async function startLocked(
   opened.push(() => httpListener.close());
 
   // Only now that every listener is bound: a failed bind creates no admin.
-  const firstAdmin = await createFirstAdmin(fleet.deps, options.dataDir);
+  const firstAdmin = await createFirstStartDefaults(fleet.deps, options.dataDir, logger);
   const unsubscribe = events.subscribe((event) => {
+    logAgentPresence(logger, event);
     const email = (event.data as { email?: unknown } | null)?.email;
     if (event.type === "user.password_changed" && email === firstAdminEmail) {
       void removeInitialAdminPassword(options.dataDir, logger);

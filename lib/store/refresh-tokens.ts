@@ -65,5 +65,15 @@ export function createRefreshTokenRepository(run: Runner): RefreshTokenRepositor
           .returning({ id: refreshTokens.id });
         return rows.length;
       }),
+
+    revokeForUser: (userId, at) =>
+      run(async (db) => {
+        const rows = await db
+          .update(refreshTokens)
+          .set({ revokedAt: at })
+          .where(and(eq(refreshTokens.userId, userId), isNull(refreshTokens.revokedAt)))
+          .returning({ id: refreshTokens.id });
+        return rows.length;
+      }),
   };
 }

@@ -218,6 +218,8 @@ export interface WorkspaceFilter {
   organizationIds?: string[];
   /** Only this organization's workspaces; combines with organizationIds. */
   organizationId?: string;
+  /** Only workspaces with this slug (unique per organization, not across them). */
+  slug?: string;
 }
 
 export interface RefreshTokenRow {
@@ -292,6 +294,8 @@ export interface RefreshTokenRepository {
   use(id: string, at: Date): Promise<RefreshTokenRow | null>;
   /** Revokes every unrevoked token of the family; returns how many. */
   revokeFamily(familyId: string, at: Date): Promise<number>;
+  /** Revokes every unrevoked token of the user (a password reset); returns how many. */
+  revokeForUser(userId: string, at: Date): Promise<number>;
 }
 
 export interface CertificateRepository {

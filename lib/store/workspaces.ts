@@ -20,11 +20,16 @@ function slugTaken(organizationId: string | undefined, slug: string): DroverErro
   );
 }
 
-function filterSql({ organizationIds, organizationId }: WorkspaceFilter = {}): SQL | undefined {
+function filterSql({
+  organizationIds,
+  organizationId,
+  slug,
+}: WorkspaceFilter = {}): SQL | undefined {
   checkIds("organizationIds", organizationIds);
   return and(
     organizationIds === undefined ? undefined : inList(workspaces.organizationId, organizationIds),
     organizationId === undefined ? undefined : eq(workspaces.organizationId, organizationId),
+    slug === undefined ? undefined : eq(workspaces.slug, slug),
   );
 }
 

@@ -1,9 +1,15 @@
-import { type Principal, requireRead, requireWrite } from "../auth/index.ts";
+import { type Principal, requireFleetAdmin, requireRead, requireWrite } from "../auth/index.ts";
 import type { CommandOutcome, ConfigDelivery, NginxCommand } from "../delivery/index.ts";
 import { DroverError, invalidField } from "../errors/index.ts";
-import { agentPayload, type CreatedJoinToken, type Fleet } from "../fleet/index.ts";
+import {
+  agentPayload,
+  type CreatedJoinToken,
+  type CreateJoinTokenInput,
+  type Fleet,
+} from "../fleet/index.ts";
 import { parseSelector, validateLabels } from "../selector/index.ts";
 import type { AgentRow, AgentState, ConfigStatusRow } from "../store/index.ts";
+import { findDefaultWorkspace } from "./default-workspace.ts";
 import { offsetOf, type PageOf, type PageRequest } from "./deps.ts";
 import { checkDisplayName } from "./validate.ts";
 import { getWorkspace } from "./workspaces.ts";
@@ -72,23 +78,43 @@ export async function listWorkspaceAgents(
   return { items, total };
 }
 
+export interface AgentUpdate {
+  name?: string;
+  labels?: Record<string, string>;
+  /** Moves the agent to this workspace (a fleet-wide admin only); its configuration follows. */
+  workspaceId?: string;
+}
+
 export async function updateAgentFor(
   fleet: Fleet,
   principal: Principal,
   id: string,
-  patch: { name?: string; labels?: Record<string, string> },
+  patch: AgentUpdate,
 ): Promise<AgentRow> {
   const agent = await getAgentFor(fleet, principal, id);
   await authorizeAgent(fleet, principal, agent, true);
   if (patch.name !== undefined) checkDisplayName("name", patch.name);
   if (patch.labels !== undefined) validateLabels(patch.labels, "labels");
+  if (patch.workspaceId !== undefined) {
+    // An agent is a machine of the fleet, lent to one organization at a time.
+    requireFleetAdmin(principal, `moving agent ${id} to another workspace`);
+    await getWorkspace(fleet.deps, principal, patch.workspaceId);
+  }
   return fleet.deps.events.commit(async (tx) => {
+    const previous = (await tx.agents.get(id))?.workspaceId ?? null;
     const updated = await tx.agents.update(id, patch, fleet.deps.clock.now());
+    const moved = updated.workspaceId !== previous;
     await tx.emit({
       type: "agent.updated",
       subjectId: id,
-      data: { ...agentPayload(updated), name: updated.name, labels: updated.labels },
-      // Its labels choose which hosts and files it gets.
+      data: {
+        ...agentPayload(updated),
+        name: updated.name,
+        labels: updated.labels,
+        ...(moved ? { previous_workspace_id: previous } : {}),
+      },
+      // Its labels and its workspace choose which hosts and files it gets; no
+      // other agent's configuration depends on it, so only it is computed again.
       changes: { agents: [id] },
     });
     return updated;
@@ -119,6 +145,29 @@ export async function createWorkspaceJoinToken(
   const workspace = await getWorkspace(fleet.deps, principal, workspaceId);
   requireWrite(principal, workspace.organizationId, `workspace ${workspaceId}`);
   return fleet.createJoinToken({ role: "agent", ...input, workspaceId });
+}
+
+/**
+ * A join token from the operator API or the CLI: an agent token without a
+ * workspace lands in the default one while it exists (unassigned otherwise,
+ * as before the default existed); an operator joins no workspace.
+ */
+export async function createJoinTokenFor(
+  fleet: Fleet,
+  principal: Principal,
+  input: CreateJoinTokenInput,
+): Promise<CreatedJoinToken & { workspaceId: string | null }> {
+  requireFleetAdmin(principal, "creating a join token");
+  if (input.workspaceId !== undefined && input.role !== "agent")
+    throw invalidField("workspace_id", "only agents join a workspace");
+  const workspaceId =
+    input.role !== "agent"
+      ? undefined
+      : input.workspaceId !== undefined
+        ? (await getWorkspace(fleet.deps, principal, input.workspaceId)).id
+        : (await findDefaultWorkspace(fleet.deps))?.id;
+  const created = await fleet.createJoinToken({ ...input, workspaceId });
+  return { ...created, workspaceId: workspaceId ?? null };
 }
 
 /** An agent's configuration status: the version it should hold, the one it applied, the latest delivery's state. */

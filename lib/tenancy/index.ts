@@ -1,6 +1,8 @@
 export {
+  type AgentUpdate,
   authorizeAgent,
   commandAgentFor,
+  createJoinTokenFor,
   createWorkspaceJoinToken,
   deleteAgentFor,
   getAgentConfigFor,
@@ -18,6 +20,7 @@ export {
   renewCertificate,
 } from "./certificates.ts";
 export { configLimits } from "./config-validate.ts";
+export { defaultSlug, ensureDefaultWorkspace, findDefaultWorkspace } from "./default-workspace.ts";
 export type { PageOf, PageRequest, TenancyDeps } from "./deps.ts";
 export { eventVisibility } from "./event-visibility.ts";
 export {
@@ -59,6 +62,7 @@ export {
   createUser,
   ensureFirstAdmin,
   firstAdminEmail,
+  resetUserPassword,
 } from "./users.ts";
 export {
   createVirtualHost,

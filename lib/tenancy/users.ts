@@ -99,3 +99,34 @@ export async function changeOwnPassword(
     });
   });
 }
+
+/**
+ * Sets a user's password without the current one: for whoever holds the
+ * fleet itself (the admin credential, or the stopped server's data dir), so
+ * a lost password is never a dead end. Callers check who may do this. Every
+ * refresh token of the user is revoked with it, so sessions that may have
+ * come with the lost password end within an access token's lifetime.
+ */
+export async function resetUserPassword(
+  deps: TenancyDeps,
+  input: { email: string; password: string },
+): Promise<{ user: UserRow; revokedRefreshTokens: number }> {
+  const email = input.email.toLowerCase();
+  checkEmail("email", email);
+  const user = await deps.store.users.getByEmail(email);
+  if (!user) throw new DroverError("not_found", `no user has email ${email}`);
+  checkPasswordStrength(input.password);
+  const passwordHash = await hashPassword(input.password);
+  return deps.events.commit(async (tx) => {
+    const now = deps.clock.now();
+    const updated = await tx.users.updatePassword(user.id, passwordHash, now);
+    const revokedRefreshTokens = await tx.refreshTokens.revokeForUser(user.id, now);
+    await tx.emit({
+      type: "user.password_changed",
+      subjectId: user.id,
+      data: { email: user.email },
+      changes: noChanges,
+    });
+    return { user: updated, revokedRefreshTokens };
+  });
+}

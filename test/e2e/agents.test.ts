@@ -179,12 +179,15 @@ describe("drover agents config, status and reload", () => {
     const noId = await agents("config");
     expect(noId.code).toBe(2);
     expect(noId.stderr).toContain("error: give exactly one agent ID");
-    expect(noId.stderr).toContain("drover agents config|status|reload --data-dir DIR ID");
+    // The one relevant usage line, not every command's.
+    expect(noId.stderr).toContain("drover agents config --data-dir DIR [-o json|table] ID");
+    expect(noId.stderr).not.toContain("drover agents reload");
     const badOutput = await agents("config", idle, "-o", "yaml");
     expect(badOutput.code).toBe(2);
     expect(badOutput.stderr).toContain("error: -o takes json or table");
     const badVerb = await agents("restart", idle);
     expect(badVerb.code).toBe(2);
-    expect(badVerb.stderr).toContain("error: unknown agents command: restart");
+    expect(badVerb.stderr).toContain("error: unknown command: restart");
+    expect(badVerb.stderr).toContain("drover agents reload --data-dir DIR");
   });
 });

@@ -12,7 +12,8 @@ import { sleep, waitFor as waitUntil } from "../support/loopback.ts";
 export { sleep };
 
 export const repoRoot = resolve(import.meta.dir, "..", "..");
-export const binary = join(repoRoot, "dist", "drover");
+/** DROVER_E2E_BINARY runs the tests against another build (a private one while developing). */
+export const binary = process.env.DROVER_E2E_BINARY ?? join(repoRoot, "dist", "drover");
 
 /** How long any single wait may take before the test fails with a description. */
 export const defaultDeadlineMs = 15_000;
@@ -106,9 +107,20 @@ function requireBinary(): void {
 
 /** Every child any harness started, so even a crashed test run leaves none behind. */
 const everyChild = new Set<ChildProcess>();
+/** Children started as process-group leaders (shell scripts): signals go to the whole group. */
+const groupLeaders = new WeakSet<ChildProcess>();
+function signalChild(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (groupLeaders.has(child) && child.pid !== undefined) {
+    try {
+      process.kill(-child.pid, signal);
+    } catch {
+      // the group is gone already
+    }
+  } else child.kill(signal);
+}
 process.on("exit", () => {
   for (const child of everyChild) {
-    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    if (child.exitCode === null && child.signalCode === null) signalChild(child, "SIGKILL");
   }
 });
 
@@ -119,13 +131,13 @@ function isRunning(child: ChildProcess): boolean {
 async function stopChild(child: ChildProcess): Promise<void> {
   if (!isRunning(child)) return;
   const exited = new Promise<void>((done) => child.once("exit", () => done()));
-  child.kill("SIGTERM");
+  signalChild(child, "SIGTERM");
   const graceful = await Promise.race([
     exited.then(() => true),
     sleep(killGraceMs).then(() => false),
   ]);
   if (!graceful && isRunning(child)) {
-    child.kill("SIGKILL");
+    signalChild(child, "SIGKILL");
     await exited;
   }
 }
@@ -134,14 +146,16 @@ function startProcess(
   name: string,
   command: string,
   args: string[],
-  options: { cwd: string; env?: Record<string, string> },
+  options: { cwd: string; env?: Record<string, string>; group?: boolean },
 ): RunningProcess {
   const child = spawn(command, args, {
     cwd: options.cwd,
     env: childEnv(options.env),
     stdio: ["ignore", "pipe", "pipe"],
+    detached: options.group ?? false,
   });
   everyChild.add(child);
+  if (options.group) groupLeaders.add(child);
   let stdout = "";
   let stderr = "";
   child.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
@@ -228,7 +242,10 @@ export class Harness {
    * free port; with them (e.g. from a previous run) it binds those exactly.
    * Resolves once a fresh endpoints.json has been written.
    */
-  async startServer(ports?: Endpoints): Promise<ServerProcess> {
+  async startServer(
+    ports?: Endpoints,
+    launch: { cwd?: string; dataDirFlag?: string } = {},
+  ): Promise<ServerProcess> {
     const endpointsPath = join(this.dataDir, "endpoints.json");
     // Written at every start: remove the old one so we wait for this start's.
     await rm(endpointsPath, { force: true });
@@ -239,7 +256,7 @@ export class Harness {
       [
         "server",
         "--data-dir",
-        this.dataDir,
+        launch.dataDirFlag ?? this.dataDir,
         "--registration-addr",
         ports?.registration ?? "127.0.0.1:0",
         "--agent-addr",
@@ -251,7 +268,7 @@ export class Harness {
         "--heartbeat-interval",
         "1s",
       ],
-      { cwd: this.root },
+      { cwd: launch.cwd ?? this.root },
     );
     this.processes.push(proc);
     const endpoints = await waitFor("the server to write endpoints.json", async () => {
@@ -292,6 +309,26 @@ export class Harness {
     return proc;
   }
 
+  /**
+   * Runs a shell script as a long-running child in its own process group, so
+   * stopping it stops every program it started. `prefix` wraps bash (e.g.
+   * `ip netns exec NS`).
+   */
+  startShell(
+    name: string,
+    script: string,
+    options: { cwd: string; env?: Record<string, string>; prefix?: string[] },
+  ): RunningProcess {
+    const [command, ...args] = [...(options.prefix ?? []), "bash", "-c", script];
+    const proc = startProcess(name, command ?? "bash", args, {
+      cwd: options.cwd,
+      group: true,
+      ...(options.env === undefined ? {} : { env: options.env }),
+    });
+    this.processes.push(proc);
+    return proc;
+  }
+
   /** Runs `drover agent` expecting it to stop by itself (e.g. refused); killed at the deadline. */
   runAgent(options: AgentStartOptions, deadlineMs = defaultDeadlineMs): Promise<CliResult> {
     return this.run(agentArgs(this, options), { deadlineMs });
@@ -308,13 +345,16 @@ export class Harness {
     return this.exec(binary, args, options);
   }
 
-  /** Runs any program (openssl, curl) the same way as `run`. */
+  /** Runs any program (openssl, curl) the same way as `run`; `cwd` defaults to the temp dir. */
   async exec(
     command: string,
     args: string[],
-    options: { env?: Record<string, string>; deadlineMs?: number } = {},
+    options: { env?: Record<string, string>; deadlineMs?: number; cwd?: string } = {},
   ): Promise<CliResult> {
-    const proc = startProcess(command, command, args, { cwd: this.root, env: options.env });
+    const proc = startProcess(command, command, args, {
+      cwd: options.cwd ?? this.root,
+      env: options.env,
+    });
     this.processes.push(proc);
     const deadlineMs = options.deadlineMs ?? defaultDeadlineMs;
     let timer: ReturnType<typeof setTimeout> | undefined;

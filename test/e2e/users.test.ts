@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { binary, Harness, type ServerProcess } from "./harness.ts";
+import { existsSync } from "node:fs";
+import { binary, Harness, type ServerProcess, waitFor } from "./harness.ts";
 
 setDefaultTimeout(30_000);
 
@@ -41,8 +42,8 @@ describe("people: the first admin, users create, REST login with curl", () => {
     ]);
   }
 
-  function usersCreate(password: string, args: string[]) {
-    const command = `printf '%s\\n' "$PASSWORD" | "$DROVER" users create --data-dir "$DATA_DIR" ${args.join(" ")}`;
+  function usersCreate(password: string, args: string[], verb = "create") {
+    const command = `printf '%s\\n' "$PASSWORD" | "$DROVER" users ${verb} --data-dir "$DATA_DIR" ${args.join(" ")}`;
     return h.exec("bash", ["-c", command], {
       env: { PASSWORD: password, DROVER: binary, DATA_DIR: h.dataDir },
     });
@@ -100,12 +101,62 @@ describe("people: the first admin, users create, REST login with curl", () => {
       h.path("server/admin.key"),
     ]);
     expect(withCert.status).toBe(200);
-    expect(JSON.parse(withCert.body)).toEqual({
-      data: [],
-      meta: { page: 1, per_page: 20, total: 0 },
+    // The first start's default organization.
+    expect(JSON.parse(withCert.body)).toMatchObject({
+      data: [{ slug: "default", name: "Default" }],
+      meta: { page: 1, per_page: 20, total: 1 },
     });
     const without = await curl("/v1/organizations");
     expect(without.status).toBe(401);
     expect(JSON.parse(without.body).error.code).toBe("UNAUTHORIZED");
+  });
+
+  // Issue 10, the first hour: a lost admin password is never a dead end.
+  const resetPassword = (password: string, email: string) =>
+    usersCreate(password, ["--email", email, "--password-stdin"], "reset-password");
+
+  function refresh(token: string) {
+    return curl("/v1/auth/refresh", [
+      "-H",
+      "content-type: application/json",
+      "--data",
+      JSON.stringify({ refresh_token: token }),
+    ]);
+  }
+
+  test("users reset-password with the server running: new password logs in, sessions end, the initial password file goes", async () => {
+    const [, email, password] = /email\s+(\S+)\n\s+password\s+(\S+)/.exec(
+      server.stdout(),
+    ) as RegExpExecArray;
+    const session = JSON.parse((await login(email as string, password as string)).body);
+    expect(existsSync(h.path("server/initial-admin-password"))).toBe(true);
+    const reset = await resetPassword("running reset password", email as string);
+    expect(reset).toMatchObject({ code: 0 });
+    // Two sessions: the first test logged in too.
+    expect(reset.stderr).toContain("through the running server; revoked 2 refresh token(s)");
+    expect((await login(email as string, "running reset password")).status).toBe(200);
+    expect((await login(email as string, password as string)).status).toBe(401);
+    expect((await refresh(session.refresh_token)).status).toBe(401);
+    await waitFor("the initial password file to go", () =>
+      !existsSync(h.path("server/initial-admin-password")) ? true : undefined,
+    );
+    const unknown = await resetPassword("running reset password", "nobody@example.com");
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain("no user has email nobody@example.com");
+  });
+
+  test("users reset-password with the server stopped writes the store; the restarted server takes the new password", async () => {
+    const session = JSON.parse((await login("ops@example.com", "correct horse battery")).body);
+    await h.stop(server);
+    const reset = await resetPassword("stopped reset password", "ops@example.com");
+    expect(reset).toMatchObject({ code: 0 });
+    expect(reset.stderr).toContain("in its store; revoked 2 refresh token(s)");
+    const short = await resetPassword("short", "ops@example.com");
+    expect(short.code).toBe(1);
+    expect(short.stderr).toContain("at least 12 characters");
+    server = await h.startServer(server.endpoints);
+    expect((await login("ops@example.com", "stopped reset password")).status).toBe(200);
+    expect((await login("ops@example.com", "correct horse battery")).status).toBe(401);
+    expect((await refresh(session.refresh_token)).status).toBe(401);
   });
 });

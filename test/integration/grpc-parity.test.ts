@@ -118,7 +118,13 @@ describe("REST and the operator gRPC service see the same objects", () => {
     });
     expect(updated.agent?.labels).toEqual({ a: "1" });
     const viaRest = await rest("GET", `/v1/agents/${registered.id}`);
-    expect(viaRest).toMatchObject({ name: "renamed", labels: { a: "1" }, workspace_id: null });
+    // A token without a workspace joins the agent to the default one.
+    expect(updated.agent?.workspaceId).toMatch(/./);
+    expect(viaRest).toMatchObject({
+      name: "renamed",
+      labels: { a: "1" },
+      workspace_id: updated.agent?.workspaceId,
+    });
   });
 });
 

@@ -156,13 +156,14 @@ describe("organizations and workspaces", () => {
     expect(body(patched)).toMatchObject({ id: acme.id, name: "Acme Inc", slug: "acme" });
 
     for (const slug of ["page-a", "page-b"]) await post("/v1/organizations", { name: slug, slug });
-    const first = await call("GET", "/v1/organizations?page=1&per_page=2", { token: adminToken });
-    const second = await call("GET", "/v1/organizations?page=2&per_page=2", { token: adminToken });
-    expect(body(first).meta).toEqual({ page: 1, per_page: 2, total: 3 });
-    expect(data(first)).toHaveLength(2);
+    // Four with the default organization the first start creates.
+    const first = await call("GET", "/v1/organizations?page=1&per_page=3", { token: adminToken });
+    const second = await call("GET", "/v1/organizations?page=2&per_page=3", { token: adminToken });
+    expect(body(first).meta).toEqual({ page: 1, per_page: 3, total: 4 });
+    expect(data(first)).toHaveLength(3);
     expect(data(second)).toHaveLength(1);
     const ids = [...data(first), ...data(second)].map((org) => org.id);
-    expect(new Set(ids).size).toBe(3);
+    expect(new Set(ids).size).toBe(4);
     expectError(
       await call("GET", "/v1/organizations?per_page=1000", { token: adminToken }),
       422,
@@ -388,7 +389,39 @@ describe("API description", () => {
     }
     const docs = await call("GET", "/v1/docs");
     expect(docs.status).toBe(200);
-    expect(docs.text).toContain("openapi.json");
+    expect(docs.headers["content-security-policy"]).toContain("default-src 'none'");
+    // The renderer comes from this server (no CDN), without credentials.
+    expect(docs.text).toContain('src="docs/swagger-ui-bundle.js"');
+    const renderer = await call("GET", "/v1/docs/swagger-ui-bundle.js");
+    expect(renderer.status).toBe(200);
+    expect(renderer.text).toContain("SwaggerUIBundle");
+  });
+
+  test("every operation serves client generators: unique operationId, summary, description, declared tag", async () => {
+    type Operation = {
+      operationId?: string;
+      summary?: string;
+      description?: string;
+      tags?: string[];
+    };
+    const spec = body(await call("GET", "/v1/openapi.json"));
+    const declared = (spec.tags as { name: string; description: string }[]).map((tag) => tag.name);
+    const operations = Object.values(
+      spec.paths as Record<string, Record<string, Operation>>,
+    ).flatMap((item) => Object.values(item));
+    const ids = operations.map((operation) => operation.operationId);
+    expect(new Set(ids).size).toBe(operations.length);
+    for (const operation of operations) {
+      expect(operation.operationId).toMatch(/^[a-z][A-Za-z]+$/);
+      expect(operation.summary).toBeString();
+      expect(operation.description).toBeString();
+      expect(operation.tags?.length).toBe(1);
+      expect(declared).toContain(operation.tags?.[0] as string);
+    }
+    // Named as the operator gRPC methods where one exists.
+    expect(ids).toContain("listOrganizations");
+    expect(ids).toContain("createVirtualHost");
+    expect(ids).toContain("listAgents");
   });
 });
 

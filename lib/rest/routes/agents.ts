@@ -11,7 +11,15 @@ import {
   updateAgentFor,
 } from "../../tenancy/index.ts";
 import type { RestEnv } from "../env.ts";
-import { errorResponses, idParams, json, jsonBody, noContent, pageOf } from "../openapi.ts";
+import {
+  type ApiTag,
+  errorResponses,
+  idParams,
+  json,
+  jsonBody,
+  noContent,
+  pageOf,
+} from "../openapi.ts";
 import type { RestDeps } from "../rest-deps.ts";
 import {
   Agent,
@@ -29,7 +37,7 @@ import {
   pageMeta,
 } from "../schemas.ts";
 
-const tags = ["agents"];
+const tags: ApiTag[] = ["Agents"];
 const agentParams = idParams("agent_id");
 const workspaceParams = idParams("workspace_id");
 
@@ -44,8 +52,11 @@ export function agentRoutes(app: OpenAPIHono<RestEnv>, deps: RestDeps): void {
     createRoute({
       method: "get",
       path: "/workspaces/{workspace_id}/agents",
+      operationId: "listAgents",
       tags,
-      summary: "List a workspace's agents, by state and label selector",
+      summary: "List a workspace's agents",
+      description:
+        "Filters by state and by a label selector (`key=value`, `key!=value`, `key` (present), `!key` (absent); terms separated by commas, all must match), then pages.",
       request: { params: workspaceParams, query: AgentListQuery },
       responses: { 200: json(pageOf(Agent), "A page of agents"), ...errorResponses },
     }),
@@ -71,8 +82,11 @@ export function agentRoutes(app: OpenAPIHono<RestEnv>, deps: RestDeps): void {
     createRoute({
       method: "post",
       path: "/workspaces/{workspace_id}/agents/tokens",
+      operationId: "createJoinToken",
       tags,
-      summary: "Create a single-use join token for this workspace",
+      summary: "Create a join token for this workspace",
+      description:
+        "Returns a single-use, short-lived token for `drover agent --token`; the agent that joins with it lands in this workspace. Needs an admin of the workspace's organization.",
       request: { params: workspaceParams, ...jsonBody(JoinTokenCreate) },
       responses: { 201: json(JoinToken, "The token; show it once"), ...errorResponses },
     }),
@@ -104,8 +118,10 @@ export function agentRoutes(app: OpenAPIHono<RestEnv>, deps: RestDeps): void {
     createRoute({
       method: "get",
       path: "/agents/{agent_id}",
+      operationId: "getAgent",
       tags,
       summary: "Get an agent with its latest health",
+      description: "The agent with its state, labels and the latest health report.",
       request: { params: agentParams },
       responses: { 200: json(Agent, "The agent"), ...errorResponses },
     }),
@@ -122,17 +138,24 @@ export function agentRoutes(app: OpenAPIHono<RestEnv>, deps: RestDeps): void {
     createRoute({
       method: "patch",
       path: "/agents/{agent_id}",
+      operationId: "updateAgent",
       tags,
-      summary: "Rename an agent or replace its labels",
+      summary: "Rename an agent, replace its labels or move it to another workspace",
+      description:
+        "Given fields replace the stored ones; labels are replaced as a whole. Needs an admin of the agent's organization.",
       request: { params: agentParams, ...jsonBody(AgentPatch) },
       responses: { 200: json(Agent, "Updated"), ...errorResponses },
     }),
     async (c) => {
+      const { workspace_id, ...patch } = c.req.valid("json");
       const updated = await updateAgentFor(
         fleet,
         c.get("principal"),
         c.req.valid("param").agent_id,
-        c.req.valid("json"),
+        {
+          ...patch,
+          workspaceId: workspace_id,
+        },
       );
       return c.json(agentJson(updated, true), 200);
     },
@@ -141,8 +164,11 @@ export function agentRoutes(app: OpenAPIHono<RestEnv>, deps: RestDeps): void {
     createRoute({
       method: "delete",
       path: "/agents/{agent_id}",
+      operationId: "deleteAgent",
       tags,
-      summary: "Remove an agent: its certificates are revoked and its connection cut",
+      summary: "Remove an agent",
+      description:
+        "Revokes the agent's certificates and cuts its connection at once; the agent has to join again with a new token.",
       request: { params: agentParams },
       responses: { ...noContent, ...errorResponses },
     }),
@@ -155,9 +181,11 @@ export function agentRoutes(app: OpenAPIHono<RestEnv>, deps: RestDeps): void {
     createRoute({
       method: "get",
       path: "/agents/{agent_id}/config",
+      operationId: "getAgentConfig",
       tags,
-      summary:
-        "The agent's configuration: desired and applied versions, the latest delivery's state and errors, each virtual host applied or set aside",
+      summary: "Get the agent's configuration status",
+      description:
+        "Desired and applied configuration versions, the latest delivery's state and errors, and each virtual host applied or set aside with the reason.",
       request: { params: agentParams },
       responses: { 200: json(AgentConfigStatus, "Configuration status"), ...errorResponses },
     }),
@@ -170,18 +198,44 @@ export function agentRoutes(app: OpenAPIHono<RestEnv>, deps: RestDeps): void {
     },
   );
   // NxMesh's agent commands. Each waits for the agent's answer (503 when it is not connected).
-  for (const [action, kind, summary] of [
-    ["reload", "reload", "Reload the agent's nginx gracefully"],
-    ["restart", "restart", "Restart the agent's nginx (stop gracefully, start)"],
-    ["stop", "stop", "Stop the agent's nginx gracefully, within timeout_seconds"],
-    ["status", "get_status", "Ask the agent for its nginx status now"],
+  for (const [action, kind, operationId, summary, description] of [
+    [
+      "reload",
+      "reload",
+      "reloadAgent",
+      "Reload the agent's nginx gracefully",
+      "Sends `nginx -s reload` through the agent's session and waits for its answer.",
+    ],
+    [
+      "restart",
+      "restart",
+      "restartAgent",
+      "Restart the agent's nginx (stop gracefully, start)",
+      "Stops the agent's nginx gracefully and starts it again, waiting for the agent's answer.",
+    ],
+    [
+      "stop",
+      "stop",
+      "stopAgent",
+      "Stop the agent's nginx gracefully",
+      "Stops the agent's nginx gracefully within `timeout_seconds`, waiting for its answer.",
+    ],
+    [
+      "status",
+      "get_status",
+      "getAgentStatus",
+      "Ask the agent for its nginx status now",
+      "Asks now rather than waiting for the next health report.",
+    ],
   ] as const) {
     app.openapi(
       createRoute({
         method: "post",
         path: `/agents/{agent_id}/${action}`,
+        operationId,
         tags,
         summary,
+        description: `${description} 503 when the agent is not connected.`,
         request: { params: agentParams, ...jsonBody(NginxCommandRequest, false) },
         responses: { 200: json(NginxCommandResult, "The agent's answer"), ...errorResponses },
       }),
@@ -199,9 +253,11 @@ export function agentRoutes(app: OpenAPIHono<RestEnv>, deps: RestDeps): void {
     createRoute({
       method: "post",
       path: "/agents/{agent_id}/validate",
+      operationId: "validateAgentConfig",
       tags,
-      summary:
-        "Have the agent's nginx test a configuration (nginx -t) without applying it. Only the directives Drover's compiler writes, with paths inside the agent's directories, are accepted (422 names the directive and line); nginx's errors come back without text quoted from other files",
+      summary: "Test an nginx configuration on the agent",
+      description:
+        "Runs `nginx -t` on the agent over the given configuration without applying it. Only the directives Drover's compiler writes, with paths inside the agent's directories, are accepted (422 names the directive and line); nginx's errors come back without text quoted from other files.",
       request: { params: agentParams, ...jsonBody(NginxValidateRequest) },
       responses: { 200: json(NginxCommandResult, "The agent's answer"), ...errorResponses },
     }),

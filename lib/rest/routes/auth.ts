@@ -2,7 +2,7 @@ import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { login, refresh, type TokenPair } from "../../auth/index.ts";
 import { changeOwnPassword } from "../../tenancy/index.ts";
 import type { RestEnv } from "../env.ts";
-import { errorResponses, json, jsonBody, noContent } from "../openapi.ts";
+import { type ApiTag, errorResponses, json, jsonBody, noContent } from "../openapi.ts";
 import type { RestDeps } from "../rest-deps.ts";
 import { LoginBody, RefreshBody, Tokens } from "../schemas.ts";
 
@@ -25,8 +25,11 @@ export function authRoutes(app: OpenAPIHono<RestEnv>, deps: RestDeps): void {
     createRoute({
       method: "post",
       path: "/auth/login",
-      tags: ["auth"],
+      operationId: "login",
+      tags: ["Auth"] satisfies ApiTag[],
       summary: "Log in with email and password",
+      description:
+        "Checks the email and password and returns a short-lived access token (send it as `Authorization: Bearer`) and a single-use refresh token. Wrong credentials answer 401 without saying which part was wrong.",
       security: [],
       request: jsonBody(LoginBody),
       responses: { 200: json(Tokens, "Access and refresh tokens"), ...errorResponses },
@@ -40,8 +43,11 @@ export function authRoutes(app: OpenAPIHono<RestEnv>, deps: RestDeps): void {
     createRoute({
       method: "post",
       path: "/auth/refresh",
-      tags: ["auth"],
-      summary: "Trade a refresh token for new tokens (the old one dies)",
+      operationId: "refreshTokens",
+      tags: ["Auth"] satisfies ApiTag[],
+      summary: "Trade a refresh token for new tokens",
+      description:
+        "Returns a new access token and a new refresh token; the presented refresh token can never be used again. Presenting an already used refresh token revokes every token of its family.",
       security: [],
       request: jsonBody(RefreshBody),
       responses: { 200: json(Tokens, "New access and refresh tokens"), ...errorResponses },
@@ -53,8 +59,11 @@ export function authRoutes(app: OpenAPIHono<RestEnv>, deps: RestDeps): void {
     createRoute({
       method: "post",
       path: "/auth/password",
-      tags: ["auth"],
-      summary: "Change your own password (the current one is required)",
+      operationId: "changePassword",
+      tags: ["Auth"] satisfies ApiTag[],
+      summary: "Change your own password",
+      description:
+        "Requires the current password. The caller's other sessions keep working until their access tokens expire.",
       request: jsonBody(PasswordChange),
       responses: { ...noContent, ...errorResponses },
     }),

@@ -13,7 +13,15 @@ import {
   certificateJson,
 } from "../config-schemas.ts";
 import type { RestEnv } from "../env.ts";
-import { errorResponses, idParams, json, jsonBody, noContent, pageOf } from "../openapi.ts";
+import {
+  type ApiTag,
+  errorResponses,
+  idParams,
+  json,
+  jsonBody,
+  noContent,
+  pageOf,
+} from "../openapi.ts";
 import type { RestDeps } from "../rest-deps.ts";
 import { PageQuery, pageMeta } from "../schemas.ts";
 
@@ -21,7 +29,7 @@ const Renewal = z
   .object({ certificate_id: z.string(), agents: z.number().int() })
   .openapi("CertificateRenewal");
 
-const tags = ["certificates"];
+const tags: ApiTag[] = ["Certificates"];
 const workspaceParams = idParams("workspace_id");
 const certificateParams = idParams("certificate_id");
 
@@ -31,8 +39,10 @@ export function certificateRoutes(app: OpenAPIHono<RestEnv>, deps: RestDeps): vo
     createRoute({
       method: "get",
       path: "/workspaces/{workspace_id}/certificates",
+      operationId: "listCertificates",
       tags,
       summary: "List a workspace's TLS certificates",
+      description: "Pages through a workspace's TLS certificates with their state and expiry.",
       request: { params: workspaceParams, query: PageQuery },
       responses: { 200: json(pageOf(Certificate), "A page of certificates"), ...errorResponses },
     }),
@@ -54,8 +64,11 @@ export function certificateRoutes(app: OpenAPIHono<RestEnv>, deps: RestDeps): vo
     createRoute({
       method: "post",
       path: "/workspaces/{workspace_id}/certificates",
+      operationId: "createCertificate",
       tags,
-      summary: "Request a TLS certificate; it stays pending until issued",
+      summary: "Request a TLS certificate",
+      description:
+        "From the internal sites CA or from an ACME CA; it stays pending until issued. The private key is generated on each agent that serves it and never leaves it.",
       request: { params: workspaceParams, ...jsonBody(CertificateCreate) },
       responses: { 201: json(Certificate, "Requested"), ...errorResponses },
     }),
@@ -73,8 +86,11 @@ export function certificateRoutes(app: OpenAPIHono<RestEnv>, deps: RestDeps): vo
     createRoute({
       method: "get",
       path: "/certificates/{certificate_id}",
+      operationId: "getCertificate",
       tags,
       summary: "Get a TLS certificate",
+      description:
+        "A certificate the caller cannot see answers 404. Private keys are never returned.",
       request: { params: certificateParams },
       responses: { 200: json(Certificate, "The certificate"), ...errorResponses },
     }),
@@ -90,8 +106,10 @@ export function certificateRoutes(app: OpenAPIHono<RestEnv>, deps: RestDeps): vo
     createRoute({
       method: "delete",
       path: "/certificates/{certificate_id}",
+      operationId: "deleteCertificate",
       tags,
-      summary: "Delete a TLS certificate no virtual host uses (409 otherwise)",
+      summary: "Delete a TLS certificate",
+      description: "Refused with 409 while a virtual host uses it.",
       request: { params: certificateParams },
       responses: { ...noContent, ...errorResponses },
     }),
@@ -104,9 +122,11 @@ export function certificateRoutes(app: OpenAPIHono<RestEnv>, deps: RestDeps): vo
     createRoute({
       method: "post",
       path: "/certificates/{certificate_id}/renew",
+      operationId: "renewCertificate",
       tags,
-      summary:
-        "Renew now on every connected agent that holds the certificate: each generates a new key and gets a new certificate",
+      summary: "Renew a TLS certificate now",
+      description:
+        "Every connected agent that holds the certificate generates a new key and gets a new certificate.",
       request: { params: certificateParams },
       responses: { 200: json(Renewal, "How many agents renew"), ...errorResponses },
     }),

@@ -9,11 +9,19 @@ import {
   filePatchInput,
 } from "../config-schemas.ts";
 import type { RestEnv } from "../env.ts";
-import { errorResponses, idParams, json, jsonBody, noContent, pageOf } from "../openapi.ts";
+import {
+  type ApiTag,
+  errorResponses,
+  idParams,
+  json,
+  jsonBody,
+  noContent,
+  pageOf,
+} from "../openapi.ts";
 import type { RestDeps } from "../rest-deps.ts";
 import { PageQuery, pageMeta } from "../schemas.ts";
 
-const tags = ["files"];
+const tags: ApiTag[] = ["Files"];
 const workspaceParams = idParams("workspace_id");
 const fileParams = idParams("file_id");
 
@@ -24,8 +32,10 @@ export function fileRoutes(app: OpenAPIHono<RestEnv>, deps: RestDeps): void {
     createRoute({
       method: "get",
       path: "/workspaces/{workspace_id}/files",
+      operationId: "listFiles",
       tags,
-      summary: "List a workspace's files, secrets and env templates",
+      summary: "List a workspace's files",
+      description: "Files, secrets and env templates; a secret is listed without its content.",
       request: { params: workspaceParams, query: PageQuery },
       responses: { 200: json(pageOf(AgentFile), "A page of files"), ...errorResponses },
     }),
@@ -42,8 +52,10 @@ export function fileRoutes(app: OpenAPIHono<RestEnv>, deps: RestDeps): void {
     createRoute({
       method: "post",
       path: "/workspaces/{workspace_id}/files",
+      operationId: "createFile",
       tags,
-      summary: "Create a file, secret or env template delivered to the agents it targets",
+      summary: "Create a file",
+      description: "A file, secret or env template, delivered to the agents it targets.",
       request: { params: workspaceParams, ...jsonBody(AgentFileCreate) },
       responses: { 201: json(AgentFile, "Created"), ...errorResponses },
     }),
@@ -61,8 +73,10 @@ export function fileRoutes(app: OpenAPIHono<RestEnv>, deps: RestDeps): void {
     createRoute({
       method: "get",
       path: "/files/{file_id}",
+      operationId: "getFile",
       tags,
       summary: "Get a file (a secret without its content)",
+      description: "A secret comes without its content.",
       request: { params: fileParams },
       responses: { 200: json(AgentFile, "The file"), ...errorResponses },
     }),
@@ -76,8 +90,11 @@ export function fileRoutes(app: OpenAPIHono<RestEnv>, deps: RestDeps): void {
     createRoute({
       method: "patch",
       path: "/files/{file_id}",
+      operationId: "updateFile",
       tags,
-      summary: "Change a file; given fields replace the stored ones (the kind cannot change)",
+      summary: "Change a file",
+      description:
+        "Given fields replace the stored ones; the kind cannot change. The agents holding it get the new content.",
       request: { params: fileParams, ...jsonBody(AgentFilePatch) },
       responses: { 200: json(AgentFile, "Updated"), ...errorResponses },
     }),
@@ -95,8 +112,11 @@ export function fileRoutes(app: OpenAPIHono<RestEnv>, deps: RestDeps): void {
     createRoute({
       method: "delete",
       path: "/files/{file_id}",
+      operationId: "deleteFile",
       tags,
-      summary: "Delete a file; the agents holding it remove it (409 for a secret a template uses)",
+      summary: "Delete a file",
+      description:
+        "The agents holding it remove it. Refused with 409 for a secret that a template uses.",
       request: { params: fileParams },
       responses: { ...noContent, ...errorResponses },
     }),

@@ -9,7 +9,15 @@ import {
   updateOrganization,
 } from "../../tenancy/index.ts";
 import type { RestEnv } from "../env.ts";
-import { errorResponses, idParams, json, jsonBody, noContent, pageOf } from "../openapi.ts";
+import {
+  type ApiTag,
+  errorResponses,
+  idParams,
+  json,
+  jsonBody,
+  noContent,
+  pageOf,
+} from "../openapi.ts";
 import type { RestDeps } from "../rest-deps.ts";
 import {
   Organization,
@@ -23,7 +31,7 @@ import {
   workspaceJson,
 } from "../schemas.ts";
 
-const tags = ["organizations"];
+const tags: ApiTag[] = ["Organizations"];
 const organizationParams = idParams("organization_id");
 
 export function organizationRoutes(app: OpenAPIHono<RestEnv>, deps: RestDeps): void {
@@ -32,8 +40,11 @@ export function organizationRoutes(app: OpenAPIHono<RestEnv>, deps: RestDeps): v
     createRoute({
       method: "get",
       path: "/organizations",
+      operationId: "listOrganizations",
       tags,
       summary: "List the organizations the caller can see",
+      description:
+        "Pages through the organizations the caller is a member of (all of them for a fleet-wide member).",
       request: { query: PageQuery },
       responses: { 200: json(pageOf(Organization), "A page of organizations"), ...errorResponses },
     }),
@@ -53,8 +64,11 @@ export function organizationRoutes(app: OpenAPIHono<RestEnv>, deps: RestDeps): v
     createRoute({
       method: "post",
       path: "/organizations",
+      operationId: "createOrganization",
       tags,
-      summary: "Create an organization (fleet-wide admin)",
+      summary: "Create an organization",
+      description:
+        "Needs a fleet-wide admin. The slug must be unique across the fleet (409 otherwise).",
       request: jsonBody(OrganizationCreate),
       responses: { 201: json(Organization, "Created"), ...errorResponses },
     }),
@@ -70,8 +84,10 @@ export function organizationRoutes(app: OpenAPIHono<RestEnv>, deps: RestDeps): v
     createRoute({
       method: "get",
       path: "/organizations/{organization_id}",
+      operationId: "getOrganization",
       tags,
       summary: "Get an organization",
+      description: "An organization the caller cannot see answers 404, so ids do not leak.",
       request: { params: organizationParams },
       responses: { 200: json(Organization, "The organization"), ...errorResponses },
     }),
@@ -87,8 +103,10 @@ export function organizationRoutes(app: OpenAPIHono<RestEnv>, deps: RestDeps): v
     createRoute({
       method: "patch",
       path: "/organizations/{organization_id}",
+      operationId: "updateOrganization",
       tags,
       summary: "Rename an organization or change its slug",
+      description: "Needs an admin of the organization; given fields replace the stored ones.",
       request: { params: organizationParams, ...jsonBody(OrganizationPatch) },
       responses: { 200: json(Organization, "Updated"), ...errorResponses },
     }),
@@ -107,8 +125,10 @@ export function organizationRoutes(app: OpenAPIHono<RestEnv>, deps: RestDeps): v
     createRoute({
       method: "delete",
       path: "/organizations/{organization_id}",
+      operationId: "deleteOrganization",
       tags,
       summary: "Delete an organization with its workspaces",
+      description: "Its workspaces go with it; their agents stay in the fleet, unassigned.",
       request: { params: organizationParams },
       responses: { ...noContent, ...errorResponses },
     }),
@@ -121,8 +141,10 @@ export function organizationRoutes(app: OpenAPIHono<RestEnv>, deps: RestDeps): v
     createRoute({
       method: "get",
       path: "/organizations/{organization_id}/workspaces",
-      tags: ["workspaces"],
+      operationId: "listWorkspaces",
+      tags: ["Workspaces"] satisfies ApiTag[],
       summary: "List an organization's workspaces",
+      description: "Pages through the workspaces of an organization the caller can see.",
       request: { params: organizationParams, query: PageQuery },
       responses: { 200: json(pageOf(Workspace), "A page of workspaces"), ...errorResponses },
     }),
@@ -147,8 +169,11 @@ export function organizationRoutes(app: OpenAPIHono<RestEnv>, deps: RestDeps): v
     createRoute({
       method: "post",
       path: "/organizations/{organization_id}/workspaces",
-      tags: ["workspaces"],
+      operationId: "createWorkspace",
+      tags: ["Workspaces"] satisfies ApiTag[],
       summary: "Create a workspace in an organization",
+      description:
+        "Needs an admin of the organization. The slug must be unique within the organization (409 otherwise).",
       request: { params: organizationParams, ...jsonBody(WorkspaceCreate) },
       responses: { 201: json(Workspace, "Created"), ...errorResponses },
     }),

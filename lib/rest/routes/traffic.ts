@@ -11,7 +11,7 @@ import {
   timeWindow,
 } from "../config-schemas.ts";
 import type { RestEnv } from "../env.ts";
-import { errorResponses, idParams, json } from "../openapi.ts";
+import { type ApiTag, errorResponses, idParams, json } from "../openapi.ts";
 import type { RestDeps } from "../rest-deps.ts";
 
 const workspaceParams = idParams("workspace_id");
@@ -24,8 +24,11 @@ export function trafficRoutes(app: OpenAPIHono<RestEnv>, deps: RestDeps): void {
     createRoute({
       method: "get",
       path: "/workspaces/{workspace_id}/access-logs",
-      tags: ["access logs"],
-      summary: "Query a workspace's access logs, newest first",
+      operationId: "queryAccessLogs",
+      tags: ["Traffic"] satisfies ApiTag[],
+      summary: "Query a workspace's access logs",
+      description:
+        "Access log entries reported by the workspace's agents, newest first, filtered by the query, with how many match in all.",
       request: { params: workspaceParams, query: AccessLogListQuery },
       responses: {
         200: json(AccessLogPage, "Matching access logs, with how many match in all"),
@@ -50,8 +53,11 @@ export function trafficRoutes(app: OpenAPIHono<RestEnv>, deps: RestDeps): void {
     createRoute({
       method: "get",
       path: "/workspaces/{workspace_id}/metrics",
-      tags: ["metrics"],
-      summary: "A workspace's traffic metrics over [from, to)",
+      operationId: "getWorkspaceMetrics",
+      tags: ["Traffic"] satisfies ApiTag[],
+      summary: "Get a workspace's traffic metrics",
+      description:
+        "Requests, status classes, bytes and latency over the window [from, to), computed from the access logs.",
       request: { params: workspaceParams, query: MetricsQuery },
       responses: { 200: json(Metrics, "The metrics"), ...errorResponses },
     }),
@@ -69,8 +75,11 @@ export function trafficRoutes(app: OpenAPIHono<RestEnv>, deps: RestDeps): void {
     createRoute({
       method: "get",
       path: "/agents/{agent_id}/metrics",
-      tags: ["metrics"],
-      summary: "An agent's traffic metrics over [from, to), in its current workspace",
+      operationId: "getAgentMetrics",
+      tags: ["Traffic"] satisfies ApiTag[],
+      summary: "Get an agent's traffic metrics",
+      description:
+        "Traffic metrics of one agent over the window [from, to), in its current workspace.",
       request: { params: agentParams, query: MetricsQuery },
       responses: { 200: json(Metrics, "The metrics"), ...errorResponses },
     }),

@@ -15,11 +15,19 @@ import {
   upstreamPatchInput,
 } from "../config-schemas.ts";
 import type { RestEnv } from "../env.ts";
-import { errorResponses, idParams, json, jsonBody, noContent, pageOf } from "../openapi.ts";
+import {
+  type ApiTag,
+  errorResponses,
+  idParams,
+  json,
+  jsonBody,
+  noContent,
+  pageOf,
+} from "../openapi.ts";
 import type { RestDeps } from "../rest-deps.ts";
 import { PageQuery, pageMeta } from "../schemas.ts";
 
-const tags = ["upstreams"];
+const tags: ApiTag[] = ["Upstreams"];
 const workspaceParams = idParams("workspace_id");
 const upstreamParams = idParams("upstream_id");
 
@@ -29,8 +37,10 @@ export function upstreamRoutes(app: OpenAPIHono<RestEnv>, deps: RestDeps): void 
     createRoute({
       method: "get",
       path: "/workspaces/{workspace_id}/upstreams",
+      operationId: "listUpstreams",
       tags,
       summary: "List a workspace's upstreams",
+      description: "Pages through a workspace's upstreams.",
       request: { params: workspaceParams, query: PageQuery },
       responses: { 200: json(pageOf(Upstream), "A page of upstreams"), ...errorResponses },
     }),
@@ -49,8 +59,10 @@ export function upstreamRoutes(app: OpenAPIHono<RestEnv>, deps: RestDeps): void 
     createRoute({
       method: "post",
       path: "/workspaces/{workspace_id}/upstreams",
+      operationId: "createUpstream",
       tags,
-      summary: "Create an upstream (a load-balanced server group) in a workspace",
+      summary: "Create an upstream",
+      description: "An upstream is a load-balanced group of servers that virtual hosts proxy to.",
       request: { params: workspaceParams, ...jsonBody(UpstreamCreate) },
       responses: { 201: json(Upstream, "Created"), ...errorResponses },
     }),
@@ -68,8 +80,10 @@ export function upstreamRoutes(app: OpenAPIHono<RestEnv>, deps: RestDeps): void 
     createRoute({
       method: "get",
       path: "/upstreams/{upstream_id}",
+      operationId: "getUpstream",
       tags,
       summary: "Get an upstream",
+      description: "An upstream the caller cannot see answers 404.",
       request: { params: upstreamParams },
       responses: { 200: json(Upstream, "The upstream"), ...errorResponses },
     }),
@@ -85,8 +99,11 @@ export function upstreamRoutes(app: OpenAPIHono<RestEnv>, deps: RestDeps): void 
     createRoute({
       method: "patch",
       path: "/upstreams/{upstream_id}",
+      operationId: "updateUpstream",
       tags,
-      summary: "Change an upstream; given fields replace the stored ones",
+      summary: "Change an upstream",
+      description:
+        "Given fields replace the stored ones; agents serving virtual hosts that use it get the new configuration.",
       request: { params: upstreamParams, ...jsonBody(UpstreamPatch) },
       responses: { 200: json(Upstream, "Updated"), ...errorResponses },
     }),
@@ -104,8 +121,10 @@ export function upstreamRoutes(app: OpenAPIHono<RestEnv>, deps: RestDeps): void 
     createRoute({
       method: "delete",
       path: "/upstreams/{upstream_id}",
+      operationId: "deleteUpstream",
       tags,
-      summary: "Delete an upstream no virtual host uses (409 otherwise)",
+      summary: "Delete an upstream",
+      description: "Refused with 409 while a virtual host uses it.",
       request: { params: upstreamParams },
       responses: { ...noContent, ...errorResponses },
     }),

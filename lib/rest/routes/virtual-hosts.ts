@@ -17,11 +17,19 @@ import {
   virtualHostPatchInput,
 } from "../config-schemas.ts";
 import type { RestEnv } from "../env.ts";
-import { errorResponses, idParams, json, jsonBody, noContent, pageOf } from "../openapi.ts";
+import {
+  type ApiTag,
+  errorResponses,
+  idParams,
+  json,
+  jsonBody,
+  noContent,
+  pageOf,
+} from "../openapi.ts";
 import type { RestDeps } from "../rest-deps.ts";
 import { PageQuery, pageMeta } from "../schemas.ts";
 
-const tags = ["virtual hosts"];
+const tags: ApiTag[] = ["Virtual hosts"];
 const workspaceParams = idParams("workspace_id");
 const virtualHostParams = idParams("virtual_host_id");
 
@@ -31,8 +39,10 @@ export function virtualHostRoutes(app: OpenAPIHono<RestEnv>, deps: RestDeps): vo
     createRoute({
       method: "get",
       path: "/workspaces/{workspace_id}/virtual-hosts",
+      operationId: "listVirtualHosts",
       tags,
       summary: "List a workspace's virtual hosts",
+      description: "Pages through a workspace's virtual hosts.",
       request: { params: workspaceParams, query: PageQuery },
       responses: { 200: json(pageOf(VirtualHost), "A page of virtual hosts"), ...errorResponses },
     }),
@@ -54,8 +64,11 @@ export function virtualHostRoutes(app: OpenAPIHono<RestEnv>, deps: RestDeps): vo
     createRoute({
       method: "post",
       path: "/workspaces/{workspace_id}/virtual-hosts",
+      operationId: "createVirtualHost",
       tags,
       summary: "Create a virtual host in a workspace",
+      description:
+        "Validates the virtual host against nginx's grammar, stores it and delivers the new configuration to every agent it targets.",
       request: { params: workspaceParams, ...jsonBody(VirtualHostCreate) },
       responses: { 201: json(VirtualHost, "Created"), ...errorResponses },
     }),
@@ -73,8 +86,10 @@ export function virtualHostRoutes(app: OpenAPIHono<RestEnv>, deps: RestDeps): vo
     createRoute({
       method: "get",
       path: "/virtual-hosts/{virtual_host_id}",
+      operationId: "getVirtualHost",
       tags,
       summary: "Get a virtual host",
+      description: "A virtual host the caller cannot see answers 404.",
       request: { params: virtualHostParams },
       responses: { 200: json(VirtualHost, "The virtual host"), ...errorResponses },
     }),
@@ -90,9 +105,11 @@ export function virtualHostRoutes(app: OpenAPIHono<RestEnv>, deps: RestDeps): vo
     createRoute({
       method: "get",
       path: "/virtual-hosts/{virtual_host_id}/status",
+      operationId: "getVirtualHostStatus",
       tags,
-      summary:
-        "The virtual host on each agent it targets: applied, pending, or set aside with the reason",
+      summary: "Get a virtual host's status on each agent",
+      description:
+        "For every agent the virtual host targets: applied, pending, or set aside with the reason.",
       request: { params: virtualHostParams },
       responses: { 200: json(VirtualHostStatus, "Per-agent status"), ...errorResponses },
     }),
@@ -118,8 +135,11 @@ export function virtualHostRoutes(app: OpenAPIHono<RestEnv>, deps: RestDeps): vo
     createRoute({
       method: "patch",
       path: "/virtual-hosts/{virtual_host_id}",
+      operationId: "updateVirtualHost",
       tags,
-      summary: "Change a virtual host; given fields replace the stored ones",
+      summary: "Change a virtual host",
+      description:
+        "Given fields replace the stored ones; the agents it targets (before and after) get the new configuration.",
       request: { params: virtualHostParams, ...jsonBody(VirtualHostPatch) },
       responses: { 200: json(VirtualHost, "Updated"), ...errorResponses },
     }),
@@ -137,8 +157,10 @@ export function virtualHostRoutes(app: OpenAPIHono<RestEnv>, deps: RestDeps): vo
     createRoute({
       method: "delete",
       path: "/virtual-hosts/{virtual_host_id}",
+      operationId: "deleteVirtualHost",
       tags,
       summary: "Delete a virtual host",
+      description: "The agents it targeted drop it from their configuration.",
       request: { params: virtualHostParams },
       responses: { ...noContent, ...errorResponses },
     }),

@@ -1,11 +1,11 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import { deleteWorkspace, getWorkspace, updateWorkspace } from "../../tenancy/index.ts";
 import type { RestEnv } from "../env.ts";
-import { errorResponses, idParams, json, jsonBody, noContent } from "../openapi.ts";
+import { type ApiTag, errorResponses, idParams, json, jsonBody, noContent } from "../openapi.ts";
 import type { RestDeps } from "../rest-deps.ts";
 import { Workspace, WorkspacePatch, workspaceJson } from "../schemas.ts";
 
-const tags = ["workspaces"];
+const tags: ApiTag[] = ["Workspaces"];
 const workspaceParams = idParams("workspace_id");
 
 export function workspaceRoutes(app: OpenAPIHono<RestEnv>, deps: RestDeps): void {
@@ -14,8 +14,10 @@ export function workspaceRoutes(app: OpenAPIHono<RestEnv>, deps: RestDeps): void
     createRoute({
       method: "get",
       path: "/workspaces/{workspace_id}",
+      operationId: "getWorkspace",
       tags,
       summary: "Get a workspace",
+      description: "A workspace the caller cannot see answers 404.",
       request: { params: workspaceParams },
       responses: { 200: json(Workspace, "The workspace"), ...errorResponses },
     }),
@@ -31,8 +33,11 @@ export function workspaceRoutes(app: OpenAPIHono<RestEnv>, deps: RestDeps): void
     createRoute({
       method: "patch",
       path: "/workspaces/{workspace_id}",
+      operationId: "updateWorkspace",
       tags,
       summary: "Rename a workspace or change its slug",
+      description:
+        "Needs an admin of the workspace's organization; given fields replace the stored ones.",
       request: { params: workspaceParams, ...jsonBody(WorkspacePatch) },
       responses: { 200: json(Workspace, "Updated"), ...errorResponses },
     }),
@@ -51,8 +56,11 @@ export function workspaceRoutes(app: OpenAPIHono<RestEnv>, deps: RestDeps): void
     createRoute({
       method: "delete",
       path: "/workspaces/{workspace_id}",
+      operationId: "deleteWorkspace",
       tags,
-      summary: "Delete a workspace (its agents stay, unassigned)",
+      summary: "Delete a workspace",
+      description:
+        "Needs an admin of the workspace's organization. Its agents stay in the fleet, unassigned, until a fleet admin moves them to another workspace.",
       request: { params: workspaceParams },
       responses: { ...noContent, ...errorResponses },
     }),
