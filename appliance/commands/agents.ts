@@ -1,16 +1,16 @@
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { type OperatorClient, operatorClientFromDataDir } from "../../lib/client/index.ts";
-import type { CommandOutcome } from "../../lib/delivery/index.ts";
+import type { CommandKind, CommandOutcome } from "../../lib/delivery/index.ts";
 import { DroverError } from "../../lib/errors/index.ts";
 import { type Agent, AgentState } from "../../lib/gen/drover/v1/operator_pb.ts";
-import { CommandKind } from "../../lib/gen/drover/v1/session_pb.ts";
 import { agentConfigJson, commandResultJson } from "../../lib/rest/schemas.ts";
 import { parseSelector } from "../../lib/selector/index.ts";
 import {
   agentConfigFromProto,
   agentStateFromProto,
   agentStateToProto,
+  commandKindEnums,
   commandOutcomeFromProto,
 } from "../../lib/wire/index.ts";
 import { type Command, defineCommand, defineGroup } from "../command.ts";
@@ -247,7 +247,9 @@ async function sendCommand(
   kind: CommandKind,
 ): Promise<Omit<CommandOutcome, "id">> {
   try {
-    return commandOutcomeFromProto(await client.sendAgentCommand({ agentId: id, kind }));
+    return commandOutcomeFromProto(
+      await client.sendAgentCommand({ agentId: id, kind: commandKindEnums[kind] }),
+    );
   } catch (error) {
     throw await notConnected(client, id, error);
   }
@@ -266,7 +268,7 @@ function nginxCommand(kind: CommandKind, summary: string, done?: string): Comman
     },
     async ({ flags, positionals }, io) => {
       const { id, output, client } = await oneAgent(flags, positionals);
-      const answer = commandResultJson(await sendCommand(client, id, kind));
+      const answer = commandResultJson(kind, await sendCommand(client, id, kind), new Date());
       if (output === "json") printJson(io, answer);
       else if (answer.nginx) {
         const n = answer.nginx;
@@ -300,11 +302,7 @@ export const agentsCommand = defineGroup({
     delete: deleteAgent,
     move: moveAgent,
     config: agentConfig,
-    status: nginxCommand(CommandKind.GET_STATUS, "ask the agent's nginx for its status now"),
-    reload: nginxCommand(
-      CommandKind.RELOAD,
-      "reload the agent's nginx gracefully",
-      "reloaded nginx",
-    ),
+    status: nginxCommand("get_status", "ask the agent's nginx for its status now"),
+    reload: nginxCommand("reload", "reload the agent's nginx gracefully", "reloaded nginx"),
   },
 });

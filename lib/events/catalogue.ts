@@ -45,6 +45,32 @@ export interface ConfigStatusPayload {
   refused?: string[];
 }
 
+/**
+ * Why an agent went offline: the NxMesh seed's reasons, and no others, so a
+ * client can switch on them. `server_shutdown` also covers agents a server
+ * that died left online, found at the next start (the timestamp tells them apart).
+ */
+export const disconnectReasons = [
+  "connection_timeout",
+  "stream_closed",
+  "server_shutdown",
+  "revoked",
+] as const;
+export type DisconnectReason = (typeof disconnectReasons)[number];
+
+/** The seed's alert severities, lowest first. */
+export const alertSeverities = ["info", "warning", "error", "critical"] as const;
+export type AlertSeverity = (typeof alertSeverities)[number];
+
+/** One alert of one agent: `alert_id` stays the same from raise to resolution. */
+export interface AlertPayload extends AgentPayload {
+  alert_id: string;
+  severity: AlertSeverity;
+  message: string;
+  metric: string;
+  value: number;
+}
+
 export interface EventCatalogue {
   "organization.created": { organization_id: string };
   "organization.updated": { organization_id: string };
@@ -86,16 +112,14 @@ export interface EventCatalogue {
     );
   "agent.deleted": AgentPayload;
   "agent.connected": AgentPayload;
-  /** At server start only the agent's id (the subject) is at hand. */
-  "agent.disconnected": (AgentPayload & { reason: string }) | { reason: string };
-  "health.alert": AgentPayload & {
-    alert_id: string;
-    severity: string;
-    state: string;
-    message: string;
-    metric: string;
-    value: number;
-  };
+  "agent.disconnected": AgentPayload & { reason: DisconnectReason };
+  /**
+   * Raised, or escalated to a higher severity (same `alert_id`). `state` is
+   * always "firing": a Drover extra kept from when resolutions shared the type.
+   */
+  "health.alert": AlertPayload & { state: "firing" };
+  /** Not in the seed, which names no resolution: the end of the alert with this `alert_id`. */
+  "health.alert_resolved": AlertPayload;
   "certificate.created": ScopePayload & {
     certificate_id: string;
     domain: string;

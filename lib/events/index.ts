@@ -1,6 +1,11 @@
 export {
   type AgentPayload,
+  type AlertPayload,
+  type AlertSeverity,
+  alertSeverities,
   type Changes,
+  type DisconnectReason,
+  disconnectReasons,
   type EventCatalogue,
   type EventType,
   noChanges,

@@ -1,5 +1,5 @@
 import { DroverError, invalidField } from "../errors/index.ts";
-import { type AgentPayload, noChanges } from "../events/index.ts";
+import { type AgentPayload, type DisconnectReason, noChanges } from "../events/index.ts";
 import { parseSelector } from "../selector/index.ts";
 import type { AgentRow, AgentState } from "../store/index.ts";
 import type { FleetDeps } from "./deps.ts";
@@ -72,7 +72,10 @@ export function agentPayload(agent: AgentRow): AgentPayload {
   };
 }
 
-/** Forgets the agent and revokes every certificate it holds, in one transaction with its event. */
+/**
+ * Forgets the agent and revokes every certificate it holds, in one transaction
+ * with its events: a connected agent is also `agent.disconnected` (`revoked`).
+ */
 export async function deleteAgent(deps: FleetDeps, id: string): Promise<void> {
   if (id === "") throw invalidField("id", "is required");
   const now = deps.clock.now();
@@ -82,6 +85,14 @@ export async function deleteAgent(deps: FleetDeps, id: string): Promise<void> {
       throw new DroverError("not_found", `agent ${id} not found`);
     }
     await tx.certificates.revokeBySubject(id, now);
+    if (agent.state !== "offline") {
+      await tx.emit({
+        type: "agent.disconnected",
+        subjectId: id,
+        data: { ...agentPayload(agent), reason: "revoked" },
+        changes: noChanges,
+      });
+    }
     await tx.emit({
       type: "agent.deleted",
       subjectId: id,
@@ -104,26 +115,34 @@ export async function markAgentConnected(deps: FleetDeps, agent: AgentRow): Prom
   });
 }
 
+/**
+ * An agent that is already offline (swept, shut down, deleted) says nothing
+ * more, so every disconnection is reported once, with its first reason.
+ */
 export async function markAgentDisconnected(
   deps: FleetDeps,
-  agent: AgentRow,
-  reason: string,
+  id: string,
+  reason: DisconnectReason,
 ): Promise<void> {
   await deps.events.commit(async (tx) => {
-    await tx.agents.setState(agent.id, "offline", deps.clock.now());
+    const agent = await tx.agents.get(id);
+    if (!agent || agent.state === "offline") return;
+    await tx.agents.setState(id, "offline", deps.clock.now());
     await tx.emit({
       type: "agent.disconnected",
-      subjectId: agent.id,
+      subjectId: id,
       data: { ...agentPayload(agent), reason },
       changes: noChanges,
     });
   });
 }
 
-/** Three missed heartbeats make an agent offline, even if its stream looks open. */
-export async function markSilentAgentsOffline(deps: FleetDeps): Promise<void> {
+async function markOfflineUnseenSince(
+  deps: FleetDeps,
+  cutoff: Date,
+  reason: DisconnectReason,
+): Promise<void> {
   const now = deps.clock.now();
-  const cutoff = new Date(now.getTime() - 3 * deps.settings.heartbeatIntervalMs);
   await deps.events.commit(async (tx) => {
     for (const id of await tx.agents.markStaleOffline(cutoff, now)) {
       const agent = await tx.agents.get(id);
@@ -131,9 +150,23 @@ export async function markSilentAgentsOffline(deps: FleetDeps): Promise<void> {
       await tx.emit({
         type: "agent.disconnected",
         subjectId: id,
-        data: { ...agentPayload(agent), reason: "missed heartbeats" },
+        data: { ...agentPayload(agent), reason },
         changes: noChanges,
       });
     }
   });
+}
+
+/** Three missed heartbeats make an agent offline, even if its stream looks open. */
+export function markSilentAgentsOffline(deps: FleetDeps): Promise<void> {
+  const cutoff = new Date(deps.clock.now().getTime() - 3 * deps.settings.heartbeatIntervalMs);
+  return markOfflineUnseenSince(deps, cutoff, "connection_timeout");
+}
+
+/**
+ * The server stops, or starts after one that died: every agent still marked
+ * connected is offline until it proves otherwise by reconnecting.
+ */
+export function markAllAgentsOffline(deps: FleetDeps): Promise<void> {
+  return markOfflineUnseenSince(deps, new Date(8.64e15), "server_shutdown");
 }

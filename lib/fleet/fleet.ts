@@ -6,6 +6,7 @@ import {
   getAgent,
   type ListAgentsInput,
   listAgents,
+  markAllAgentsOffline,
   markSilentAgentsOffline,
 } from "./agents.ts";
 import type { FleetDeps } from "./deps.ts";
@@ -34,9 +35,14 @@ export interface Fleet {
   /** Marks the agent online and returns the stream its health reports go through. */
   openHealthStream(id: string): Promise<HealthStream>;
   markSilentAgentsOffline(): Promise<void>;
+  /** At start: agents a server that died left connected are `server_shutdown`. */
+  markAllAgentsOffline(): Promise<void>;
+  /** At stop, while the listeners are still open: every connected agent is `server_shutdown`. */
+  stopHealthIntake(): Promise<void>;
 }
 
 export function createFleet(deps: FleetDeps): Fleet {
+  const healthStreams = createHealthStreams(deps);
   return {
     deps,
     createJoinToken: (input) => createJoinToken(deps, input),
@@ -46,7 +52,9 @@ export function createFleet(deps: FleetDeps): Fleet {
     listAgents: (input) => listAgents(deps, input),
     getAgent: (id) => getAgent(deps, id),
     deleteAgent: (id) => deleteAgent(deps, id),
-    openHealthStream: createHealthStreams(deps),
+    openHealthStream: healthStreams.open,
     markSilentAgentsOffline: () => markSilentAgentsOffline(deps),
+    markAllAgentsOffline: () => markAllAgentsOffline(deps),
+    stopHealthIntake: () => healthStreams.stop(),
   };
 }

@@ -1,6 +1,8 @@
+// Issue 10, NxMesh fidelity: health alerts carry a severity from the thresholds; hysteresis keeps them quiet.
 import { describe, expect, test } from "bun:test";
+import type { AlertSeverity } from "../events/index.ts";
 import type { AgentHealth } from "./health.ts";
-import { evaluateAlerts } from "./health-alerts.ts";
+import { type AlertMetric, evaluateAlerts } from "./health-alerts.ts";
 
 function health(cpuPercent: number, memoryPercent = 10, diskPercent = 10): AgentHealth {
   return {
@@ -18,15 +20,18 @@ function health(cpuPercent: number, memoryPercent = 10, diskPercent = 10): Agent
   };
 }
 
-/** Feeds a series of CPU values and returns the alert states it produced, in order. */
+const firing = (entries: Array<[AlertMetric, AlertSeverity]>) =>
+  new Map(entries.map(([metric, severity]) => [metric, { severity }]));
+
+/** Feeds a series of CPU values and returns the alert changes it produced, in order. */
 function run(values: number[]): string[] {
-  const firing = new Set<string>();
+  const now = firing([]);
   const seen: string[] = [];
   for (const value of values) {
-    for (const change of evaluateAlerts(firing, health(value))) {
-      if (change.state === "firing") firing.add(change.metric);
-      else firing.delete(change.metric);
-      seen.push(`${change.state}@${value}`);
+    for (const change of evaluateAlerts(now, health(value))) {
+      if (change.state === "firing") now.set(change.metric, { severity: change.severity });
+      else now.delete(change.metric);
+      seen.push(`${change.state}:${change.severity}@${value}`);
     }
   }
   return seen;
@@ -34,32 +39,71 @@ function run(values: number[]): string[] {
 
 describe("health alerts with hysteresis", () => {
   test("fires above the raise threshold and resolves only below the clear threshold", () => {
-    expect(run([50, 91, 95, 85, 81, 79, 50])).toEqual(["firing@91", "resolved@79"]);
+    expect(run([50, 91, 95, 85, 81, 79, 50])).toEqual(["firing:warning@91", "resolved:warning@79"]);
   });
 
   test("a value flapping around the raise threshold fires once", () => {
-    expect(run([89, 91, 89, 91, 89, 91, 89])).toEqual(["firing@91"]);
+    expect(run([89, 91, 89, 91, 89, 91, 89])).toEqual(["firing:warning@91"]);
   });
 
-  test("each metric has its own state and message", () => {
-    const changes = evaluateAlerts(new Set(["cpu_percent"]), health(50, 95, 88));
-    expect(changes.map((change) => [change.metric, change.state])).toEqual([
-      ["cpu_percent", "resolved"],
-      ["memory_percent", "firing"],
+  test("above the critical threshold an alert escalates once and resolves at the severity it reached", () => {
+    expect(run([91, 99, 97, 99, 92, 60])).toEqual([
+      "firing:warning@91",
+      "firing:critical@99",
+      "resolved:critical@60",
     ]);
-    expect(changes[1]?.message).toBe("High memory usage: 95%");
+    expect(run([99, 60])).toEqual(["firing:critical@99", "resolved:critical@60"]);
   });
 
-  test("nginx not running fires once and resolves when it runs again; agents without nginx never fire", () => {
+  test("each metric has its own state, severity and message", () => {
+    const changes = evaluateAlerts(firing([["cpu_percent", "warning"]]), health(50, 96, 91));
+    expect(changes).toEqual([
+      {
+        metric: "cpu_percent",
+        state: "resolved",
+        severity: "warning",
+        value: 50,
+        message: "CPU usage back to 50%",
+      },
+      {
+        metric: "memory_percent",
+        state: "firing",
+        severity: "critical",
+        value: 96,
+        message: "High memory usage: 96%",
+      },
+      {
+        metric: "disk_percent",
+        state: "firing",
+        severity: "warning",
+        value: 91,
+        message: "High disk usage: 91%",
+      },
+    ]);
+  });
+
+  test("nginx not running is critical at once and resolves when it runs again; agents without nginx never fire", () => {
     const withNginx = (running: boolean) => ({ ...health(10), nginx: { running } });
-    const down = evaluateAlerts(new Set(), withNginx(false));
+    const down = evaluateAlerts(firing([]), withNginx(false));
     expect(down).toEqual([
-      { metric: "nginx_down", state: "firing", value: 1, message: "nginx is not running" },
+      {
+        metric: "nginx_down",
+        state: "firing",
+        severity: "critical",
+        value: 1,
+        message: "nginx is not running",
+      },
     ]);
-    expect(evaluateAlerts(new Set(["nginx_down"]), withNginx(false))).toEqual([]);
-    expect(evaluateAlerts(new Set(["nginx_down"]), withNginx(true))).toEqual([
-      { metric: "nginx_down", state: "resolved", value: 0, message: "nginx is running again" },
+    expect(evaluateAlerts(firing([["nginx_down", "critical"]]), withNginx(false))).toEqual([]);
+    expect(evaluateAlerts(firing([["nginx_down", "critical"]]), withNginx(true))).toEqual([
+      {
+        metric: "nginx_down",
+        state: "resolved",
+        severity: "critical",
+        value: 0,
+        message: "nginx is running again",
+      },
     ]);
-    expect(evaluateAlerts(new Set(), health(10))).toEqual([]);
+    expect(evaluateAlerts(firing([]), health(10))).toEqual([]);
   });
 });

@@ -1,10 +1,22 @@
 import { DroverError, isDroverError } from "../errors/index.ts";
-import { noChanges } from "../events/index.ts";
-import type { AgentState } from "../store/index.ts";
-import { agentPayload, getAgent, markAgentConnected, markAgentDisconnected } from "./agents.ts";
+import { type AlertSeverity, noChanges, type PublishInput } from "../events/index.ts";
+import { newId } from "../ids/index.ts";
+import type { AgentRow, AgentState } from "../store/index.ts";
+import {
+  agentPayload,
+  getAgent,
+  markAgentConnected,
+  markAgentDisconnected,
+  markAllAgentsOffline,
+} from "./agents.ts";
 import type { FleetDeps } from "./deps.ts";
 import { type AgentHealth, checkHealth, stateFromHealth } from "./health.ts";
-import { evaluateAlerts } from "./health-alerts.ts";
+import { type AlertMetric, evaluateAlerts } from "./health-alerts.ts";
+
+interface FiringAlert {
+  id: string;
+  severity: AlertSeverity;
+}
 
 /** One open ReportHealth stream of one agent. */
 export interface HealthStream {
@@ -20,18 +32,59 @@ export interface HealthStream {
  */
 export function createHealthStreams(deps: FleetDeps) {
   const openStreams = new Map<string, number>();
+  // Per agent, not per stream: an alert keeps its id when the agent reconnects.
+  const alerts = new Map<string, Map<AlertMetric, FiringAlert>>();
 
-  return async function openHealthStream(id: string): Promise<HealthStream> {
+  /** The firing map changes before any await, so two streams of one agent never raise twice. */
+  async function publishAlerts(id: string, agent: AgentRow, health: AgentHealth): Promise<void> {
+    const firing = alerts.get(id) ?? new Map<AlertMetric, FiringAlert>();
+    const events: PublishInput[] = [];
+    for (const change of evaluateAlerts(firing, health)) {
+      const alert = firing.get(change.metric) ?? { id: newId("alert"), severity: change.severity };
+      if (change.state === "firing")
+        firing.set(change.metric, { ...alert, severity: change.severity });
+      else firing.delete(change.metric);
+      const data = {
+        ...agentPayload(agent),
+        alert_id: alert.id,
+        severity: change.severity,
+        message: change.message,
+        metric: change.metric,
+        value: change.value,
+      };
+      events.push(
+        change.state === "firing"
+          ? {
+              type: "health.alert",
+              subjectId: id,
+              data: { ...data, state: "firing" },
+              changes: noChanges,
+            }
+          : { type: "health.alert_resolved", subjectId: id, data, changes: noChanges },
+      );
+    }
+    if (firing.size > 0) alerts.set(id, firing);
+    else alerts.delete(id);
+    for (const event of events) await deps.events.publish(event);
+  }
+
+  let stopping = false;
+  const refuseWhileStopping = () => {
+    if (stopping) throw new DroverError("unavailable", "the server is stopping");
+  };
+
+  async function open(id: string): Promise<HealthStream> {
+    refuseWhileStopping();
     const agent = await getAgent(deps, id);
     const count = (openStreams.get(id) ?? 0) + 1;
     openStreams.set(id, count);
     if (count === 1) await markAgentConnected(deps, agent);
     // The stream remembers the state it last wrote, so a report is one UPDATE.
     let state: AgentState = "online";
-    const firing = new Set<string>();
     let closed = false;
     return {
       async record(health) {
+        refuseWhileStopping();
         checkHealth(health);
         const next = stateFromHealth(health);
         try {
@@ -46,24 +99,7 @@ export function createHealthStreams(deps: FleetDeps) {
           }
           throw error;
         }
-        for (const change of evaluateAlerts(firing, health)) {
-          if (change.state === "firing") firing.add(change.metric);
-          else firing.delete(change.metric);
-          await deps.events.publish({
-            type: "health.alert",
-            subjectId: id,
-            data: {
-              ...agentPayload(agent),
-              alert_id: `${id}/${change.metric}`,
-              severity: "warning",
-              state: change.state,
-              message: change.message,
-              metric: change.metric,
-              value: change.value,
-            },
-            changes: noChanges,
-          });
-        }
+        await publishAlerts(id, agent, health);
         if (next !== state) {
           state = next;
           const failed = health.checks.filter((check) => !check.ok).map((check) => check.name);
@@ -85,9 +121,24 @@ export function createHealthStreams(deps: FleetDeps) {
           return;
         }
         openStreams.delete(id);
-        const current = await deps.store.agents.get(id);
-        if (current) await markAgentDisconnected(deps, current, "stream closed");
+        // At shutdown, `stop` has already said why every agent went offline.
+        if (stopping) return;
+        await markAgentDisconnected(deps, id, "stream_closed");
+        if (!(await deps.store.agents.get(id))) alerts.delete(id);
       },
     };
+  }
+
+  return {
+    open,
+    /**
+     * The server stops: no stream opens or records any more (a report in
+     * flight could mark its agent online again), and every agent still
+     * connected is `agent.disconnected` with `server_shutdown`.
+     */
+    async stop(): Promise<void> {
+      stopping = true;
+      await markAllAgentsOffline(deps);
+    },
   };
 }

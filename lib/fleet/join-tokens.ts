@@ -3,6 +3,7 @@ import { noChanges } from "../events/index.ts";
 import { newNonceId, type Role, signJoinToken } from "../pki/index.ts";
 import { validateLabels } from "../selector/index.ts";
 import type { FleetDeps } from "./deps.ts";
+import { newIdentityId } from "./ids.ts";
 import { checkName } from "./validate.ts";
 
 export interface CreateJoinTokenInput {
@@ -23,6 +24,8 @@ export interface CreateJoinTokenInput {
 export interface CreatedJoinToken {
   token: string;
   nonceId: string;
+  /** Agent tokens: the id the agent will have, reserved by the token's signed claims. */
+  agentId: string | null;
   expiresAt: Date;
 }
 
@@ -49,12 +52,15 @@ export async function createJoinToken(
     throw invalidField("allow_self_labels", "must be a boolean");
   }
   const allowSelfLabels = input.allowSelfLabels === true;
+  // Chosen here, not at join, so the caller knows the agent's id before it exists (NxMesh).
+  const agentId = input.role === "agent" ? newIdentityId("agent") : null;
   const token = await signJoinToken(deps.authority.tokenKeys.privateKey, {
     nonceId,
     role: input.role,
     labels,
     ...(allowSelfLabels ? { allowSelfLabels } : {}),
     name,
+    ...(agentId === null ? {} : { agentId }),
     expiresAt,
     caHash: deps.authority.ca.publicKeyHash,
     fleetId: deps.authority.ca.fleetId,
@@ -82,7 +88,7 @@ export async function createJoinToken(
       changes: noChanges,
     });
   });
-  return { token, nonceId, expiresAt };
+  return { token, nonceId, agentId, expiresAt };
 }
 
 export async function revokeJoinToken(deps: FleetDeps, nonceId: string): Promise<void> {

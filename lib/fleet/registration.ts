@@ -86,7 +86,8 @@ export async function register(deps: FleetDeps, input: RegisterInput): Promise<R
   const identity: Identity = {
     fleetId: deps.authority.ca.fleetId,
     role: input.role,
-    id: newIdentityId(input.role),
+    // The id the token reserved (its claims are signed); older tokens carry none.
+    id: claims.agentId ?? newIdentityId(input.role),
   };
   const certificate = await issueClientCertificate(deps.authority.ca, {
     identity,

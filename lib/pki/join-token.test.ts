@@ -88,6 +88,28 @@ describe("join tokens", () => {
     }
   });
 
+  // Issue 10, NxMesh fidelity: a token reserves the id its agent will have.
+  test("agentId travels signed as agent_id on agent tokens; absent on older tokens; refused on operators and when not an id", async () => {
+    const t = await signJoinToken(keys.privateKey, { ...claims, agentId: "ag-0123456789ab" });
+    expect((parts(t).payload.drover as Record<string, unknown>).agent_id).toBe("ag-0123456789ab");
+    expect((await verifyJoinToken(keys.publicKey, t, before)).agentId).toBe("ag-0123456789ab");
+    expect(decodeJoinToken(t).agentId).toBe("ag-0123456789ab");
+    expect("agentId" in (await verifyJoinToken(keys.publicKey, token, before))).toBe(false);
+    const operator = { ...claims, role: "operator" as const, agentId: "ag-0123456789ab" };
+    expect((await expectDroverRejection(signJoinToken(keys.privateKey, operator))).message).toBe(
+      "join token malformed: agent_id is for agent tokens only",
+    );
+    for (const value of ["", "-x", "AG-1", 7, "a".repeat(64)]) {
+      const payload = realPayload();
+      payload.drover = { ...(payload.drover as Record<string, unknown>), agent_id: value };
+      const jwt = await new SignJWT(payload)
+        .setProtectedHeader({ alg: "ES256", typ: "drover-join+jwt" })
+        .sign(keys.privateKey);
+      const error = await expectDroverRejection(verifyJoinToken(keys.publicKey, jwt, before));
+      expect(error.message).toBe("join token malformed: agent_id must be an identity id");
+    }
+  });
+
   test("decode reads claims without a key", () => {
     const decoded = decodeJoinToken(token);
     expect(decoded.caHash).toBe(caHash);

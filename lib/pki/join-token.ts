@@ -19,6 +19,13 @@ export interface JoinTokenClaims {
    */
   allowSelfLabels?: boolean;
   name?: string;
+  /**
+   * Agent tokens: the id the agent gets when it joins, chosen by the server
+   * when it creates the token (claim `agent_id`); signed, so the agent cannot
+   * choose its own. Absent on operator tokens and on tokens made before ids
+   * were reserved: the agent then gets a fresh id.
+   */
+  agentId?: string;
   expiresAt: Date;
   /** "sha256:<hex>" of the fleet CA's SubjectPublicKeyInfo (see publicKeyHash). */
   caHash: string;
@@ -43,7 +50,7 @@ export function newNonceId(): string {
 
 /**
  * Signs a compact ES256 JWT: iss "drover", jti = nonceId, iat, exp, and a
- * "drover" claim {role, labels, self_labels?, name?, ca, fleet}. Header typ "drover-join+jwt",
+ * "drover" claim {role, labels, self_labels?, name?, agent_id?, ca, fleet}. Header typ "drover-join+jwt",
  * kid when given.
  */
 export async function signJoinToken(
@@ -128,6 +135,7 @@ function droverClaim(claims: JoinTokenClaims): Record<string, unknown> {
     labels: claims.labels,
     ...(claims.allowSelfLabels === true ? { self_labels: true } : {}),
     ...(claims.name === undefined ? {} : { name: claims.name }),
+    ...(claims.agentId === undefined ? {} : { agent_id: claims.agentId }),
     ca: claims.caHash,
     fleet: claims.fleetId,
   };
@@ -171,7 +179,7 @@ function claimsFromPayload(payload: Record<string, unknown>, code: ErrorCode): J
   if (typeof jti !== "string" || jti.length === 0) return fail("nonceId (jti) must be non-empty");
   if (typeof exp !== "number" || !Number.isSafeInteger(exp)) return fail("exp must be an integer");
   if (!isPlainObject(drover)) return fail('missing "drover" claim');
-  const { role, labels, self_labels: selfLabels, name, ca, fleet } = drover;
+  const { role, labels, self_labels: selfLabels, name, agent_id: agentId, ca, fleet } = drover;
   if (!isRole(role)) return fail(`role must be "agent" or "operator"`);
   if (!isPlainObject(labels)) return fail("labels must be an object");
   const labelCopy: Record<string, string> = {};
@@ -187,6 +195,10 @@ function claimsFromPayload(payload: Record<string, unknown>, code: ErrorCode): J
   }
   if (selfLabels !== undefined && selfLabels !== true) return fail("self_labels must be true");
   if (name !== undefined && typeof name !== "string") return fail("name must be a string");
+  if (agentId !== undefined) {
+    if (!isValidId(agentId)) return fail("agent_id must be an identity id");
+    if (role !== "agent") return fail("agent_id is for agent tokens only");
+  }
   if (typeof ca !== "string" || !caHashPattern.test(ca)) return fail("ca must be sha256:<hex>");
   if (!isValidId(fleet)) return fail("fleet must be a fleet id");
   return {
@@ -195,6 +207,7 @@ function claimsFromPayload(payload: Record<string, unknown>, code: ErrorCode): J
     labels: labelCopy,
     ...(selfLabels === true ? { allowSelfLabels: true } : {}),
     ...(name === undefined ? {} : { name }),
+    ...(agentId === undefined ? {} : { agentId }),
     expiresAt: new Date(exp * 1000),
     caHash: ca,
     fleetId: fleet,

@@ -17,7 +17,7 @@ import {
   type AgentFileInput,
   type CertificateInput,
   configLimits,
-  type TimeWindow,
+  type MetricsWindow,
   type TrafficMetrics,
   type UpstreamInput,
   type VirtualHostInput,
@@ -547,19 +547,25 @@ export const AccessLogListQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(ACCESS_LOG_LIMIT_MAX).default(100),
 });
 
-export const MetricsQuery = z.strictObject({ from: timestamp, to: timestamp });
+/** Both bounds optional (NxMesh): `to` defaults to now, `from` to 24 hours before `to`. */
+export const MetricsQuery = z.strictObject({
+  from: timestamp.optional(),
+  to: timestamp.optional(),
+});
+
+const dateOf = (text: string | undefined) => (text === undefined ? undefined : new Date(text));
 
 export function accessLogQuery(query: z.infer<typeof AccessLogListQuery>): AccessLogQuery {
   return {
-    from: query.from === undefined ? undefined : new Date(query.from),
-    to: query.to === undefined ? undefined : new Date(query.to),
+    from: dateOf(query.from),
+    to: dateOf(query.to),
     status: query.status_code,
     limit: query.limit,
   };
 }
 
-export function timeWindow(query: z.infer<typeof MetricsQuery>): TimeWindow {
-  return { from: new Date(query.from), to: new Date(query.to) };
+export function timeWindow(query: z.infer<typeof MetricsQuery>): MetricsWindow {
+  return { from: dateOf(query.from), to: dateOf(query.to) };
 }
 
 export const AccessLog = z

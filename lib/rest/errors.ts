@@ -32,21 +32,24 @@ const httpErrors: Record<ErrorCode, HttpError> = {
 export const payloadTooLarge = { status: 413, code: "PAYLOAD_TOO_LARGE" } as const;
 export const unsupportedMediaType = { status: 415, code: "UNSUPPORTED_MEDIA_TYPE" } as const;
 
+/** The `error` object of the NxMesh format, for this request. */
+export function errorObject(
+  c: Context,
+  error: { code: string; message: string; details?: ErrorDetail[] },
+) {
+  return {
+    code: error.code,
+    message: error.message,
+    request_id: c.get("requestId") ?? "",
+    details: error.details ?? [],
+  };
+}
+
 export function errorResponse(
   c: Context,
   error: HttpError & { message: string; details?: ErrorDetail[] },
 ): Response {
-  return c.json(
-    {
-      error: {
-        code: error.code,
-        message: error.message,
-        request_id: c.get("requestId") ?? "",
-        details: error.details ?? [],
-      },
-    },
-    error.status,
-  );
+  return c.json({ error: errorObject(c, error) }, error.status);
 }
 
 /** Every zod issue becomes a detail with its field path; unknown fields are named one by one. */

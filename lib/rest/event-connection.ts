@@ -75,8 +75,9 @@ export function eventJson(event: FleetEvent) {
 }
 
 /**
- * One WebSocket's life: control messages (rate-limited, handled one at a
- * time), at most one subscription and one replay in flight, and a re-check of
+ * One WebSocket's life: a live subscription to everything it may see until
+ * it subscribes, control messages (rate-limited, handled one at a time), at
+ * most one subscription and one replay in flight, and a re-check of
  * the caller's access when its credential expires or its memberships change.
  */
 export function serveConnection(
@@ -129,6 +130,10 @@ export function serveConnection(
     deps.logger.info("event socket error", { error: String(error) });
   });
 
+  // Until it says otherwise, a socket hears everything it may see, live (the seed sends
+  // events without a subscribe); this costs the client none of its message budget.
+  queue = queue.then(subscribeToEverything).catch(failed);
+
   ws.on("message", (raw: RawData) => {
     if (closing) return;
     if (!messages.take()) {
@@ -177,6 +182,13 @@ export function serveConnection(
     filter = wanted;
     send({ type: "subscribed", events: wanted.types, after: message.data.after ?? null });
     subscribe(wanted, message.data.after);
+  }
+
+  async function subscribeToEverything(): Promise<void> {
+    visible = await eventVisibility(tenancy, principal);
+    if (closing) return;
+    filter = { types: ["*"] };
+    subscribe(filter, undefined);
   }
 
   function subscribe(wanted: EventFilter, after: number | undefined): void {

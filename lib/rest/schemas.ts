@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import type { CommandOutcome } from "../delivery/index.ts";
+import type { CommandKind, CommandOutcome } from "../delivery/index.ts";
 import type { AgentHealth, NginxHealth } from "../fleet/index.ts";
 import {
   type AgentRow,
@@ -250,9 +250,22 @@ export const NginxValidateRequest = z.strictObject({
   }),
 });
 
+/** The seed's command answer `{success, message, timestamp}`, with Drover's `ok`, `errors` and `nginx`. */
 export const NginxCommandResult = z
-  .object({ ok: z.boolean(), errors: z.array(z.string()), nginx: NginxJson.nullable() })
+  .object({
+    success: z.boolean(),
+    message: z.string().openapi({ example: "Nginx reloaded successfully" }),
+    timestamp: z.string().openapi({ description: "When the agent's answer arrived (RFC 3339)" }),
+    ok: z.boolean().openapi({ description: "The same as success" }),
+    errors: z.array(z.string()),
+    nginx: NginxJson.nullable(),
+  })
   .openapi("NginxCommandResult");
+
+/** A command the agent ran and failed: its answer with the NxMesh error object. */
+export const NginxCommandFailure = NginxCommandResult.extend({
+  error: ErrorBody.shape.error,
+}).openapi("NginxCommandFailure");
 
 function nginxJson(status: NginxHealth) {
   return {
@@ -266,8 +279,34 @@ function nginxJson(status: NginxHealth) {
   };
 }
 
-export function commandResultJson(outcome: Omit<CommandOutcome, "id">) {
+const commandDone: Record<CommandKind, string> = {
+  reload: "Nginx reloaded successfully",
+  restart: "Nginx restarted successfully",
+  stop: "Nginx stopped",
+  get_status: "Nginx status reported",
+  validate_config: "Configuration is valid",
+};
+const commandFailed: Record<CommandKind, string> = {
+  reload: "Nginx reload failed",
+  restart: "Nginx restart failed",
+  stop: "Nginx stop failed",
+  get_status: "Nginx status failed",
+  validate_config: "Configuration is invalid",
+};
+
+/** The agent's answer to `kind`, received `at`. */
+export function commandResultJson(
+  kind: CommandKind,
+  outcome: Omit<CommandOutcome, "id">,
+  at: Date,
+) {
+  const message = outcome.ok
+    ? commandDone[kind]
+    : [commandFailed[kind], ...outcome.errors.slice(0, 1)].join(": ");
   return {
+    success: outcome.ok,
+    message,
+    timestamp: at.toISOString(),
     ok: outcome.ok,
     errors: outcome.errors,
     nginx: outcome.status === undefined ? null : nginxJson(outcome.status),
@@ -299,7 +338,15 @@ export const JoinTokenCreate = z.strictObject({
 });
 
 export const JoinToken = z
-  .object({ token: z.string(), nonce_id: z.string(), expires_at: z.string() })
+  .object({
+    token: z.string(),
+    agent_id: z.string().openapi({
+      description: "The id the agent will have: the token reserves it",
+      example: "ag-3f9c2a71b0d4",
+    }),
+    expires_at: z.string(),
+    nonce_id: z.string().openapi({ description: "Revokes the token before it is used" }),
+  })
   .openapi("JoinToken");
 
 export const LoginBody = z.strictObject({ email: z.string(), password: z.string() });

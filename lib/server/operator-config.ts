@@ -17,8 +17,8 @@ import {
   listCertificates,
   listUpstreams,
   listVirtualHosts,
+  type MetricsWindow,
   queryAccessLogs,
-  type TimeWindow,
   type TrafficMetrics,
   updateUpstream,
   updateVirtualHost,
@@ -68,7 +68,11 @@ type ConfigMethods = Pick<
 
 /** A metrics handler: `metrics` gets the request's time window, its result is converted. */
 function metricsHandler<Request extends { from?: Timestamp; to?: Timestamp }>(
-  metrics: (principal: Principal, request: Request, window: TimeWindow) => Promise<TrafficMetrics>,
+  metrics: (
+    principal: Principal,
+    request: Request,
+    window: MetricsWindow,
+  ) => Promise<TrafficMetrics>,
 ) {
   return async (request: Request, context: HandlerContext) => ({
     metrics: metricsToProto(

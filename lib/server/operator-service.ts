@@ -63,6 +63,7 @@ export function operatorService(
         nonceId: created.nonceId,
         expiresAt: timestampFromDate(created.expiresAt),
         workspaceId: created.workspaceId ?? "",
+        agentId: created.agentId ?? "",
       };
     },
     async revokeJoinToken(request) {

@@ -6,7 +6,7 @@ import {
   LETS_ENCRYPT_DIRECTORY,
 } from "../certificates/index.ts";
 import { type ConfigDelivery, createConfigDelivery } from "../delivery/index.ts";
-import { createEventBus, noChanges } from "../events/index.ts";
+import { createEventBus } from "../events/index.ts";
 import { createFleet, type Fleet, isIpAddress } from "../fleet/index.ts";
 import { AgentService } from "../gen/drover/v1/agent_pb.ts";
 import { IdentityService } from "../gen/drover/v1/identity_pb.ts";
@@ -216,17 +216,8 @@ async function startLocked(
     retiredCertificate: sites.retired,
   });
   opened.push(() => delivery.stop());
-  // Whoever was online before a restart has to prove it again by reconnecting.
-  await events.commit(async (tx) => {
-    for (const id of await tx.agents.markStaleOffline(new Date(8.64e15), clock.now())) {
-      await tx.emit({
-        type: "agent.disconnected",
-        subjectId: id,
-        data: { reason: "server restarted" },
-        changes: noChanges,
-      });
-    }
-  });
+  // Whoever a server that died left online has to prove it again by reconnecting.
+  await fleet.markAllAgentsOffline();
 
   const ca = authority.ca.certificatePem;
   const agentListener = await startGrpcListener({
@@ -342,10 +333,12 @@ async function startLocked(
       ? {}
       : { firstAdminPasswordFile: serverPaths(options.dataDir).initialAdminPassword }),
     async stop() {
-      unsubscribe();
-      delivery.stop();
       eventSocket.close();
       await tasks.stop();
+      // Before the listeners close, so each agent's disconnection says server_shutdown.
+      await fleet.stopHealthIntake();
+      unsubscribe();
+      delivery.stop();
       await Promise.all([
         registrationListener.close(),
         agentListener.close(),

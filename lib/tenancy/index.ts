@@ -43,8 +43,8 @@ export {
   ACCESS_LOG_LIMIT_MAX,
   type AccessLogQuery,
   agentMetrics,
+  type MetricsWindow,
   queryAccessLogs,
-  type TimeWindow,
   type TrafficMetrics,
   workspaceMetrics,
 } from "./traffic.ts";

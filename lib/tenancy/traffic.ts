@@ -50,11 +50,19 @@ function checkOrder(from: Date | undefined, to: Date | undefined): void {
   }
 }
 
-/** A metrics window needs both bounds, from before to. */
-function checkWindow(window: TimeWindow): void {
-  if (window.from === undefined) throw invalidField("from", "is required");
-  if (window.to === undefined) throw invalidField("to", "is required");
-  checkOrder(window.from, window.to);
+/** A metrics request's window: either bound may be left out (NxMesh: the last 24 hours). */
+export type MetricsWindow = Partial<TimeWindow>;
+
+const defaultMetricsSpanMs = 86_400_000;
+
+/** Fills a missing `to` with now and a missing `from` with 24 hours before `to`; from before to. */
+function resolveWindow(window: MetricsWindow, now: Date): TimeWindow {
+  checkDate("from", window.from);
+  checkDate("to", window.to);
+  const to = window.to ?? now;
+  const from = window.from ?? new Date(to.getTime() - defaultMetricsSpanMs);
+  checkOrder(from, to);
+  return { from, to };
 }
 
 /** Newest first, with the number of all matching rows. */
@@ -118,10 +126,10 @@ export async function workspaceMetrics(
   deps: TenancyDeps,
   principal: Principal,
   workspaceId: string,
-  window: TimeWindow,
+  requested: MetricsWindow,
 ): Promise<TrafficMetrics> {
   await workspaceForConfig(deps, principal, workspaceId, false);
-  checkWindow(window);
+  const window = resolveWindow(requested, deps.clock.now());
   let connections = 0;
   for (let offset = 0; ; offset += 1000) {
     const agents = await deps.store.agents.list({ workspaceId, limit: 1000, offset });
@@ -144,12 +152,12 @@ export async function agentMetrics(
   fleet: Fleet,
   principal: Principal,
   agentId: string,
-  window: TimeWindow,
+  requested: MetricsWindow,
 ): Promise<TrafficMetrics> {
   const agent = await fleet.deps.store.agents.get(agentId);
   if (!agent) throw new DroverError("not_found", `agent ${agentId} not found`);
   await authorizeAgent(fleet, principal, agent, false);
-  checkWindow(window);
+  const window = resolveWindow(requested, fleet.deps.clock.now());
   const stats = await fleet.deps.store.accessLogs.stats({
     agentId,
     workspaceId: agent.workspaceId ?? undefined,

@@ -45,7 +45,7 @@ import type {
 import type {
   AccessLogQuery,
   CertificateInput,
-  TimeWindow,
+  MetricsWindow,
   TrafficMetrics,
   UpstreamInput,
   VirtualHostInput,
@@ -344,13 +344,9 @@ export function accessLogQueryFromProto(request: QueryAccessLogsRequest): Access
   };
 }
 
-/** Both bounds are required, as in REST. */
-export function timeWindowFromProto(request: { from?: Timestamp; to?: Timestamp }): TimeWindow {
-  const from = dateOf(request.from);
-  const to = dateOf(request.to);
-  if (from === undefined) throw invalidField("from", "is required");
-  if (to === undefined) throw invalidField("to", "is required");
-  return { from, to };
+/** Either bound may be left out, as in REST: the last 24 hours by default. */
+export function timeWindowFromProto(request: { from?: Timestamp; to?: Timestamp }): MetricsWindow {
+  return { from: dateOf(request.from), to: dateOf(request.to) };
 }
 
 export function accessLogToProto(row: AccessLogRow): AccessLog {

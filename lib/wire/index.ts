@@ -36,6 +36,7 @@ export { nginxStatusFromProto, nginxStatusToProto } from "./nginx-status.ts";
 export {
   agentMessageFromProto,
   agentMessageToProto,
+  commandKindEnums,
   serverMessageFromProto,
   serverMessageToProto,
   sessionHelloFromProto,

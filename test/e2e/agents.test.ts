@@ -116,7 +116,11 @@ describe("drover agents config, status and reload", () => {
 
     const status = await agents("status", id, "-o", "json");
     expect(status.code).toBe(1);
+    // As REST answers it (issue 10): the seed's success, message and timestamp first.
     expect(JSON.parse(status.stdout)).toEqual({
+      success: false,
+      message: "Nginx status failed: this agent runs with --nginx-mode off",
+      timestamp: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
       ok: false,
       errors: ["this agent runs with --nginx-mode off"],
       nginx: null,

@@ -263,13 +263,15 @@ describe("drover login, then get/create/delete over REST", () => {
       "--expires-in-hours",
       "1",
     ])) as Json;
-    expect(Object.keys(token).sort()).toEqual(["expires_at", "nonce_id", "token"]);
+    expect(Object.keys(token).sort()).toEqual(["agent_id", "expires_at", "nonce_id", "token"]);
     h.startAgent({
       dataDir: "agent-a",
       server: server.endpoints.registration,
       token: token.token as string,
     });
     const id = await h.agentIdOf("agent-a");
+    // The id the token reserved is the id the agent has.
+    expect(id).toBe(token.agent_id as string);
     const agents = await waitFor("the agent online in get agents", async () => {
       const listed = (await droverJson(["get", "agents", "--workspace", wsId])) as Json[];
       return listed.find((agent) => agent.id === id && agent.state === "online")

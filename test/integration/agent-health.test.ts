@@ -207,9 +207,9 @@ describe("health intake", () => {
     const reasons = events.filter(
       (event) => event.subjectId === id && event.type === "agent.disconnected",
     );
-    expect(reasons.map((event) => (event.data as { reason: string }).reason)).toContain(
-      "missed heartbeats",
-    );
+    expect(reasons.map((event) => (event.data as { reason: string }).reason)).toEqual([
+      "connection_timeout",
+    ]);
     stop.abort();
     await stream;
   });

@@ -224,7 +224,14 @@ describe("configuration delivery with real nginx", () => {
 
   test("reload and status commands reach the agent's nginx", async () => {
     const reloaded = await ok(rest("POST", `/v1/agents/${agentId}/reload`));
-    expect(reloaded).toMatchObject({ ok: true, nginx: { running: true } });
+    // Issue 10: the seed's answer, with Drover's fields beside it.
+    expect(reloaded).toMatchObject({
+      success: true,
+      message: "Nginx reloaded successfully",
+      ok: true,
+      nginx: { running: true },
+    });
+    expect(Date.now() - Date.parse(reloaded.timestamp as string)).toBeLessThan(60_000);
     const status = await ok(rest("POST", `/v1/agents/${agentId}/status`));
     const config = await ok(rest("GET", `/v1/agents/${agentId}/config`));
     expect(status.nginx).toMatchObject({ running: true, config_version: config.applied_version });

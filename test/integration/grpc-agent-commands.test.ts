@@ -82,8 +82,14 @@ describe("SendAgentCommand and GetAgentConfig reach a connected agent's nginx", 
       token: (login.body as { access_token: string }).access_token,
       body: { config_text: broken },
     });
-    expect(viaRest.status).toBe(200);
-    expect(viaRest.body).toMatchObject({ ok: false, nginx: null });
+    // REST says it with its status too: the configuration the request carried was refused.
+    expect(viaRest.status).toBe(422);
+    expect(viaRest.body).toMatchObject({
+      success: false,
+      ok: false,
+      nginx: null,
+      error: { code: "VALIDATION_ERROR" },
+    });
     expect((viaRest.body as { errors: string[] }).errors.join("\n")).toContain(
       'invalid value "sometimes" in "gzip" directive',
     );

@@ -93,6 +93,32 @@ describe("Register", () => {
     expect(response.serviceAddress).toBe(fleet.server.endpoints.agent);
   });
 
+  // Issue 10, NxMesh fidelity: the token reserves the agent's id.
+  test("an agent token reserves the id its agent gets, once; operator and older tokens reserve none", async () => {
+    const created = await fleet.operator.createJoinToken({ role: Role.AGENT });
+    expect(created.agentId).toMatch(/^ag-[0-9a-f]{12}$/);
+    const joined = await fleet.registration.register(
+      (await request({ token: created.token })).message,
+    );
+    expect(joined.id).toBe(created.agentId);
+    const again = await refusal(
+      fleet.registration.register((await request({ token: created.token })).message),
+    );
+    expect(again.rawMessage).toMatch(/already used/);
+    expect((await fleet.operator.createJoinToken({ role: Role.OPERATOR })).agentId).toBe("");
+    // A token signed before ids were reserved (same nonce, no agent_id claim): a fresh id.
+    const { agentId, ...older } = decodeJoinToken(
+      (await fleet.operator.createJoinToken({ role: Role.AGENT })).token,
+    );
+    const reSigned = await signJoinToken(
+      fleet.server.fleet.deps.authority.tokenKeys.privateKey,
+      older,
+    );
+    const fresh = await fleet.registration.register((await request({ token: reSigned })).message);
+    expect(fresh.id).toMatch(/^ag-[0-9a-f]{12}$/);
+    expect(fresh.id).not.toBe(agentId as string);
+  });
+
   test("refuses a used, revoked, expired, forged or malformed token and stores nothing", async () => {
     const used = await token();
     await fleet.registration.register((await request({ token: used })).message);

@@ -1247,9 +1247,10 @@ describe("access logs and metrics", () => {
       [`${ws}/access-logs?status_code=99`, "status_code"],
       [`${ws}/access-logs?status_code=5xx`, "status_code"],
       [`${ws}/access-logs?page=2`, "page"],
-      [`${ws}/metrics?to=${t(1).toISOString()}`, "from"],
+      [`${ws}/metrics?from=yesterday`, "from"],
       [`${ws}/metrics?from=${t(1).toISOString()}&to=${t(0).toISOString()}`, "to"],
-      [`/v1/agents/${agent1}/metrics?from=${t(0).toISOString()}`, "to"],
+      // Without `to` the window ends now: a `from` after now leaves it empty.
+      [`/v1/agents/${agent1}/metrics?from=2999-01-01T00:00:00Z`, "to"],
     ];
     for (const [path, field] of bad) expectInvalid(await get(path), field);
     expectError(await get(`/v1/agents/ag-nope/metrics?${window}`), 404, "NOT_FOUND");

@@ -121,9 +121,11 @@ describe("validate_config still runs nginx on what passes", () => {
   test("an allowed but wrong value fails with nginx's own message, file and line", async () => {
     const broken = liveConfig().replace(/http\s*\{/, "$&\n    gzip sometimes;");
     const answer = await validate(broken);
-    expect(answer.status).toBe(200);
-    const body = answer.body as { ok: boolean; errors: string[] };
+    // nginx refused the text: 422, with the agent's answer (the seed's success: false).
+    expect(answer.status).toBe(422);
+    const body = answer.body as { ok: boolean; success: boolean; errors: string[] };
     expect(body.ok).toBe(false);
+    expect(body.success).toBe(false);
     expect(body.errors.join("\n")).toMatch(/"sometimes" in "gzip" directive.*nginx\.conf:\d+/);
   });
 });

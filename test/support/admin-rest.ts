@@ -12,6 +12,8 @@ export interface AdminRest {
   ok(result: Promise<HttpResult>, status?: number): Promise<Json>;
   organizationId: string;
   workspaceId: string;
+  /** The admin's bearer token, e.g. for a WebSocket. */
+  accessToken: string;
 }
 
 /** Logs in as the fleet's first admin and creates an organization with one workspace. */
@@ -44,5 +46,6 @@ export async function adminRest(
     ok,
     organizationId: organization.id as string,
     workspaceId: workspace.id as string,
+    accessToken: token,
   };
 }

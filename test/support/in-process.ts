@@ -110,6 +110,8 @@ export async function startInProcessAgent(
   const controller = new AbortController();
   const agent = createAgent({ server: fleet.server.endpoints.registration, ...options });
   const running = agent.run(controller.signal);
+  // A deleted or revoked agent ends its run refused; tests that do that expect it.
+  running.catch(() => {});
   const id = await waitFor(
     "the agent's session",
     () => {

@@ -1,5 +1,5 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
-import type { Principal } from "../../auth/index.ts";
+import type { Context } from "hono";
 import type { NginxCommand } from "../../delivery/index.ts";
 import {
   commandAgentFor,
@@ -11,6 +11,7 @@ import {
   updateAgentFor,
 } from "../../tenancy/index.ts";
 import type { RestEnv } from "../env.ts";
+import { errorObject } from "../errors.ts";
 import {
   type ApiTag,
   errorResponses,
@@ -29,8 +30,10 @@ import {
   agentConfigJson,
   agentJson,
   commandResultJson,
+  ErrorBody,
   JoinToken,
   JoinTokenCreate,
+  NginxCommandFailure,
   NginxCommandRequest,
   NginxCommandResult,
   NginxValidateRequest,
@@ -41,13 +44,46 @@ const tags: ApiTag[] = ["Agents"];
 const agentParams = idParams("agent_id");
 const workspaceParams = idParams("workspace_id");
 
+/**
+ * How a command the agent ran and failed is answered: 422 when nginx -t
+ * refused the configuration the request carried (the seed's VALIDATION_ERROR),
+ * 502 when the agent could not do what was asked (the control plane worked,
+ * the machine behind it did not).
+ */
+const commandFailures = {
+  refused: { status: 422, code: "VALIDATION_ERROR" },
+  failed: { status: 502, code: "AGENT_COMMAND_FAILED" },
+} as const;
+
+/** Declared for every command: the answer, and the agent's failures and absence. */
+const commandResponses = {
+  200: json(NginxCommandResult, "The agent did it; its answer"),
+  ...errorResponses,
+  422: json(
+    NginxCommandFailure,
+    "Request validation failed; or, for validate, nginx -t refused the configuration (with the agent's answer)",
+  ),
+  502: json(NginxCommandFailure, "The agent ran the command and it failed; its answer"),
+  503: json(ErrorBody, "The agent is not connected, or did not answer in time"),
+};
+
 export function agentRoutes(app: OpenAPIHono<RestEnv>, deps: RestDeps): void {
   const { fleet, delivery } = deps;
   const commandAgent = async (
-    principal: Principal,
+    c: Context<RestEnv>,
     agentId: string,
     command: Omit<NginxCommand, "id">,
-  ) => commandResultJson(await commandAgentFor(fleet, delivery, principal, agentId, command));
+  ) => {
+    const outcome = await commandAgentFor(fleet, delivery, c.get("principal"), agentId, command);
+    const answer = commandResultJson(command.kind, outcome, fleet.deps.clock.now());
+    if (answer.success) return c.json(answer, 200);
+    const failure =
+      command.kind === "validate_config" ? commandFailures.refused : commandFailures.failed;
+    return c.json(
+      { ...answer, error: errorObject(c, { code: failure.code, message: answer.message }) },
+      failure.status,
+    );
+  };
   app.openapi(
     createRoute({
       method: "get",
@@ -107,8 +143,10 @@ export function agentRoutes(app: OpenAPIHono<RestEnv>, deps: RestDeps): void {
       return c.json(
         {
           token: created.token,
-          nonce_id: created.nonceId,
+          // Workspace tokens are agent tokens: they always reserve an id.
+          agent_id: created.agentId ?? "",
           expires_at: created.expiresAt.toISOString(),
+          nonce_id: created.nonceId,
         },
         201,
       );
@@ -235,17 +273,16 @@ export function agentRoutes(app: OpenAPIHono<RestEnv>, deps: RestDeps): void {
         operationId,
         tags,
         summary,
-        description: `${description} 503 when the agent is not connected.`,
+        description: `${description} Answers \`{success, message, timestamp}\` (with the agent's errors and nginx status); 502 when the agent ran it and it failed, 503 when the agent is not connected.`,
         request: { params: agentParams, ...jsonBody(NginxCommandRequest, false) },
-        responses: { 200: json(NginxCommandResult, "The agent's answer"), ...errorResponses },
+        responses: commandResponses,
       }),
       async (c) => {
         const body = c.req.valid("json") ?? {};
-        const answer = await commandAgent(c.get("principal"), c.req.valid("param").agent_id, {
+        return commandAgent(c, c.req.valid("param").agent_id, {
           kind,
           ...(body.timeout_seconds === undefined ? {} : { timeoutSeconds: body.timeout_seconds }),
         });
-        return c.json(answer, 200);
       },
     );
   }
@@ -257,16 +294,14 @@ export function agentRoutes(app: OpenAPIHono<RestEnv>, deps: RestDeps): void {
       tags,
       summary: "Test an nginx configuration on the agent",
       description:
-        "Runs `nginx -t` on the agent over the given configuration without applying it. Only the directives Drover's compiler writes, with paths inside the agent's directories, are accepted (422 names the directive and line); nginx's errors come back without text quoted from other files.",
+        "Runs `nginx -t` on the agent over the given configuration without applying it. Only the directives Drover's compiler writes, with paths inside the agent's directories, are accepted (422 names the directive and line); nginx's errors come back without text quoted from other files. A configuration nginx -t refuses answers 422 with the agent's answer (`success: false`).",
       request: { params: agentParams, ...jsonBody(NginxValidateRequest) },
-      responses: { 200: json(NginxCommandResult, "The agent's answer"), ...errorResponses },
+      responses: commandResponses,
     }),
-    async (c) => {
-      const answer = await commandAgent(c.get("principal"), c.req.valid("param").agent_id, {
+    async (c) =>
+      commandAgent(c, c.req.valid("param").agent_id, {
         kind: "validate_config",
         configText: c.req.valid("json").config_text,
-      });
-      return c.json(answer, 200);
-    },
+      }),
   );
 }

@@ -17,7 +17,7 @@ import type { RestDeps } from "../rest-deps.ts";
 const workspaceParams = idParams("workspace_id");
 const agentParams = idParams("agent_id");
 
-/** Access logs and the metrics computed from them over a time window [from, to). */
+/** Access logs and the metrics computed from them over a time window [from, to), the last 24 hours by default. */
 export function trafficRoutes(app: OpenAPIHono<RestEnv>, deps: RestDeps): void {
   const { fleet } = deps;
   app.openapi(
@@ -57,7 +57,7 @@ export function trafficRoutes(app: OpenAPIHono<RestEnv>, deps: RestDeps): void {
       tags: ["Traffic"] satisfies ApiTag[],
       summary: "Get a workspace's traffic metrics",
       description:
-        "Requests, status classes, bytes and latency over the window [from, to), computed from the access logs.",
+        "Requests, status classes, bytes and latency over the window [from, to), computed from the access logs; without `from` and `to`, the last 24 hours.",
       request: { params: workspaceParams, query: MetricsQuery },
       responses: { 200: json(Metrics, "The metrics"), ...errorResponses },
     }),
@@ -79,7 +79,7 @@ export function trafficRoutes(app: OpenAPIHono<RestEnv>, deps: RestDeps): void {
       tags: ["Traffic"] satisfies ApiTag[],
       summary: "Get an agent's traffic metrics",
       description:
-        "Traffic metrics of one agent over the window [from, to), in its current workspace.",
+        "Traffic metrics of one agent over the window [from, to), in its current workspace; without `from` and `to`, the last 24 hours.",
       request: { params: agentParams, query: MetricsQuery },
       responses: { 200: json(Metrics, "The metrics"), ...errorResponses },
     }),
