@@ -116,7 +116,9 @@ export async function benchConfigFanout(
   const applied = new Map<string, number[]>();
   const unsubscribe = deps.events.subscribe((event: FleetEvent) => {
     if (event.type !== "config.applied") return;
-    const version = (event.data as { version: string }).version;
+    const data = event.data as { config_hash: string; success: boolean };
+    if (!data.success) return;
+    const version = data.config_hash;
     applied.set(version, [...(applied.get(version) ?? []), now()]);
   });
   const stop = new AbortController();

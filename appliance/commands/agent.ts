@@ -5,6 +5,7 @@ import { resolve } from "node:path";
 import { type AgentNginxOptions, createAgent } from "../../lib/agent/index.ts";
 import { externalAddresses } from "../../lib/net/index.ts";
 import { type CommandHelp, defineCommand } from "../command.ts";
+import { deploymentMode, systemProbe } from "../deployment-mode.ts";
 import { type FlagSpec, UsageError } from "../flags.ts";
 import { stderrLogger } from "../output.ts";
 import { labelsFromFlags } from "./token.ts";
@@ -115,6 +116,11 @@ const agentHelp = {
     },
     label: { kind: "list", value: "k=v", help: "a label this machine claims for itself" },
     name: { kind: "string", value: "NAME", help: "the agent's name (default: the token's)" },
+    "deployment-mode": {
+      kind: "string",
+      value: "MODE",
+      help: "standalone, docker_sidecar or kubernetes_sidecar, reported at join (default: detected)",
+    },
     "nginx-mode": {
       kind: "string",
       value: "managed|system|off",
@@ -157,6 +163,7 @@ const agentHelp = {
 export const agentCommand = defineCommand(agentHelp, async ({ flags, positionals }, io) => {
   if (positionals.length > 0) throw new UsageError(`unexpected argument: ${positionals[0]}`);
   const nginx = nginxOptionsFromFlags(flags);
+  const mode = deploymentMode(flags["deployment-mode"], systemProbe(io.env));
   const agent = createAgent({
     dataDir: await agentDataDir(flags["data-dir"]),
     server: flags.server,
@@ -166,6 +173,7 @@ export const agentCommand = defineCommand(agentHelp, async ({ flags, positionals
     ip: primaryIp(),
     labels: labelsFromFlags(flags.label),
     capabilities: nginx.mode === "off" ? ["health", "files"] : ["health", "files", "nginx"],
+    deploymentMode: mode,
     nginx,
     logger: stderrLogger(io.stderr),
   });

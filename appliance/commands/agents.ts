@@ -170,8 +170,12 @@ const printJson = (io: CommandIo, value: unknown) =>
   io.stdout(`${JSON.stringify(value, null, 2)}\n`);
 
 /** Versions are "sha256:" and a hash: 12 hex digits tell them apart in a table. */
-const short = (version: string | null) =>
-  version === null ? "-" : version.replace(/^sha256:/, "").slice(0, 12);
+const short = (hash: string | null) =>
+  hash === null ? "-" : hash.replace(/^sha256:/, "").slice(0, 12);
+
+/** A config version as its integer and the start of its hash: `3 (1a2b3c4d5e6f)`. */
+const versionText = (version: number | null, hash: string | null) =>
+  hash === null ? "-" : `${version ?? "-"} (${short(hash)})`;
 
 const agentConfig = defineCommand(
   {
@@ -194,9 +198,9 @@ const agentConfig = defineCommand(
     const row = [
       config.agent_id,
       config.state,
-      short(config.desired_version),
-      short(config.version),
-      short(config.applied_version),
+      versionText(config.desired_version, config.desired_config_hash),
+      versionText(config.version, config.config_hash),
+      versionText(config.applied_version, config.applied_config_hash),
       config.applied_at ?? "never",
       config.updated_at ?? "never",
     ];

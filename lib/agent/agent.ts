@@ -7,6 +7,7 @@ import { DroverError, invalidField, isDroverError } from "../errors/index.ts";
 import type { AgentHealth } from "../fleet/index.ts";
 import { type Logger, silentLogger } from "../log/index.ts";
 import { type NginxFeatures, nginxFeatures } from "../nginx/index.ts";
+import type { DeploymentMode } from "../store/index.ts";
 import { sleep } from "../tasks/index.ts";
 import { type Clock, systemClock } from "../time/index.ts";
 import { droverVersion } from "../version.ts";
@@ -61,6 +62,8 @@ export interface AgentOptions {
   name?: string;
   labels?: Record<string, string>;
   capabilities?: string[];
+  /** How this agent runs, reported when it joins; default standalone. The appliance detects it. */
+  deploymentMode?: DeploymentMode;
   version?: string;
   /** Default { mode: "off" }. */
   nginx?: AgentNginxOptions;
@@ -159,6 +162,7 @@ export function createAgent(options: AgentOptions): DroverAgent {
       version,
       capabilities: options.capabilities ?? [],
       labels: options.labels ?? {},
+      deploymentMode: options.deploymentMode ?? "standalone",
     }).catch(async (error: unknown) => {
       await staged.discard();
       throw error;

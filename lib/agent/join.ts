@@ -10,7 +10,9 @@ import {
   generateKeyPair,
   publicKeyHash,
 } from "../pki/index.ts";
+import type { DeploymentMode } from "../store/index.ts";
 import { grpcTransport, resolveServiceAddress } from "../transport/index.ts";
+import { deploymentModeToProto } from "../wire/index.ts";
 import type { AgentIdentity } from "./identity-files.ts";
 import { explainJoinFailure } from "./registration-port.ts";
 
@@ -23,6 +25,7 @@ export interface JoinOptions {
   version: string;
   capabilities: string[];
   labels: Record<string, string>;
+  deploymentMode: DeploymentMode;
 }
 
 /**
@@ -62,6 +65,7 @@ export async function joinFleet(options: JoinOptions): Promise<AgentIdentity> {
     version: options.version,
     capabilities: options.capabilities,
     labels: options.labels,
+    deploymentMode: deploymentModeToProto(options.deploymentMode),
   });
   if (!response.certificate || !response.heartbeatInterval) {
     throw new DroverError(

@@ -351,7 +351,10 @@ describe("createConfigDelivery", () => {
           data: {
             agent_id: "a1",
             workspace_id: "w1",
-            version: files.version,
+            config_id: files.version,
+            version: 1,
+            config_hash: files.version,
+            success: true,
             state: "success",
             duration_ms: 7,
           },
@@ -653,18 +656,23 @@ describe("createConfigDelivery", () => {
       await delivery.settled();
       const bad = await fail(a1, "failed", ["nginx: [emerg] boom"]);
       expect(bad.version).not.toBe(good.version);
-      expect(configEvents().at(-1)).toMatchObject({
-        type: "config.failed",
-        subjectId: "a1",
-        data: {
-          agent_id: "a1",
-          workspace_id: "w1",
-          version: bad.version,
-          state: "failed",
-          errors: ["nginx: [emerg] boom"],
-          refused: ["certs/x.pem: is a directory"],
-        },
-      });
+      const failure = {
+        agent_id: "a1",
+        workspace_id: "w1",
+        config_id: bad.version,
+        version: 2,
+        config_hash: bad.version,
+        success: false,
+        state: "failed",
+        duration_ms: 7,
+        errors: ["nginx: [emerg] boom"],
+        refused: ["certs/x.pem: is a directory"],
+      };
+      // The seed's config.applied with success false, then Drover's config.failed.
+      expect(configEvents().slice(-2)).toEqual([
+        expect.objectContaining({ type: "config.applied", subjectId: "a1", data: failure }),
+        expect.objectContaining({ type: "config.failed", subjectId: "a1", data: failure }),
+      ]);
       expect(await store.configStatus.get("a1")).toMatchObject({
         desiredVersion: bad.version,
         version: bad.version,
@@ -692,7 +700,9 @@ describe("createConfigDelivery", () => {
       expect(configEvents().at(-1)).toMatchObject({
         type: "config.failed",
         data: {
-          version: bad.version,
+          config_hash: bad.version,
+          version: 2,
+          success: false,
           state: "rolled_back",
           errors: ["nginx: [emerg] bind() failed"],
         },
@@ -706,7 +716,10 @@ describe("createConfigDelivery", () => {
       expect(deliveries(a1)).toHaveLength(4);
       expect(lastDelivery(a1).version).not.toBe(bad.version);
       await succeed(a1);
-      expect(configEvents().at(-1)).toMatchObject({ type: "config.applied" });
+      expect(configEvents().at(-1)).toMatchObject({
+        type: "config.applied",
+        data: { version: 3, success: true },
+      });
     });
 
     test("drift repairs a hand-edited file even when the version is unchanged", async () => {

@@ -9,7 +9,12 @@ import {
 } from "../desired/index.ts";
 import { contentSha256, diffFileSets, type Manifest, manifestHash } from "../drift/index.ts";
 import { DroverError, invalidField } from "../errors/index.ts";
-import { type CommittedEvent, type EventBus, noChanges } from "../events/index.ts";
+import {
+  type CommittedEvent,
+  type EventBus,
+  type EventTransaction,
+  noChanges,
+} from "../events/index.ts";
 import { newId } from "../ids/index.ts";
 import { type Logger, silentLogger } from "../log/index.ts";
 import { verifyCertificateRequest } from "../pki/index.ts";
@@ -410,10 +415,11 @@ export function createConfigDelivery(options: ConfigDeliveryOptions): ConfigDeli
     }
     requestKeys(plans);
     if (holding.size === 0) return;
-    await store.transaction(async (tx) => {
+    // It holds this configuration already: applied now, under its new version number.
+    await events.commit(async (tx) => {
       for (const p of plans) {
         if (!holding.has(p.session.agentId)) continue;
-        await tx.configStatus.report(p.session.agentId, {
+        const row = await tx.configStatus.report(p.session.agentId, {
           version: p.desired.hash,
           state: "success",
           errors: [],
@@ -421,6 +427,7 @@ export function createConfigDelivery(options: ConfigDeliveryOptions): ConfigDeli
           durationMs: 0,
           at,
         });
+        await emitOutcome(tx, p.session, row, 0);
       }
     });
   }
@@ -544,37 +551,67 @@ export function createConfigDelivery(options: ConfigDeliveryOptions): ConfigDeli
       .finally(() => session.keyRequests.delete(requestId));
   }
 
+  /**
+   * The seed's config.applied for a final outcome (`success` says which),
+   * then Drover's config.failed for a failure, in the transaction of the report.
+   */
+  async function emitOutcome(
+    tx: EventTransaction,
+    session: OpenSession,
+    row: ConfigStatusRow,
+    durationMs: number,
+    failure?: { errors: string[]; refused: string[] },
+  ): Promise<void> {
+    const data = {
+      agent_id: session.agentId,
+      workspace_id: session.workspaceId,
+      config_id: row.version,
+      version: row.revision,
+      config_hash: row.version,
+      success: failure === undefined,
+      state: row.state,
+      duration_ms: durationMs,
+      ...failure,
+    };
+    const subjectId = session.agentId;
+    await tx.emit({ type: "config.applied", subjectId, data, changes: noChanges });
+    if (failure) await tx.emit({ type: "config.failed", subjectId, data, changes: noChanges });
+  }
+
   async function recordStatus(session: OpenSession, status: ConfigStatusReport): Promise<void> {
     const final = finalStates.has(status.state);
-    await store.configStatus.report(session.agentId, {
+    const report = {
       version: status.version,
       state: status.state,
       errors: status.errors,
       steps: status.steps,
       durationMs: final ? status.durationMs : null,
       at: clock.now(),
+    };
+    if (!final) {
+      await store.configStatus.report(session.agentId, report);
+      return;
+    }
+    const success = status.state === "success";
+    await events.commit(async (tx) => {
+      const row = await tx.configStatus.report(session.agentId, report);
+      await emitOutcome(
+        tx,
+        session,
+        row,
+        status.durationMs,
+        success
+          ? undefined
+          : {
+              errors: status.errors,
+              refused: status.refused.map((r) => `${r.path}: ${r.reason}`),
+            },
+      );
     });
-    if (!final) return;
     session.manifest = status.manifest;
     if (session.inFlight === status.version) session.inFlight = undefined;
-    if (status.state === "success") session.failedVersion = undefined;
+    if (success) session.failedVersion = undefined;
     else session.failedVersion = status.version;
-    const data = {
-      agent_id: session.agentId,
-      workspace_id: session.workspaceId,
-      version: status.version,
-      state: status.state,
-      duration_ms: status.durationMs,
-      ...(status.state === "success"
-        ? {}
-        : { errors: status.errors, refused: status.refused.map((r) => `${r.path}: ${r.reason}`) }),
-    };
-    await events.publish({
-      type: status.state === "success" ? "config.applied" : "config.failed",
-      subjectId: session.agentId,
-      data,
-      changes: noChanges,
-    });
     if (session.again) {
       session.again = false;
       await syncAgent(session, false);

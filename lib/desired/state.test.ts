@@ -26,6 +26,7 @@ const agent = (extra: Partial<AgentRow> = {}): AgentRow => ({
   labels: { env: "prod" },
   claimedLabels: {},
   capabilities: ["files"],
+  deploymentMode: "standalone",
   state: "online",
   lastSeenAt: null,
   lastHealth: null,

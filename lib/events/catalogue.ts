@@ -35,10 +35,17 @@ export interface CertificateIssuePayload {
   domain: string;
 }
 
+/** The seed's `config.applied` fields, then Drover's extras. */
 export interface ConfigStatusPayload {
   agent_id: string;
   workspace_id: string | null;
-  version: string;
+  /** The configuration's content hash, which identifies it. */
+  config_id: string;
+  /** The per-agent config version: an integer that grows with each new desired configuration. */
+  version: number;
+  success: boolean;
+  /** The same as config_id, under the name Drover's other objects use. */
+  config_hash: string;
   state: string;
   duration_ms: number;
   errors?: string[];
@@ -146,7 +153,9 @@ export interface EventCatalogue {
   "file.created": ScopePayload & { file_id: string; name: string; path: string; kind: string };
   "file.updated": ScopePayload & { file_id: string; name: string; path: string; kind: string };
   "file.deleted": ScopePayload & { file_id: string; name: string; path: string; kind: string };
+  /** Every final outcome of a delivery, as in the seed: `success` says which. */
   "config.applied": ConfigStatusPayload;
+  /** A Drover extra: a failed delivery, also reported as config.applied with success false. */
   "config.failed": ConfigStatusPayload;
   "config.drifted": { agent_id: string; workspace_id: string | null; paths: string[] };
 }

@@ -9,7 +9,7 @@ import {
   verifyJoinToken,
 } from "../pki/index.ts";
 import { validateLabels } from "../selector/index.ts";
-import type { NewCertificate } from "../store/index.ts";
+import type { DeploymentMode, NewCertificate } from "../store/index.ts";
 import type { FleetDeps } from "./deps.ts";
 import { newIdentityId } from "./ids.ts";
 import {
@@ -31,6 +31,8 @@ export interface RegisterInput {
   version: string;
   capabilities: string[];
   labels: Record<string, string>;
+  /** How the agent runs; default standalone. */
+  deploymentMode?: DeploymentMode;
 }
 
 export interface Registration {
@@ -112,6 +114,7 @@ export async function register(deps: FleetDeps, input: RegisterInput): Promise<R
         labels,
         claimedLabels: input.labels,
         capabilities: input.capabilities,
+        deploymentMode: input.deploymentMode ?? "standalone",
         workspaceId: token.workspaceId,
         state: "offline",
         lastSeenAt: null,

@@ -756,7 +756,8 @@ function emitLocation(
       directive(out, d, "add_header", "Alt-Svc", altSvc, "always");
     }
     for (const header of response) {
-      directive(out, d, "add_header", arg(header.name), quote(header.value), "always");
+      const always = header.always ? ["always"] : [];
+      directive(out, d, "add_header", arg(header.name), quote(header.value), ...always);
     }
   }
   emitDirectives(out, d, location.directives);

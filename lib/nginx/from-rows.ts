@@ -14,7 +14,8 @@ export interface NginxRowsInput {
 
 /**
  * The stored rows as a compiler model. Stored custom headers are response
- * headers (add_header); locations keep their order. Hosts are listed oldest
+ * headers (add_header); a location's index is its space-separated names;
+ * locations keep their order. Hosts are listed oldest
  * first, so a new host that clashes with an existing one on a port or a name
  * is the one set aside. A host whose
  * target_agents selector does not match agentLabels is left out.
@@ -49,12 +50,21 @@ export function nginxModelFromRows(input: NginxRowsInput): NginxModel {
         path: location.path,
         ...(location.proxyPass === undefined ? {} : { proxyPass: location.proxyPass }),
         ...(location.upstreamId === undefined ? {} : { upstreamId: location.upstreamId }),
-        headers: location.customHeaders.map(({ name, value }) => ({ name, value })),
+        ...(location.root === undefined ? {} : { root: location.root }),
+        ...(location.index === undefined ? {} : { index: location.index.split(" ") }),
+        headers: location.customHeaders.map(({ name, value, always }) => ({
+          name,
+          value,
+          ...(always === undefined ? {} : { always }),
+        })),
         rewrites: location.rewrites.map(({ pattern, replacement, flag }) => ({
           pattern,
           replacement,
           flag,
         })),
+        ...(location.customDirectives === undefined
+          ? {}
+          : { directives: location.customDirectives }),
       })),
     })),
     upstreams: input.upstreams.map((row) => ({

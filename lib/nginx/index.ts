@@ -55,7 +55,7 @@ export {
   nginxUpstreamName,
   STUB_STATUS_PATH,
 } from "./compile.ts";
-export { allowedDirectives } from "./directives.ts";
+export { allowedDirectives, checkDirectives } from "./directives.ts";
 export {
   type NginxBuildPaths,
   type NginxFeatures,
@@ -66,6 +66,8 @@ export { type NginxRowsInput, nginxModelFromRows } from "./from-rows.ts";
 export {
   checkAddress,
   checkArray,
+  checkFileName,
+  checkFilePath,
   checkHashKey,
   checkHeaderName,
   checkHeaderValue,

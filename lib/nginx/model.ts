@@ -30,7 +30,7 @@ export interface NginxGlobalSettings {
 
 /**
  * A header a location adds. "response" (the default) becomes
- * `add_header NAME "VALUE" always;`; "request" becomes
+ * `add_header NAME "VALUE" always;` (without `always` when always is false); "request" becomes
  * `proxy_set_header NAME "VALUE";` and replaces the compiler's default of the
  * same name (Host, X-Real-IP, X-Forwarded-For, X-Forwarded-Proto, X-Request-ID).
  */
@@ -39,6 +39,8 @@ export interface NginxHeader {
   /** May hold nginx variables ($host, $http_x_foo, …); quoted on output. */
   value: string;
   direction?: "response" | "request";
+  /** Response headers only: false drops `always` (nginx then adds it to 2xx/3xx only). Default true. */
+  always?: boolean;
 }
 
 export type NginxRewriteFlag = "last" | "break" | "redirect" | "permanent";

@@ -270,6 +270,7 @@ export interface CheckedHeader {
   name: string;
   value: string;
   direction: "response" | "request";
+  always: boolean;
 }
 
 export interface CheckedRewrite {
@@ -370,7 +371,11 @@ function checkLocation(
       }
       requestNames.add(key);
     }
-    return { name: header.name, value: header.value, direction };
+    checkBool(`${at}.always`, header.always);
+    if (header.always === false && direction === "request") {
+      throw invalidField(`${at}.always`, "is only used with response headers");
+    }
+    return { name: header.name, value: header.value, direction, always: header.always !== false };
   });
 
   const rewritesIn = location.rewrites ?? [];

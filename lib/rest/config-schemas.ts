@@ -1,4 +1,6 @@
 import { z } from "@hono/zod-openapi";
+import { invalidField } from "../errors/index.ts";
+import { allowedDirectives } from "../nginx/index.ts";
 import type {
   AccessLogRow,
   AgentFileRow,
@@ -36,11 +38,22 @@ const int = (range: { min: number; max: number }) => z.number().int().min(range.
 
 const rewriteFlags = ["last", "break", "redirect", "permanent"] as const;
 const algorithms = ["round_robin", "least_connections", "ip_hash", "hash"] as const;
+/** Requests also take the seed's weighted_round_robin: nginx's round robin is weighted. */
+const algorithmsIn = [...algorithms, "weighted_round_robin"] as const;
 const providers = ["internal", "letsencrypt", "acme"] as const;
 
 const CustomHeader = z.strictObject({
   name: z.string().openapi({ example: "X-Forwarded-Proto" }),
   value: z.string().openapi({ example: "$scheme" }),
+  always: z
+    .boolean()
+    .optional()
+    .openapi({ description: "Also on error responses (nginx's `always`); default true" }),
+});
+
+const customDirectives = z.record(z.string(), z.string()).openapi({
+  example: { client_max_body_size: "10m" },
+  description: `Directive name → value; names: ${allowedDirectives.join(", ")}`,
 });
 
 const Rewrite = z.strictObject({
@@ -55,8 +68,17 @@ const LocationBody = z.strictObject({
   path: z.string().openapi({ example: "/api/v1" }),
   upstream_id: z.string().optional(),
   proxy_pass: z.string().optional().openapi({ example: "http://localhost:8080/health" }),
+  // No `root`/`index` (the seed has them): nginx's workers would serve any directory their
+  // user can read, the agent's own keys included. Agents must first declare which static
+  // roots they allow (docs/SECURITY.md, known gaps).
   custom_headers: z.array(CustomHeader).max(configLimits.headers).default([]),
-  rewrites: z.array(Rewrite).max(configLimits.rewrites).default([]),
+  rewrites: z.array(Rewrite).max(configLimits.rewrites).optional(),
+  rewrite_rules: z
+    .array(Rewrite)
+    .max(configLimits.rewrites)
+    .optional()
+    .openapi({ description: "The seed's name for rewrites; give one of the two" }),
+  custom_directives: customDirectives.optional(),
 });
 
 const TargetAgentsBody = z.discriminatedUnion("type", [
@@ -106,7 +128,10 @@ const Location = z.object({
   path: z.string(),
   upstream_id: z.string().optional(),
   proxy_pass: z.string().optional(),
-  custom_headers: z.array(z.object({ name: z.string(), value: z.string() })),
+  root: z.string().optional(),
+  index: z.string().optional(),
+  custom_headers: z.array(z.object({ name: z.string(), value: z.string(), always: z.boolean() })),
+  custom_directives: z.record(z.string(), z.string()),
   rewrites: z.array(
     z.object({ pattern: z.string(), replacement: z.string(), flag: z.enum(rewriteFlags) }),
   ),
@@ -153,13 +178,24 @@ export const VirtualHost = z
 type LocationJson = z.infer<typeof LocationBody>;
 type TargetJson = z.infer<typeof TargetAgentsBody>;
 
-function locationFromJson(location: LocationJson): LocationSpec {
+function locationFromJson(location: LocationJson, i: number): LocationSpec {
+  if (location.rewrites !== undefined && location.rewrite_rules !== undefined) {
+    throw invalidField(`locations.${i}.rewrite_rules`, "is another name for rewrites: give one");
+  }
+  const rewrites = location.rewrite_rules ?? location.rewrites ?? [];
   return {
     path: location.path,
     ...(location.upstream_id === undefined ? {} : { upstreamId: location.upstream_id }),
     ...(location.proxy_pass === undefined ? {} : { proxyPass: location.proxy_pass }),
-    customHeaders: location.custom_headers.map(({ name, value }) => ({ name, value })),
-    rewrites: location.rewrites.map(({ pattern, replacement, flag }) => ({
+    customHeaders: location.custom_headers.map(({ name, value, always }) => ({
+      name,
+      value,
+      ...(always === undefined ? {} : { always }),
+    })),
+    ...(location.custom_directives === undefined
+      ? {}
+      : { customDirectives: location.custom_directives }),
+    rewrites: rewrites.map(({ pattern, replacement, flag }) => ({
       pattern,
       replacement,
       flag,
@@ -172,7 +208,14 @@ function locationJson(location: LocationSpec) {
     path: location.path,
     ...(location.upstreamId === undefined ? {} : { upstream_id: location.upstreamId }),
     ...(location.proxyPass === undefined ? {} : { proxy_pass: location.proxyPass }),
-    custom_headers: location.customHeaders.map(({ name, value }) => ({ name, value })),
+    ...(location.root === undefined ? {} : { root: location.root }),
+    ...(location.index === undefined ? {} : { index: location.index }),
+    custom_headers: location.customHeaders.map(({ name, value, always }) => ({
+      name,
+      value,
+      always: always !== false,
+    })),
+    custom_directives: { ...location.customDirectives },
     rewrites: location.rewrites.map(({ pattern, replacement, flag }) => ({
       pattern,
       replacement,
@@ -252,6 +295,8 @@ const ServerBody = z.strictObject({
   fail_timeout: int(configLimits.failTimeout).default(10).openapi({ description: "Seconds" }),
 });
 
+const threshold = int(configLimits.healthThreshold);
+
 const HealthCheckBody = z.strictObject({
   enabled: z.boolean().default(true),
   path: z.string().openapi({ example: "/health" }),
@@ -259,14 +304,23 @@ const HealthCheckBody = z.strictObject({
   timeout: int(configLimits.healthTimeout)
     .default(5)
     .openapi({ description: "Seconds, less than interval" }),
+  healthy_threshold: threshold
+    .optional()
+    .openapi({ description: "Successes that bring a server back; default 2" }),
+  unhealthy_threshold: threshold
+    .optional()
+    .openapi({ description: "Failures that take a server down; default 3" }),
 });
 
 const upstreamFields = {
   name: z.string().openapi({ example: "api-backend" }),
-  algorithm: z.enum(algorithms),
+  algorithm: z.enum(algorithmsIn),
   hash_key: z.string().nullable().openapi({ example: "$request_uri" }),
   servers: z.array(ServerBody).min(1).max(configLimits.servers),
   keepalive: int(configLimits.keepalive).nullable(),
+  keepalive_connections: int(configLimits.keepalive)
+    .nullable()
+    .openapi({ description: "The seed's name for keepalive; give one of the two" }),
   health_check: HealthCheckBody.nullable(),
 };
 
@@ -275,6 +329,7 @@ export const UpstreamCreate = z.strictObject({
   algorithm: upstreamFields.algorithm.default("round_robin"),
   hash_key: upstreamFields.hash_key.optional(),
   keepalive: upstreamFields.keepalive.optional(),
+  keepalive_connections: upstreamFields.keepalive_connections.optional(),
   health_check: upstreamFields.health_check.optional(),
 });
 
@@ -285,6 +340,7 @@ export const UpstreamPatch = z.strictObject({
   hash_key: upstreamFields.hash_key.optional(),
   servers: upstreamFields.servers.optional(),
   keepalive: upstreamFields.keepalive.optional(),
+  keepalive_connections: upstreamFields.keepalive_connections.optional(),
   health_check: upstreamFields.health_check.optional(),
 });
 
@@ -302,6 +358,8 @@ const HealthCheck = z.object({
   path: z.string(),
   interval: z.number(),
   timeout: z.number(),
+  healthy_threshold: z.number().optional(),
+  unhealthy_threshold: z.number().optional(),
 });
 
 export const Upstream = z
@@ -334,16 +392,39 @@ function serverFromJson(server: ServerJson): UpstreamServer {
 }
 
 function healthCheckFromJson(check: HealthCheckJson | null): HealthCheckSpec | null {
-  return check && { ...check };
+  if (check === null) return null;
+  const { healthy_threshold, unhealthy_threshold, ...rest } = check;
+  return {
+    ...rest,
+    ...(healthy_threshold === undefined ? {} : { healthyThreshold: healthy_threshold }),
+    ...(unhealthy_threshold === undefined ? {} : { unhealthyThreshold: unhealthy_threshold }),
+  };
+}
+
+type AlgorithmIn = (typeof algorithmsIn)[number];
+
+function algorithmFromJson(algorithm: AlgorithmIn): UpstreamRow["algorithm"] {
+  return algorithm === "weighted_round_robin" ? "round_robin" : algorithm;
+}
+
+/** keepalive under either name; undefined: not given. */
+function keepaliveFromJson(body: {
+  keepalive?: number | null;
+  keepalive_connections?: number | null;
+}): number | null | undefined {
+  if (body.keepalive !== undefined && body.keepalive_connections !== undefined) {
+    throw invalidField("keepalive_connections", "is another name for keepalive: give one");
+  }
+  return body.keepalive_connections !== undefined ? body.keepalive_connections : body.keepalive;
 }
 
 export function upstreamInput(body: z.infer<typeof UpstreamCreate>): UpstreamInput {
   return {
     name: body.name,
-    algorithm: body.algorithm,
+    algorithm: algorithmFromJson(body.algorithm),
     hashKey: body.hash_key ?? null,
     servers: body.servers.map(serverFromJson),
-    keepalive: body.keepalive ?? null,
+    keepalive: keepaliveFromJson(body) ?? null,
     healthCheck: healthCheckFromJson(body.health_check ?? null),
   };
 }
@@ -351,10 +432,10 @@ export function upstreamInput(body: z.infer<typeof UpstreamCreate>): UpstreamInp
 export function upstreamPatchInput(body: z.infer<typeof UpstreamPatch>): Partial<UpstreamInput> {
   return {
     name: body.name,
-    algorithm: body.algorithm,
+    algorithm: body.algorithm && algorithmFromJson(body.algorithm),
     hashKey: body.hash_key,
     servers: body.servers?.map(serverFromJson),
-    keepalive: body.keepalive,
+    keepalive: keepaliveFromJson(body),
     healthCheck:
       body.health_check === undefined ? undefined : healthCheckFromJson(body.health_check),
   };
@@ -381,6 +462,12 @@ export function upstreamJson(row: UpstreamRow) {
       path: row.healthCheck.path,
       interval: row.healthCheck.interval,
       timeout: row.healthCheck.timeout,
+      ...(row.healthCheck.healthyThreshold === undefined
+        ? {}
+        : { healthy_threshold: row.healthCheck.healthyThreshold }),
+      ...(row.healthCheck.unhealthyThreshold === undefined
+        ? {}
+        : { unhealthy_threshold: row.healthCheck.unhealthyThreshold }),
     },
     created_at: row.createdAt.toISOString(),
     updated_at: row.updatedAt.toISOString(),

@@ -5,6 +5,7 @@ import {
   type AgentRow,
   type ConfigStatusRow,
   configApplyStates,
+  deploymentModes,
   type OrganizationRow,
   type WorkspaceRow,
 } from "../store/index.ts";
@@ -98,6 +99,15 @@ const NginxJson = z.object({
 });
 
 const AgentHealthJson = z.object({
+  nginx_status: z.enum(["running", "stopped", "unknown"]).openapi({
+    description: "unknown when the agent reports no nginx",
+  }),
+  nginx_uptime_seconds: z.number().int(),
+  active_connections: z.number().int(),
+  requests_per_second: z.number(),
+  config_version: z.number().int().openapi({
+    description: "The config version the agent last applied with success; 0 before the first",
+  }),
   observed_at: z.string(),
   cpu_percent: z.number(),
   memory_used_mb: z.number(),
@@ -122,6 +132,7 @@ export const Agent = z
     state: z.enum(["online", "offline", "degraded"]),
     last_seen_at: z.string().nullable(),
     capabilities: z.array(z.string()),
+    deployment_mode: z.enum(deploymentModes),
     labels: labels.openapi({
       description:
         "The operator's labels (join token, PATCH; the agent's own claims only where its token allowed them): the labels selectors match",
@@ -137,8 +148,18 @@ export const Agent = z
 
 const mb = (bytes: number) => Math.round(bytes / 1048576);
 
-function healthJson(health: AgentHealth) {
+/** The seed's flat fields first, derived from the report; Drover's detail after them. */
+function healthJson(health: AgentHealth, config: ConfigStatusRow | null) {
+  const nginx = health.nginx;
   return {
+    nginx_status: (nginx === undefined ? "unknown" : nginx.running ? "running" : "stopped") as
+      | "running"
+      | "stopped"
+      | "unknown",
+    nginx_uptime_seconds: Math.floor(nginx?.uptimeSeconds ?? 0),
+    active_connections: nginx?.activeConnections ?? 0,
+    requests_per_second: nginx?.requestsPerSecond ?? 0,
+    config_version: config?.appliedRevision ?? 0,
     observed_at: health.observedAt,
     cpu_percent: health.cpuPercent,
     memory_used_mb: mb(health.memoryUsedBytes),
@@ -153,8 +174,11 @@ function healthJson(health: AgentHealth) {
   };
 }
 
-/** The list form leaves health out; GET /agents/{id} adds it. */
-export function agentJson(row: AgentRow, withHealth = false) {
+/**
+ * The list form leaves health out; GET /agents/{id} adds it, given the
+ * agent's configuration status (its config version).
+ */
+export function agentJson(row: AgentRow, detail?: { config: ConfigStatusRow | null }) {
   return {
     id: row.id,
     workspace_id: row.workspaceId,
@@ -165,11 +189,16 @@ export function agentJson(row: AgentRow, withHealth = false) {
     state: row.state,
     last_seen_at: row.lastSeenAt?.toISOString() ?? null,
     capabilities: row.capabilities,
+    deployment_mode: row.deploymentMode,
     labels: row.labels,
     claimed_labels: row.claimedLabels,
     created_at: row.createdAt.toISOString(),
-    ...(withHealth
-      ? { health: row.lastHealth ? healthJson(row.lastHealth as unknown as AgentHealth) : null }
+    ...(detail
+      ? {
+          health: row.lastHealth
+            ? healthJson(row.lastHealth as unknown as AgentHealth, detail.config)
+            : null,
+        }
       : {}),
   };
 }
@@ -177,12 +206,27 @@ export function agentJson(row: AgentRow, withHealth = false) {
 export const AgentConfigStatus = z
   .object({
     agent_id: z.string(),
-    desired_version: z.string().nullable(),
-    version: z.string().nullable(),
+    config_id: z.string().nullable().openapi({
+      description: "The latest delivery's configuration: its content hash (as config_hash)",
+    }),
+    version: z.number().int().openapi({
+      description:
+        "The latest delivery's config version: a per-agent integer, one more for each new desired configuration; 0 before any",
+      example: 42,
+    }),
+    config_hash: z.string().nullable(),
+    desired_version: z.number().int(),
+    desired_config_hash: z.string().nullable(),
     state: z.enum(configApplyStates),
-    applied_version: z.string().nullable(),
+    applied_version: z.number().int().nullable().openapi({
+      description: "The config version last applied with success; null before the first",
+    }),
+    applied_config_hash: z.string().nullable(),
     applied_at: z.string().nullable(),
     duration_ms: z.number().int().nullable(),
+    error_message: z.string().nullable().openapi({
+      description: "The latest delivery's errors on one line; null when there are none",
+    }),
     errors: z.array(z.string()),
     steps: z.array(
       z.object({
@@ -221,12 +265,17 @@ export const AgentConfigStatus = z
 export function agentConfigJson(agentId: string, row: ConfigStatusRow | null) {
   return {
     agent_id: agentId,
-    desired_version: row?.desiredVersion ?? null,
-    version: row?.version ?? null,
+    config_id: row?.version ?? null,
+    version: row?.revision ?? 0,
+    config_hash: row?.version ?? null,
+    desired_version: row?.desiredRevision ?? 0,
+    desired_config_hash: row?.desiredVersion ?? null,
     state: row?.state ?? "pending",
-    applied_version: row?.appliedVersion ?? null,
+    applied_version: row?.appliedRevision ?? null,
+    applied_config_hash: row?.appliedVersion ?? null,
     applied_at: row?.appliedAt?.toISOString() ?? null,
     duration_ms: row?.durationMs ?? null,
+    error_message: row === null || row.errors.length === 0 ? null : row.errors.join("; "),
     errors: row?.errors ?? [],
     steps: (row?.steps ?? []).map((step) => ({
       name: step.name,

@@ -80,7 +80,11 @@ export function operatorService(
       return { agents: page.agents.map(agentToProto), nextPageToken: page.nextPageToken };
     },
     async getAgent(request) {
-      return { agent: agentToProto(await fleet.getAgent(request.id)) };
+      const agent = agentToProto(await fleet.getAgent(request.id));
+      // NxMesh's health.config_version: the config version last applied.
+      const config = await fleet.deps.store.configStatus.get(agent.id);
+      agent.configVersion = BigInt(config?.appliedRevision ?? 0);
+      return { agent };
     },
     async deleteAgent(request) {
       await fleet.deleteAgent(request.id);

@@ -2,7 +2,7 @@ import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { Fleet } from "../fleet/index.ts";
 import type { RegistrationService } from "../gen/drover/v1/registration_pb.ts";
-import { certificateToProto, roleFromProto } from "../wire/index.ts";
+import { certificateToProto, deploymentModeFromProto, roleFromProto } from "../wire/index.ts";
 
 export function registrationService(
   fleet: Fleet,
@@ -22,6 +22,7 @@ export function registrationService(
         version: request.version,
         capabilities: request.capabilities,
         labels: request.labels,
+        deploymentMode: deploymentModeFromProto(request.deploymentMode),
       });
       return {
         id: registration.identity.id,

@@ -6,7 +6,7 @@ import { deleteById, rowById, updateById } from "./by-id.ts";
 import type { StoreDb } from "./db.ts";
 import { isForeignKeyViolation, isUniqueViolation } from "./errors.ts";
 import type { Runner } from "./runner.ts";
-import { type AgentState, agentLabels, agents } from "./schema.ts";
+import { type AgentState, agentLabels, agents, deploymentModes } from "./schema.ts";
 import { atomically } from "./transaction.ts";
 import type { AgentPatch, AgentRepository, AgentRow } from "./types.ts";
 import { alreadyExists, checkLimit, checkOffset, notFound, plain, returned } from "./validate.ts";
@@ -60,6 +60,8 @@ export function createAgentRepository(run: Runner): AgentRepository {
         validateLabels(row.labels);
         validateLabels(row.claimedLabels ?? {}, "claimedLabels");
         checkCapabilities(row.capabilities);
+        if (row.deploymentMode !== undefined && !deploymentModes.includes(row.deploymentMode))
+          throw invalidField("deploymentMode", `must be one of ${deploymentModes.join(", ")}`);
         try {
           // The agent first: atomically wants a write before any read.
           return await atomically(db, async () => {

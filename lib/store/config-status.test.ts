@@ -39,9 +39,12 @@ describe.each(drivers)("%s", (_driver, open) => {
       expect(row).toEqual({
         agentId: "a1",
         desiredVersion: "v1",
+        desiredRevision: 1,
         version: "v1",
+        revision: 1,
         state: "pending",
         appliedVersion: null,
+        appliedRevision: null,
         appliedAt: null,
         durationMs: null,
         errors: [],
@@ -103,9 +106,12 @@ describe.each(drivers)("%s", (_driver, open) => {
       expect(next).toEqual({
         agentId: "a1",
         desiredVersion: "v2",
+        desiredRevision: 2,
         version: "v2",
+        revision: 2,
         state: "pending",
         appliedVersion: "v1",
+        appliedRevision: 1,
         appliedAt: at(2),
         durationMs: null,
         errors: [],
@@ -122,9 +128,12 @@ describe.each(drivers)("%s", (_driver, open) => {
       expect(row).toEqual({
         agentId: "a1",
         desiredVersion: "v1",
+        desiredRevision: 1,
         version: "v1",
+        revision: 1,
         state: "success",
         appliedVersion: "v1",
+        appliedRevision: 1,
         appliedAt: at(5),
         durationMs: 42,
         errors: [],
@@ -153,14 +162,32 @@ describe.each(drivers)("%s", (_driver, open) => {
         expect(row).toMatchObject({
           desiredVersion: "v2",
           version: "v2",
+          revision: 2,
           state,
           appliedVersion: "v1",
+          appliedRevision: 1,
           appliedAt: at(2),
           errors: ["nginx: [emerg] bind() failed"],
           steps: [{ name: "nginx.test", ok: false, durationMs: 7 }],
           updatedAt: at(4),
         });
       }
+    });
+
+    test("config versions: one more per new desired hash; a report takes its hash's number", async () => {
+      const desire = (version: string, ms: number) =>
+        store.configStatus.setDesired("a1", { version, hosts: [], at: at(ms) });
+      expect((await desire("v1", 1)).desiredRevision).toBe(1);
+      expect((await desire("v1", 2)).desiredRevision).toBe(1);
+      await store.configStatus.report("a1", report("v1", { state: "applying", at: at(3) }));
+      const second = await desire("v2", 4);
+      expect(second).toMatchObject({ desiredRevision: 2, revision: 2, appliedRevision: null });
+      // v1's outcome after v2 was wanted: v1's number is no longer on record.
+      const late = await store.configStatus.report("a1", report("v1", { at: at(5) }));
+      expect(late).toMatchObject({ revision: 0, appliedVersion: "v1", appliedRevision: 0 });
+      const applied = await store.configStatus.report("a1", report("v2", { at: at(6) }));
+      expect(applied).toMatchObject({ desiredRevision: 2, revision: 2, appliedRevision: 2 });
+      expect((await desire("v1", 7)).desiredRevision).toBe(3);
     });
 
     test("not_found for an unknown agent, and for a report before any desired version", async () => {

@@ -45,7 +45,10 @@ export function createConfigStatusRepository(run: Runner): ConfigStatusRepositor
           const values = entries.slice(start, start + CHUNK).map((entry) => ({
             agentId: entry.agentId,
             desiredVersion: entry.version,
+            // Literals, not bound parameters: CHUNK's count holds.
+            desiredRevision: sql`1`,
             version: entry.version,
+            revision: sql`1`,
             state: "pending" as const,
             errors: [],
             steps: [],
@@ -62,10 +65,18 @@ export function createConfigStatusRepository(run: Runner): ConfigStatusRepositor
                 target: agentConfigStatus.agentId,
                 set: {
                   desiredVersion: sql`excluded.desired_version`,
+                  desiredRevision: keep(
+                    agentConfigStatus.desiredRevision,
+                    sql`${agentConfigStatus.desiredRevision} + 1`,
+                  ),
                   hosts: sql`excluded.hosts`,
                   files: sql`excluded.files`,
                   updatedAt: sql`excluded.updated_at`,
                   version: keep(agentConfigStatus.version, sql`excluded.version`),
+                  revision: keep(
+                    agentConfigStatus.revision,
+                    sql`${agentConfigStatus.desiredRevision} + 1`,
+                  ),
                   state: keep(agentConfigStatus.state, sql`excluded.state`),
                   errors: keep(agentConfigStatus.errors, sql`excluded.errors`),
                   steps: keep(agentConfigStatus.steps, sql`excluded.steps`),
@@ -123,16 +134,22 @@ export function createConfigStatusRepository(run: Runner): ConfigStatusRepositor
       run(async (db) => {
         checkReport(report);
         const success = report.state === "success";
+        // A report names a hash; its number is the one on record for that
+        // hash, or 0 for a late report on a hash no longer on record.
+        const revision = sql`CASE ${report.version} WHEN ${agentConfigStatus.desiredVersion} THEN ${agentConfigStatus.desiredRevision} WHEN ${agentConfigStatus.version} THEN ${agentConfigStatus.revision} WHEN ${agentConfigStatus.appliedVersion} THEN ${agentConfigStatus.appliedRevision} ELSE 0 END`;
         const [row] = await db
           .update(agentConfigStatus)
           .set({
             version: report.version,
+            revision,
             state: report.state,
             errors: report.errors,
             steps: report.steps,
             durationMs: report.durationMs,
             updatedAt: report.at,
-            ...(success ? { appliedVersion: report.version, appliedAt: report.at } : {}),
+            ...(success
+              ? { appliedVersion: report.version, appliedRevision: revision, appliedAt: report.at }
+              : {}),
           })
           .where(eq(agentConfigStatus.agentId, agentId))
           .returning();

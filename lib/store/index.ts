@@ -1,5 +1,5 @@
 export { type FileLockAttempt, tryFileLock } from "./file-lock.ts";
-export { configApplyStates, FLEET_SCOPE } from "./schema.ts";
+export { configApplyStates, deploymentModes, FLEET_SCOPE } from "./schema.ts";
 export { openStore } from "./store.ts";
 export type {
   AccessLogFilter,
@@ -29,6 +29,7 @@ export type {
   ConfigStatusRepository,
   ConfigStatusRow,
   CustomHeader,
+  DeploymentMode,
   EventRepository,
   EventRow,
   HealthCheckSpec,

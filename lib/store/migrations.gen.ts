@@ -99,4 +99,14 @@ export const migrations: ReadonlyArray<EmbeddedMigration> = [
       "ALTER TABLE `join_tokens` ADD `allow_self_labels` integer DEFAULT false NOT NULL;",
     ],
   },
+  {
+    tag: "0010_nxmesh_agent_versions",
+    statements: [
+      "ALTER TABLE `agent_config_status` ADD `desired_revision` integer DEFAULT 0 NOT NULL;",
+      "ALTER TABLE `agent_config_status` ADD `revision` integer DEFAULT 0 NOT NULL;",
+      "ALTER TABLE `agent_config_status` ADD `applied_revision` integer;",
+      "ALTER TABLE `agents` ADD `deployment_mode` text DEFAULT 'standalone' NOT NULL;",
+      "-- Statuses from before numbering: the applied hash is version 1, a different desired hash is 2.\nUPDATE `agent_config_status` SET\n  `desired_revision` = CASE WHEN `applied_version` IS NULL OR `applied_version` = `desired_version` THEN 1 ELSE 2 END,\n  `revision` = CASE WHEN `version` = `desired_version` AND `applied_version` IS NOT NULL AND `applied_version` <> `desired_version` THEN 2 ELSE 1 END,\n  `applied_revision` = CASE WHEN `applied_version` IS NULL THEN NULL ELSE 1 END;",
+    ],
+  },
 ];

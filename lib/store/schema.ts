@@ -50,6 +50,10 @@ export const joinTokens = sqliteTable("join_tokens", {
   allowSelfLabels: integer("allow_self_labels", { mode: "boolean" }).notNull().default(false),
 });
 
+/** How an agent runs (NxMesh's DeploymentMode). */
+export const deploymentModes = ["standalone", "docker_sidecar", "kubernetes_sidecar"] as const;
+export type DeploymentMode = (typeof deploymentModes)[number];
+
 export const agents = sqliteTable(
   "agents",
   {
@@ -66,6 +70,10 @@ export const agents = sqliteTable(
       .notNull()
       .default({}),
     capabilities: text("capabilities", { mode: "json" }).$type<string[]>().notNull(),
+    /** How the agent runs, as it reported at join (NxMesh `deployment_mode`). */
+    deploymentMode: text("deployment_mode", { enum: deploymentModes })
+      .notNull()
+      .default("standalone"),
     state: text("state", { enum: ["online", "offline", "degraded"] }).notNull(),
     lastSeenAt: integer("last_seen_at", { mode: "timestamp_ms" }),
     lastHealth: text("last_health", { mode: "json" }).$type<HealthSnapshot>(),
@@ -408,11 +416,18 @@ export const agentConfigStatus = sqliteTable("agent_config_status", {
     .primaryKey()
     .references(() => agents.id, { onDelete: "cascade" }),
   desiredVersion: text("desired_version").notNull(),
+  /**
+   * The NxMesh config version: a per-agent counter, one more each time
+   * desiredVersion (a content hash) changes, so clients can order versions.
+   */
+  desiredRevision: integer("desired_revision").notNull().default(0),
   /** The version of the latest delivery, which `state` is about. */
   version: text("version").notNull(),
+  revision: integer("revision").notNull().default(0),
   state: text("state", { enum: configApplyStates }).notNull(),
   /** The last version applied with success; null before the first. */
   appliedVersion: text("applied_version"),
+  appliedRevision: integer("applied_revision"),
   appliedAt: integer("applied_at", { mode: "timestamp_ms" }),
   durationMs: integer("duration_ms"),
   errors: text("errors", { mode: "json" }).$type<string[]>().notNull(),

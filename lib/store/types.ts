@@ -6,14 +6,15 @@ import type {
   ConfigApplyStep,
   ConfigFileOutcome,
   ConfigHostOutcome,
-  CustomHeader,
-  HealthCheckSpec,
+  DeploymentMode,
   HealthSnapshot,
-  LocationSpec,
   MembershipRole,
   RewriteFlag,
   RewriteRule,
   Role,
+  CustomHeader as StoredHeader,
+  HealthCheckSpec as StoredHealthCheck,
+  LocationSpec as StoredLocation,
   TargetAgents,
   TlsCertificateStatus,
   TlsProvider,
@@ -28,10 +29,8 @@ export type {
   ConfigApplyStep,
   ConfigFileOutcome,
   ConfigHostOutcome,
-  CustomHeader,
-  HealthCheckSpec,
+  DeploymentMode,
   HealthSnapshot,
-  LocationSpec,
   MembershipRole,
   RewriteFlag,
   RewriteRule,
@@ -42,6 +41,33 @@ export type {
   UpstreamAlgorithm,
   UpstreamServer,
 };
+
+// The JSON columns' specs with the NxMesh fields added since the schema's
+// types were written. Every added field is optional, so rows stored before
+// read as they are and the column types stay assignable both ways.
+
+export interface CustomHeader extends StoredHeader {
+  /** false: `add_header` without `always` (2xx/3xx only); absent: true. */
+  always?: boolean;
+}
+
+/** One `location`: exactly one of upstreamId, proxyPass and root. */
+export interface LocationSpec extends StoredLocation {
+  /** Static files: an absolute directory. */
+  root?: string;
+  /** With root: index file names separated by single spaces, as nginx's `index` takes them. */
+  index?: string;
+  customHeaders: CustomHeader[];
+  /** Directive name → value, names from lib/nginx's allow-list. */
+  customDirectives?: Record<string, string>;
+}
+
+export interface HealthCheckSpec extends StoredHealthCheck {
+  /** Consecutive successes that bring a down server back; absent: the agent's default (2). */
+  healthyThreshold?: number;
+  /** Consecutive failures that take a server down; absent: the agent's default (3). */
+  unhealthyThreshold?: number;
+}
 
 export interface CertificateRow {
   /** Lowercase hex. */
@@ -92,6 +118,8 @@ export interface AgentRow {
   /** The labels the agent claimed when it joined: shown, never matched. */
   claimedLabels: Record<string, string>;
   capabilities: string[];
+  /** How the agent runs, as it said at join. */
+  deploymentMode: DeploymentMode;
   state: AgentState;
   lastSeenAt: Date | null;
   lastHealth: HealthSnapshot | null;
@@ -103,8 +131,10 @@ export interface AgentRow {
 
 export type NewAgent = Omit<
   AgentRow,
-  "lastSeenAt" | "lastHealth" | "workspaceId" | "claimedLabels"
+  "lastSeenAt" | "lastHealth" | "workspaceId" | "claimedLabels" | "deploymentMode"
 > & {
+  /** Default: standalone. */
+  deploymentMode?: DeploymentMode;
   /** Default: none. */
   claimedLabels?: Record<string, string>;
   lastSeenAt?: Date | null;
@@ -583,9 +613,14 @@ export interface AccessLogRepository {
 export interface ConfigStatusRow {
   agentId: string;
   desiredVersion: string;
+  /** The config version (NxMesh): one more each time desiredVersion changed; 0 before any. */
+  desiredRevision: number;
   version: string;
+  /** The config version of `version`. */
+  revision: number;
   state: ConfigApplyState;
   appliedVersion: string | null;
+  appliedRevision: number | null;
   appliedAt: Date | null;
   durationMs: number | null;
   errors: string[];

@@ -2,6 +2,9 @@ import { DroverError, invalidField } from "../errors/index.ts";
 import {
   checkAddress,
   checkArray,
+  checkDirectives,
+  checkFileName,
+  checkFilePath,
   checkHeaderName,
   checkHeaderValue,
   checkLocationPath,
@@ -48,6 +51,8 @@ export const configLimits = {
   ...nginxLimits,
   healthInterval: { min: 1, max: 3600 },
   healthTimeout: { min: 1, max: 3600 },
+  /** Consecutive probes that change a server's state (the agent's checker). */
+  healthThreshold: { min: 1, max: 100 },
   /** An access-log query's HTTP status. */
   statusCode: { min: 100, max: 599 },
   /** A list page's size. */
@@ -128,6 +133,7 @@ export function checkHeader(field: string, header: CustomHeader): void {
   // API has always refused one (a value that ends a directive when pasted into
   // a hand-written config), and stored values keep that promise.
   if (header.value.includes(";")) throw invalidField(`${field}.value`, "must not contain ';'");
+  if (header.always !== undefined) checkBool(`${field}.always`, header.always);
 }
 
 export function checkRewrite(field: string, rule: RewriteRule): void {
@@ -143,16 +149,24 @@ export function checkRewrite(field: string, rule: RewriteRule): void {
 export function checkLocation(field: string, location: LocationSpec): void {
   checkObject(field, location);
   checkLocationPath(`${field}.path`, location.path);
-  const hasUpstream = location.upstreamId !== undefined;
-  const hasProxy = location.proxyPass !== undefined;
-  if (hasUpstream === hasProxy) {
+  const given = (["upstreamId", "proxyPass", "root"] as const).filter(
+    (key) => location[key] !== undefined,
+  );
+  if (given.length !== 1) {
+    const names = { upstreamId: "upstream_id", proxyPass: "proxy_pass", root: "root" };
+    const second = given[1];
     throw invalidField(
-      hasUpstream ? `${field}.proxy_pass` : field,
-      "needs exactly one of upstream_id and proxy_pass",
+      second === undefined ? field : `${field}.${names[second]}`,
+      "needs exactly one of upstream_id, proxy_pass and root",
     );
   }
-  if (hasUpstream) checkString(`${field}.upstream_id`, location.upstreamId);
-  if (hasProxy) checkProxyUrl(`${field}.proxy_pass`, location.proxyPass);
+  if (location.upstreamId !== undefined) checkString(`${field}.upstream_id`, location.upstreamId);
+  if (location.proxyPass !== undefined) checkProxyUrl(`${field}.proxy_pass`, location.proxyPass);
+  if (location.root !== undefined) checkFilePath(`${field}.root`, location.root);
+  if (location.index !== undefined) {
+    if (location.root === undefined) throw invalidField(`${field}.index`, "is only used with root");
+    checkIndexNames(`${field}.index`, location.index);
+  }
   checkArray(`${field}.custom_headers`, location.customHeaders, configLimits.headers);
   location.customHeaders.forEach((header, i) => {
     checkHeader(`${field}.custom_headers.${i}`, header);
@@ -161,6 +175,26 @@ export function checkLocation(field: string, location: LocationSpec): void {
   location.rewrites.forEach((rule, i) => {
     checkRewrite(`${field}.rewrites.${i}`, rule);
   });
+  checkDirectives(`${field}.custom_directives`, location.customDirectives);
+}
+
+/** A location's index: file names separated by single spaces (the seed's one string). */
+export function indexNames(index: string): string[] {
+  return index.split(" ");
+}
+
+function checkIndexNames(field: string, index: unknown): void {
+  checkString(field, index);
+  const names = indexNames(index);
+  if (names.length > configLimits.indexNames) {
+    throw invalidField(field, `must name at most ${configLimits.indexNames} files`);
+  }
+  for (const name of names) {
+    if (name === "") {
+      throw invalidField(field, "file names are separated by single spaces, with none around");
+    }
+    checkFileName(field, name);
+  }
 }
 
 export function checkLocations(field: string, locations: LocationSpec[]): void {
@@ -222,5 +256,11 @@ export function checkHealthCheck(field: string, check: HealthCheckSpec): void {
   checkInt(`${field}.timeout`, check.timeout, configLimits.healthTimeout);
   if (check.timeout >= check.interval) {
     throw invalidField(`${field}.timeout`, `must be less than ${field}.interval`);
+  }
+  for (const [name, value] of [
+    ["healthy_threshold", check.healthyThreshold],
+    ["unhealthy_threshold", check.unhealthyThreshold],
+  ] as const) {
+    if (value !== undefined) checkInt(`${field}.${name}`, value, configLimits.healthThreshold);
   }
 }

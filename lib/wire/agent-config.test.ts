@@ -19,9 +19,12 @@ import {
 const row: ConfigStatusRow = {
   agentId: "ag-1",
   desiredVersion: "d".repeat(64),
+  desiredRevision: 7,
   version: "v".repeat(64),
+  revision: 7,
   state: "rolled_back",
   appliedVersion: "a".repeat(64),
+  appliedRevision: 6,
   appliedAt: new Date("2030-01-01T00:00:01.250Z"),
   durationMs: 42,
   errors: ['nginx: [emerg] unknown directive "bogus"'],
@@ -68,7 +71,13 @@ describe("agent configuration status", () => {
   });
 
   test("a row before anything was applied keeps its nulls", () => {
-    const fresh = { ...row, appliedVersion: null, appliedAt: null, durationMs: null };
+    const fresh = {
+      ...row,
+      appliedVersion: null,
+      appliedRevision: null,
+      appliedAt: null,
+      durationMs: null,
+    };
     expect(agentConfigFromProto(statusOverWire("ag-1", fresh))).toEqual(fresh);
   });
 });

@@ -52,6 +52,9 @@ export function agentConfigToProto(
       desiredVersion: row.desiredVersion,
       version: row.version,
       appliedVersion: row.appliedVersion ?? undefined,
+      configVersion: BigInt(row.revision),
+      desiredConfigVersion: BigInt(row.desiredRevision),
+      appliedConfigVersion: row.appliedRevision === null ? undefined : BigInt(row.appliedRevision),
       appliedAt: row.appliedAt ? timestampFromDate(row.appliedAt) : undefined,
       durationMs: row.durationMs ?? undefined,
       updatedAt: timestampFromDate(row.updatedAt),
@@ -67,9 +70,13 @@ export function agentConfigFromProto(status: AgentConfigStatus): ConfigStatusRow
   return {
     agentId: status.agentId,
     desiredVersion: status.desiredVersion ?? "",
+    desiredRevision: Number(status.desiredConfigVersion),
     version: status.version ?? "",
+    revision: Number(status.configVersion),
     state,
     appliedVersion: status.appliedVersion ?? null,
+    appliedRevision:
+      status.appliedConfigVersion === undefined ? null : Number(status.appliedConfigVersion),
     appliedAt: status.appliedAt ? timestampDate(status.appliedAt) : null,
     durationMs: status.durationMs ?? null,
     errors: [...status.errors],

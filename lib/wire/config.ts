@@ -134,7 +134,14 @@ function locationFromProto(field: string, location: Location): LocationSpec {
     path: location.path,
     ...(location.upstreamId === undefined ? {} : { upstreamId: location.upstreamId }),
     ...(location.proxyPass === undefined ? {} : { proxyPass: location.proxyPass }),
-    customHeaders: location.customHeaders.map(({ name, value }) => ({ name, value })),
+    customHeaders: location.customHeaders.map(({ name, value, always }) => ({
+      name,
+      value,
+      ...(always === undefined ? {} : { always }),
+    })),
+    ...(Object.keys(location.customDirectives).length === 0
+      ? {}
+      : { customDirectives: { ...location.customDirectives } }),
     rewrites: location.rewrites.map(({ pattern, replacement, flag }, i) => ({
       pattern,
       replacement,
@@ -207,7 +214,12 @@ export function virtualHostToProto(row: VirtualHostRow): VirtualHost {
       path: location.path,
       upstreamId: location.upstreamId,
       proxyPass: location.proxyPass,
-      customHeaders: location.customHeaders.map(({ name, value }) => ({ name, value })),
+      customHeaders: location.customHeaders.map(({ name, value, always }) => ({
+        name,
+        value,
+        always: always !== false,
+      })),
+      customDirectives: { ...location.customDirectives },
       rewrites: location.rewrites.map(({ pattern, replacement, flag }) => ({
         pattern,
         replacement,
@@ -245,6 +257,10 @@ function healthCheckFromProto(check: UpstreamHealthCheck | undefined): HealthChe
     path: check.path,
     interval: check.interval ?? defaults.interval,
     timeout: check.timeout ?? defaults.timeout,
+    ...(check.healthyThreshold === undefined ? {} : { healthyThreshold: check.healthyThreshold }),
+    ...(check.unhealthyThreshold === undefined
+      ? {}
+      : { unhealthyThreshold: check.unhealthyThreshold }),
   };
 }
 
@@ -299,6 +315,8 @@ export function upstreamToProto(row: UpstreamRow): Upstream {
           path: row.healthCheck.path,
           interval: row.healthCheck.interval,
           timeout: row.healthCheck.timeout,
+          healthyThreshold: row.healthCheck.healthyThreshold,
+          unhealthyThreshold: row.healthCheck.unhealthyThreshold,
         }
       : undefined,
     createdAt: timestampFromDate(row.createdAt),

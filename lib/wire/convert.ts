@@ -5,6 +5,7 @@ import { invalidField } from "../errors/index.ts";
 import type { AgentHealth } from "../fleet/index.ts";
 import { type HealthReport, HealthReportSchema } from "../gen/drover/v1/agent_pb.ts";
 import {
+  DeploymentMode as DeploymentModeEnum,
   type IssuedCertificate as IssuedCertificateMessage,
   IssuedCertificateSchema,
   Role as RoleEnum,
@@ -20,7 +21,13 @@ import {
   WorkspaceSchema,
 } from "../gen/drover/v1/operator_pb.ts";
 import type { IssuedCertificate, Role } from "../pki/index.ts";
-import type { AgentRow, AgentState, OrganizationRow, WorkspaceRow } from "../store/index.ts";
+import type {
+  AgentRow,
+  AgentState,
+  DeploymentMode,
+  OrganizationRow,
+  WorkspaceRow,
+} from "../store/index.ts";
 import { nginxStatusFromProto, nginxStatusToProto } from "./nginx-status.ts";
 
 /** Proto ↔ domain conversions; the only place that knows both shapes. */
@@ -62,6 +69,24 @@ export function agentStateFromProto(state: AgentStateEnum): AgentState | undefin
   const found = Object.entries(agentStates).find(([, value]) => value === state);
   if (!found) throw invalidField("state", "unknown agent state");
   return found[0] as AgentState;
+}
+
+const deploymentModeEnums: Record<DeploymentMode, DeploymentModeEnum> = {
+  standalone: DeploymentModeEnum.STANDALONE,
+  docker_sidecar: DeploymentModeEnum.DOCKER_SIDECAR,
+  kubernetes_sidecar: DeploymentModeEnum.KUBERNETES_SIDECAR,
+};
+
+export function deploymentModeToProto(mode: DeploymentMode): DeploymentModeEnum {
+  return deploymentModeEnums[mode];
+}
+
+/** Unspecified (an older agent) is standalone, as the seed's default. */
+export function deploymentModeFromProto(mode: DeploymentModeEnum): DeploymentMode {
+  if (mode === DeploymentModeEnum.UNSPECIFIED) return "standalone";
+  const found = Object.entries(deploymentModeEnums).find(([, value]) => value === mode);
+  if (!found) throw invalidField("deployment_mode", "unknown deployment mode");
+  return found[0] as DeploymentMode;
 }
 
 export function certificateToProto(certificate: IssuedCertificate): IssuedCertificateMessage {
@@ -132,6 +157,7 @@ export function agentToProto(agent: AgentRow): Agent {
       : undefined,
     createdAt: timestampFromDate(agent.createdAt),
     workspaceId: agent.workspaceId ?? "",
+    deploymentMode: deploymentModeToProto(agent.deploymentMode),
   });
 }
 

@@ -25,6 +25,8 @@ export {
   agentStateToProto,
   agentToProto,
   certificateToProto,
+  deploymentModeFromProto,
+  deploymentModeToProto,
   healthFromProto,
   healthToProto,
   memberRoleFromProto,

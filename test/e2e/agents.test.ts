@@ -68,12 +68,17 @@ describe("drover agents config, status and reload", () => {
     expect(json.code).toBe(0);
     expect(JSON.parse(json.stdout)).toEqual({
       agent_id: idle,
-      desired_version: null,
-      version: null,
+      config_id: null,
+      version: 0,
+      config_hash: null,
+      desired_version: 0,
+      desired_config_hash: null,
       state: "pending",
       applied_version: null,
+      applied_config_hash: null,
       applied_at: null,
       duration_ms: null,
+      error_message: null,
       errors: [],
       steps: [],
       virtual_hosts: [],
@@ -108,11 +113,13 @@ describe("drover agents config, status and reload", () => {
       const parsed = JSON.parse(result.stdout) as Record<string, unknown>;
       return parsed.state === "success" ? parsed : undefined;
     });
-    expect(config.applied_version).toBe(config.desired_version as string);
-    expect(config.desired_version).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(config.applied_version).toBe(config.desired_version as number);
+    expect(config.desired_version).toBe(1);
+    expect(config.applied_config_hash).toBe(config.desired_config_hash as string);
+    expect(config.desired_config_hash).toMatch(/^sha256:[0-9a-f]{64}$/);
     const table = await agents("config", id);
     expect(table.stdout).toContain("success");
-    expect(table.stdout).toContain((config.desired_version as string).slice(7, 19));
+    expect(table.stdout).toContain(`1 (${(config.desired_config_hash as string).slice(7, 19)})`);
 
     const status = await agents("status", id, "-o", "json");
     expect(status.code).toBe(1);
@@ -145,7 +152,7 @@ describe("drover agents config, status and reload", () => {
     const id = await h.agentIdOf("managed");
     const applied = await waitFor("managed nginx to run the applied configuration", async () => {
       const config = JSON.parse((await agents("config", id, "-o", "json")).stdout);
-      return config.state === "success" ? (config.applied_version as string) : undefined;
+      return config.state === "success" ? (config.applied_config_hash as string) : undefined;
     });
     const status = await agents("status", id);
     expect({ code: status.code, stderr: status.stderr }).toEqual({ code: 0, stderr: "" });

@@ -234,7 +234,10 @@ describe("configuration delivery with real nginx", () => {
     expect(Date.now() - Date.parse(reloaded.timestamp as string)).toBeLessThan(60_000);
     const status = await ok(rest("POST", `/v1/agents/${agentId}/status`));
     const config = await ok(rest("GET", `/v1/agents/${agentId}/config`));
-    expect(status.nginx).toMatchObject({ running: true, config_version: config.applied_version });
+    expect(status.nginx).toMatchObject({
+      running: true,
+      config_version: config.applied_config_hash,
+    });
   });
 
   test("stop takes nginx down gracefully; restart brings it back with the same configuration", async () => {
@@ -258,13 +261,13 @@ describe("configuration delivery with real nginx", () => {
       const health = got.health as Json | null;
       // A report from after the restart above: nginx running and serving.
       const nginx = health?.nginx as Json | null | undefined;
-      return health && health.config_hash === config.applied_version && nginx?.running === true
+      return health && health.config_hash === config.applied_config_hash && nginx?.running === true
         ? health
         : undefined;
     });
     expect(withNginx.nginx).toMatchObject({
       running: true,
-      config_version: config.applied_version,
+      config_version: config.applied_config_hash,
     });
     expect((withNginx.nginx as Json).requests_total).toBeGreaterThan(0);
     const logs = await waitFor("access logs", async () => {

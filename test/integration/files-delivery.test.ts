@@ -158,7 +158,7 @@ describe("files delivered to agents without nginx", () => {
     const status = await settled(db);
     expect(held(db)).toEqual([]);
     const appStatus = await settled(app);
-    expect(status.desired_version).not.toBe(appStatus.desired_version);
+    expect(status.desired_config_hash).not.toBe(appStatus.desired_config_hash);
   });
 
   test("a hand edit of a delivered file is found as drift and repaired", async () => {

@@ -105,7 +105,12 @@ function virtualHostAsRest(message: VirtualHost | undefined) {
       path: location.path,
       ...(location.upstreamId === undefined ? {} : { upstream_id: location.upstreamId }),
       ...(location.proxyPass === undefined ? {} : { proxy_pass: location.proxyPass }),
-      custom_headers: location.customHeaders.map(({ name, value }) => ({ name, value })),
+      custom_headers: location.customHeaders.map(({ name, value, always }) => ({
+        name,
+        value,
+        always,
+      })),
+      custom_directives: location.customDirectives,
       rewrites: location.rewrites.map(({ pattern, replacement, flag }) => ({
         pattern,
         replacement,
@@ -145,6 +150,12 @@ function upstreamAsRest(message: Upstream | undefined) {
           path: check.path,
           interval: check.interval,
           timeout: check.timeout,
+          ...(check.healthyThreshold === undefined
+            ? {}
+            : { healthy_threshold: check.healthyThreshold }),
+          ...(check.unhealthyThreshold === undefined
+            ? {}
+            : { unhealthy_threshold: check.unhealthyThreshold }),
         }
       : null,
     created_at: iso(message.createdAt),
@@ -192,12 +203,18 @@ function agentConfigAsRest(message: AgentConfigStatus | undefined) {
   if (!message) throw new Error("no configuration status");
   return {
     agent_id: message.agentId,
-    desired_version: message.desiredVersion ?? null,
-    version: message.version ?? null,
+    config_id: message.version ?? null,
+    version: Number(message.configVersion),
+    config_hash: message.version ?? null,
+    desired_version: Number(message.desiredConfigVersion),
+    desired_config_hash: message.desiredVersion ?? null,
     state: lower(ConfigApplyState, message.state),
-    applied_version: message.appliedVersion ?? null,
+    applied_version:
+      message.appliedConfigVersion === undefined ? null : Number(message.appliedConfigVersion),
+    applied_config_hash: message.appliedVersion ?? null,
     applied_at: iso(message.appliedAt),
     duration_ms: message.durationMs ?? null,
+    error_message: message.errors.length === 0 ? null : message.errors.join("; "),
     errors: message.errors,
     steps: message.steps.map((step) => ({
       name: step.name,
@@ -269,7 +286,11 @@ describe("virtual hosts", () => {
         {
           path: "/api",
           upstreamId: upstream.id as string,
-          customHeaders: [{ name: "X-Forwarded-Proto", value: "$scheme" }],
+          customHeaders: [
+            { name: "X-Forwarded-Proto", value: "$scheme" },
+            { name: "X-Frame-Options", value: "DENY", always: false },
+          ],
+          customDirectives: { client_max_body_size: "10m" },
           rewrites: [
             { pattern: "^/old/(.*)$", replacement: "/new/$1", flag: RewriteFlag.PERMANENT },
           ],
@@ -283,6 +304,11 @@ describe("virtual hosts", () => {
     expect(viaRest).toMatchObject({
       ssl_certificate_id: cert.id,
       target_agents: { type: "selector", label_selector: "env=production" },
+    });
+    // The seed's Header.always and custom directives made over gRPC read the same over REST.
+    expect((viaRest.locations as Json[])[0]).toMatchObject({
+      custom_headers: [{ always: true }, { name: "X-Frame-Options", always: false }],
+      custom_directives: { client_max_body_size: "10m" },
     });
 
     // Defaults: the same minimal input on both sides makes the same object.
@@ -382,7 +408,14 @@ describe("upstreams", () => {
         { address: "[2001:db8::1]:8080", down: true },
       ],
       keepalive: 32,
-      healthCheck: { enabled: false, path: "/ping", interval: 30, timeout: 2 },
+      healthCheck: {
+        enabled: false,
+        path: "/ping",
+        interval: 30,
+        timeout: 2,
+        healthyThreshold: 4,
+        unhealthyThreshold: 6,
+      },
     });
     const viaRest = await get(`/v1/upstreams/${upstream?.id}`);
     expect(viaRest).toEqual(upstreamAsRest(upstream));
@@ -391,6 +424,7 @@ describe("upstreams", () => {
       hash_key: "$request_uri",
       keepalive: 32,
       servers: [{ weight: 3, max_fails: 0, fail_timeout: 30 }, { down: true }],
+      health_check: { healthy_threshold: 4, unhealthy_threshold: 6 },
     });
 
     const listed = await fleet.operator.listUpstreams({ workspaceId: ws });
@@ -971,6 +1005,8 @@ describe("agent configuration and nginx commands", () => {
     expect(pending).toMatchObject({ agent_id: id, state: "pending", updated_at: null });
     expect(Object.values(pending).filter((value) => value !== null)).toEqual([
       id,
+      0,
+      0,
       "pending",
       [],
       [],
@@ -991,7 +1027,11 @@ describe("agent configuration and nginx commands", () => {
       },
     ];
     await store.configStatus.setDesired(id, { version: first, hosts: [], at: at(0) });
-    expect(await both()).toMatchObject({ state: "pending", desired_version: first });
+    expect(await both()).toMatchObject({
+      state: "pending",
+      desired_version: 1,
+      desired_config_hash: first,
+    });
     const steps = [{ name: "stage", ok: true, durationMs: 2 }];
     await store.configStatus.report(id, {
       version: first,
@@ -1011,10 +1051,13 @@ describe("agent configuration and nginx commands", () => {
       at: at(3),
     });
     expect(await both()).toMatchObject({
-      desired_version: second,
-      version: second,
+      desired_version: 2,
+      desired_config_hash: second,
+      config_id: second,
+      version: 2,
       state: "rolled_back",
-      applied_version: first,
+      applied_version: 1,
+      applied_config_hash: first,
       applied_at: at(1).toISOString(),
       duration_ms: 75,
       errors: ['nginx: [emerg] unknown directive "bogus"'],

@@ -2,8 +2,9 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import fc from "fast-check";
 import type { FleetEvent } from "../../lib/events/index.ts";
 import { MemberRole } from "../../lib/gen/drover/v1/operator_pb.ts";
-import { compileNginxConfig } from "../../lib/nginx/index.ts";
-import type { NewAccessLog } from "../../lib/store/index.ts";
+import { compileNginxConfig, nginxModelFromRows } from "../../lib/nginx/index.ts";
+import { makePrefix, nginxTest } from "../../lib/nginx/testing.ts";
+import type { NewAccessLog, UpstreamRow, VirtualHostRow } from "../../lib/store/index.ts";
 import { type HttpResult, httpsClient } from "../support/https-client.ts";
 import { type InProcessFleet, startInProcessFleet } from "../support/in-process.ts";
 import { newAgent } from "../support/store-data.ts";
@@ -427,8 +428,12 @@ describe("virtual hosts", () => {
       workspace_id: workspace.id,
       ...payload,
       locations: [
-        payload.locations[0],
-        { ...payload.locations[1], custom_headers: [], rewrites: [] },
+        {
+          ...payload.locations[0],
+          custom_headers: [{ name: "X-Forwarded-Proto", value: "$scheme", always: true }],
+          custom_directives: {},
+        },
+        { ...payload.locations[1], custom_headers: [], rewrites: [], custom_directives: {} },
       ],
       created_at: expect.any(String),
       updated_at: expect.any(String),
@@ -765,7 +770,13 @@ describe("virtual hosts", () => {
             const stored = body(await get(`/v1/virtual-hosts/${body(result).id}`));
             for (const view of [body(result), stored]) {
               expect(view.server_name).toBe(name);
-              expect(view.locations).toEqual([location]);
+              expect(view.locations).toEqual([
+                {
+                  ...location,
+                  custom_headers: [{ name: hName, value: hValue, always: true }],
+                  custom_directives: {},
+                },
+              ]);
             }
             // What the API stores, the nginx compiler accepts.
             compileNginxConfig(
@@ -1275,4 +1286,148 @@ test("the OpenAPI document lists the new routes", async () => {
   ]) {
     expect(paths).toContain(path);
   }
+});
+
+// issue 10, NxMesh fidelity: the seed's Location, Header, RewriteRule, Upstream,
+// UpstreamServer and HealthCheckConfig fields accepted over REST and compiled — all but
+// Location root/index, refused until agents declare the static roots they allow.
+describe("the seed's virtual host and upstream fields", () => {
+  test("accepted as written, stored, and compiled into a config nginx -t accepts", async () => {
+    const { workspace } = await newWorkspace();
+    const ws = `/v1/workspaces/${workspace.id}`;
+    const upstream = await created(
+      post(`${ws}/upstreams`, {
+        name: "web-backend",
+        algorithm: "weighted_round_robin",
+        servers: [
+          { address: "10.0.1.30:8080", weight: 2, backup: false, max_fails: 3, fail_timeout: 30 },
+          { address: "10.0.1.31:8080", weight: 1, backup: false, down: true },
+          { address: "10.0.1.32:8080", weight: 1, backup: true },
+        ],
+        keepalive_connections: 16,
+        health_check: {
+          enabled: true,
+          path: "/health",
+          interval: 10,
+          timeout: 5,
+          healthy_threshold: 4,
+          unhealthy_threshold: 6,
+        },
+      }),
+    );
+    expect(upstream).toMatchObject({
+      algorithm: "round_robin",
+      keepalive: 16,
+      health_check: { healthy_threshold: 4, unhealthy_threshold: 6 },
+    });
+    const host = await created(
+      post(`${ws}/virtual-hosts`, {
+        name: "Site",
+        server_name: "site.example.com",
+        listen_port: 80,
+        locations: [
+          {
+            path: "/",
+            proxy_pass: "http://127.0.0.1:8080",
+            custom_headers: [{ name: "X-Frame-Options", value: "DENY", always: false }],
+            rewrite_rules: [{ pattern: "^/old/(.*)$", replacement: "/new/$1", flag: "permanent" }],
+            custom_directives: { client_max_body_size: "10m", gzip: "on" },
+          },
+          { path: "/api/", upstream_id: upstream.id },
+        ],
+      }),
+    );
+    expect((host.locations as Json[])[0]).toEqual({
+      path: "/",
+      proxy_pass: "http://127.0.0.1:8080",
+      custom_headers: [{ name: "X-Frame-Options", value: "DENY", always: false }],
+      rewrites: [{ pattern: "^/old/(.*)$", replacement: "/new/$1", flag: "permanent" }],
+      custom_directives: { client_max_body_size: "10m", gzip: "on" },
+    });
+
+    const store = fleet.server.fleet.deps.store;
+    const model = nginxModelFromRows({
+      virtualHosts: [(await store.virtualHosts.get(host.id as string)) as VirtualHostRow],
+      upstreams: [(await store.upstreams.get(upstream.id as string)) as UpstreamRow],
+      certificateFiles: () => ({ certificatePath: "/x", keyPath: "/y" }),
+    });
+    const prefix = await makePrefix();
+    try {
+      const { files } = compileNginxConfig(model, {
+        statusPort: 18081,
+        resolvable: () => true,
+        certificateAvailable: () => true,
+        runtime: { pidPath: `${prefix.dir}/logs/nginx.pid`, tempDir: `${prefix.dir}/tmp` },
+      });
+      const conf = files[0]?.content ?? "";
+      for (const line of [
+        "proxy_pass http://127.0.0.1:8080;",
+        'add_header X-Frame-Options "DENY";',
+        'rewrite "^/old/(.*)$" "/new/$1" permanent;',
+        "client_max_body_size 10m;",
+        "gzip on;",
+        "server 10.0.1.30:8080 weight=2 max_fails=3 fail_timeout=30s;",
+        "server 10.0.1.31:8080 down;",
+        "server 10.0.1.32:8080 backup;",
+        "keepalive 16;",
+      ]) {
+        expect(conf).toContain(line);
+      }
+      expect(await nginxTest(prefix.dir, files)).toMatchObject({ ok: true });
+    } finally {
+      await prefix.remove();
+    }
+  });
+
+  test("bad values are refused with 422 naming the field; unknown fields still refused", async () => {
+    const { workspace } = await newWorkspace();
+    const base = `/v1/workspaces/${workspace.id}/virtual-hosts`;
+    const host = (location: Json) => ({
+      name: "h",
+      server_name: "h.example.com",
+      listen_port: 80,
+      locations: [{ path: "/", ...location }],
+    });
+    const rules = [{ pattern: "^/a$", replacement: "/b", flag: "last" }];
+    for (const [location, field] of [
+      [
+        { proxy_pass: "http://a.example", custom_directives: { include: "/etc/passwd" } },
+        "locations.0.custom_directives.include",
+      ],
+      [
+        { proxy_pass: "http://a.example", custom_directives: { gzip: "on; include x" } },
+        "locations.0.custom_directives.gzip",
+      ],
+      // Static roots are not served: nginx would read whatever its user can, keys included.
+      [{ root: "/var/lib/drover-agent" }, "locations.0.root"],
+      [{ proxy_pass: "http://a.example", index: "i.html" }, "locations.0.index"],
+      [
+        { proxy_pass: "http://a.example", rewrites: rules, rewrite_rules: rules },
+        "locations.0.rewrite_rules",
+      ],
+      [
+        {
+          proxy_pass: "http://a.example",
+          custom_headers: [{ name: "X", value: "v", always: "yes" }],
+        },
+        "locations.0.custom_headers.0.always",
+      ],
+      [{ proxy_pass: "http://a.example", nginx: "x" }, "locations.0.nginx"],
+    ] as const) {
+      expectInvalid(await post(base, host(location)), field);
+    }
+    const upstreams = `/v1/workspaces/${workspace.id}/upstreams`;
+    const servers = [server("10.0.1.20:8080")];
+    for (const [payload, field] of [
+      [{ name: "u", servers, keepalive: 1, keepalive_connections: 1 }, "keepalive_connections"],
+      [{ name: "u", servers, keepalive_connections: 5000 }, "keepalive_connections"],
+      [{ name: "u", servers, algorithm: "weighted" }, "algorithm"],
+      [
+        { name: "u", servers, health_check: { path: "/h", healthy_threshold: 0 } },
+        "health_check.healthy_threshold",
+      ],
+    ] as const) {
+      expectInvalid(await post(upstreams, payload), field);
+    }
+  });
 });

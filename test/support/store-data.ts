@@ -12,7 +12,7 @@ export const t0 = new Date("2030-01-01T00:00:00Z");
 export const newAgent = (
   id: string,
   labels: Record<string, string> = {},
-): NewAgent & Required<Pick<NewAgent, "claimedLabels">> => ({
+): NewAgent & Required<Pick<NewAgent, "claimedLabels" | "deploymentMode">> => ({
   id,
   name: id,
   hostname: `${id}.lan`,
@@ -21,6 +21,7 @@ export const newAgent = (
   labels,
   claimedLabels: {},
   capabilities: ["files"],
+  deploymentMode: "standalone",
   state: "online",
   createdAt: t0,
   updatedAt: t0,

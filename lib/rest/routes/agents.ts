@@ -163,14 +163,13 @@ export function agentRoutes(app: OpenAPIHono<RestEnv>, deps: RestDeps): void {
       request: { params: agentParams },
       responses: { 200: json(Agent, "The agent"), ...errorResponses },
     }),
-    async (c) =>
-      c.json(
-        agentJson(
-          await getAgentFor(fleet, c.get("principal"), c.req.valid("param").agent_id),
-          true,
-        ),
+    async (c) => {
+      const row = await getAgentFor(fleet, c.get("principal"), c.req.valid("param").agent_id);
+      return c.json(
+        agentJson(row, { config: await fleet.deps.store.configStatus.get(row.id) }),
         200,
-      ),
+      );
+    },
   );
   app.openapi(
     createRoute({
@@ -195,7 +194,8 @@ export function agentRoutes(app: OpenAPIHono<RestEnv>, deps: RestDeps): void {
           workspaceId: workspace_id,
         },
       );
-      return c.json(agentJson(updated, true), 200);
+      const config = await fleet.deps.store.configStatus.get(updated.id);
+      return c.json(agentJson(updated, { config }), 200);
     },
   );
   app.openapi(
@@ -223,7 +223,7 @@ export function agentRoutes(app: OpenAPIHono<RestEnv>, deps: RestDeps): void {
       tags,
       summary: "Get the agent's configuration status",
       description:
-        "Desired and applied configuration versions, the latest delivery's state and errors, and each virtual host applied or set aside with the reason.",
+        "Desired and applied configuration versions (per-agent integers, with the content hashes), the latest delivery's state and errors, and each virtual host applied or set aside with the reason.",
       request: { params: agentParams },
       responses: { 200: json(AgentConfigStatus, "Configuration status"), ...errorResponses },
     }),

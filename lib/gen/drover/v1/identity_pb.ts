@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file drover/v1/identity.proto.
  */
 export const file_drover_v1_identity: GenFile = /*@__PURE__*/
-  fileDesc("Chhkcm92ZXIvdjEvaWRlbnRpdHkucHJvdG8SCWRyb3Zlci52MSJrChFJc3N1ZWRDZXJ0aWZpY2F0ZRIXCg9jZXJ0aWZpY2F0ZV9wZW0YASABKAkSDgoGc2VyaWFsGAIgASgJEi0KCW5vdF9hZnRlchgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiGwoMUmVuZXdSZXF1ZXN0EgsKA2NzchgBIAEoDCJZCg1SZW5ld1Jlc3BvbnNlEjEKC2NlcnRpZmljYXRlGAEgASgLMhwuZHJvdmVyLnYxLklzc3VlZENlcnRpZmljYXRlEhUKDWNhX2J1bmRsZV9wZW0YAiABKAkqPwoEUm9sZRIUChBST0xFX1VOU1BFQ0lGSUVEEAASDgoKUk9MRV9BR0VOVBABEhEKDVJPTEVfT1BFUkFUT1IQAjJNCg9JZGVudGl0eVNlcnZpY2USOgoFUmVuZXcSFy5kcm92ZXIudjEuUmVuZXdSZXF1ZXN0GhguZHJvdmVyLnYxLlJlbmV3UmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp]);
+  fileDesc("Chhkcm92ZXIvdjEvaWRlbnRpdHkucHJvdG8SCWRyb3Zlci52MSJrChFJc3N1ZWRDZXJ0aWZpY2F0ZRIXCg9jZXJ0aWZpY2F0ZV9wZW0YASABKAkSDgoGc2VyaWFsGAIgASgJEi0KCW5vdF9hZnRlchgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiGwoMUmVuZXdSZXF1ZXN0EgsKA2NzchgBIAEoDCJZCg1SZW5ld1Jlc3BvbnNlEjEKC2NlcnRpZmljYXRlGAEgASgLMhwuZHJvdmVyLnYxLklzc3VlZENlcnRpZmljYXRlEhUKDWNhX2J1bmRsZV9wZW0YAiABKAkqPwoEUm9sZRIUChBST0xFX1VOU1BFQ0lGSUVEEAASDgoKUk9MRV9BR0VOVBABEhEKDVJPTEVfT1BFUkFUT1IQAiqdAQoORGVwbG95bWVudE1vZGUSHwobREVQTE9ZTUVOVF9NT0RFX1VOU1BFQ0lGSUVEEAASIgoeREVQTE9ZTUVOVF9NT0RFX0RPQ0tFUl9TSURFQ0FSEAESJgoiREVQTE9ZTUVOVF9NT0RFX0tVQkVSTkVURVNfU0lERUNBUhACEh4KGkRFUExPWU1FTlRfTU9ERV9TVEFOREFMT05FEAMyTQoPSWRlbnRpdHlTZXJ2aWNlEjoKBVJlbmV3EhcuZHJvdmVyLnYxLlJlbmV3UmVxdWVzdBoYLmRyb3Zlci52MS5SZW5ld1Jlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp]);
 
 /**
  * IssuedCertificate is a client certificate signed by the fleet CA.
@@ -112,6 +112,40 @@ export enum Role {
  */
 export const RoleSchema: GenEnum<Role> = /*@__PURE__*/
   enumDesc(file_drover_v1_identity, 0);
+
+/**
+ * DeploymentMode is how an agent runs (NxMesh's DeploymentMode), as it says
+ * when it joins.
+ *
+ * @generated from enum drover.v1.DeploymentMode
+ */
+export enum DeploymentMode {
+  /**
+   * @generated from enum value: DEPLOYMENT_MODE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: DEPLOYMENT_MODE_DOCKER_SIDECAR = 1;
+   */
+  DOCKER_SIDECAR = 1,
+
+  /**
+   * @generated from enum value: DEPLOYMENT_MODE_KUBERNETES_SIDECAR = 2;
+   */
+  KUBERNETES_SIDECAR = 2,
+
+  /**
+   * @generated from enum value: DEPLOYMENT_MODE_STANDALONE = 3;
+   */
+  STANDALONE = 3,
+}
+
+/**
+ * Describes the enum drover.v1.DeploymentMode.
+ */
+export const DeploymentModeSchema: GenEnum<DeploymentMode> = /*@__PURE__*/
+  enumDesc(file_drover_v1_identity, 1);
 
 /**
  * IdentityService is served on the agent and operator binds (mTLS). It lets a

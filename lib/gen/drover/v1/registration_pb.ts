@@ -4,7 +4,7 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
-import type { IssuedCertificate, Role } from "./identity_pb.ts";
+import type { DeploymentMode, IssuedCertificate, Role } from "./identity_pb.ts";
 import { file_drover_v1_identity } from "./identity_pb.ts";
 import type { Duration } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_duration } from "@bufbuild/protobuf/wkt";
@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file drover/v1/registration.proto.
  */
 export const file_drover_v1_registration: GenFile = /*@__PURE__*/
-  fileDesc("Chxkcm92ZXIvdjEvcmVnaXN0cmF0aW9uLnByb3RvEglkcm92ZXIudjEiFAoSR2V0Q0FCdW5kbGVSZXF1ZXN0Ij4KE0dldENBQnVuZGxlUmVzcG9uc2USFQoNY2FfYnVuZGxlX3BlbRgBIAEoCRIQCghmbGVldF9pZBgCIAEoCSKGAgoPUmVnaXN0ZXJSZXF1ZXN0Eg0KBXRva2VuGAEgASgJEh0KBHJvbGUYAiABKA4yDy5kcm92ZXIudjEuUm9sZRILCgNjc3IYAyABKAwSDAoEbmFtZRgEIAEoCRIQCghob3N0bmFtZRgFIAEoCRIKCgJpcBgGIAEoCRIPCgd2ZXJzaW9uGAcgASgJEhQKDGNhcGFiaWxpdGllcxgIIAMoCRI2CgZsYWJlbHMYCSADKAsyJi5kcm92ZXIudjEuUmVnaXN0ZXJSZXF1ZXN0LkxhYmVsc0VudHJ5Gi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiygEKEFJlZ2lzdGVyUmVzcG9uc2USCgoCaWQYASABKAkSEAoIZmxlZXRfaWQYAiABKAkSMQoLY2VydGlmaWNhdGUYAyABKAsyHC5kcm92ZXIudjEuSXNzdWVkQ2VydGlmaWNhdGUSFQoNY2FfYnVuZGxlX3BlbRgEIAEoCRI1ChJoZWFydGJlYXRfaW50ZXJ2YWwYBSABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SFwoPc2VydmljZV9hZGRyZXNzGAYgASgJMqgBChNSZWdpc3RyYXRpb25TZXJ2aWNlEkwKC0dldENBQnVuZGxlEh0uZHJvdmVyLnYxLkdldENBQnVuZGxlUmVxdWVzdBoeLmRyb3Zlci52MS5HZXRDQUJ1bmRsZVJlc3BvbnNlEkMKCFJlZ2lzdGVyEhouZHJvdmVyLnYxLlJlZ2lzdGVyUmVxdWVzdBobLmRyb3Zlci52MS5SZWdpc3RlclJlc3BvbnNlYgZwcm90bzM", [file_drover_v1_identity, file_google_protobuf_duration]);
+  fileDesc("Chxkcm92ZXIvdjEvcmVnaXN0cmF0aW9uLnByb3RvEglkcm92ZXIudjEiFAoSR2V0Q0FCdW5kbGVSZXF1ZXN0Ij4KE0dldENBQnVuZGxlUmVzcG9uc2USFQoNY2FfYnVuZGxlX3BlbRgBIAEoCRIQCghmbGVldF9pZBgCIAEoCSK6AgoPUmVnaXN0ZXJSZXF1ZXN0Eg0KBXRva2VuGAEgASgJEh0KBHJvbGUYAiABKA4yDy5kcm92ZXIudjEuUm9sZRILCgNjc3IYAyABKAwSDAoEbmFtZRgEIAEoCRIQCghob3N0bmFtZRgFIAEoCRIKCgJpcBgGIAEoCRIPCgd2ZXJzaW9uGAcgASgJEhQKDGNhcGFiaWxpdGllcxgIIAMoCRI2CgZsYWJlbHMYCSADKAsyJi5kcm92ZXIudjEuUmVnaXN0ZXJSZXF1ZXN0LkxhYmVsc0VudHJ5EjIKD2RlcGxveW1lbnRfbW9kZRgKIAEoDjIZLmRyb3Zlci52MS5EZXBsb3ltZW50TW9kZRotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIsoBChBSZWdpc3RlclJlc3BvbnNlEgoKAmlkGAEgASgJEhAKCGZsZWV0X2lkGAIgASgJEjEKC2NlcnRpZmljYXRlGAMgASgLMhwuZHJvdmVyLnYxLklzc3VlZENlcnRpZmljYXRlEhUKDWNhX2J1bmRsZV9wZW0YBCABKAkSNQoSaGVhcnRiZWF0X2ludGVydmFsGAUgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhcKD3NlcnZpY2VfYWRkcmVzcxgGIAEoCTKoAQoTUmVnaXN0cmF0aW9uU2VydmljZRJMCgtHZXRDQUJ1bmRsZRIdLmRyb3Zlci52MS5HZXRDQUJ1bmRsZVJlcXVlc3QaHi5kcm92ZXIudjEuR2V0Q0FCdW5kbGVSZXNwb25zZRJDCghSZWdpc3RlchIaLmRyb3Zlci52MS5SZWdpc3RlclJlcXVlc3QaGy5kcm92ZXIudjEuUmVnaXN0ZXJSZXNwb25zZWIGcHJvdG8z", [file_drover_v1_identity, file_google_protobuf_duration]);
 
 /**
  * @generated from message drover.v1.GetCABundleRequest
@@ -107,6 +107,13 @@ export type RegisterRequest = Message<"drover.v1.RegisterRequest"> & {
    * @generated from field: map<string, string> labels = 9;
    */
   labels: { [key: string]: string };
+
+  /**
+   * How the agent runs; unspecified is taken as standalone.
+   *
+   * @generated from field: drover.v1.DeploymentMode deployment_mode = 10;
+   */
+  deploymentMode: DeploymentMode;
 };
 
 /**
