@@ -235,6 +235,8 @@ export function createAgent(options: AgentOptions): DroverAgent {
                 path: check.path,
                 interval: check.intervalSeconds,
                 timeout: check.timeoutSeconds,
+                healthyThreshold: check.healthyThreshold,
+                unhealthyThreshold: check.unhealthyThreshold,
               },
             })),
           ),

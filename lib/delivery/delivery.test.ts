@@ -277,7 +277,14 @@ describe("createConfigDelivery", () => {
   describe("open", () => {
     test("an empty manifest gets every desired file, versioned by the desired hash", async () => {
       await createUpstream("u1", "w1", {
-        healthCheck: { enabled: true, path: "/health", interval: 15, timeout: 3 },
+        healthCheck: {
+          enabled: true,
+          path: "/health",
+          interval: 15,
+          timeout: 3,
+          healthyThreshold: 4,
+          unhealthyThreshold: 6,
+        },
       });
       await createHost("v1", "w1", {
         locations: [{ path: "/", upstreamId: "u1", customHeaders: [], rewrites: [] }],
@@ -300,6 +307,9 @@ describe("createConfigDelivery", () => {
           path: "/health",
           intervalSeconds: 15,
           timeoutSeconds: 3,
+          // The upstream's thresholds reach the agent's checker.
+          healthyThreshold: 4,
+          unhealthyThreshold: 6,
         },
       ]);
       expect(await store.configStatus.get("a1")).toMatchObject({

@@ -319,6 +319,12 @@ export function createConfigDelivery(options: ConfigDeliveryOptions): ConfigDeli
         path: u.healthCheck?.path ?? "/",
         intervalSeconds: u.healthCheck?.interval ?? 10,
         timeoutSeconds: u.healthCheck?.timeout ?? 5,
+        ...(u.healthCheck?.healthyThreshold === undefined
+          ? {}
+          : { healthyThreshold: u.healthCheck.healthyThreshold }),
+        ...(u.healthCheck?.unhealthyThreshold === undefined
+          ? {}
+          : { unhealthyThreshold: u.healthCheck.unhealthyThreshold }),
       }));
   }
 

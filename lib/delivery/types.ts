@@ -46,6 +46,9 @@ export interface ActiveHealthCheck {
   path: string;
   intervalSeconds: number;
   timeoutSeconds: number;
+  /** Unset: the agent's checker defaults (2 and 3). */
+  healthyThreshold?: number;
+  unhealthyThreshold?: number;
 }
 
 /** The difference between what the agent holds and the desired state whose hash is `version`. */

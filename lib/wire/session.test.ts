@@ -378,7 +378,10 @@ describe("server messages", () => {
             path: "/health",
             intervalSeconds: 10,
             timeoutSeconds: 5,
+            healthyThreshold: 4,
+            unhealthyThreshold: 6,
           },
+          { upstreamId: "u2", addresses: [], path: "/", intervalSeconds: 1, timeoutSeconds: 1 },
         ],
       },
     };

@@ -381,6 +381,12 @@ export function serverMessageFromProto(response: SessionResponse): ServerMessage
             path: check.path,
             intervalSeconds: check.intervalSeconds,
             timeoutSeconds: check.timeoutSeconds,
+            ...(check.healthyThreshold === undefined
+              ? {}
+              : { healthyThreshold: check.healthyThreshold }),
+            ...(check.unhealthyThreshold === undefined
+              ? {}
+              : { unhealthyThreshold: check.unhealthyThreshold }),
           })),
         },
       };
