@@ -251,6 +251,7 @@ export function createConfigSession(options: ConfigSessionOptions): ConfigSessio
         mode: file.mode,
         content:
           typeof file.content === "string" ? new TextEncoder().encode(file.content) : file.content,
+        ...(file.secret ? { secret: true } : {}),
       }));
     const removals = delivery.remove.filter((path) => path !== nginx?.desiredPath);
 

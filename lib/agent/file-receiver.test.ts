@@ -159,6 +159,19 @@ describe("createFileReceiver", () => {
     ]);
   });
 
+  test("refuses a secret that is not owner-only, whatever the server sent", async () => {
+    const receiver = createFileReceiver({ root });
+    const error = await rejection(
+      receiver.apply([{ ...file(".env", "TOKEN=s3cret", 0o644), secret: true }]),
+    );
+    expect(error.details).toEqual([
+      { field: "files[0].mode", message: "holds a secret: must be owner-only, not 644" },
+    ]);
+    expect(await tree(root)).toEqual([]);
+    await receiver.apply([{ ...file(".env", "TOKEN=s3cret", 0o600), secret: true }]);
+    expect(await permissions(join(root, ".env"))).toBe(0o600);
+  });
+
   test("refuses a file or a batch over its size cap", async () => {
     const receiver = createFileReceiver({ root, maxFileBytes: 4, maxBatchBytes: 6 });
     const big = await rejection(receiver.apply([file("a", "12345")]));

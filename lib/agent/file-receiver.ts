@@ -24,6 +24,8 @@ export interface IncomingFile {
   content: Uint8Array;
   /** Lowercase or uppercase hex SHA-256 the content must match. */
   sha256?: string;
+  /** Holds a secret: refused unless owner-only (the server narrows modes; this holds if it did not). */
+  secret?: boolean;
 }
 
 /** Paths and digests only: results get logged and sent, so content never appears in them. */
@@ -222,6 +224,11 @@ function checkBatch(
     writing.add(file.path);
     if (file.path === manifestFileName)
       violations.push({ field: `${field}.path`, message: "is reserved for the receiver's state" });
+    if (file.secret === true && (file.mode & 0o077) !== 0)
+      violations.push({
+        field: `${field}.mode`,
+        message: `holds a secret: must be owner-only, not ${file.mode.toString(8)}`,
+      });
     if (!(file.content instanceof Uint8Array)) {
       violations.push({ field: `${field}.content`, message: "must be bytes" });
       return;
