@@ -1,4 +1,5 @@
 import { DroverError } from "../errors/index.ts";
+import { isBun } from "../runtime/index.ts";
 import type { AcmeFetch } from "./client.ts";
 
 /**
@@ -8,7 +9,7 @@ import type { AcmeFetch } from "./client.ts";
  * Deno's --cert).
  */
 export function fetchTrustingCa(caPem: string): AcmeFetch {
-  if (typeof (globalThis as { Bun?: unknown }).Bun === "undefined") {
+  if (!isBun()) {
     throw new DroverError(
       "failed_precondition",
       "a per-request ACME CA needs Bun's fetch; elsewhere add the CA to the process trust store (NODE_EXTRA_CA_CERTS)",

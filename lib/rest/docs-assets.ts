@@ -1,14 +1,13 @@
 import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
+import { isBun } from "../runtime/index.ts";
 
 /** The API reference renderer (Swagger UI) that /v1/docs serves from its own origin. */
 export interface DocsAssets {
   script: string;
   style: string;
 }
-
-const isBun = () => typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
 
 /**
  * Under Bun (and in the compiled binary) the files are embedded; under Node

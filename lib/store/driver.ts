@@ -1,11 +1,8 @@
 import { chmod, open } from "node:fs/promises";
+import { isBun } from "../runtime/index.ts";
 import { MEMORY_PATH, type OpenedDriver } from "./db.ts";
 import { openBunSqlite } from "./driver-bun.ts";
 import { openLibsql } from "./driver-libsql.ts";
-
-export function isBun(): boolean {
-  return typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
-}
 
 export interface OpenDriverOptions {
   /** applyPragmas (WAL, foreign keys, busy timeout); default true. Off for a lock file. */
