@@ -109,4 +109,21 @@ export const migrations: ReadonlyArray<EmbeddedMigration> = [
       "-- Statuses from before numbering: the applied hash is version 1, a different desired hash is 2.\nUPDATE `agent_config_status` SET\n  `desired_revision` = CASE WHEN `applied_version` IS NULL OR `applied_version` = `desired_version` THEN 1 ELSE 2 END,\n  `revision` = CASE WHEN `version` = `desired_version` AND `applied_version` IS NOT NULL AND `applied_version` <> `desired_version` THEN 2 ELSE 1 END,\n  `applied_revision` = CASE WHEN `applied_version` IS NULL THEN NULL ELSE 1 END;",
     ],
   },
+  {
+    tag: "0011_nxmesh_telemetry_settings",
+    statements: [
+      "CREATE TABLE `agent_logs` (\n\t`seq` integer PRIMARY KEY AUTOINCREMENT NOT NULL,\n\t`agent_id` text NOT NULL,\n\t`workspace_id` text,\n\t`timestamp` integer NOT NULL,\n\t`level` text NOT NULL,\n\t`message` text NOT NULL,\n\t`fields` text NOT NULL,\n\tFOREIGN KEY (`workspace_id`) REFERENCES `workspaces`(`id`) ON UPDATE no action ON DELETE cascade\n);",
+      "CREATE INDEX `agent_logs_agent_id_timestamp_idx` ON `agent_logs` (`agent_id`,`timestamp`);",
+      "CREATE INDEX `agent_logs_workspace_id_timestamp_idx` ON `agent_logs` (`workspace_id`,`timestamp`);",
+      "CREATE INDEX `agent_logs_timestamp_idx` ON `agent_logs` (`timestamp`);",
+      "CREATE TABLE `agent_metrics` (\n\t`seq` integer PRIMARY KEY AUTOINCREMENT NOT NULL,\n\t`agent_id` text NOT NULL,\n\t`workspace_id` text,\n\t`timestamp` integer NOT NULL,\n\t`name` text NOT NULL,\n\t`value` real NOT NULL,\n\t`type` text NOT NULL,\n\t`labels` text NOT NULL,\n\tFOREIGN KEY (`workspace_id`) REFERENCES `workspaces`(`id`) ON UPDATE no action ON DELETE cascade\n);",
+      "CREATE INDEX `agent_metrics_agent_id_name_timestamp_idx` ON `agent_metrics` (`agent_id`,`name`,`timestamp`);",
+      "CREATE INDEX `agent_metrics_workspace_id_timestamp_idx` ON `agent_metrics` (`workspace_id`,`timestamp`);",
+      "CREATE INDEX `agent_metrics_timestamp_idx` ON `agent_metrics` (`timestamp`);",
+      "ALTER TABLE `access_logs` ADD `request_bytes` integer DEFAULT 0 NOT NULL;",
+      "ALTER TABLE `virtual_hosts` ADD `custom_directives` text;",
+      "ALTER TABLE `workspaces` ADD `global_settings` text;",
+      "ALTER TABLE `workspaces` ADD `alert_thresholds` text;",
+    ],
+  },
 ];

@@ -171,6 +171,23 @@ export const memberships = sqliteTable(
   ],
 );
 
+/** NxMesh's GlobalSettings: http-level nginx directives and nginx's environment. */
+export interface GlobalSettings {
+  nginxDirectives: Record<string, string>;
+  envVars: Record<string, string>;
+}
+
+/** When a percentage alert fires (`warning`), escalates (`critical`) and clears. */
+export interface AlertThreshold {
+  warning: number;
+  critical?: number;
+  clear: number;
+}
+
+export type AlertThresholds = Partial<
+  Record<"cpu_percent" | "memory_percent" | "disk_percent", AlertThreshold>
+>;
+
 export const workspaces = sqliteTable(
   "workspaces",
   {
@@ -180,6 +197,10 @@ export const workspaces = sqliteTable(
       .references(() => organizations.id, { onDelete: "cascade" }),
     name: text("name").notNull(),
     slug: text("slug").notNull(),
+    /** NxMesh's GlobalSettings for every agent of the workspace; null: none. */
+    globalSettings: text("global_settings", { mode: "json" }).$type<GlobalSettings>(),
+    /** Replaces the default alert thresholds per metric; null: the defaults. */
+    alertThresholds: text("alert_thresholds", { mode: "json" }).$type<AlertThresholds>(),
     createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
     updatedAt: integer("updated_at", { mode: "timestamp_ms" }).notNull(),
   },
@@ -330,6 +351,8 @@ export const virtualHosts = sqliteTable(
     sslCertificateId: text("ssl_certificate_id").references(() => tlsCertificates.id),
     http2Enabled: integer("http2_enabled", { mode: "boolean" }).notNull(),
     http3Enabled: integer("http3_enabled", { mode: "boolean" }).notNull(),
+    /** Server-level directives (allow-listed names); null: none. */
+    customDirectives: text("custom_directives", { mode: "json" }).$type<Record<string, string>>(),
     /** Upstream references live in here, so upstreams.delete cannot be a foreign key. */
     locations: text("locations", { mode: "json" }).$type<LocationSpec[]>().notNull(),
     targetAgents: text("target_agents", { mode: "json" }).$type<TargetAgents>().notNull(),
@@ -360,6 +383,8 @@ export const accessLogs = sqliteTable(
     host: text("host").notNull(),
     status: integer("status").notNull(),
     bodyBytesSent: integer("body_bytes_sent").notNull(),
+    /** nginx's $request_length: request line, headers and body. 0 for rows from before it was logged. */
+    requestBytes: integer("request_bytes").notNull().default(0),
     responseTimeMs: real("response_time_ms").notNull(),
     userAgent: text("user_agent"),
     referer: text("referer"),
@@ -368,6 +393,48 @@ export const accessLogs = sqliteTable(
   (t) => [
     index("access_logs_workspace_id_timestamp_idx").on(t.workspaceId, t.timestamp),
     index("access_logs_agent_id_timestamp_idx").on(t.agentId, t.timestamp),
+  ],
+);
+
+export type AgentMetricType = "gauge" | "counter" | "histogram";
+
+/** Metrics an agent pushes (NxMesh's MetricsBatch), one row per sample. */
+export const agentMetrics = sqliteTable(
+  "agent_metrics",
+  {
+    seq: integer("seq").primaryKey({ autoIncrement: true }),
+    // Not a foreign key: an agent's history outlives its removal.
+    agentId: text("agent_id").notNull(),
+    workspaceId: text("workspace_id").references(() => workspaces.id, { onDelete: "cascade" }),
+    timestamp: integer("timestamp", { mode: "timestamp_ms" }).notNull(),
+    name: text("name").notNull(),
+    value: real("value").notNull(),
+    type: text("type", { enum: ["gauge", "counter", "histogram"] }).notNull(),
+    labels: text("labels", { mode: "json" }).$type<Record<string, string>>().notNull(),
+  },
+  (t) => [
+    index("agent_metrics_agent_id_name_timestamp_idx").on(t.agentId, t.name, t.timestamp),
+    index("agent_metrics_workspace_id_timestamp_idx").on(t.workspaceId, t.timestamp),
+    index("agent_metrics_timestamp_idx").on(t.timestamp),
+  ],
+);
+
+/** The agent's own log entries (NxMesh's LogBatch), not nginx's access log. */
+export const agentLogs = sqliteTable(
+  "agent_logs",
+  {
+    seq: integer("seq").primaryKey({ autoIncrement: true }),
+    agentId: text("agent_id").notNull(),
+    workspaceId: text("workspace_id").references(() => workspaces.id, { onDelete: "cascade" }),
+    timestamp: integer("timestamp", { mode: "timestamp_ms" }).notNull(),
+    level: text("level", { enum: ["debug", "info", "warn", "error"] }).notNull(),
+    message: text("message").notNull(),
+    fields: text("fields", { mode: "json" }).$type<Record<string, string>>().notNull(),
+  },
+  (t) => [
+    index("agent_logs_agent_id_timestamp_idx").on(t.agentId, t.timestamp),
+    index("agent_logs_workspace_id_timestamp_idx").on(t.workspaceId, t.timestamp),
+    index("agent_logs_timestamp_idx").on(t.timestamp),
   ],
 );
 
