@@ -1,7 +1,21 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { OperatorClient } from "../lib/client/index.ts";
 import { DroverError } from "../lib/errors/index.ts";
-import type { Organization, Workspace } from "../lib/gen/drover/v1/operator_pb.ts";
+import type { Workspace } from "../lib/gen/drover/v1/operator_pb.ts";
+import { listAll, type RestClient } from "./rest-client.ts";
+
+interface Named {
+  id: string;
+  slug: string;
+}
+
+/** What resolving `--workspace` needs from an API: gRPC operator or REST. */
+interface WorkspaceDirectory<W extends Named> {
+  /** The workspace with this id; undefined when there is none (or it is no id). */
+  byId(id: string): Promise<W | undefined>;
+  organizations(): Promise<Named[]>;
+  workspaces(organizationId: string): Promise<W[]>;
+}
 
 /** Every row of a paged operator list (REST's page/per_page, at most 100 a page). */
 async function allPages<T>(
@@ -20,33 +34,16 @@ async function allPages<T>(
  * only within its organization, so one that several organizations use is
  * refused with their ids to choose from.
  */
-export async function workspaceFromFlag(
-  client: OperatorClient,
+async function findWorkspace<W extends Named>(
+  directory: WorkspaceDirectory<W>,
   given: string,
-  flag = "--workspace",
-): Promise<Workspace> {
-  try {
-    const { workspace } = await client.getWorkspace({ id: given });
-    if (workspace) return workspace;
-  } catch (error) {
-    const code = ConnectError.from(error).code;
-    if (code !== Code.NotFound && code !== Code.InvalidArgument) throw error;
-  }
-  const organizations = await allPages<Organization>(async (page) => {
-    const reply = await client.listOrganizations({ page, perPage: 100 });
-    return { items: reply.organizations, total: reply.total };
-  });
-  const matches: Array<{ organization: Organization; workspace: Workspace }> = [];
-  for (const organization of organizations) {
-    const workspaces = await allPages<Workspace>(async (page) => {
-      const reply = await client.listWorkspaces({
-        organizationId: organization.id,
-        page,
-        perPage: 100,
-      });
-      return { items: reply.workspaces, total: reply.total };
-    });
-    for (const workspace of workspaces)
+  flag: string,
+): Promise<W> {
+  const byId = await directory.byId(given);
+  if (byId) return byId;
+  const matches: Array<{ organization: Named; workspace: W }> = [];
+  for (const organization of await directory.organizations()) {
+    for (const workspace of await directory.workspaces(organization.id))
       if (workspace.slug === given) matches.push({ organization, workspace });
   }
   const [only, ...others] = matches;
@@ -60,4 +57,76 @@ export async function workspaceFromFlag(
     );
   }
   return only.workspace;
+}
+
+/** `--workspace ID|SLUG` over the operator gRPC API. */
+export function workspaceFromFlag(
+  client: OperatorClient,
+  given: string,
+  flag = "--workspace",
+): Promise<Workspace> {
+  return findWorkspace<Workspace>(
+    {
+      async byId(id) {
+        try {
+          return (await client.getWorkspace({ id })).workspace;
+        } catch (error) {
+          const code = ConnectError.from(error).code;
+          if (code !== Code.NotFound && code !== Code.InvalidArgument) throw error;
+          return undefined;
+        }
+      },
+      organizations: () =>
+        allPages(async (page) => {
+          const reply = await client.listOrganizations({ page, perPage: 100 });
+          return { items: reply.organizations, total: reply.total };
+        }),
+      workspaces: (organizationId) =>
+        allPages(async (page) => {
+          const reply = await client.listWorkspaces({ organizationId, page, perPage: 100 });
+          return { items: reply.workspaces, total: reply.total };
+        }),
+    },
+    given,
+    flag,
+  );
+}
+
+function isNamed(value: unknown): value is Named {
+  const named = value as Partial<Named> | null;
+  return typeof named?.id === "string" && typeof named.slug === "string";
+}
+
+/** `--workspace ID|SLUG` over REST /v1 (the resource commands' client). */
+export function restWorkspaceFromFlag(
+  client: RestClient,
+  given: string,
+  flag = "--workspace",
+): Promise<Named> {
+  const named = (items: unknown[]) => items.filter(isNamed);
+  return findWorkspace<Named>(
+    {
+      async byId(id) {
+        try {
+          const found = await client.call("GET", `/workspaces/${encodeURIComponent(id)}`);
+          return isNamed(found) ? found : undefined;
+        } catch (error) {
+          const code = error instanceof DroverError ? error.code : undefined;
+          if (code !== "not_found" && code !== "invalid_argument") throw error;
+          return undefined;
+        }
+      },
+      organizations: async () => named(await listAll(client, "/organizations", {})),
+      workspaces: async (organizationId) =>
+        named(
+          await listAll(
+            client,
+            `/organizations/${encodeURIComponent(organizationId)}/workspaces`,
+            {},
+          ),
+        ),
+    },
+    given,
+    flag,
+  );
 }

@@ -47,6 +47,7 @@ function simulateAgent(
       nginxHttp2Directive: false,
       manifest: [],
       facts: { unresolvableNames: [], downServers: {} },
+      staticRoots: [],
     }),
   );
   return (async () => {

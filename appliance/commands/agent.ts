@@ -153,6 +153,11 @@ const agentHelp = {
       value: "PATH",
       help: "system mode: the main nginx.conf (default: the one nginx -V names)",
     },
+    "static-root": {
+      kind: "list",
+      value: "DIR",
+      help: "a directory nginx may serve static files from (a location's root must lie inside one; never the data dir)",
+    },
   },
   examples: [
     'drover agent --server 192.168.1.10:8440 --token "$TOKEN" --data-dir ./agent-data',
@@ -174,6 +179,7 @@ export const agentCommand = defineCommand(agentHelp, async ({ flags, positionals
     labels: labelsFromFlags(flags.label),
     capabilities: nginx.mode === "off" ? ["health", "files"] : ["health", "files", "nginx"],
     deploymentMode: mode,
+    staticRoots: flags["static-root"],
     nginx,
     logger: stderrLogger(io.stderr),
   });

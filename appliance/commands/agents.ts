@@ -18,6 +18,7 @@ import { onlyId, outputFlag, outputOf, UsageError } from "../flags.ts";
 import type { CommandIo } from "../io.ts";
 import { formatTable } from "../output.ts";
 import { workspaceFromFlag } from "../workspace-flag.ts";
+import { labelAgent } from "./agents-label.ts";
 
 const dataDirFlag = {
   kind: "string",
@@ -300,11 +301,12 @@ function nginxCommand(kind: CommandKind, summary: string, done?: string): Comman
 }
 
 export const agentsCommand = defineGroup({
-  summary: "list, inspect, move and remove agents",
+  summary: "list, inspect, label, move and remove agents",
   commands: {
     list: listAgents,
     delete: deleteAgent,
     move: moveAgent,
+    label: labelAgent,
     config: agentConfig,
     status: nginxCommand("get_status", "ask the agent's nginx for its status now"),
     reload: nginxCommand("reload", "reload the agent's nginx gracefully", "reloaded nginx"),

@@ -6,6 +6,7 @@ import type { CommandIo } from "../io.ts";
 import { formatTable } from "../output.ts";
 import {
   type BodyField,
+  cell,
   fillPath,
   findResource,
   type Item,
@@ -13,6 +14,7 @@ import {
   resources,
 } from "../resources.ts";
 import { adminClient, listAll, type RestClient, sessionClient } from "../rest-client.ts";
+import { restWorkspaceFromFlag } from "../workspace-flag.ts";
 import { labelsFromFlags } from "./token.ts";
 
 const commonFlags = {
@@ -29,11 +31,21 @@ function parentFlag(resource: Resource, required: boolean): FlagSpec {
   return {
     [resource.parent]: {
       kind: "string",
-      value: "ID",
+      value: resource.parent === "workspace" ? "ID|SLUG" : "ID",
       required,
-      help: `the ${resource.parent}'s id`,
+      help: `the ${resource.parent}'s id${resource.parent === "workspace" ? " or slug" : ""}`,
     },
   };
+}
+
+/** The parent's id for a collection path: a workspace may be named by its slug. */
+async function parentId(
+  resource: Resource,
+  given: string | undefined,
+  client: RestClient,
+): Promise<string | undefined> {
+  if (given === undefined || resource.parent !== "workspace") return given;
+  return (await restWorkspaceFromFlag(client, given)).id;
 }
 
 /** With --data-dir the server's admin credential; otherwise the session `drover login` stored. */
@@ -111,7 +123,7 @@ function getResource(resource: Resource): Command {
       const client = await clientFor(flags, io);
       const items = (await listAll(
         client,
-        fillPath(resource.collection, { parent }),
+        fillPath(resource.collection, { parent: await parentId(resource, parent, client) }),
         query,
       )) as Item[];
       print(io, resource, output, items, items);
@@ -154,7 +166,15 @@ async function bodyFromFile(path: string, io: CommandIo): Promise<unknown> {
 }
 
 function createResource(resource: Resource, create: NonNullable<Resource["create"]>): Command {
-  const flags: FlagSpec = { ...commonFlags, ...parentFlag(resource, true) };
+  const flags: FlagSpec = {
+    ...commonFlags,
+    output: {
+      ...outputFlag.output,
+      value: "json|table|id",
+      help: `${outputFlag.output.help}; id prints only the new object's id, for ID=$(drover create …)`,
+    },
+    ...parentFlag(resource, true),
+  };
   const fields = "fields" in create ? create.fields : [];
   for (const field of fields) {
     const help = `the ${resource.singular}'s ${field.field}`;
@@ -180,7 +200,7 @@ function createResource(resource: Resource, create: NonNullable<Resource["create
       examples: [`drover create ${resource.singular} ${example.join(" ")}`.trimEnd()],
     },
     async ({ flags, positionals }, io) => {
-      const output = outputOf(flags as { output: string });
+      const output = flags.output === "id" ? "id" : outputOf(flags as { output: string });
       if (positionals.length > 0) throw new UsageError(`unexpected argument: ${positionals[0]}`);
       let body: unknown;
       if ("fromFile" in create) {
@@ -193,14 +213,16 @@ function createResource(resource: Resource, create: NonNullable<Resource["create
         }
         body = object;
       }
-      const parent = resource.parent ? (flags[resource.parent] as string) : undefined;
+      const given = resource.parent ? (flags[resource.parent] as string) : undefined;
       const client = await clientFor(flags, io);
+      const parent = await parentId(resource, given, client);
       const created = (await client.call(
         "POST",
         fillPath(resource.collection, { parent }),
         body,
       )) as Item;
-      print(io, resource, output, created, [created]);
+      if (output === "id") io.stdout(`${cell(created.id)}\n`);
+      else print(io, resource, output, created, [created]);
       return 0;
     },
   );

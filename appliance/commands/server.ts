@@ -13,6 +13,7 @@ import {
   defaultAddresses,
   startDroverServer,
 } from "../../lib/server/index.ts";
+import { RETENTION_DAYS_DEFAULT, RETENTION_DAYS_MAX } from "../../lib/store/index.ts";
 import { parseDuration } from "../../lib/time/index.ts";
 import { type CommandHelp, defineCommand } from "../command.ts";
 import { type FlagSpec, UsageError } from "../flags.ts";
@@ -65,6 +66,17 @@ function countFlag(name: string, value: string | undefined): number | undefined 
   if (!/^\d+$/.test(value) || count < 1)
     throw new UsageError(`--${name} takes a whole number of requests per minute`);
   return count;
+}
+
+/** --retention-days: a whole number of days the core accepts (1–3650). */
+export function retentionDaysFlag(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const days = Number(value);
+  if (!/^\d+$/.test(value) || days < 1 || days > RETENTION_DAYS_MAX)
+    throw new UsageError(
+      `--retention-days takes a whole number of days from 1 to ${RETENTION_DAYS_MAX}`,
+    );
+  return days;
 }
 
 /**
@@ -137,6 +149,11 @@ const serverHelp = {
       value: "N",
       help: "REST requests per minute per client",
     },
+    "retention-days": {
+      kind: "string",
+      value: "N",
+      help: `days access logs and agent metrics and logs are kept (default ${RETENTION_DAYS_DEFAULT})`,
+    },
     "acme-email": {
       kind: "string",
       value: "ADDRESS",
@@ -175,6 +192,7 @@ export const serverCommand = defineCommand(serverHelp, async ({ flags, positiona
     heartbeatIntervalMs: durationFlag("heartbeat-interval", flags["heartbeat-interval"]),
     certificateLifetimeMs: durationFlag("cert-lifetime", flags["cert-lifetime"]),
     rateLimitPerMinute: countFlag("rate-limit", flags["rate-limit"]),
+    retentionDays: retentionDaysFlag(flags["retention-days"]),
     acme,
     logger,
   });

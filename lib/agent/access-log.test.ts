@@ -15,7 +15,13 @@ import {
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
-import { freePort, sleep as pause, waitFor } from "../../test/support/loopback.ts";
+import {
+  backend,
+  closeAll,
+  freePort,
+  sleep as pause,
+  waitFor,
+} from "../../test/support/loopback.ts";
 import { ACCESS_LOG_FIELDS, compileNginxConfig } from "../nginx/index.ts";
 import {
   type AccessLogBatch,
@@ -38,6 +44,7 @@ const sample: Record<string, string> = {
   host: "example.test",
   status: "200",
   body_bytes_sent: "612",
+  request_length: "87",
   request_time: "0.012",
   user_agent: "curl/8.0",
   referer: "",
@@ -104,6 +111,7 @@ describe("parseAccessLogLine", () => {
       host: "example.test",
       status: 200,
       bodyBytesSent: 612,
+      requestBytes: 87,
       responseTimeMs: 12,
       userAgent: "curl/8.0",
       referer: null,
@@ -140,6 +148,9 @@ describe("parseAccessLogLine", () => {
       ["status", "abc"],
       ["status", "2000"],
       ["body_bytes_sent", "-1"],
+      ["request_length", "-1"],
+      ["request_length", "1e3"],
+      ["request_length", ""],
       ["request_time", "-"],
       ["time", "yesterday"],
     ]) {
@@ -148,6 +159,12 @@ describe("parseAccessLogLine", () => {
     for (const text of ["", "not json", "[1,2]", "null", '"x"', "{}", '{"status":200}']) {
       expect(parseAccessLogLine(text)).toBeUndefined();
     }
+  });
+
+  test("a line from a log format older than request_length counts 0 request bytes", () => {
+    const fields = JSON.parse(line()) as Record<string, string>;
+    delete fields.request_length;
+    expect(parseAccessLogLine(JSON.stringify(fields))?.requestBytes).toBe(0);
   });
 
   test("the optional fields may be missing; empty means null", () => {
@@ -500,6 +517,7 @@ let nginx: ChildProcess | undefined;
 let nginxPrefix: string | undefined;
 
 afterAll(async () => {
+  await closeAll();
   const master = nginx;
   if (master?.pid !== undefined && master.exitCode === null && master.signalCode === null) {
     const exited = new Promise<void>((resolve) => master.once("exit", () => resolve()));
@@ -529,6 +547,7 @@ describe("with a real nginx", () => {
       const index = "<h1>hello</h1>\n";
       await writeFile(join(prefix, "html", "index.html"), index);
       const port = await freePort();
+      const echo = await backend("echo");
       const statusPort = await freePort();
       const accessLog = join(prefix, "logs", "access.log");
       const compiled = compileNginxConfig(
@@ -539,7 +558,11 @@ describe("with a real nginx", () => {
               id: "site",
               serverNames: ["localhost"],
               listenPort: port,
-              locations: [{ path: "/", root: join(prefix, "html") }],
+              locations: [
+                { path: "/", root: join(prefix, "html") },
+                // Proxied: nginx reads the whole body before it logs (a 405 would not).
+                { path: "/echo", proxyPass: `http://${echo.address}` },
+              ],
             },
           ],
         },
@@ -599,8 +622,9 @@ describe("with a real nginx", () => {
       const queried = await fetch(query);
       expect(queried.status).toBe(404);
       await queried.text();
-      const posted = await fetch(`${base}/`, { method: "POST", body: "x" });
-      expect(posted.status).toBe(405);
+      const postBody = "x".repeat(3000);
+      const posted = await fetch(`${base}/echo`, { method: "POST", body: postBody });
+      expect(posted.status).toBe(200);
       await posted.text();
       // Raw bytes fetch would encode: quotes, a backslash, UTF-8 in the URI and headers.
       const rawUri = '/raw?q="a\\b"&u=\u00fc\u2713';
@@ -647,7 +671,12 @@ describe("with a real nginx", () => {
         uri: `${query.pathname}${query.search}`,
         status: 404,
       });
-      expect(post).toMatchObject({ method: "POST", uri: "/", status: 405 });
+      expect(post).toMatchObject({ method: "POST", uri: "/echo", status: 200 });
+      expect(post.upstreamAddr).toBe(echo.address);
+      // $request_length: the request line and headers on top of the body.
+      expect(post.requestBytes).toBeGreaterThan(postBody.length);
+      expect(root.requestBytes).toBeGreaterThan(0);
+      expect(root.requestBytes).toBeLessThan(postBody.length);
       expect(raw).toMatchObject({
         method: "GET",
         uri: rawUri,

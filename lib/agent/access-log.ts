@@ -419,6 +419,9 @@ export function parseAccessLogLine(line: string): AccessLogEntry | undefined {
   const host = text(f, "host");
   const status = digits(f, "status", /^\d{3}$/);
   const bodyBytesSent = digits(f, "body_bytes_sent", /^\d{1,15}$/);
+  // Absent from lines written under a log format older than the field: 0.
+  const requestBytes =
+    f.request_length === undefined ? 0 : digits(f, "request_length", /^\d{1,15}$/);
   const requestTime = digits(f, "request_time", /^\d{1,12}(?:\.\d+)?$/);
   const userAgent = optional(f, "user_agent");
   const referer = optional(f, "referer");
@@ -436,6 +439,7 @@ export function parseAccessLogLine(line: string): AccessLogEntry | undefined {
     // The store refuses anything else (nginx logs 000 for some aborted requests).
     status < 100 ||
     bodyBytesSent === undefined ||
+    requestBytes === undefined ||
     requestTime === undefined ||
     userAgent === undefined ||
     referer === undefined ||
@@ -455,6 +459,7 @@ export function parseAccessLogLine(line: string): AccessLogEntry | undefined {
     host,
     status,
     bodyBytesSent,
+    requestBytes,
     responseTimeMs: Math.round(requestTime * 1000),
     userAgent,
     referer,

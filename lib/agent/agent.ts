@@ -13,7 +13,12 @@ import { type Clock, systemClock } from "../time/index.ts";
 import { droverVersion } from "../version.ts";
 import { createAccessLogTailer } from "./access-log.ts";
 import { type BackoffPolicy, backoffDelay, defaultBackoff } from "./backoff.ts";
-import { createConfigSession, nginxHealth, type SessionNginx } from "./config-session.ts";
+import {
+  type ConfigSession,
+  createConfigSession,
+  nginxHealth,
+  type SessionNginx,
+} from "./config-session.ts";
 import { createFileReceiver } from "./file-receiver.ts";
 import { runHealthStream } from "./health-stream.ts";
 import {
@@ -26,7 +31,10 @@ import { joinFleet } from "./join.ts";
 import { nginxBinaryLookup, nginxVersionText } from "./nginx/command.ts";
 import { createNginxManager, createSystemNginxManager, type NginxManager } from "./nginx/index.ts";
 import { renewalWaitMs, renewIdentity } from "./renewal.ts";
+import { resolveStaticRoots } from "./static-roots.ts";
 import { createHealthSampler } from "./system-health.ts";
+import { type AgentTelemetry, createTelemetryOutbox, pushingLogger } from "./telemetry.ts";
+import { createUpstreamAlerts } from "./upstream-alerts.ts";
 import { createUpstreamChecker } from "./upstream-checker.ts";
 
 /** How the agent runs nginx (the flag --nginx-mode and its companions). */
@@ -62,8 +70,13 @@ export interface AgentOptions {
   name?: string;
   labels?: Record<string, string>;
   capabilities?: string[];
-  /** How this agent runs, reported when it joins; default standalone. The appliance detects it. */
+  /** How this agent runs, reported when it joins and in every session hello; default standalone. The appliance detects it. */
   deploymentMode?: DeploymentMode;
+  /**
+   * Directories nginx may serve static files from (`--static-root`); resolved
+   * and checked at start (resolveStaticRoots). Default none: no location root.
+   */
+  staticRoots?: readonly string[];
   version?: string;
   /** Default { mode: "off" }. */
   nginx?: AgentNginxOptions;
@@ -83,13 +96,24 @@ export interface DroverAgent {
   readonly nginx: NginxManager | undefined;
   /** Runs until the signal aborts; rejects when the fleet refuses this agent for good. */
   run(signal: AbortSignal): Promise<void>;
+  /** Pushes the agent's own metrics, log entries and events to the server (queued while disconnected). */
+  readonly telemetry: AgentTelemetry;
 }
 
 export function createAgent(options: AgentOptions): DroverAgent {
   // Checked before anything runs: a relative path would fail only after the token is spent.
   if (!isAbsolute(options.dataDir)) throw invalidField("dataDir", "must be an absolute path");
-  const logger = options.logger ?? silentLogger;
   const clock = options.clock ?? systemClock;
+  let session: ConfigSession | undefined;
+  const telemetry = createTelemetryOutbox({
+    clock,
+    send: async (message) => {
+      if (!session) throw new DroverError("unavailable", "not connected to the server");
+      await session.sendTelemetry(message);
+    },
+  });
+  // Its own warnings and errors also reach the server (NxMesh's LogBatch).
+  const logger = pushingLogger(options.logger ?? silentLogger, telemetry);
   const backoff = options.backoff ?? defaultBackoff;
   const version = options.version ?? droverVersion;
   let current: AgentIdentity | undefined;
@@ -205,23 +229,31 @@ export function createAgent(options: AgentOptions): DroverAgent {
   return {
     identity: () => current,
     nginx: manager,
+    telemetry,
     async run(signal) {
+      const staticRoots = await resolveStaticRoots(options.dataDir, options.staticRoots ?? []);
       current = await obtainIdentity();
       await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
       const sampleSystem = createHealthSampler({ diskPath: options.dataDir, version });
       const nginx = await sessionNginx();
       const fileRoot = join(options.dataDir, "files");
+      const alerts = createUpstreamAlerts(clock);
       const checker = createUpstreamChecker({
         logger,
         clock,
-        onChange: (down) => session.setDownServers(down),
+        onChange: (down) => {
+          alerts.update(down);
+          opened.setDownServers(down);
+        },
       });
-      const session = createConfigSession({
+      const opened = createConfigSession({
         identity: () => current as AgentIdentity,
         backoff,
         fileRoot,
         receiver: createFileReceiver({ root: fileRoot }),
         ...(nginx === undefined ? {} : { nginx }),
+        staticRoots,
+        deploymentMode: options.deploymentMode ?? "standalone",
         driftIntervalMs: options.driftIntervalMs ?? current.heartbeatIntervalMs,
         logger,
         ...(options.onConfigApplied === undefined ? {} : { onApplied: options.onConfigApplied }),
@@ -247,6 +279,8 @@ export function createAgent(options: AgentOptions): DroverAgent {
             retryInMs,
           }),
       });
+      session = opened;
+      let skippedLines = 0;
       const tailer =
         nginx?.accessLogPath === undefined
           ? undefined
@@ -254,23 +288,44 @@ export function createAgent(options: AgentOptions): DroverAgent {
               path: nginx.accessLogPath,
               clock,
               logger,
-              onBatch: (batch) =>
-                session.sendAccessLogs(
+              onBatch: async (batch) => {
+                await opened.sendAccessLogs(
                   batch.entries.map(({ upstreamAddr: _, ...entry }) => entry),
                   batch.skipped,
-                ),
+                );
+                skippedLines += batch.skipped;
+              },
             });
       async function sampleHealth(): Promise<AgentHealth> {
         const [system, configHash, status] = await Promise.all([
           sampleSystem(),
-          session.heldHash(),
+          opened.heldHash(),
           manager?.status(),
         ]);
+        const active = alerts.active();
         return {
           ...system,
           configHash,
           ...(status === undefined ? {} : { nginx: nginxHealth(status) }),
+          ...(active.length === 0 ? {} : { alerts: active }),
         };
+      }
+      /** A few honest figures only the agent has, each heartbeat. */
+      async function collectMetrics(): Promise<void> {
+        // The global, not `node:process`: Node's ESM facade of that module opens stdin on import.
+        telemetry.metric("drover_agent_resident_memory_bytes", process.memoryUsage.rss());
+        telemetry.metric("drover_agent_telemetry_dropped_total", telemetry.dropped(), {
+          type: "counter",
+        });
+        if (tailer)
+          telemetry.metric("drover_agent_access_log_lines_skipped_total", skippedLines, {
+            type: "counter",
+          });
+        const status = manager === undefined ? undefined : nginxHealth(await manager.status());
+        if (status?.running) {
+          telemetry.metric("nginx_requests_total", status.requestsTotal ?? 0, { type: "counter" });
+          telemetry.metric("nginx_active_connections", status.activeConnections ?? 0);
+        }
       }
       await tailer?.start();
       // Any loop failing for good stops the others.
@@ -297,9 +352,11 @@ export function createAgent(options: AgentOptions): DroverAgent {
             ),
           ),
           guard(keepRenewed(all)),
-          guard(session.run(all)),
+          guard(opened.run(all)),
+          guard(telemetry.task(current.heartbeatIntervalMs, collectMetrics)(all)),
         ]);
       } finally {
+        session = undefined;
         await checker.stop();
         await tailer?.stop();
       }

@@ -13,6 +13,7 @@ import type {
   NginxMode,
   NginxRuntimeInfo,
   SessionHello,
+  TelemetryMessage,
 } from "../delivery/index.ts";
 import { checkValidateText } from "../delivery/index.ts";
 import { CERTIFICATE_DIR } from "../desired/index.ts";
@@ -28,8 +29,9 @@ import { writeSecretFile } from "../files/index.ts";
 import type { NginxHealth } from "../fleet/index.ts";
 import type { SessionRequest } from "../gen/drover/v1/session_pb.ts";
 import { type Logger, silentLogger } from "../log/index.ts";
+import { staticRootProblems } from "../nginx/index.ts";
 import { createCertificateRequest, exportPrivateKeyPem, generateKeyPair } from "../pki/index.ts";
-import type { ConfigApplyStep } from "../store/index.ts";
+import type { ConfigApplyStep, DeploymentMode } from "../store/index.ts";
 import { createChannel, sleep } from "../tasks/index.ts";
 import { agentMessageToProto, serverMessageFromProto, sessionHelloToProto } from "../wire/index.ts";
 import { type ConnectionOptions, keepConnected } from "./connection.ts";
@@ -61,6 +63,13 @@ export interface ConfigSessionOptions extends ConnectionOptions {
   receiver: FileReceiver;
   /** Absent: --nginx-mode off. */
   nginx?: SessionNginx;
+  /**
+   * Resolved directories nginx may serve static files from (resolveStaticRoots);
+   * announced in the hello and enforced on every delivered configuration. Default none.
+   */
+  staticRoots?: readonly string[];
+  /** How the agent runs, announced in the hello (the server updates its record). */
+  deploymentMode?: DeploymentMode;
   /** How often files are re-hashed for drift and names re-resolved; default 10 s. */
   driftIntervalMs?: number;
   /** Whether a DNS name resolves here; default: the system resolver within 5 s. */
@@ -85,6 +94,10 @@ async function systemResolves(name: string): Promise<boolean> {
     ),
     timeout,
   ]);
+}
+
+function textOf(content: string | Uint8Array): string {
+  return typeof content === "string" ? content : new TextDecoder().decode(content);
 }
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {
@@ -112,6 +125,8 @@ export interface ConfigSession {
   setDownServers(down: Record<string, string[]>): void;
   /** Ships access-log entries; rejects while disconnected, so the caller keeps them and retries. */
   sendAccessLogs(entries: AccessLogEntryInfo[], skipped: number): Promise<void>;
+  /** Sends the agent's own metrics, logs or an event; rejects while disconnected. */
+  sendTelemetry(message: TelemetryMessage): Promise<void>;
 }
 
 export function createConfigSession(options: ConfigSessionOptions): ConfigSession {
@@ -120,6 +135,7 @@ export function createConfigSession(options: ConfigSessionOptions): ConfigSessio
   const resolves = options.resolves ?? systemResolves;
   const stopTimeoutMs = options.stopTimeoutMs ?? 30_000;
   const nginx = options.nginx;
+  const staticRoots = options.staticRoots ?? [];
   const facts: AgentFacts = { unresolvableNames: [], downServers: {} };
   let checkNames: string[] = [];
 
@@ -194,6 +210,8 @@ export function createConfigSession(options: ConfigSessionOptions): ConfigSessio
       nginxHttp2Directive: nginx?.http2Directive ?? false,
       manifest: await held(),
       facts,
+      staticRoots: [...staticRoots],
+      ...(options.deploymentMode === undefined ? {} : { deploymentMode: options.deploymentMode }),
     };
   }
 
@@ -255,6 +273,20 @@ export function createConfigSession(options: ConfigSessionOptions): ConfigSessio
       }));
     const removals = delivery.remove.filter((path) => path !== nginx?.desiredPath);
 
+    // Defence in depth behind the server's planner: this machine's nginx serves
+    // static files only from the directories this machine declared.
+    if (nginx && nginxFile) {
+      const problems = staticRootProblems(textOf(nginxFile.content), staticRoots);
+      if (problems.length > 0) {
+        steps.push({ name: "nginx.static_roots", ok: false, durationMs: 0, detail: problems[0] });
+        return report(
+          "failed",
+          problems,
+          problems.map((reason) => ({ path: nginx.desiredPath, reason })),
+        );
+      }
+    }
+
     // Certificates and other files first: nginx -t opens them.
     if (files.length > 0) {
       const at = performance.now();
@@ -284,10 +316,7 @@ export function createConfigSession(options: ConfigSessionOptions): ConfigSessio
     if (nginx && nginxFile) {
       progress("applying");
       const before = await nginxRecorded();
-      const text =
-        typeof nginxFile.content === "string"
-          ? nginxFile.content
-          : new TextDecoder().decode(nginxFile.content);
+      const text = textOf(nginxFile.content);
       const result: ApplyReport = await nginx.manager.apply(text, delivery.version);
       for (const step of result.steps) {
         steps.push({
@@ -367,6 +396,7 @@ export function createConfigSession(options: ConfigSessionOptions): ConfigSessio
             fileRoot: options.fileRoot,
             nginxMode: nginx.mode,
             nginxRuntime: nginxRuntime(),
+            staticRoots: [...staticRoots],
           });
           const result = await manager.validate(text);
           return {
@@ -514,6 +544,10 @@ export function createConfigSession(options: ConfigSessionOptions): ConfigSessio
     async sendAccessLogs(entries, skipped) {
       if (!outgoing) throw new DroverError("unavailable", "not connected to the server");
       send({ kind: "access_logs", entries, skipped });
+    },
+    async sendTelemetry(message) {
+      if (!outgoing) throw new DroverError("unavailable", "not connected to the server");
+      send(message);
     },
   };
 }

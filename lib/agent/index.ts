@@ -15,3 +15,5 @@ export {
   type WriteFile,
 } from "./file-receiver.ts";
 export { type AgentIdentity, agentPaths, loadAgentIdentity } from "./identity-files.ts";
+export { MAX_STATIC_ROOTS, resolveStaticRoots } from "./static-roots.ts";
+export type { AgentTelemetry } from "./telemetry.ts";

@@ -87,6 +87,7 @@ const hello = (extra: Partial<SessionHello> = {}): SessionHello => ({
   nginxHttp2Directive: false,
   manifest: [],
   facts: { unresolvableNames: [], downServers: {} },
+  staticRoots: [],
   ...extra,
 });
 
@@ -902,6 +903,7 @@ describe("createConfigDelivery", () => {
       protocol: "HTTP/1.1",
       status,
       bodyBytesSent: 10,
+      requestBytes: 250,
       responseTimeMs: 1.5,
       host: "v1.example.com",
       userAgent: "curl/8",
@@ -921,7 +923,12 @@ describe("createConfigDelivery", () => {
         ["/b", 502, "a1", "w1"],
         ["/a", 200, "a1", "w1"],
       ]);
-      expect(rows[0]).toMatchObject({ userAgent: "curl/8", referer: null, requestId: "r-1" });
+      expect(rows[0]).toMatchObject({
+        requestBytes: 250,
+        userAgent: "curl/8",
+        referer: null,
+        requestId: "r-1",
+      });
       expect(new Set(rows.map((r) => r.id)).size).toBe(2);
       expect(await store.accessLogs.count({ workspaceId: "w2" })).toBe(0);
     });

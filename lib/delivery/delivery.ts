@@ -28,6 +28,7 @@ import type {
 } from "../store/index.ts";
 import type { Clock } from "../time/index.ts";
 import { heldCertificates, type KeyNeed, keyNeeds, materialFor } from "./keys.ts";
+import { createTelemetryIntake } from "./telemetry.ts";
 import type {
   ActiveHealthCheck,
   AgentMessage,
@@ -181,6 +182,7 @@ export function createConfigDelivery(options: ConfigDeliveryOptions): ConfigDeli
   const { store, events, clock } = options;
   const logger = options.logger ?? silentLogger;
   const commandTimeoutMs = options.commandTimeoutMs ?? 30_000;
+  const telemetry = createTelemetryIntake({ store, events, clock, logger });
   const issuesFor =
     options.issuesFor ??
     ((provider: TlsCertificateRow["provider"]) =>
@@ -288,6 +290,7 @@ export function createConfigDelivery(options: ConfigDeliveryOptions): ConfigDeli
         ),
         resolvable: (name) => !unresolvable.has(name),
         downServers: hello.facts.downServers,
+        staticRoots: hello.staticRoots,
         acmeChallenges: Object.fromEntries(tokens ?? []),
         global: { accessLogPath: runtime.accessLogPath ?? null },
         ...(hello.nginxMode === "system" ? { layout: "include" as const } : {}),
@@ -712,6 +715,11 @@ export function createConfigDelivery(options: ConfigDeliveryOptions): ConfigDeli
               return;
             case "public_key":
               await issueForKey(session, message.requestId, message.csrDer);
+              return;
+            case "metrics":
+            case "logs":
+            case "event":
+              await telemetry.receive(agentId, session.workspaceId, message);
               return;
             case "access_logs": {
               const workspaceId = session.workspaceId;

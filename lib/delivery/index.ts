@@ -12,6 +12,19 @@ export {
   type ConfigDeliveryOptions,
   createConfigDelivery,
 } from "./delivery.ts";
+export {
+  checkTelemetry,
+  createTelemetryIntake,
+  normalizeLevel,
+  type TelemetryCounts,
+  type TelemetryEvent,
+  type TelemetryIntake,
+  type TelemetryLogEntry,
+  type TelemetryMessage,
+  type TelemetryMetric,
+  type TelemetryMetricsBatch,
+  telemetryLimits,
+} from "./telemetry.ts";
 export type {
   AccessLogEntryInfo,
   ActiveHealthCheck,

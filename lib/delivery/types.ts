@@ -1,6 +1,12 @@
 import type { FileSetDiff, Manifest } from "../drift/index.ts";
 import type { NginxHealth } from "../fleet/index.ts";
-import type { AccessLogRow, ConfigApplyState, ConfigApplyStep } from "../store/index.ts";
+import type {
+  AccessLogRow,
+  ConfigApplyState,
+  ConfigApplyStep,
+  DeploymentMode,
+} from "../store/index.ts";
+import type { TelemetryMessage } from "./telemetry.ts";
 
 /**
  * The session's messages as plain data (lib/wire converts them to and from
@@ -38,6 +44,13 @@ export interface SessionHello {
   /** What it holds now: the files delivered earlier, as they are on disk. */
   manifest: Manifest;
   facts: AgentFacts;
+  /**
+   * Absolute, symlink-free directories nginx may serve static files from
+   * (`drover agent --static-root`): a location's root must lie inside one.
+   */
+  staticRoots: string[];
+  /** How the agent runs now; absent (an older agent): what registration said stands. */
+  deploymentMode?: DeploymentMode;
 }
 
 export interface ActiveHealthCheck {
@@ -110,7 +123,9 @@ export type AgentMessage =
   | { kind: "command_result"; result: CommandOutcome }
   | { kind: "access_logs"; entries: AccessLogEntryInfo[]; skipped: number }
   /** SubmitPublicKeys: a CSR for the key a KeyGenRequest asked for. */
-  | { kind: "public_key"; requestId: string; csrDer: Uint8Array };
+  | { kind: "public_key"; requestId: string; csrDer: Uint8Array }
+  /** What the agent pushes about itself: metrics, its own log lines, events. */
+  | TelemetryMessage;
 
 /** What the server sends. */
 export type ServerMessage =

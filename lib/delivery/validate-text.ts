@@ -9,7 +9,7 @@ import type { SessionHello } from "./types.ts";
  */
 export function checkValidateText(
   text: string,
-  hello: Pick<SessionHello, "fileRoot" | "nginxMode" | "nginxRuntime">,
+  hello: Pick<SessionHello, "fileRoot" | "nginxMode" | "nginxRuntime" | "staticRoots">,
 ): void {
   checkNginxText(
     text,
@@ -17,6 +17,7 @@ export function checkValidateText(
       layout: hello.nginxMode === "system" ? "include" : "main",
       fileRoot: hello.fileRoot,
       ...hello.nginxRuntime,
+      staticRoots: hello.staticRoots,
     }),
   );
 }

@@ -1,6 +1,7 @@
 import { DroverError } from "../errors/index.ts";
 import type {
   AgentFileRow,
+  GlobalSettings,
   PagedReads,
   Repositories,
   TlsCertificateRow,
@@ -34,23 +35,38 @@ export interface WorkspaceConfig {
   certificates: TlsCertificateRow[];
   /** Files, secrets and env templates. */
   files: AgentFileRow[];
+  /** The workspace's nginx_directives and env_vars; absent: none. */
+  globalSettings?: GlobalSettings;
 }
 
-/** Reads a workspace's virtual hosts, upstreams, certificates and files (one query per table under 1000 rows each). */
+type ConfigReads = Pick<
+  Repositories,
+  "workspaces" | "virtualHosts" | "upstreams" | "tlsCertificates" | "agentFiles"
+>;
+
+/** Reads a workspace's settings, virtual hosts, upstreams, certificates and files (one query per table under 1000 rows each). */
 export async function loadWorkspaceConfig(
-  store: Pick<Repositories, "virtualHosts" | "upstreams" | "tlsCertificates" | "agentFiles">,
+  store: ConfigReads,
   workspaceId: string | null,
 ): Promise<WorkspaceConfig> {
   if (workspaceId === null) {
     return { virtualHosts: [], upstreams: [], certificates: [], files: [] };
   }
-  const [virtualHosts, upstreams, certificates, files] = await Promise.all([
+  const [workspace, virtualHosts, upstreams, certificates, files] = await Promise.all([
+    store.workspaces.get(workspaceId),
     allInWorkspace(store.virtualHosts, workspaceId),
     allInWorkspace(store.upstreams, workspaceId),
     allInWorkspace(store.tlsCertificates, workspaceId),
     allInWorkspace(store.agentFiles, workspaceId),
   ]);
-  return { virtualHosts, upstreams, certificates, files };
+  const globalSettings = workspace?.globalSettings ?? undefined;
+  return {
+    virtualHosts,
+    upstreams,
+    certificates,
+    files,
+    ...(globalSettings === undefined ? {} : { globalSettings }),
+  };
 }
 
 /**
@@ -61,10 +77,7 @@ export async function loadWorkspaceConfig(
  * emits its own change, after which the state is computed again.
  */
 export async function loadDesiredState(
-  store: Pick<
-    Repositories,
-    "agents" | "virtualHosts" | "upstreams" | "tlsCertificates" | "agentFiles"
-  >,
+  store: ConfigReads & Pick<Repositories, "agents">,
   agentId: string,
   options: DesiredStateOptions,
 ): Promise<DesiredState> {

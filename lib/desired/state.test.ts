@@ -476,3 +476,58 @@ describe("desiredStateForAgent", () => {
     expect(noMaterial.details[0]?.field).toBe("options.certificate_material");
   });
 });
+
+// issue 10: location root/index served only from the agent's declared static roots.
+describe("static roots", () => {
+  const staticHost = (id: string, root: string) =>
+    host(id, {
+      locations: [
+        { path: "/api", proxyPass: "http://127.0.0.1:9000", customHeaders: [], rewrites: [] },
+        { path: "/", root, index: "index.html index.htm", customHeaders: [], rewrites: [] },
+      ],
+    });
+
+  test("a root inside one of the agent's static roots compiles to root and index", () => {
+    const state = desired({
+      virtualHosts: [staticHost("h1", "/srv/www/site"), staticHost("h2", "/srv/www")],
+      options: options({ staticRoots: ["/srv/www", "/opt/pages"] }),
+    });
+    expect(state.hosts.map((outcome) => outcome.status)).toEqual(["applied", "applied"]);
+    const conf = nginxConf(state);
+    expect(conf).toContain("root /srv/www/site;");
+    expect(conf).toContain("root /srv/www;");
+    expect(conf).toContain("index index.html index.htm;");
+  });
+
+  test("a root outside them sets the host aside for that agent, naming the field and its roots", () => {
+    const state = desired({
+      // /srv/www2 shares a prefix with /srv/www but is not inside it.
+      virtualHosts: [staticHost("h1", "/srv/www2"), staticHost("h2", "/srv/www/ok")],
+      options: options({ staticRoots: ["/srv/www"] }),
+    });
+    expect(state.hosts).toEqual([
+      {
+        id: "h1",
+        status: "set_aside",
+        reason: "locations.1.root /srv/www2 is outside this agent's static roots (/srv/www)",
+        field: "locations.1.root",
+      },
+      { id: "h2", status: "applied", notes: [] },
+    ]);
+    expect(nginxConf(state)).not.toContain("/srv/www2");
+  });
+
+  test("an agent that declares no static root never gets a root directive", () => {
+    const state = desired({ virtualHosts: [staticHost("h1", "/srv/www")] });
+    expect(state.hosts).toEqual([
+      {
+        id: "h1",
+        status: "set_aside",
+        reason:
+          "locations.1.root /srv/www: this agent declares no static root (drover agent --static-root DIR)",
+        field: "locations.1.root",
+      },
+    ]);
+    expect(nginxConf(state)).not.toMatch(/\broot\b/);
+  });
+});

@@ -3,12 +3,14 @@ import { invalidField } from "../errors/index.ts";
 import {
   compileNginxConfig,
   type NginxCertificate,
+  type NginxGlobalSettings,
   type NginxHostOutcome,
   nginxModelFromRows,
 } from "../nginx/index.ts";
 import type {
   AgentFileRow,
   AgentRow,
+  GlobalSettings,
   TlsCertificateRow,
   UpstreamRow,
   VirtualHostRow,
@@ -22,8 +24,22 @@ import {
   NGINX_DIR,
   underRoot,
 } from "./paths.ts";
+import { staticRootOutcome } from "./static-roots.ts";
 import { hostsForAgent } from "./targeting.ts";
 import type { CertificateMaterial, DesiredState, DesiredStateInput } from "./types.ts";
+
+/** The agent's global settings with its workspace's nginx_directives and env_vars. */
+function withWorkspaceSettings(
+  global: NginxGlobalSettings | undefined,
+  settings: GlobalSettings | undefined,
+): NginxGlobalSettings | undefined {
+  if (settings === undefined) return global;
+  return {
+    ...global,
+    directives: { ...global?.directives, ...settings.nginxDirectives },
+    env: { ...settings.envVars },
+  };
+}
 
 const byId = <T extends { id: string }>(a: T, b: T): number =>
   a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
@@ -37,8 +53,8 @@ const byId = <T extends { id: string }>(a: T, b: T): number =>
  * and hash, in any row order; rows of other workspaces change nothing.
  *
  * A host that cannot be served — its certificate has no material or belongs
- * to another workspace, its selector no longer parses, the compiler refuses
- * it — is set aside with a reason in `hosts`; the rest are served. Invalid
+ * to another workspace, its selector no longer parses, a location's root lies
+ * outside the agent's static roots, the compiler refuses it — is set aside with a reason in `hosts`; the rest are served. Invalid
  * global settings or options throw a DroverError invalid_argument.
  */
 export function desiredStateForAgent(input: DesiredStateInput): DesiredState {
@@ -64,7 +80,11 @@ export function desiredStateForAgent(input: DesiredStateInput): DesiredState {
         reason: "ssl_enabled without a certificate",
         field: "ssl_certificate_id",
       });
-    } else hosts.push(host);
+      continue;
+    }
+    const outsideRoots = staticRootOutcome(host, options.staticRoots ?? []);
+    if (outsideRoots !== undefined) setAside.push(outsideRoots);
+    else hosts.push(host);
   }
   const upstreams: UpstreamRow[] = inWorkspace(input.upstreams);
   const certificates = new Map<string, TlsCertificateRow>(
@@ -84,11 +104,12 @@ export function desiredStateForAgent(input: DesiredStateInput): DesiredState {
   // The compiler asks about every DNS name the configuration proxies to: the agent checks them.
   const names = new Set<string>();
   const resolvable = options.resolvable ?? (() => true);
+  const global = withWorkspaceSettings(options.global, input.globalSettings);
   const result = compileNginxConfig(
     nginxModelFromRows({
       virtualHosts: hosts,
       upstreams,
-      ...(options.global === undefined ? {} : { global: options.global }),
+      ...(global === undefined ? {} : { global }),
       certificateFiles: (id) => {
         const paths = certificateFilePaths(id);
         // An id unfit for a file name gets paths no certificate has: certificateAvailable refuses it.

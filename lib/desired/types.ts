@@ -11,6 +11,7 @@ import type {
   AgentFileRow,
   AgentRow,
   ConfigFileOutcome,
+  GlobalSettings,
   TlsCertificateRow,
   UpstreamRow,
   VirtualHostRow,
@@ -67,6 +68,11 @@ export interface DesiredStateOptions {
   global?: NginxGlobalSettings;
   /** Paths of the agent's nginx instance (pid, error log, temp dir, mime types, user). */
   runtime?: NginxRuntimePaths;
+  /**
+   * The directories the agent declares nginx may serve files from; a host
+   * with a location root outside them is set aside. Absent: none.
+   */
+  staticRoots?: readonly string[];
 }
 
 export interface DesiredStateInput {
@@ -77,6 +83,12 @@ export interface DesiredStateInput {
   certificates: readonly TlsCertificateRow[];
   /** Files, secrets and env templates; absent: none. */
   files?: readonly AgentFileRow[];
+  /**
+   * The workspace's settings: nginx_directives join options.global's
+   * directives (the workspace's win on a name both give); env_vars become
+   * global.env. Absent: none.
+   */
+  globalSettings?: GlobalSettings;
   options: DesiredStateOptions;
 }
 

@@ -76,6 +76,12 @@ export interface AlertPayload extends AgentPayload {
   message: string;
   metric: string;
   value: number;
+  /**
+   * "agent": raised by the agent itself (HealthReport.alerts); then `metric`
+   * is the agent's own alert id and `value` 1 while firing, 0 once resolved.
+   * Absent: the server's thresholds over the agent's figures.
+   */
+  source?: "agent";
 }
 
 export interface EventCatalogue {
@@ -106,7 +112,10 @@ export interface EventCatalogue {
     ip_address: string;
     labels: Record<string, string>;
   };
-  /** By an operator (name, labels) or by health (state, failed checks). */
+  /**
+   * By an operator (name, labels), by health (state, failed checks) or by the
+   * agent's session hello (the deployment mode it runs in now).
+   */
   "agent.updated": AgentPayload &
     (
       | {
@@ -116,6 +125,7 @@ export interface EventCatalogue {
           previous_workspace_id?: string | null;
         }
       | { state: string; failed: string[] }
+      | { deployment_mode: string; previous_deployment_mode: string }
     );
   "agent.deleted": AgentPayload;
   "agent.connected": AgentPayload;
@@ -158,6 +168,14 @@ export interface EventCatalogue {
   /** A Drover extra: a failed delivery, also reported as config.applied with success false. */
   "config.failed": ConfigStatusPayload;
   "config.drifted": { agent_id: string; workspace_id: string | null; paths: string[] };
+  /** NxMesh's Event, pushed by the agent itself; `data` is the agent's, bounded, never interpreted. */
+  "agent.event": {
+    agent_id: string;
+    workspace_id: string | null;
+    event_id: string;
+    event_type: string;
+    data: Record<string, string>;
+  };
 }
 
 export type EventType = keyof EventCatalogue;

@@ -1,5 +1,5 @@
 import type { Identity, IssuedCertificate } from "../pki/index.ts";
-import type { AgentRow } from "../store/index.ts";
+import type { AgentRow, DeploymentMode } from "../store/index.ts";
 import {
   type AgentPage,
   deleteAgent,
@@ -9,6 +9,7 @@ import {
   markAllAgentsOffline,
   markSilentAgentsOffline,
 } from "./agents.ts";
+import { recordDeploymentMode } from "./deployment-mode.ts";
 import type { FleetDeps } from "./deps.ts";
 import { createHealthStreams, type HealthStream } from "./health-stream.ts";
 import {
@@ -32,6 +33,8 @@ export interface Fleet {
   listAgents(input: ListAgentsInput): Promise<AgentPage>;
   getAgent(id: string): Promise<AgentRow>;
   deleteAgent(id: string): Promise<void>;
+  /** What the agent's session hello says it runs in, when that changed since the record. */
+  recordDeploymentMode(id: string, mode: DeploymentMode): Promise<void>;
   /** Marks the agent online and returns the stream its health reports go through. */
   openHealthStream(id: string): Promise<HealthStream>;
   markSilentAgentsOffline(): Promise<void>;
@@ -52,6 +55,7 @@ export function createFleet(deps: FleetDeps): Fleet {
     listAgents: (input) => listAgents(deps, input),
     getAgent: (id) => getAgent(deps, id),
     deleteAgent: (id) => deleteAgent(deps, id),
+    recordDeploymentMode: (id, mode) => recordDeploymentMode(deps, id, mode),
     openHealthStream: healthStreams.open,
     markSilentAgentsOffline: () => markSilentAgentsOffline(deps),
     markAllAgentsOffline: () => markAllAgentsOffline(deps),

@@ -1,23 +1,13 @@
 // Issue 10, NxMesh fidelity: health alerts carry a severity from the thresholds; hysteresis keeps them quiet.
+
 import { describe, expect, test } from "bun:test";
+import { healthReport } from "../../test/support/health-report.ts";
 import type { AlertSeverity } from "../events/index.ts";
 import type { AgentHealth } from "./health.ts";
-import { type AlertMetric, evaluateAlerts } from "./health-alerts.ts";
+import { type AlertMetric, alertRulesFor, evaluateAlerts } from "./health-alerts.ts";
 
 function health(cpuPercent: number, memoryPercent = 10, diskPercent = 10): AgentHealth {
-  return {
-    observedAt: new Date(0).toISOString(),
-    cpuPercent,
-    memoryUsedBytes: memoryPercent,
-    memoryTotalBytes: 100,
-    diskUsedBytes: diskPercent,
-    diskTotalBytes: 100,
-    loadAverage: [0, 0, 0],
-    uptimeSeconds: 1,
-    version: "test",
-    configHash: "",
-    checks: [],
-  };
+  return healthReport(new Date(0), cpuPercent, memoryPercent, diskPercent);
 }
 
 const firing = (entries: Array<[AlertMetric, AlertSeverity]>) =>
@@ -105,5 +95,39 @@ describe("health alerts with hysteresis", () => {
       },
     ]);
     expect(evaluateAlerts(firing([]), health(10))).toEqual([]);
+  });
+});
+
+describe("per-workspace alert thresholds", () => {
+  const workspaceRules = alertRulesFor({ cpu_percent: { warning: 50, clear: 40 } });
+
+  test("a workspace's cpu warning at 50 fires at 60 where the defaults stay quiet", () => {
+    const fired = evaluateAlerts(firing([]), health(60), workspaceRules);
+    expect(fired.map((c) => [c.metric, c.state, c.severity])).toEqual([
+      ["cpu_percent", "firing", "warning"],
+    ]);
+    expect(evaluateAlerts(firing([]), health(60), alertRulesFor(null))).toEqual([]);
+    // It clears below its own clear, not the default's 80.
+    const current = firing([["cpu_percent", "warning"]]);
+    expect(evaluateAlerts(current, health(45), workspaceRules)).toEqual([]);
+    expect(evaluateAlerts(current, health(39), workspaceRules).map((c) => c.state)).toEqual([
+      "resolved",
+    ]);
+  });
+
+  test("without critical the alert never escalates; metrics not given keep their defaults", () => {
+    expect(
+      evaluateAlerts(firing([["cpu_percent", "warning"]]), health(99.5), workspaceRules),
+    ).toEqual([]);
+    const withCritical = alertRulesFor({ cpu_percent: { warning: 50, critical: 70, clear: 40 } });
+    expect(evaluateAlerts(firing([]), health(75), withCritical).map((c) => c.severity)).toEqual([
+      "critical",
+    ]);
+    // Memory keeps the default rule: nothing at 85, critical above 95.
+    expect(evaluateAlerts(firing([]), health(10, 85), workspaceRules)).toEqual([]);
+    expect(
+      evaluateAlerts(firing([]), health(10, 96), workspaceRules).map((c) => [c.metric, c.severity]),
+    ).toEqual([["memory_percent", "critical"]]);
+    expect(alertRulesFor({})).toEqual(alertRulesFor(undefined));
   });
 });

@@ -1,4 +1,5 @@
 import { type AlertSeverity, alertSeverities } from "../events/index.ts";
+import type { AlertThresholds } from "../store/index.ts";
 import type { AgentHealth } from "./health.ts";
 
 export type AlertMetric = "cpu_percent" | "memory_percent" | "disk_percent" | "nginx_down";
@@ -22,8 +23,8 @@ export interface AlertRule {
 /**
  * Every threshold in one place. A full disk or memory stops services, so they
  * turn critical sooner than a busy CPU; nginx not running means the agent's
- * sites are down, which is critical at once. Per-workspace thresholds (a
- * later setting) replace this list for that workspace's agents.
+ * sites are down, which is critical at once. A workspace's alert_thresholds
+ * replace them per metric for its agents (alertRulesFor).
  */
 export const defaultAlertRules: readonly AlertRule[] = [
   {
@@ -90,7 +91,8 @@ function severityAt(rule: AlertRule, value: number): AlertSeverity {
  * an alert fires, so a value around the critical threshold escalates once.
  */
 export function evaluateAlerts(
-  firing: ReadonlyMap<AlertMetric, { readonly severity: AlertSeverity }>,
+  // Keyed by metric; other keys (the agent's own alerts) are not this function's.
+  firing: ReadonlyMap<string, { readonly severity: AlertSeverity }>,
   health: AgentHealth,
   rules: readonly AlertRule[] = defaultAlertRules,
 ): AlertChange[] {
@@ -121,4 +123,26 @@ export function evaluateAlerts(
     }
   }
   return changes;
+}
+
+/**
+ * The rules for a workspace's agents: each metric it sets thresholds for
+ * replaces the default rule of that metric (without `critical`, the alert
+ * never escalates); the others, and nginx_down, keep the defaults.
+ */
+export function alertRulesFor(
+  thresholds: AlertThresholds | null | undefined,
+): readonly AlertRule[] {
+  if (!thresholds) return defaultAlertRules;
+  return defaultAlertRules.map((rule) => {
+    const set = rule.metric === "nginx_down" ? undefined : thresholds[rule.metric];
+    if (!set) return rule;
+    const { critical: _default, ...rest } = rule;
+    return {
+      ...rest,
+      raise: set.warning,
+      clear: set.clear,
+      ...(set.critical === undefined ? {} : { critical: set.critical }),
+    };
+  });
 }

@@ -2,6 +2,7 @@ import { DroverError, isDroverError } from "../errors/index.ts";
 import { type AlertSeverity, noChanges, type PublishInput } from "../events/index.ts";
 import { newId } from "../ids/index.ts";
 import type { AgentRow, AgentState } from "../store/index.ts";
+import { type AgentAlertChange, agentAlertChanges } from "./agent-alerts.ts";
 import {
   agentPayload,
   getAgent,
@@ -9,13 +10,16 @@ import {
   markAgentDisconnected,
   markAllAgentsOffline,
 } from "./agents.ts";
+import { createWorkspaceAlertRules } from "./alert-thresholds.ts";
 import type { FleetDeps } from "./deps.ts";
 import { type AgentHealth, checkHealth, stateFromHealth } from "./health.ts";
-import { type AlertMetric, evaluateAlerts } from "./health-alerts.ts";
+import { type AlertChange, evaluateAlerts } from "./health-alerts.ts";
 
 interface FiringAlert {
   id: string;
   severity: AlertSeverity;
+  /** An agent alert's last message, for its resolution (the agent no longer sends it). */
+  message?: string;
 }
 
 /** One open ReportHealth stream of one agent. */
@@ -33,17 +37,25 @@ export interface HealthStream {
 export function createHealthStreams(deps: FleetDeps) {
   const openStreams = new Map<string, number>();
   // Per agent, not per stream: an alert keeps its id when the agent reconnects.
-  const alerts = new Map<string, Map<AlertMetric, FiringAlert>>();
+  // Keyed by metric for the server's thresholds, by agentAlertKey for the agent's own alerts.
+  const alerts = new Map<string, Map<string, FiringAlert>>();
+  const alertRules = createWorkspaceAlertRules(deps);
 
   /** The firing map changes before any await, so two streams of one agent never raise twice. */
   async function publishAlerts(id: string, agent: AgentRow, health: AgentHealth): Promise<void> {
-    const firing = alerts.get(id) ?? new Map<AlertMetric, FiringAlert>();
+    const rules = await alertRules.rulesFor(agent.workspaceId);
+    const firing = alerts.get(id) ?? new Map<string, FiringAlert>();
     const events: PublishInput[] = [];
-    for (const change of evaluateAlerts(firing, health)) {
-      const alert = firing.get(change.metric) ?? { id: newId("alert"), severity: change.severity };
+    const changes: Array<AlertChange | AgentAlertChange> = [
+      ...evaluateAlerts(firing, health, rules),
+      ...agentAlertChanges(firing, health.alerts ?? []),
+    ];
+    for (const change of changes) {
+      const key = "key" in change ? change.key : change.metric;
+      const alert = firing.get(key) ?? { id: newId("alert"), severity: change.severity };
       if (change.state === "firing")
-        firing.set(change.metric, { ...alert, severity: change.severity });
-      else firing.delete(change.metric);
+        firing.set(key, { ...alert, severity: change.severity, message: change.message });
+      else firing.delete(key);
       const data = {
         ...agentPayload(agent),
         alert_id: alert.id,
@@ -51,6 +63,7 @@ export function createHealthStreams(deps: FleetDeps) {
         message: change.message,
         metric: change.metric,
         value: change.value,
+        ...("source" in change ? { source: change.source } : {}),
       };
       events.push(
         change.state === "firing"
@@ -138,6 +151,7 @@ export function createHealthStreams(deps: FleetDeps) {
      */
     async stop(): Promise<void> {
       stopping = true;
+      alertRules.close();
       await markAllAgentsOffline(deps);
     },
   };

@@ -1,4 +1,5 @@
 import { invalidField } from "../errors/index.ts";
+import { type AgentAlert, checkAgentAlerts } from "./agent-alerts.ts";
 
 export interface HealthCheckResult {
   name: string;
@@ -33,6 +34,8 @@ export type AgentHealth = {
   checks: HealthCheckResult[];
   /** Absent when the agent runs no nginx. */
   nginx?: NginxHealth;
+  /** The alerts the agent raises itself, active now; absent: none. */
+  alerts?: AgentAlert[];
 };
 
 function checkFigure(field: string, value: number, max = Number.MAX_SAFE_INTEGER): void {
@@ -66,6 +69,7 @@ export function checkHealth(health: AgentHealth): void {
     if ((nginx.configVersion ?? "").length > 128)
       throw invalidField("report.nginx.config_version", "at most 128 characters");
   }
+  checkAgentAlerts(health.alerts ?? []);
   health.checks.forEach((check, index) => {
     if (check.name === "" || check.name.length > 64) {
       throw invalidField(`report.checks[${index}].name`, "must be 1-64 characters");

@@ -1,3 +1,4 @@
+export { type AgentAlert, agentAlertLimits, isAlertSeverity } from "./agent-alerts.ts";
 export { type AgentPage, agentPayload, type ListAgentsInput } from "./agents.ts";
 export type { FleetAuthority } from "./authority.ts";
 export type { FleetDeps, FleetSettings } from "./deps.ts";

@@ -3,7 +3,8 @@ import { DroverError } from "../errors/index.ts";
 import { allowedDirectives } from "./directives.ts";
 import { checkFilePath } from "./grammar.ts";
 import type { NginxLayout } from "./model.ts";
-import { type NginxStatement, readNginxConf } from "./parse.ts";
+import { lineOf, type NginxStatement, readNginxConf } from "./parse.ts";
+import { insideStaticRoot } from "./static-roots.ts";
 
 /**
  * What configuration text an agent's `nginx -t` may be given
@@ -21,6 +22,8 @@ export interface NginxTextPolicy {
   writeRoots: string[];
   /** The only files `include` may name, exactly (the agent's mime.types). */
   includes: string[];
+  /** Directories `root` may name (the agent's --static-root); none: no `root` at all. */
+  staticRoots: readonly string[];
 }
 
 /** The paths an agent announces in its session hello (lib/delivery's NginxRuntimeInfo). */
@@ -33,6 +36,8 @@ export interface NginxTextPaths {
   tempDir?: string;
   accessLogPath?: string;
   mimeTypesPath?: string;
+  /** The agent's declared static roots; absent: none. */
+  staticRoots?: readonly string[];
 }
 
 /** The policy for an agent's paths; the server (from the hello) and the agent compute the same one. */
@@ -47,6 +52,7 @@ export function nginxTextPolicy(paths: NginxTextPaths): NginxTextPolicy {
     readRoots: [paths.fileRoot],
     writeRoots: [...writeRoots],
     includes: paths.mimeTypesPath === undefined ? [] : [paths.mimeTypesPath],
+    staticRoots: paths.staticRoots ?? [],
   };
 }
 
@@ -131,10 +137,15 @@ const rules: Readonly<Record<string, ArgsCheck>> = {
         : `may name only ${policy.includes.join(", ")}`,
   ssl_certificate: reads,
   ssl_certificate_key: reads,
-  // Not opened by `nginx -t`; any absolute path, as the compiler writes for static sites.
-  root: (s) => {
+  // Not opened by `nginx -t`, but served: only inside the agent's declared static roots.
+  root: (s, policy) => {
     if (s.args.length !== 1) return "takes one path";
-    return pathProblem(s.args[0], ["/"]);
+    const path = s.args[0] as string;
+    const problem = pathProblem(path, ["/"]);
+    if (problem !== undefined || insideStaticRoot(path, policy.staticRoots)) return problem;
+    return policy.staticRoots.length === 0
+      ? "serves files, and this agent declares no static root (--static-root)"
+      : `path ${path} is outside the agent's static roots (${policy.staticRoots.join(", ")})`;
   },
   listen: noUnixSocket,
   server: noUnixSocket,
@@ -172,12 +183,6 @@ const rules: Readonly<Record<string, ArgsCheck>> = {
 
 /** Main-context statements: the include layout is an http-level fragment and has none. */
 const mainOnly = new Set(["user", "worker_processes", "pid", "events", "http"]);
-
-function lineOf(text: string, offset: number): number {
-  let line = 1;
-  for (let i = 0; i < offset; i++) if (text.charCodeAt(i) === 10) line += 1;
-  return line;
-}
 
 /**
  * Refuses configuration text that the agent's `nginx -t` should not see:

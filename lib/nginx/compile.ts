@@ -38,7 +38,9 @@ export const ACCESS_LOG_FORMAT = "drover_json";
 /**
  * The access log's JSON fields, in order, and the nginx variable of each.
  * Every value is a JSON string (escape=json): the agent parses the numbers
- * (status, body_bytes_sent, request_time in seconds with ms resolution).
+ * (status, body_bytes_sent, request_length, request_time in seconds with ms
+ * resolution). request_length (request line, headers and body) is what
+ * bandwidth.in_bytes sums.
  */
 export const ACCESS_LOG_FIELDS: ReadonlyArray<readonly [field: string, variable: string]> = [
   ["time", "$time_iso8601"],
@@ -49,6 +51,7 @@ export const ACCESS_LOG_FIELDS: ReadonlyArray<readonly [field: string, variable:
   ["host", "$host"],
   ["status", "$status"],
   ["body_bytes_sent", "$body_bytes_sent"],
+  ["request_length", "$request_length"],
   ["request_time", "$request_time"],
   ["user_agent", "$http_user_agent"],
   ["referer", "$http_referer"],
@@ -455,6 +458,11 @@ function emit(
   ];
   if (include) {
     out.push("# An http-level fragment: the system nginx includes it inside its http {} block.");
+    if (global.env.length > 0) {
+      // `env` is main-context only, and a system nginx's main context is its own.
+      const names = global.env.map(([name]) => name).join(", ");
+      out.push(`# Not applied (main context, owned by the system nginx): env ${names}.`);
+    }
   }
   out.push("");
   // Depth of http-level statements: inside `http {}`, or the fragment's top level.
@@ -463,6 +471,7 @@ function emit(
     const runtime = options.runtime ?? {};
     if (runtime.user !== undefined) directive(out, 0, "user", runtime.user);
     directive(out, 0, "worker_processes", String(global.workerProcesses));
+    for (const [name, value] of global.env) directive(out, 0, "env", quote(`${name}=${value}`));
     if (runtime.pidPath !== undefined) directive(out, 0, "pid", arg(runtime.pidPath));
     if (runtime.errorLogPath !== undefined) {
       directive(out, 0, "error_log", arg(runtime.errorLogPath));

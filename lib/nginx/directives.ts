@@ -3,8 +3,10 @@ import type { NginxDirectives } from "./model.ts";
 
 /**
  * Custom directives: only these, each with its value grammar. All are valid
- * in http, server and location context; a lower level overrides a higher one.
- * Values are single bare tokens, so they are written as they are.
+ * in http, server and location context (nginx's docs), so one list serves a
+ * workspace's nginx_directives, a host's and a location's custom_directives;
+ * a lower level overrides a higher one. Headers are not among them: they have
+ * their own field. Values are single bare tokens, so they are written as they are.
  */
 
 /** nginx size with k/m/g (an off_t: client_max_body_size). */

@@ -46,6 +46,7 @@ export function nginxModelFromRows(input: NginxRowsInput): NginxModel {
           : null,
       http2: row.http2Enabled,
       http3: row.http3Enabled,
+      ...(row.customDirectives ? { directives: row.customDirectives } : {}),
       locations: row.locations.map((location) => ({
         path: location.path,
         ...(location.proxyPass === undefined ? {} : { proxyPass: location.proxyPass }),

@@ -56,6 +56,7 @@ export {
   STUB_STATUS_PATH,
 } from "./compile.ts";
 export { allowedDirectives, checkDirectives } from "./directives.ts";
+export { checkEnvVars, envLimits } from "./env.ts";
 export {
   type NginxBuildPaths,
   type NginxFeatures,
@@ -101,6 +102,7 @@ export type {
 } from "./model.ts";
 export { type NginxReadOptions, type NginxStatement, readNginxConf } from "./parse.ts";
 export { checkRewritePattern } from "./regex.ts";
+export { insideStaticRoot, staticRootProblems } from "./static-roots.ts";
 export {
   checkReplacement as checkRewriteReplacement,
   limits as nginxLimits,

@@ -26,6 +26,12 @@ export interface NginxGlobalSettings {
    * nginx's http-level ones (Debian sets `gzip on;`) nor change its sites.
    */
   directives?: NginxDirectives;
+  /**
+   * Variables nginx's workers keep (`env NAME=value;`, main context). Main
+   * layout only: in include layout the system nginx owns the main context,
+   * so they are left out and the fragment says so in a comment.
+   */
+  env?: Readonly<Record<string, string>>;
 }
 
 /**

@@ -120,3 +120,10 @@ export function readNginxConf(text: string, options: NginxReadOptions = {}): Ngi
   if (context.length !== 0 || words.length > 0) throw new Error("unexpected end of file");
   return out;
 }
+
+/** The 1-based line of an offset in the text (statements carry offsets). */
+export function lineOf(text: string, offset: number): number {
+  let line = 1;
+  for (let i = 0; i < offset; i++) if (text.charCodeAt(i) === 10) line += 1;
+  return line;
+}

@@ -1,6 +1,7 @@
 import { isIP } from "node:net";
 import { invalidField } from "../errors/index.ts";
 import { checkDirectives } from "./directives.ts";
+import { checkEnvVars } from "./env.ts";
 import {
   checkAddress,
   checkArray,
@@ -68,6 +69,7 @@ export interface CheckedGlobal {
   workerConnections: number;
   accessLogPath: string | null;
   directives: Array<[string, string]>;
+  env: Array<[string, string]>;
 }
 
 export function checkGlobal(global: NginxGlobalSettings | undefined): CheckedGlobal {
@@ -101,6 +103,7 @@ export function checkGlobal(global: NginxGlobalSettings | undefined): CheckedGlo
     workerConnections,
     accessLogPath,
     directives: checkDirectives("global.directives", g.directives),
+    env: checkEnvVars("global.env", g.env),
   };
 }
 

@@ -10,6 +10,7 @@ import { errorResponse, respondToError, validationError } from "./errors.ts";
 import { openApiDocumentConfig } from "./openapi.ts";
 import { createRateLimiter } from "./rate-limit.ts";
 import type { RestDeps } from "./rest-deps.ts";
+import { agentTelemetryRoutes } from "./routes/agent-telemetry.ts";
 import { agentRoutes } from "./routes/agents.ts";
 import { authRoutes } from "./routes/auth.ts";
 import { certificateRoutes } from "./routes/certificates.ts";
@@ -107,6 +108,7 @@ export function createRestApp(deps: RestDeps): OpenAPIHono<RestEnv> {
   certificateRoutes(app, deps);
   fileRoutes(app, deps);
   trafficRoutes(app, deps);
+  agentTelemetryRoutes(app, deps);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
     type: "http",

@@ -68,9 +68,15 @@ const LocationBody = z.strictObject({
   path: z.string().openapi({ example: "/api/v1" }),
   upstream_id: z.string().optional(),
   proxy_pass: z.string().optional().openapi({ example: "http://localhost:8080/health" }),
-  // No `root`/`index` (the seed has them): nginx's workers would serve any directory their
-  // user can read, the agent's own keys included. Agents must first declare which static
-  // roots they allow (docs/SECURITY.md, known gaps).
+  root: z.string().optional().openapi({
+    example: "/srv/www/site",
+    description:
+      "Static files: an absolute directory (no '.', '..', empty segments or '$'; at most 512 characters), instead of upstream_id or proxy_pass. Served only by agents that declare a static root (`drover agent --static-root`) containing it; other agents set the host aside",
+  }),
+  index: z.string().optional().openapi({
+    example: "index.html index.htm",
+    description: "With root: up to 8 index file names separated by single spaces",
+  }),
   custom_headers: z.array(CustomHeader).max(configLimits.headers).default([]),
   rewrites: z.array(Rewrite).max(configLimits.rewrites).optional(),
   rewrite_rules: z
@@ -97,6 +103,9 @@ const virtualHostFields = {
   ssl_certificate_id: z.string().nullable(),
   http2_enabled: z.boolean(),
   http3_enabled: z.boolean(),
+  custom_directives: customDirectives.nullable().openapi({
+    description: `Server-level directive name → value (null: none); names: ${allowedDirectives.join(", ")}`,
+  }),
   locations: z.array(LocationBody).max(configLimits.locations),
   target_agents: TargetAgentsBody,
 };
@@ -107,6 +116,7 @@ export const VirtualHostCreate = z.strictObject({
   ssl_certificate_id: virtualHostFields.ssl_certificate_id.optional(),
   http2_enabled: virtualHostFields.http2_enabled.default(false),
   http3_enabled: virtualHostFields.http3_enabled.default(false),
+  custom_directives: virtualHostFields.custom_directives.optional(),
   locations: virtualHostFields.locations.default([]),
   target_agents: virtualHostFields.target_agents.default({ type: "all" }),
 });
@@ -120,6 +130,7 @@ export const VirtualHostPatch = z.strictObject({
   ssl_certificate_id: virtualHostFields.ssl_certificate_id.optional(),
   http2_enabled: virtualHostFields.http2_enabled.optional(),
   http3_enabled: virtualHostFields.http3_enabled.optional(),
+  custom_directives: virtualHostFields.custom_directives.optional(),
   locations: virtualHostFields.locations.optional(),
   target_agents: virtualHostFields.target_agents.optional(),
 });
@@ -168,6 +179,7 @@ export const VirtualHost = z
     ssl_certificate_id: z.string().nullable(),
     http2_enabled: z.boolean(),
     http3_enabled: z.boolean(),
+    custom_directives: z.record(z.string(), z.string()),
     locations: z.array(Location),
     target_agents: TargetAgentsJson,
     created_at: z.string(),
@@ -187,6 +199,8 @@ function locationFromJson(location: LocationJson, i: number): LocationSpec {
     path: location.path,
     ...(location.upstream_id === undefined ? {} : { upstreamId: location.upstream_id }),
     ...(location.proxy_pass === undefined ? {} : { proxyPass: location.proxy_pass }),
+    ...(location.root === undefined ? {} : { root: location.root }),
+    ...(location.index === undefined ? {} : { index: location.index }),
     customHeaders: location.custom_headers.map(({ name, value, always }) => ({
       name,
       value,
@@ -245,6 +259,7 @@ export function virtualHostInput(body: z.infer<typeof VirtualHostCreate>): Virtu
     sslCertificateId: body.ssl_certificate_id ?? null,
     http2Enabled: body.http2_enabled,
     http3Enabled: body.http3_enabled,
+    customDirectives: body.custom_directives ?? null,
     locations: body.locations.map(locationFromJson),
     targetAgents: targetFromJson(body.target_agents),
   };
@@ -261,6 +276,7 @@ export function virtualHostPatchInput(
     sslCertificateId: body.ssl_certificate_id,
     http2Enabled: body.http2_enabled,
     http3Enabled: body.http3_enabled,
+    customDirectives: body.custom_directives,
     locations: body.locations?.map(locationFromJson),
     targetAgents: body.target_agents && targetFromJson(body.target_agents),
   };
@@ -277,6 +293,7 @@ export function virtualHostJson(row: VirtualHostRow) {
     ssl_certificate_id: row.sslCertificateId,
     http2_enabled: row.http2Enabled,
     http3_enabled: row.http3Enabled,
+    custom_directives: { ...row.customDirectives },
     locations: row.locations.map(locationJson),
     target_agents: targetJson(row.targetAgents),
     created_at: row.createdAt.toISOString(),
@@ -707,7 +724,10 @@ export const Metrics = z
       description: "Connections open in the agents' nginx at their latest health report",
     }),
     bandwidth: z.object({
-      in_bytes: z.number().openapi({ description: "0 until request sizes are logged" }),
+      in_bytes: z.number().openapi({
+        description:
+          "Sum of the requests' sizes (nginx $request_length: request line, headers and body)",
+      }),
       out_bytes: z.number(),
     }),
     status_codes: z.object({

@@ -10,11 +10,11 @@ import {
   openSubscription,
 } from "../events/index.ts";
 import { eventVisibility, getWorkspace } from "../tenancy/index.ts";
+import { createTokenBucket } from "../time/index.ts";
 import type { AuthenticatedSession } from "./authenticate.ts";
 import { atClockTime } from "./clock-timer.ts";
 import { validationDetails } from "./errors.ts";
 import type { RestDeps } from "./rest-deps.ts";
-import { createTokenBucket } from "./token-bucket.ts";
 
 /** `{"action":"subscribe","events":["agent.*"],"filter":{"workspace_id":"…"},"after":42}` */
 const ClientMessage = z.discriminatedUnion("action", [

@@ -7,7 +7,6 @@ import {
   configApplyStates,
   deploymentModes,
   type OrganizationRow,
-  type WorkspaceRow,
 } from "../store/index.ts";
 
 /** Request and response shapes of REST /v1, one source for validation and OpenAPI. */
@@ -63,30 +62,14 @@ export function organizationJson(row: OrganizationRow) {
   };
 }
 
-export const Workspace = z
-  .object({
-    id: z.string(),
-    organization_id: z.string(),
-    name: z.string(),
-    slug: z.string(),
-    created_at: z.string(),
-    updated_at: z.string(),
-  })
-  .openapi("Workspace");
-
-export const WorkspaceCreate = OrganizationCreate;
-export const WorkspacePatch = OrganizationPatch;
-
-export function workspaceJson(row: WorkspaceRow) {
-  return {
-    id: row.id,
-    organization_id: row.organizationId,
-    name: row.name,
-    slug: row.slug,
-    created_at: row.createdAt.toISOString(),
-    updated_at: row.updatedAt.toISOString(),
-  };
-}
+export {
+  Workspace,
+  WorkspaceCreate,
+  WorkspacePatch,
+  workspaceInput,
+  workspaceJson,
+  workspacePatchInput,
+} from "./workspace-schemas.ts";
 
 const NginxJson = z.object({
   running: z.boolean(),

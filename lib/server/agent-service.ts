@@ -39,6 +39,9 @@ export function agentService(
       const hello = sessionHelloFromProto(
         first.value.payload.case === "hello" ? first.value.payload.value : undefined,
       );
+      if (hello.deploymentMode !== undefined) {
+        await fleet.recordDeploymentMode(agentId, hello.deploymentMode);
+      }
       const outgoing = createChannel<SessionResponse>(context.signal);
       const session = await delivery.open(agentId, hello, (message) =>
         outgoing.push(serverMessageToProto(message)),

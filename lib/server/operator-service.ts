@@ -22,6 +22,7 @@ import {
   roleFromProto,
 } from "../wire/index.ts";
 import { operatorConfigMethods } from "./operator-config.ts";
+import { operatorTelemetryMethods } from "./operator-telemetry.ts";
 import { operatorTenancyMethods, principalOf } from "./operator-tenancy.ts";
 
 const userToProto = (user: UserRow) => ({
@@ -37,6 +38,7 @@ export function operatorService(
   return {
     ...operatorTenancyMethods(fleet),
     ...operatorConfigMethods(fleet),
+    ...operatorTelemetryMethods(fleet),
     // As REST's /v1/agents/{agent_id}/config and its commands, through the same tenancy functions.
     async getAgentConfig(request, context) {
       const agentId = agentIdFromProto(request);

@@ -28,7 +28,13 @@ import {
   updateOrganization,
   updateWorkspace,
 } from "../tenancy/index.ts";
-import { agentToProto, organizationToProto, workspaceToProto } from "../wire/index.ts";
+import {
+  agentToProto,
+  organizationToProto,
+  workspaceInputFromProto,
+  workspacePatchFromProto,
+  workspaceToProto,
+} from "../wire/index.ts";
 import { peerKey } from "./peer.ts";
 
 type TenancyMethods = Pick<
@@ -125,7 +131,7 @@ export function resourceHandlers<Row, Proto, One extends string>(
   };
 }
 
-/** Organizations and workspaces are written as a name and a slug; absent stays absent. */
+/** Organizations are written as a name and a slug; absent stays absent. */
 function nameAndSlug<R extends { name?: string; slug?: string }>(
   request: R,
 ): Pick<R, "name" | "slug"> {
@@ -180,9 +186,9 @@ export function operatorTenancyMethods(fleet: Fleet): TenancyMethods {
     updateOrganization: organizations.update(updateOrganization, nameAndSlug),
     deleteOrganization: organizations.delete(deleteOrganization),
     listWorkspaces: workspaces.list(listWorkspaces, "organizationId"),
-    createWorkspace: workspaces.create(createWorkspace, "organizationId", nameAndSlug),
+    createWorkspace: workspaces.create(createWorkspace, "organizationId", workspaceInputFromProto),
     getWorkspace: workspaces.get(getWorkspace),
-    updateWorkspace: workspaces.update(updateWorkspace, nameAndSlug),
+    updateWorkspace: workspaces.update(updateWorkspace, workspacePatchFromProto),
     deleteWorkspace: workspaces.delete(deleteWorkspace),
     async updateAgent(request, context) {
       const row = await updateAgentFor(fleet, principalOf(context), request.id, {

@@ -45,6 +45,18 @@ export function peerFromRequest(request: IncomingMessage | Http2ServerRequest): 
   return socket?.authorized ? peerFromSocket(socket) : undefined;
 }
 
+/** The caller's IP address as the socket sees it ("" when unknown). */
+export const remoteAddressKey = createContextKey<string>("", { description: "remote address" });
+
+function remoteAddress(request: IncomingMessage | Http2ServerRequest): string {
+  const socket = "stream" in request ? request.stream.session?.socket : request.socket;
+  const address = socket?.remoteAddress ?? "";
+  // An IPv4 caller on a dual-stack listener shows as ::ffff:a.b.c.d.
+  return address.startsWith("::ffff:") ? address.slice("::ffff:".length) : address;
+}
+
 export function peerContextValues(request: IncomingMessage | Http2ServerRequest): ContextValues {
-  return createContextValues().set(peerKey, peerFromRequest(request));
+  return createContextValues()
+    .set(peerKey, peerFromRequest(request))
+    .set(remoteAddressKey, remoteAddress(request));
 }

@@ -21,7 +21,7 @@ import {
   parseHostPort,
 } from "../net/index.ts";
 import { createEventSocket, type RestDeps } from "../rest/index.ts";
-import { openStore } from "../store/index.ts";
+import { openStore, pruneTelemetry, retentionPolicy } from "../store/index.ts";
 import { every, startTasks } from "../tasks/index.ts";
 import { firstAdminEmail } from "../tenancy/index.ts";
 import { type Clock, systemClock } from "../time/index.ts";
@@ -63,6 +63,8 @@ export interface DroverServerOptions {
   rateLimitPerMinute?: number;
   /** Lifetime of REST access tokens; default 15 minutes. */
   accessTokenTtlMs?: number;
+  /** Days access logs and agent metrics and logs are kept; 1–3650, default 7. */
+  retentionDays?: number;
   /** Message sizes, timeouts and connection counts per listener; defaults in lib/server/limits.ts. */
   listenerLimits?: ListenerLimitOverrides;
   /** Certificates from ACME CAs for virtual hosts (providers "acme" and "letsencrypt"). */
@@ -93,6 +95,9 @@ export interface DroverServer {
   stop(): Promise<void>;
 }
 
+/** How often old telemetry is pruned. */
+const retentionIntervalMs = 5 * 60_000;
+
 export const defaultAddresses = {
   // Every interface: a join token is needed to use it, and other machines must reach it.
   registration: ":8440",
@@ -110,6 +115,8 @@ function dialable(bound: HostPort): string {
 }
 
 export async function startDroverServer(options: DroverServerOptions): Promise<DroverServer> {
+  // A bad value is refused before the data dir is touched.
+  retentionPolicy({ retentionDays: options.retentionDays });
   await prepareDataDir(options.dataDir, options.logger ?? silentLogger);
   const unlock = await lockDataDir(options.dataDir);
   // What a start that fails half-way has opened, closed in reverse: a port
@@ -131,6 +138,7 @@ async function startLocked(
 ): Promise<DroverServer> {
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? silentLogger;
+  const retention = { retentionDays: options.retentionDays };
   const binds = {
     registration: parseHostPort(
       options.registrationAddress ?? defaultAddresses.registration,
@@ -311,6 +319,16 @@ async function startLocked(
       ),
       // Renewals fall due with time alone; failed issuances are tried again.
       "certificate-renewal": every(3_600_000, async () => delivery.refreshAll()),
+      // Telemetry stays bounded in age and count; a failed sweep is tried at the next one.
+      "telemetry-retention": every(retentionIntervalMs, async (signal) => {
+        try {
+          const { deleted } = await pruneTelemetry(store, clock, retention, signal);
+          if (Object.values(deleted).some((n) => n > 0))
+            logger.info("retention: old telemetry deleted", deleted);
+        } catch (error) {
+          logger.warn("retention sweep failed", { error: String(error) });
+        }
+      }),
     },
     (name, error) => logger.error(`task ${name} failed`, { error: String(error) }),
   );

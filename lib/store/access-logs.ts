@@ -7,7 +7,7 @@ import { atomically } from "./transaction.ts";
 import type { AccessLogFilter, AccessLogRepository, NewAccessLog } from "./types.ts";
 import { checkDate, checkLimit, checkOffset, checkText } from "./validate.ts";
 
-// 15 columns a row: 60 rows stay under SQLite's oldest bound-parameter limit (999).
+// 16 columns a row: 60 rows stay under SQLite's oldest bound-parameter limit (999).
 const CHUNK = 60;
 
 function checkCount(field: string, value: unknown): void {
@@ -26,6 +26,7 @@ function checkRow(row: NewAccessLog, at: string): void {
     throw invalidField(`${at}.status`, "must be an HTTP status code");
   }
   checkCount(`${at}.bodyBytesSent`, row.bodyBytesSent);
+  if (row.requestBytes !== undefined) checkCount(`${at}.requestBytes`, row.requestBytes);
   if (!Number.isFinite(row.responseTimeMs) || row.responseTimeMs < 0) {
     throw invalidField(`${at}.responseTimeMs`, "must be a non-negative number");
   }
@@ -79,6 +80,7 @@ export function createAccessLogRepository(run: Runner): AccessLogRepository {
           host: row.host,
           status: row.status,
           bodyBytesSent: row.bodyBytesSent,
+          requestBytes: row.requestBytes ?? 0,
           responseTimeMs: row.responseTimeMs,
           userAgent: row.userAgent ?? null,
           referer: row.referer ?? null,
@@ -133,6 +135,7 @@ export function createAccessLogRepository(run: Runner): AccessLogRepository {
             bodyBytesSent: sql<number>`coalesce(sum(${accessLogs.bodyBytesSent}), 0)`.mapWith(
               Number,
             ),
+            requestBytes: sql<number>`coalesce(sum(${accessLogs.requestBytes}), 0)`.mapWith(Number),
           })
           .from(accessLogs)
           .where(filterSql(filter));
@@ -144,6 +147,7 @@ export function createAccessLogRepository(run: Runner): AccessLogRepository {
             status4xx: 0,
             status5xx: 0,
             bodyBytesSent: 0,
+            requestBytes: 0,
           }
         );
       }),

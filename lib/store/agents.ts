@@ -115,8 +115,11 @@ export function createAgentRepository(run: Runner): AgentRepository {
       run(async (db) => {
         if (patch.labels !== undefined) validateLabels(patch.labels);
         if (patch.capabilities !== undefined) checkCapabilities(patch.capabilities);
+        if (patch.deploymentMode !== undefined && !deploymentModes.includes(patch.deploymentMode))
+          throw invalidField("deploymentMode", `must be one of ${deploymentModes.join(", ")}`);
         // Copy only the patchable fields: the static type is not a runtime guarantee.
-        const { name, hostname, ip, version, labels, capabilities, workspaceId } = patch;
+        const { name, hostname, ip, version, labels, capabilities, workspaceId, deploymentMode } =
+          patch;
         const write = () =>
           updateOne(db, id, {
             name,
@@ -126,6 +129,7 @@ export function createAgentRepository(run: Runner): AgentRepository {
             labels: plain(labels),
             capabilities,
             workspaceId,
+            deploymentMode,
             updatedAt: at,
           });
         if (labels === undefined) return write();

@@ -74,6 +74,7 @@ const virtualHost = (
   sslCertificateId: null,
   http2Enabled: false,
   http3Enabled: false,
+  customDirectives: null,
   locations: [
     {
       path: "/",
@@ -359,6 +360,7 @@ describe.each(drivers)("%s", (_driver, open) => {
         {
           sslEnabled: true,
           sslCertificateId: "c1",
+          customDirectives: { gzip: "on" },
           locations: usingUpstream("u1"),
           targetAgents: { type: "all" },
         },
@@ -368,6 +370,7 @@ describe.each(drivers)("%s", (_driver, open) => {
         ...virtualHost("v1", "w1", { createdAt: at(1) }),
         sslEnabled: true,
         sslCertificateId: "c1",
+        customDirectives: { gzip: "on" },
         locations: usingUpstream("u1"),
         targetAgents: { type: "all" },
         updatedAt: at(3),
@@ -570,6 +573,13 @@ describe.each(drivers)("%s", (_driver, open) => {
           )
         ).details[0]?.field,
       ).toBe("rows.0.bodyBytesSent");
+      expect(
+        (
+          await expectDroverRejection(
+            store.accessLogs.insertMany([log("x4", { requestBytes: 1.5 })]),
+          )
+        ).details[0]?.field,
+      ).toBe("rows.0.requestBytes");
     });
 
     test("list is newest first and filters by workspace, agent, window and status", async () => {
@@ -578,6 +588,7 @@ describe.each(drivers)("%s", (_driver, open) => {
         log("b", {
           timestamp: at(10),
           status: 500,
+          requestBytes: 321,
           userAgent: "curl/8",
           referer: null,
           requestId: "r-1",
@@ -610,12 +621,13 @@ describe.each(drivers)("%s", (_driver, open) => {
         ...log("b"),
         timestamp: at(10),
         status: 500,
+        requestBytes: 321,
         userAgent: "curl/8",
         referer: null,
         requestId: "r-1",
       });
       const [a] = await store.accessLogs.list({ workspaceId: "w1", to: at(1), limit: 1 });
-      expect(a).toMatchObject({ userAgent: null, referer: null, requestId: null });
+      expect(a).toMatchObject({ requestBytes: 0, userAgent: null, referer: null, requestId: null });
     });
 
     test("stats count status classes and bytes in SQL", async () => {
@@ -626,16 +638,17 @@ describe.each(drivers)("%s", (_driver, open) => {
         status4xx: 0,
         status5xx: 0,
         bodyBytesSent: 0,
+        requestBytes: 0,
       });
       await store.accessLogs.insertMany([
         log("1", { status: 101, bodyBytesSent: 0 }),
-        log("2", { status: 200, bodyBytesSent: 1000 }),
-        log("3", { status: 299, bodyBytesSent: 1 }),
+        log("2", { status: 200, bodyBytesSent: 1000, requestBytes: 5000 }),
+        log("3", { status: 299, bodyBytesSent: 1, requestBytes: 70 }),
         log("4", { status: 301, bodyBytesSent: 10 }),
         log("5", { status: 404, bodyBytesSent: 20 }),
         log("6", { status: 503, bodyBytesSent: 30 }),
-        log("7", { status: 500, bodyBytesSent: 40, timestamp: at(60_000) }),
-        log("8", { status: 200, bodyBytesSent: 50, workspaceId: "w2" }),
+        log("7", { status: 500, bodyBytesSent: 40, requestBytes: 300, timestamp: at(60_000) }),
+        log("8", { status: 200, bodyBytesSent: 50, requestBytes: 9, workspaceId: "w2" }),
       ]);
       expect(await store.accessLogs.stats({ workspaceId: "w1" })).toEqual({
         total: 7,
@@ -644,10 +657,11 @@ describe.each(drivers)("%s", (_driver, open) => {
         status4xx: 1,
         status5xx: 2,
         bodyBytesSent: 1101,
+        requestBytes: 5370,
       });
       expect(
         await store.accessLogs.stats({ workspaceId: "w1", from: t0, to: at(60_000) }),
-      ).toMatchObject({ total: 6, status5xx: 1, bodyBytesSent: 1061 });
+      ).toMatchObject({ total: 6, status5xx: 1, bodyBytesSent: 1061, requestBytes: 5070 });
       expect(await store.accessLogs.stats({ agentId: "a1" })).toMatchObject({ total: 8 });
     });
   });

@@ -1,4 +1,30 @@
+export {
+  type AgentLogFilter,
+  type AgentLogLevel,
+  type AgentLogRow,
+  type AgentMetricFilter,
+  type AgentMetricRow,
+  type AgentMetricType,
+  type AgentTelemetryRepository,
+  agentLogLevels,
+  agentMetricTypes,
+  type NewAgentLog,
+  type NewAgentMetric,
+} from "./agent-telemetry.ts";
 export { type FileLockAttempt, tryFileLock } from "./file-lock.ts";
+export {
+  pruneTelemetry,
+  RETENTION_BATCH_MAX,
+  RETENTION_DAYS_DEFAULT,
+  RETENTION_DAYS_MAX,
+  type RetentionRepository,
+  type RetentionSweep,
+  retentionPolicy,
+  TELEMETRY_MAX_ROWS,
+  type TelemetryRetentionPolicy,
+  type TelemetryTable,
+  telemetryTables,
+} from "./retention.ts";
 export { configApplyStates, deploymentModes, FLEET_SCOPE } from "./schema.ts";
 export { openStore } from "./store.ts";
 export type {
@@ -19,6 +45,8 @@ export type {
   AgentState,
   AgentTlsCertificateRepository,
   AgentTlsCertificateRow,
+  AlertThreshold,
+  AlertThresholds,
   CertificateRepository,
   CertificateRow,
   ConfigApplyState,
@@ -32,6 +60,7 @@ export type {
   DeploymentMode,
   EventRepository,
   EventRow,
+  GlobalSettings,
   HealthCheckSpec,
   HealthSnapshot,
   HealthUpdate,

@@ -47,6 +47,8 @@ const workspace = (
   organizationId,
   name: `Workspace ${id}`,
   slug: `ws-${id}`,
+  globalSettings: null,
+  alertThresholds: null,
   createdAt: t0,
   updatedAt: t0,
   ...extra,
@@ -438,6 +440,15 @@ describe.each(drivers)("%s", (_driver, open) => {
       await store.workspaces.insert(workspace("w3", "o2", { slug: "c" }));
       const row = await store.workspaces.update("w1", { name: "N", slug: "c" }, at(4));
       expect(row).toEqual({ ...workspace("w1", "o1"), name: "N", slug: "c", updatedAt: at(4) });
+      const settings = {
+        globalSettings: { nginxDirectives: { gzip: "on" }, envVars: { TZ: "UTC" } },
+        alertThresholds: { cpu_percent: { warning: 50, clear: 40 } },
+      };
+      const withSettings = await store.workspaces.update("w1", settings, at(5));
+      expect(withSettings).toEqual({ ...row, ...settings, updatedAt: at(5) });
+      // null clears; absent leaves alone.
+      const cleared = await store.workspaces.update("w1", { globalSettings: null }, at(6));
+      expect(cleared).toEqual({ ...withSettings, globalSettings: null, updatedAt: at(6) });
       const taken = await expectDroverRejection(
         store.workspaces.update("w1", { slug: "b" }, at(5)),
       );

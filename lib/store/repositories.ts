@@ -1,5 +1,6 @@
 import { createAccessLogRepository } from "./access-logs.ts";
 import { createAgentFileRepository } from "./agent-files.ts";
+import { createAgentTelemetryRepository } from "./agent-telemetry.ts";
 import { createAgentTlsCertificateRepository } from "./agent-tls-certificates.ts";
 import { createAgentRepository } from "./agents.ts";
 import { createCertificateRepository } from "./certificates.ts";
@@ -9,6 +10,7 @@ import { createJoinTokenRepository } from "./join-tokens.ts";
 import { createMembershipRepository } from "./memberships.ts";
 import { createOrganizationRepository } from "./organizations.ts";
 import { createRefreshTokenRepository } from "./refresh-tokens.ts";
+import { createRetentionRepository } from "./retention.ts";
 import { type Runner, translating } from "./runner.ts";
 import { createTlsCertificateRepository } from "./tls-certificates.ts";
 import type { Repositories } from "./types.ts";
@@ -37,5 +39,7 @@ export function createRepositories(run: Runner): Repositories {
     configStatus: createConfigStatusRepository(exec),
     agentTlsCertificates: createAgentTlsCertificateRepository(exec),
     agentFiles: createAgentFileRepository(exec),
+    agentTelemetry: createAgentTelemetryRepository(exec),
+    retention: createRetentionRepository(exec),
   };
 }

@@ -1,12 +1,17 @@
 import type { Selector } from "../selector/index.ts";
+import type { AgentTelemetryRepository } from "./agent-telemetry.ts";
+import type { RetentionRepository } from "./retention.ts";
 import type {
   AgentFileKind,
   AgentState,
+  AlertThreshold,
+  AlertThresholds,
   ConfigApplyState,
   ConfigApplyStep,
   ConfigFileOutcome,
   ConfigHostOutcome,
   DeploymentMode,
+  GlobalSettings,
   HealthSnapshot,
   MembershipRole,
   RewriteFlag,
@@ -25,11 +30,14 @@ import type {
 export type {
   AgentFileKind,
   AgentState,
+  AlertThreshold,
+  AlertThresholds,
   ConfigApplyState,
   ConfigApplyStep,
   ConfigFileOutcome,
   ConfigHostOutcome,
   DeploymentMode,
+  GlobalSettings,
   HealthSnapshot,
   MembershipRole,
   RewriteFlag,
@@ -145,7 +153,17 @@ export type NewAgent = Omit<
 
 /** Fields an operator or a re-registration may change; workspaceId null unassigns. */
 export type AgentPatch = Partial<
-  Pick<AgentRow, "name" | "hostname" | "ip" | "version" | "labels" | "capabilities" | "workspaceId">
+  Pick<
+    AgentRow,
+    | "name"
+    | "hostname"
+    | "ip"
+    | "version"
+    | "labels"
+    | "capabilities"
+    | "workspaceId"
+    | "deploymentMode"
+  >
 >;
 
 export interface AgentFilter {
@@ -236,12 +254,19 @@ export interface WorkspaceRow {
   name: string;
   /** Unique within its organization. */
   slug: string;
+  /** NxMesh's GlobalSettings for every agent of the workspace; null or absent: none. */
+  globalSettings?: GlobalSettings | null;
+  /** Per-metric alert thresholds replacing the defaults; null or absent: the defaults. */
+  alertThresholds?: AlertThresholds | null;
   createdAt: Date;
   updatedAt: Date;
 }
 
 export type NewWorkspace = WorkspaceRow;
-export type WorkspacePatch = Partial<Pick<WorkspaceRow, "name" | "slug">>;
+/** null clears a setting. */
+export type WorkspacePatch = Partial<
+  Pick<WorkspaceRow, "name" | "slug" | "globalSettings" | "alertThresholds">
+>;
 
 export interface WorkspaceFilter {
   /** Only workspaces of these organizations; undefined: all, []: none. */
@@ -445,6 +470,8 @@ export interface VirtualHostRow {
   sslCertificateId: string | null;
   http2Enabled: boolean;
   http3Enabled: boolean;
+  /** Server-level directives (allow-listed names); null or absent: none. */
+  customDirectives?: Record<string, string> | null;
   locations: LocationSpec[];
   targetAgents: TargetAgents;
   createdAt: Date;
@@ -462,6 +489,7 @@ export type VirtualHostPatch = Partial<
     | "sslCertificateId"
     | "http2Enabled"
     | "http3Enabled"
+    | "customDirectives"
     | "locations"
     | "targetAgents"
   >
@@ -507,13 +535,20 @@ export interface AccessLogRow {
   host: string;
   status: number;
   bodyBytesSent: number;
+  /** nginx's $request_length (request line, headers and body); 0 where it was not logged. */
+  requestBytes: number;
   responseTimeMs: number;
   userAgent: string | null;
   referer: string | null;
   requestId: string | null;
 }
 
-export type NewAccessLog = Omit<AccessLogRow, "userAgent" | "referer" | "requestId"> & {
+export type NewAccessLog = Omit<
+  AccessLogRow,
+  "requestBytes" | "userAgent" | "referer" | "requestId"
+> & {
+  /** Default 0. */
+  requestBytes?: number;
   userAgent?: string | null;
   referer?: string | null;
   requestId?: string | null;
@@ -540,6 +575,8 @@ export interface AccessLogStats {
   status5xx: number;
   /** Sum of body_bytes_sent. */
   bodyBytesSent: number;
+  /** Sum of request_bytes. */
+  requestBytes: number;
 }
 
 export interface TlsCertificateRepository
@@ -701,6 +738,8 @@ export interface Repositories {
   configStatus: ConfigStatusRepository;
   agentTlsCertificates: AgentTlsCertificateRepository;
   agentFiles: AgentFileRepository;
+  agentTelemetry: AgentTelemetryRepository;
+  retention: RetentionRepository;
 }
 
 export interface Store extends Repositories {

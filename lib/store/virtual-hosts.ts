@@ -58,6 +58,7 @@ const named = namedInWorkspace({
     sslCertificateId: patch.sslCertificateId,
     http2Enabled: patch.http2Enabled,
     http3Enabled: patch.http3Enabled,
+    customDirectives: plain(patch.customDirectives),
     locations: plain(patch.locations),
     targetAgents: plain(patch.targetAgents),
   }),

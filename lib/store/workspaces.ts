@@ -7,7 +7,7 @@ import { pagedReads } from "./paged.ts";
 import type { Runner } from "./runner.ts";
 import { workspaces } from "./schema.ts";
 import type { WorkspaceFilter, WorkspacePatch, WorkspaceRepository } from "./types.ts";
-import { alreadyExists, checkIds, checkText, notFound, returned } from "./validate.ts";
+import { alreadyExists, checkIds, checkText, notFound, plain, returned } from "./validate.ts";
 
 const SLUG_KEY = "workspaces.organization_id, workspaces.slug";
 
@@ -44,11 +44,22 @@ export function createWorkspaceRepository(run: Runner): WorkspaceRepository {
         checkText("name", row.name);
         checkText("slug", row.slug);
         const { id, organizationId, name, slug, createdAt, updatedAt } = row;
+        const globalSettings = plain(row.globalSettings ?? null);
+        const alertThresholds = plain(row.alertThresholds ?? null);
         try {
           return returned(
             await db
               .insert(workspaces)
-              .values({ id, organizationId, name, slug, createdAt, updatedAt })
+              .values({
+                id,
+                organizationId,
+                name,
+                slug,
+                globalSettings,
+                alertThresholds,
+                createdAt,
+                updatedAt,
+              })
               .returning(),
           );
         } catch (error) {
@@ -65,8 +76,15 @@ export function createWorkspaceRepository(run: Runner): WorkspaceRepository {
         const { name, slug } = patch;
         if (name !== undefined) checkText("name", name);
         if (slug !== undefined) checkText("slug", slug);
+        const columns = {
+          name,
+          slug,
+          globalSettings: plain(patch.globalSettings),
+          alertThresholds: plain(patch.alertThresholds),
+          updatedAt: at,
+        };
         try {
-          return await updateById(db, workspaces, id, { name, slug, updatedAt: at }, "workspace");
+          return await updateById(db, workspaces, id, columns, "workspace");
         } catch (error) {
           if (slug !== undefined && isUniqueViolation(error, SLUG_KEY)) {
             // The organization is only known from the row the update did not return.

@@ -44,12 +44,12 @@ export function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-/** Runs `step` every `intervalMs` until the signal aborts. */
-export function every(intervalMs: number, step: () => Promise<void>): Task {
+/** Runs `step` every `intervalMs` until the signal aborts; a long step may watch the signal. */
+export function every(intervalMs: number, step: (signal: AbortSignal) => Promise<void>): Task {
   return async (signal) => {
     while (!signal.aborted) {
       await sleep(intervalMs, signal);
-      if (!signal.aborted) await step();
+      if (!signal.aborted) await step(signal);
     }
   };
 }

@@ -49,6 +49,10 @@ export { checkHashKey } from "../nginx/index.ts";
  */
 export const configLimits = {
   ...nginxLimits,
+  /** Stricter than the compiler's: the seed's index is a short list. */
+  indexNames: 8,
+  /** A location root's characters; stricter than the compiler's file path grammar (1024). */
+  rootLength: 512,
   healthInterval: { min: 1, max: 3600 },
   healthTimeout: { min: 1, max: 3600 },
   /** Consecutive probes that change a server's state (the agent's checker). */
@@ -162,7 +166,12 @@ export function checkLocation(field: string, location: LocationSpec): void {
   }
   if (location.upstreamId !== undefined) checkString(`${field}.upstream_id`, location.upstreamId);
   if (location.proxyPass !== undefined) checkProxyUrl(`${field}.proxy_pass`, location.proxyPass);
-  if (location.root !== undefined) checkFilePath(`${field}.root`, location.root);
+  if (location.root !== undefined) {
+    checkFilePath(`${field}.root`, location.root);
+    if (location.root.length > configLimits.rootLength) {
+      throw invalidField(`${field}.root`, `must be at most ${configLimits.rootLength} characters`);
+    }
+  }
   if (location.index !== undefined) {
     if (location.root === undefined) throw invalidField(`${field}.index`, "is only used with root");
     checkIndexNames(`${field}.index`, location.index);

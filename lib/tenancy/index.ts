@@ -1,4 +1,12 @@
 export {
+  type AgentLogQuery,
+  agentLogs,
+  agentReportedMetrics,
+  type ReportedMetricsQuery,
+  TELEMETRY_LIMIT_DEFAULT,
+  TELEMETRY_LIMIT_MAX,
+} from "./agent-telemetry.ts";
+export {
   type AgentUpdate,
   authorizeAgent,
   commandAgentFor,

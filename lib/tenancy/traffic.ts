@@ -56,7 +56,7 @@ export type MetricsWindow = Partial<TimeWindow>;
 const defaultMetricsSpanMs = 86_400_000;
 
 /** Fills a missing `to` with now and a missing `from` with 24 hours before `to`; from before to. */
-function resolveWindow(window: MetricsWindow, now: Date): TimeWindow {
+export function resolveWindow(window: MetricsWindow, now: Date): TimeWindow {
   checkDate("from", window.from);
   checkDate("to", window.to);
   const to = window.to ?? now;
@@ -111,8 +111,8 @@ function metricsOf(
     errorRate: stats.total === 0 ? 0 : stats.status5xx / stats.total,
     // Now, not over the window: stub_status counts connections open at the last report.
     activeConnections,
-    // Request sizes are not in the access log yet: in_bytes stays 0 until it is.
-    bandwidth: { inBytes: 0, outBytes: stats.bodyBytesSent },
+    // In: whole requests ($request_length); out: response bodies ($body_bytes_sent).
+    bandwidth: { inBytes: stats.requestBytes, outBytes: stats.bodyBytesSent },
     statusCodes: {
       "2xx": stats.status2xx,
       "3xx": stats.status3xx,

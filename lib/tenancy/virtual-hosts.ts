@@ -2,6 +2,7 @@ import type { Principal } from "../auth/index.ts";
 import { DroverError, invalidField } from "../errors/index.ts";
 import type { PublishInput } from "../events/index.ts";
 import { newId } from "../ids/index.ts";
+import { checkDirectives } from "../nginx/index.ts";
 import type {
   ConfigApplyState,
   LocationSpec,
@@ -39,6 +40,8 @@ export interface VirtualHostInput {
   http2Enabled: boolean;
   /** QUIC is TLS: needs sslEnabled. */
   http3Enabled: boolean;
+  /** Server-level directives from the allow-list; null or absent: none. */
+  customDirectives?: Record<string, string> | null;
   locations: LocationSpec[];
   targetAgents: TargetAgents;
 }
@@ -62,6 +65,7 @@ function checkVirtualHost(input: VirtualHostInput): void {
   if (input.http3Enabled && !input.sslEnabled) {
     throw invalidField("http3_enabled", "needs ssl_enabled: HTTP/3 runs over TLS");
   }
+  if (input.customDirectives) checkDirectives("custom_directives", input.customDirectives);
   checkLocations("locations", input.locations);
   checkTarget("target_agents", input.targetAgents);
 }
@@ -154,6 +158,7 @@ function pick(input: VirtualHostInput): VirtualHostInput {
     sslCertificateId: input.sslCertificateId,
     http2Enabled: input.http2Enabled,
     http3Enabled: input.http3Enabled,
+    customDirectives: input.customDirectives ?? null,
     locations: input.locations,
     targetAgents: input.targetAgents,
   };

@@ -2,15 +2,31 @@ import { type Principal, requireRead, requireWrite } from "../auth/index.ts";
 import { DroverError } from "../errors/index.ts";
 import { type Changes, noChanges, type PublishInput } from "../events/index.ts";
 import { newId } from "../ids/index.ts";
-import type { WorkspaceRow } from "../store/index.ts";
+import type { AlertThresholds, GlobalSettings, WorkspaceRow } from "../store/index.ts";
 import { workspacesCascade } from "./cascades.ts";
 import { offsetOf, type PageOf, type PageRequest, type TenancyDeps } from "./deps.ts";
 import { getOrganization } from "./organizations.ts";
 import { checkDisplayName, checkSlug } from "./validate.ts";
+import {
+  checkAlertThresholds,
+  checkGlobalSettings,
+  sameGlobalSettings,
+} from "./workspace-settings.ts";
 
 export interface WorkspaceInput {
   name: string;
   slug: string;
+  /** For every agent of the workspace; null or absent: none. */
+  globalSettings?: GlobalSettings | null;
+  /** Per metric, replacing the default; null or absent: the defaults. */
+  alertThresholds?: AlertThresholds | null;
+}
+
+function checkWorkspace(input: Partial<WorkspaceInput>): void {
+  if (input.name !== undefined) checkDisplayName("name", input.name);
+  if (input.slug !== undefined) checkSlug("slug", input.slug);
+  if (input.globalSettings) checkGlobalSettings("global_settings", input.globalSettings);
+  if (input.alertThresholds) checkAlertThresholds("alert_thresholds", input.alertThresholds);
 }
 
 function workspaceEvent(
@@ -48,8 +64,7 @@ export async function createWorkspace(
 ): Promise<WorkspaceRow> {
   await getOrganization(deps, principal, organizationId);
   requireWrite(principal, organizationId, `organization ${organizationId}`);
-  checkDisplayName("name", input.name);
-  checkSlug("slug", input.slug);
+  checkWorkspace(input);
   const now = deps.clock.now();
   return deps.events.commit(async (tx) => {
     const workspace = await tx.workspaces.insert({
@@ -57,6 +72,8 @@ export async function createWorkspace(
       organizationId,
       name: input.name,
       slug: input.slug,
+      globalSettings: input.globalSettings ?? null,
+      alertThresholds: input.alertThresholds ?? null,
       createdAt: now,
       updatedAt: now,
     });
@@ -86,12 +103,22 @@ export async function updateWorkspace(
 ): Promise<WorkspaceRow> {
   const existing = await getWorkspace(deps, principal, id);
   requireWrite(principal, existing.organizationId, `workspace ${id}`);
-  if (patch.name !== undefined) checkDisplayName("name", patch.name);
-  if (patch.slug !== undefined) checkSlug("slug", patch.slug);
+  checkWorkspace(patch);
+  const { name, slug, globalSettings, alertThresholds } = patch;
   return deps.events.commit(async (tx) => {
-    const workspace = await tx.workspaces.update(id, patch, deps.clock.now());
-    // Name and slug reach no agent.
-    await tx.emit(workspaceEvent("workspace.updated", workspace, noChanges));
+    const workspace = await tx.workspaces.update(
+      id,
+      { name, slug, globalSettings, alertThresholds },
+      deps.clock.now(),
+    );
+    // Only global settings reach agents (name, slug and thresholds stay on the
+    // server); the health streams hear of new thresholds from this event itself.
+    const changes =
+      globalSettings === undefined ||
+      sameGlobalSettings(existing.globalSettings, workspace.globalSettings)
+        ? noChanges
+        : { workspaces: [workspace.id] };
+    await tx.emit(workspaceEvent("workspace.updated", workspace, changes));
     return workspace;
   });
 }

@@ -13,3 +13,5 @@ export function parseDuration(text: string): number | undefined {
   const value = Number(match[1]);
   return unit === undefined || !Number.isSafeInteger(value * unit) ? undefined : value * unit;
 }
+
+export { createTokenBucket } from "./token-bucket.ts";

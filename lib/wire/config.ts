@@ -134,6 +134,8 @@ function locationFromProto(field: string, location: Location): LocationSpec {
     path: location.path,
     ...(location.upstreamId === undefined ? {} : { upstreamId: location.upstreamId }),
     ...(location.proxyPass === undefined ? {} : { proxyPass: location.proxyPass }),
+    ...(location.root === undefined ? {} : { root: location.root }),
+    ...(location.index === undefined ? {} : { index: location.index }),
     customHeaders: location.customHeaders.map(({ name, value, always }) => ({
       name,
       value,
@@ -177,6 +179,7 @@ export function virtualHostInputFromProto(request: CreateVirtualHostRequest): Vi
     sslCertificateId: request.sslCertificateId ?? null,
     http2Enabled: request.http2Enabled,
     http3Enabled: request.http3Enabled,
+    customDirectives: { ...request.customDirectives },
     locations: locationsFromProto(request.locations),
     targetAgents: request.targetAgents ? targetFromProto(request.targetAgents) : { type: "all" },
   };
@@ -194,6 +197,7 @@ export function virtualHostPatchFromProto(
     sslCertificateId: request.sslCertificateId && (request.sslCertificateId.value ?? null),
     http2Enabled: request.http2Enabled,
     http3Enabled: request.http3Enabled,
+    customDirectives: request.customDirectives && { ...request.customDirectives.values },
     locations: request.locations && locationsFromProto(request.locations.values),
     targetAgents: request.targetAgents && targetFromProto(request.targetAgents),
   };
@@ -210,10 +214,13 @@ export function virtualHostToProto(row: VirtualHostRow): VirtualHost {
     sslCertificateId: row.sslCertificateId ?? undefined,
     http2Enabled: row.http2Enabled,
     http3Enabled: row.http3Enabled,
+    customDirectives: { ...row.customDirectives },
     locations: row.locations.map((location) => ({
       path: location.path,
       upstreamId: location.upstreamId,
       proxyPass: location.proxyPass,
+      root: location.root,
+      index: location.index,
       customHeaders: location.customHeaders.map(({ name, value, always }) => ({
         name,
         value,

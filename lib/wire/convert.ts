@@ -29,6 +29,8 @@ import type {
   WorkspaceRow,
 } from "../store/index.ts";
 import { nginxStatusFromProto, nginxStatusToProto } from "./nginx-status.ts";
+import { alertsFromProto, alertsToProto } from "./telemetry.ts";
+import { workspaceSettingsToProto } from "./workspace.ts";
 
 /** Proto ↔ domain conversions; the only place that knows both shapes. */
 
@@ -117,6 +119,7 @@ export function healthFromProto(report: HealthReport | undefined): AgentHealth {
     configHash: report.configHash,
     checks: report.checks.map(({ name, ok, message }) => ({ name, ok, message })),
     ...(report.nginx === undefined ? {} : { nginx: nginxStatusFromProto(report.nginx) }),
+    ...(report.alerts.length === 0 ? {} : { alerts: alertsFromProto(report.alerts) }),
   };
 }
 
@@ -136,6 +139,7 @@ export function healthToProto(health: AgentHealth): HealthReport {
     configHash: health.configHash,
     checks: health.checks,
     ...(health.nginx === undefined ? {} : { nginx: nginxStatusToProto(health.nginx) }),
+    alerts: alertsToProto(health.alerts ?? []),
   });
 }
 
@@ -179,5 +183,6 @@ export function workspaceToProto(row: WorkspaceRow): Workspace {
     slug: row.slug,
     createdAt: timestampFromDate(row.createdAt),
     updatedAt: timestampFromDate(row.updatedAt),
+    ...workspaceSettingsToProto(row.globalSettings, row.alertThresholds),
   });
 }

@@ -44,3 +44,10 @@ export {
   sessionHelloFromProto,
   sessionHelloToProto,
 } from "./session.ts";
+export {
+  agentLogQueryFromProto,
+  agentLogToProto,
+  reportedMetricsQueryFromProto,
+  reportedMetricToProto,
+} from "./telemetry.ts";
+export { workspaceInputFromProto, workspacePatchFromProto } from "./workspace.ts";

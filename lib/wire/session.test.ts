@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { create, fromBinary, type MessageInitShape, toBinary } from "@bufbuild/protobuf";
 import { expectDroverThrow } from "../../test/support/errors.ts";
 import type { AgentMessage, ServerMessage, SessionHello } from "../delivery/index.ts";
+import type { DeploymentMode } from "../gen/drover/v1/identity_pb.ts";
 import {
   CommandKind,
   ConfigApplyState,
@@ -52,6 +53,8 @@ const hello: SessionHello = {
     unresolvableNames: ["a.internal", "b.internal"],
     downServers: { u1: ["10.0.0.5:80", "10.0.0.6:80"] },
   },
+  staticRoots: ["/srv/www", "/var/www/site"],
+  deploymentMode: "docker_sidecar",
 };
 
 const helloMessage = (
@@ -120,6 +123,32 @@ describe("session hello", () => {
       unresolvableNames: ["a", "b"],
       downServers: { u1: ["a:1", "z:1"] },
     });
+  });
+
+  test("an older agent's hello declares no static root and leaves the deployment mode as registered", () => {
+    const parsed = sessionHelloFromProto(helloMessage());
+    expect(parsed.staticRoots).toEqual([]);
+    expect("deploymentMode" in parsed).toBe(false);
+  });
+
+  test("static roots and the deployment mode are checked, naming the field", () => {
+    for (const root of [
+      "srv/www",
+      "/",
+      "/srv/../etc",
+      "/srv//www",
+      "/srv/www/",
+      "/srv/$x",
+      "/a b",
+    ]) {
+      expect(helloField(helloMessage({ staticRoots: [root] }))).toBe("hello.static_roots.0");
+    }
+    expect(
+      helloField(helloMessage({ staticRoots: Array.from({ length: 65 }, (_, i) => `/srv/${i}`) })),
+    ).toBe("hello.static_roots");
+    expect(helloField(helloMessage({ deploymentMode: 42 as DeploymentMode }))).toBe(
+      "hello.deployment_mode",
+    );
   });
 
   test("a missing hello is refused: it must come first", () => {
@@ -247,6 +276,7 @@ describe("agent messages", () => {
           protocol: "HTTP/1.1",
           status: 200,
           bodyBytesSent: 5120,
+          requestBytes: 734,
           responseTimeMs: 1.5,
           host: "app.test",
           userAgent: "curl/8",
@@ -261,6 +291,7 @@ describe("agent messages", () => {
           protocol: "HTTP/2.0",
           status: 502,
           bodyBytesSent: 0,
+          requestBytes: 0,
           responseTimeMs: 0,
           host: "app.test",
           userAgent: null,

@@ -13,6 +13,7 @@ import type {
 } from "../delivery/index.ts";
 import { type Manifest, modeProblem, pathProblem } from "../drift/index.ts";
 import { invalidField } from "../errors/index.ts";
+import { DeploymentMode as DeploymentModeEnum } from "../gen/drover/v1/identity_pb.ts";
 import {
   type AgentFacts as AgentFactsMessage,
   AgentFactsSchema,
@@ -28,8 +29,16 @@ import {
   type SessionResponse,
   SessionResponseSchema,
 } from "../gen/drover/v1/session_pb.ts";
+import { checkFilePath } from "../nginx/index.ts";
 import type { ConfigApplyState } from "../store/index.ts";
+import { deploymentModeFromProto, deploymentModeToProto } from "./convert.ts";
 import { nginxStatusFromProto, nginxStatusToProto } from "./nginx-status.ts";
+import {
+  agentEventFromProto,
+  logBatchFromProto,
+  metricsBatchFromProto,
+  telemetryToProto,
+} from "./telemetry.ts";
 
 /** Session messages: protobuf ↔ the plain data of lib/delivery. Input from the wire is checked. */
 
@@ -149,7 +158,36 @@ export function sessionHelloFromProto(hello: SessionHelloMessage | undefined): S
     nginxHttp2Directive: hello.nginxHttp2Directive,
     manifest: manifestFromProto("hello.manifest", hello.manifest),
     facts: factsFromProto("hello.facts", hello.facts),
+    staticRoots: staticRootsFromProto(hello.staticRoots),
+    ...helloDeploymentMode(hello.deploymentMode),
   };
+}
+
+/** Unspecified: an agent from before the hello carried it, so registration's value stands. */
+function helloDeploymentMode(mode: DeploymentModeEnum): Pick<SessionHello, "deploymentMode"> {
+  if (mode === DeploymentModeEnum.UNSPECIFIED) return {};
+  try {
+    return { deploymentMode: deploymentModeFromProto(mode) };
+  } catch {
+    throw invalidField(
+      "hello.deployment_mode",
+      "must be STANDALONE, DOCKER_SIDECAR or KUBERNETES_SIDECAR",
+    );
+  }
+}
+
+// As many as an agent may declare (lib/agent's MAX_STATIC_ROOTS).
+const MAX_STATIC_ROOTS = 64;
+
+/** The agent resolved them (absolute, no symlinks); the server holds them to the file path grammar. */
+function staticRootsFromProto(roots: readonly string[]): string[] {
+  if (roots.length > MAX_STATIC_ROOTS) {
+    throw invalidField("hello.static_roots", `must list at most ${MAX_STATIC_ROOTS} directories`);
+  }
+  roots.forEach((root, i) => {
+    checkFilePath(`hello.static_roots.${i}`, root);
+  });
+  return [...new Set(roots)];
 }
 
 export function sessionHelloToProto(hello: SessionHello): SessionRequest {
@@ -165,6 +203,10 @@ export function sessionHelloToProto(hello: SessionHello): SessionRequest {
         nginxHttp2Directive: hello.nginxHttp2Directive,
         manifest: manifestToProto(hello.manifest),
         facts: factsToProto(hello.facts),
+        staticRoots: hello.staticRoots,
+        ...(hello.deploymentMode === undefined
+          ? {}
+          : { deploymentMode: deploymentModeToProto(hello.deploymentMode) }),
       }),
     },
   });
@@ -224,6 +266,7 @@ export function agentMessageFromProto(request: SessionRequest): AgentMessage {
         protocol: entry.protocol,
         status: entry.status,
         bodyBytesSent: Number(entry.bodyBytesSent),
+        requestBytes: Number(entry.requestLength),
         responseTimeMs: entry.responseTimeMs,
         host: entry.host,
         userAgent: entry.userAgent === "" ? null : entry.userAgent,
@@ -232,6 +275,12 @@ export function agentMessageFromProto(request: SessionRequest): AgentMessage {
       }));
       return { kind: "access_logs", entries, skipped: Number(payload.value.skipped) };
     }
+    case "metrics":
+      return { kind: "metrics", batch: metricsBatchFromProto(payload.value) };
+    case "logs":
+      return { kind: "logs", entries: logBatchFromProto(payload.value) };
+    case "event":
+      return agentEventFromProto(payload.value);
     case "hello":
       throw invalidField("hello", "is sent once, first");
     case "publicKey": {
@@ -296,6 +345,10 @@ export function agentMessageToProto(message: AgentMessage): SessionRequest {
           value: { requestId: message.requestId, csrDer: message.csrDer },
         },
       });
+    case "metrics":
+    case "logs":
+    case "event":
+      return telemetryToProto(message);
     case "access_logs":
       return create(SessionRequestSchema, {
         payload: {
@@ -306,6 +359,7 @@ export function agentMessageToProto(message: AgentMessage): SessionRequest {
               ...entry,
               timestampMs: BigInt(entry.timestamp.getTime()),
               bodyBytesSent: BigInt(entry.bodyBytesSent),
+              requestLength: BigInt(entry.requestBytes),
               userAgent: entry.userAgent ?? "",
               referer: entry.referer ?? "",
               requestId: entry.requestId ?? "",

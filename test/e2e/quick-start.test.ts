@@ -6,25 +6,15 @@ import { networkInterfaces } from "node:os";
 import { externalAddresses, formatHostPort } from "../../lib/net/index.ts";
 import { freePort } from "../support/loopback.ts";
 import { Harness, type ServerProcess, waitFor } from "./harness.ts";
+import { type JoinCommands, joinCommands } from "./printed-join.ts";
 
 setDefaultTimeout(40_000);
 
 let h: Harness;
 let server: ServerProcess;
 /** The two lines under "Join a machine": the token command and the agent command. */
-let printed: { token: string; agent: string };
+let printed: JoinCommands;
 const nginxPids: number[] = [];
-
-/** The join commands as printed: the line that sets TOKEN and the agent line after it. */
-function joinCommands(stdout: string): { token: string; agent: string } {
-  const lines = stdout.split("\n").map((line) => line.trim());
-  const at = lines.findIndex((line) => line.startsWith("TOKEN=$("));
-  const token = lines[at];
-  const agent = lines[at + 1];
-  if (at < 0 || token === undefined || agent === undefined)
-    throw new Error(`no join commands in the server's output:\n${stdout}`);
-  return { token, agent };
-}
 
 beforeAll(async () => {
   h = await Harness.create("quick-start");

@@ -1,4 +1,5 @@
 // Issue 10, NxMesh fidelity: agent.disconnected reasons, health.alert ids and severities, sockets that never subscribe.
+
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { join } from "node:path";
 import type { FleetEvent } from "../../lib/events/index.ts";
@@ -9,6 +10,7 @@ import { serverPaths } from "../../lib/server/index.ts";
 import { openStore } from "../../lib/store/index.ts";
 import { type AdminRest, adminRest } from "../support/admin-rest.ts";
 import { connectEventSocket, type EventSocketClient } from "../support/event-socket-client.ts";
+import { healthReport } from "../support/health-report.ts";
 import {
   type InProcessFleet,
   manualClock,
@@ -61,19 +63,7 @@ async function registerAgent(hostname: string): Promise<string> {
 }
 
 function report(cpuPercent: number): AgentHealth {
-  return {
-    observedAt: clock.now().toISOString(),
-    cpuPercent,
-    memoryUsedBytes: 1,
-    memoryTotalBytes: 100,
-    diskUsedBytes: 1,
-    diskTotalBytes: 100,
-    loadAverage: [0, 0, 0],
-    uptimeSeconds: 1,
-    version: "test",
-    configHash: "",
-    checks: [],
-  };
+  return healthReport(clock.now(), cpuPercent);
 }
 
 const about = (type: string, agentId: string) => (message: Json) =>

@@ -101,6 +101,7 @@ function virtualHostAsRest(message: VirtualHost | undefined) {
     ssl_certificate_id: message.sslCertificateId ?? null,
     http2_enabled: message.http2Enabled,
     http3_enabled: message.http3Enabled,
+    custom_directives: message.customDirectives,
     locations: message.locations.map((location) => ({
       path: location.path,
       ...(location.upstreamId === undefined ? {} : { upstream_id: location.upstreamId }),

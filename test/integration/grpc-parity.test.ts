@@ -2,7 +2,11 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { Role } from "../../lib/gen/drover/v1/identity_pb.ts";
-import type { Organization, Workspace } from "../../lib/gen/drover/v1/operator_pb.ts";
+import type {
+  AlertThresholds,
+  Organization,
+  Workspace,
+} from "../../lib/gen/drover/v1/operator_pb.ts";
 import { createCertificateRequest, generateKeyPair } from "../../lib/pki/index.ts";
 import { httpsClient } from "../support/https-client.ts";
 import { type InProcessFleet, startInProcessFleet } from "../support/in-process.ts";
@@ -39,12 +43,33 @@ function organizationAsRest(message: Organization | undefined) {
   };
 }
 
+function thresholdsAsRest(message: AlertThresholds) {
+  const out: Record<string, { warning: number; clear: number; critical?: number }> = {};
+  for (const [name, threshold] of [
+    ["cpu_percent", message.cpuPercent],
+    ["memory_percent", message.memoryPercent],
+    ["disk_percent", message.diskPercent],
+  ] as const) {
+    if (!threshold) continue;
+    const { warning, clear, critical } = threshold;
+    out[name] = { warning, clear, ...(critical === undefined ? {} : { critical }) };
+  }
+  return out;
+}
+
 function workspaceAsRest(message: Workspace | undefined) {
   return {
     id: message?.id,
     organization_id: message?.organizationId,
     name: message?.name,
     slug: message?.slug,
+    global_settings: message?.globalSettings
+      ? {
+          nginx_directives: message.globalSettings.nginxDirectives,
+          env_vars: message.globalSettings.envVars,
+        }
+      : null,
+    alert_thresholds: message?.alertThresholds ? thresholdsAsRest(message.alertThresholds) : null,
     created_at: message?.createdAt && timestampDate(message.createdAt).toISOString(),
     updated_at: message?.updatedAt && timestampDate(message.updatedAt).toISOString(),
   };

@@ -93,6 +93,14 @@ describe("Register", () => {
     expect(response.serviceAddress).toBe(fleet.server.endpoints.agent);
   });
 
+  // Issue 10, NxMesh fidelity: every agent has an ip_address.
+  test("an agent that names no IP address is stored with the address it dialled from", async () => {
+    const { message } = await request({ token: await token(), ip: "" });
+    const response = await fleet.registration.register(message);
+    const { agent } = await fleet.operator.getAgent({ id: response.id });
+    expect(agent?.ip).toBe("127.0.0.1");
+  });
+
   // Issue 10, NxMesh fidelity: the token reserves the agent's id.
   test("an agent token reserves the id its agent gets, once; operator and older tokens reserve none", async () => {
     const created = await fleet.operator.createJoinToken({ role: Role.AGENT });

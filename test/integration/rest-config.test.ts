@@ -427,6 +427,7 @@ describe("virtual hosts", () => {
       id: expect.stringMatching(/^vh-[0-9a-f]{12}$/),
       workspace_id: workspace.id,
       ...payload,
+      custom_directives: {},
       locations: [
         {
           ...payload.locations[0],
@@ -1289,8 +1290,8 @@ test("the OpenAPI document lists the new routes", async () => {
 });
 
 // issue 10, NxMesh fidelity: the seed's Location, Header, RewriteRule, Upstream,
-// UpstreamServer and HealthCheckConfig fields accepted over REST and compiled — all but
-// Location root/index, refused until agents declare the static roots they allow.
+// UpstreamServer and HealthCheckConfig fields accepted over REST and compiled (Location
+// root/index, served only from an agent's static roots: test/integration/static-roots.test.ts).
 describe("the seed's virtual host and upstream fields", () => {
   test("accepted as written, stored, and compiled into a config nginx -t accepts", async () => {
     const { workspace } = await newWorkspace();
@@ -1398,8 +1399,8 @@ describe("the seed's virtual host and upstream fields", () => {
         { proxy_pass: "http://a.example", custom_directives: { gzip: "on; include x" } },
         "locations.0.custom_directives.gzip",
       ],
-      // Static roots are not served: nginx would read whatever its user can, keys included.
-      [{ root: "/var/lib/drover-agent" }, "locations.0.root"],
+      // A root is a normalized absolute path (test/integration/static-roots.test.ts has the rest).
+      [{ root: "/srv/../var/lib/drover-agent" }, "locations.0.root"],
       [{ proxy_pass: "http://a.example", index: "i.html" }, "locations.0.index"],
       [
         { proxy_pass: "http://a.example", rewrites: rules, rewrite_rules: rules },

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { AgentNginxOptions, DroverAgent } from "../../lib/agent/index.ts";
+import type { AgentNginxOptions, AgentOptions, DroverAgent } from "../../lib/agent/index.ts";
 import type { FleetEvent } from "../../lib/events/index.ts";
 import { type AdminRest, adminRest } from "./admin-rest.ts";
 import {
@@ -27,6 +27,8 @@ export interface DeliveryFixtureOptions {
   nginx?: AgentNginxOptions | ((dir: string) => AgentNginxOptions | Promise<AgentNginxOptions>);
   /** Added to (or overriding) the fleet's high rate limit and 500 ms heartbeats. */
   fleet?: Parameters<typeof startInProcessFleet>[0];
+  /** More of the agent's options (its static roots, its deployment mode). */
+  agent?: Pick<AgentOptions, "staticRoots" | "deploymentMode">;
   /** How long to wait for the agent's session and for `settled`; default: waitFor's. */
   patience?: WaitOptions;
 }
@@ -97,6 +99,7 @@ export async function startDeliveryFixture(
         hostname: `${name}-1`,
         nginx,
         driftIntervalMs: 200,
+        ...options.agent,
       },
       patience,
     );

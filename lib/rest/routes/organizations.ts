@@ -28,6 +28,7 @@ import {
   pageMeta,
   Workspace,
   WorkspaceCreate,
+  workspaceInput,
   workspaceJson,
 } from "../schemas.ts";
 
@@ -183,7 +184,7 @@ export function organizationRoutes(app: OpenAPIHono<RestEnv>, deps: RestDeps): v
         tenancy,
         c.get("principal"),
         organization_id,
-        c.req.valid("json"),
+        workspaceInput(c.req.valid("json")),
       );
       return c.json(workspaceJson(created), 201);
     },

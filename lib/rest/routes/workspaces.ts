@@ -3,7 +3,7 @@ import { deleteWorkspace, getWorkspace, updateWorkspace } from "../../tenancy/in
 import type { RestEnv } from "../env.ts";
 import { type ApiTag, errorResponses, idParams, json, jsonBody, noContent } from "../openapi.ts";
 import type { RestDeps } from "../rest-deps.ts";
-import { Workspace, WorkspacePatch, workspaceJson } from "../schemas.ts";
+import { Workspace, WorkspacePatch, workspaceJson, workspacePatchInput } from "../schemas.ts";
 
 const tags: ApiTag[] = ["Workspaces"];
 const workspaceParams = idParams("workspace_id");
@@ -35,9 +35,9 @@ export function workspaceRoutes(app: OpenAPIHono<RestEnv>, deps: RestDeps): void
       path: "/workspaces/{workspace_id}",
       operationId: "updateWorkspace",
       tags,
-      summary: "Rename a workspace or change its slug",
+      summary: "Change a workspace's name, slug or settings",
       description:
-        "Needs an admin of the workspace's organization; given fields replace the stored ones.",
+        "Needs an admin of the workspace's organization; given fields replace the stored ones and null clears global_settings or alert_thresholds. Changed global_settings are compiled and delivered to every agent of the workspace; alert_thresholds apply from the agents' next health report.",
       request: { params: workspaceParams, ...jsonBody(WorkspacePatch) },
       responses: { 200: json(Workspace, "Updated"), ...errorResponses },
     }),
@@ -47,7 +47,7 @@ export function workspaceRoutes(app: OpenAPIHono<RestEnv>, deps: RestDeps): void
         tenancy,
         c.get("principal"),
         workspace_id,
-        c.req.valid("json"),
+        workspacePatchInput(c.req.valid("json")),
       );
       return c.json(workspaceJson(updated), 200);
     },

@@ -4,13 +4,15 @@
 
 import type { GenEnum, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { enumDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
+import type { DeploymentMode } from "./identity_pb.ts";
+import { file_drover_v1_identity } from "./identity_pb.ts";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file drover/v1/session.proto.
  */
 export const file_drover_v1_session: GenFile = /*@__PURE__*/
-  fileDesc("Chdkcm92ZXIvdjEvc2Vzc2lvbi5wcm90bxIJZHJvdmVyLnYxIjgKCkZpbGVEaWdlc3QSDAoEcGF0aBgBIAEoCRIOCgZzaGEyNTYYAiABKAkSDAoEbW9kZRgDIAEoDSKUAQoMTmdpbnhSdW50aW1lEhAKCHBpZF9wYXRoGAEgASgJEhYKDmVycm9yX2xvZ19wYXRoGAIgASgJEhAKCHRlbXBfZGlyGAMgASgJEhcKD21pbWVfdHlwZXNfcGF0aBgEIAEoCRIXCg9hY2Nlc3NfbG9nX3BhdGgYBSABKAkSFgoObGlzdGVuX2FkZHJlc3MYBiABKAkiNgoMVXBzdHJlYW1Eb3duEhMKC3Vwc3RyZWFtX2lkGAEgASgJEhEKCWFkZHJlc3NlcxgCIAMoCSJXCgpBZ2VudEZhY3RzEhoKEnVucmVzb2x2YWJsZV9uYW1lcxgBIAMoCRItCgxkb3duX3NlcnZlcnMYAiADKAsyFy5kcm92ZXIudjEuVXBzdHJlYW1Eb3duIpwCCgxTZXNzaW9uSGVsbG8SEQoJZmlsZV9yb290GAEgASgJEigKCm5naW54X21vZGUYAiABKA4yFC5kcm92ZXIudjEuTmdpbnhNb2RlEhMKC3N0YXR1c19wb3J0GAMgASgNEi4KDW5naW54X3J1bnRpbWUYBCABKAsyFy5kcm92ZXIudjEuTmdpbnhSdW50aW1lEhwKFG5naW54X3N1cHBvcnRzX2h0dHAzGAUgASgIEh0KFW5naW54X2h0dHAyX2RpcmVjdGl2ZRgGIAEoCBInCghtYW5pZmVzdBgHIAMoCzIVLmRyb3Zlci52MS5GaWxlRGlnZXN0EiQKBWZhY3RzGAggASgLMhUuZHJvdmVyLnYxLkFnZW50RmFjdHMiTAoNRGVsaXZlcmVkRmlsZRIMCgRwYXRoGAEgASgJEgwKBG1vZGUYAiABKA0SDwoHY29udGVudBgDIAEoDBIOCgZzZWNyZXQYBCABKAgi7AEKEUFjdGl2ZUhlYWx0aENoZWNrEhMKC3Vwc3RyZWFtX2lkGAEgASgJEhEKCWFkZHJlc3NlcxgCIAMoCRIMCgRwYXRoGAMgASgJEhgKEGludGVydmFsX3NlY29uZHMYBCABKA0SFwoPdGltZW91dF9zZWNvbmRzGAUgASgNEh4KEWhlYWx0aHlfdGhyZXNob2xkGAYgASgNSACIAQESIAoTdW5oZWFsdGh5X3RocmVzaG9sZBgHIAEoDUgBiAEBQhQKEl9oZWFsdGh5X3RocmVzaG9sZEIWChRfdW5oZWFsdGh5X3RocmVzaG9sZCKiAQoMRmlsZURlbGl2ZXJ5Eg8KB3ZlcnNpb24YASABKAkSJwoFZmlsZXMYAiADKAsyGC5kcm92ZXIudjEuRGVsaXZlcmVkRmlsZRIOCgZyZW1vdmUYAyADKAkSEwoLY2hlY2tfbmFtZXMYBCADKAkSMwoNaGVhbHRoX2NoZWNrcxgFIAMoCzIcLmRyb3Zlci52MS5BY3RpdmVIZWFsdGhDaGVjayJHCgtEcmlmdFJlcG9ydBInCghtYW5pZmVzdBgBIAMoCzIVLmRyb3Zlci52MS5GaWxlRGlnZXN0Eg8KB2RyaWZ0ZWQYAiADKAkiSgoJQXBwbHlTdGVwEgwKBG5hbWUYASABKAkSCgoCb2sYAiABKAgSEwoLZHVyYXRpb25fbXMYAyABKA0SDgoGZGV0YWlsGAQgASgJIisKC0ZpbGVSZWZ1c2FsEgwKBHBhdGgYASABKAkSDgoGcmVhc29uGAIgASgJIucBCgxDb25maWdTdGF0dXMSDwoHdmVyc2lvbhgBIAEoCRIqCgVzdGF0ZRgCIAEoDjIbLmRyb3Zlci52MS5Db25maWdBcHBseVN0YXRlEiMKBXN0ZXBzGAMgAygLMhQuZHJvdmVyLnYxLkFwcGx5U3RlcBIOCgZlcnJvcnMYBCADKAkSJwoHcmVmdXNlZBgFIAMoCzIWLmRyb3Zlci52MS5GaWxlUmVmdXNhbBITCgtkdXJhdGlvbl9tcxgGIAEoDRInCghtYW5pZmVzdBgHIAMoCzIVLmRyb3Zlci52MS5GaWxlRGlnZXN0ImkKB0NvbW1hbmQSCgoCaWQYASABKAkSJAoEa2luZBgCIAEoDjIWLmRyb3Zlci52MS5Db21tYW5kS2luZBITCgtjb25maWdfdGV4dBgDIAEoCRIXCg90aW1lb3V0X3NlY29uZHMYBCABKA0irAEKC05naW54U3RhdHVzEg8KB3J1bm5pbmcYASABKAgSCwoDcGlkGAIgASgNEhYKDnVwdGltZV9zZWNvbmRzGAMgASgBEhoKEmFjdGl2ZV9jb25uZWN0aW9ucxgEIAEoBBIWCg5yZXF1ZXN0c190b3RhbBgFIAEoBBIbChNyZXF1ZXN0c19wZXJfc2Vjb25kGAYgASgBEhYKDmNvbmZpZ192ZXJzaW9uGAcgASgJIl8KDUNvbW1hbmRSZXN1bHQSCgoCaWQYASABKAkSCgoCb2sYAiABKAgSDgoGZXJyb3JzGAMgAygJEiYKBnN0YXR1cxgEIAEoCzIWLmRyb3Zlci52MS5OZ2lueFN0YXR1cyJRCg1LZXlHZW5SZXF1ZXN0EgoKAmlkGAEgASgJEg8KB3B1cnBvc2UYAiABKAkSEAoIa2V5X3BhdGgYAyABKAkSEQoJZG5zX25hbWVzGAQgAygJIjoKE1B1YmxpY0tleVN1Ym1pc3Npb24SEgoKcmVxdWVzdF9pZBgBIAEoCRIPCgdjc3JfZGVyGAIgASgMIvQBCg5BY2Nlc3NMb2dFbnRyeRIUCgx0aW1lc3RhbXBfbXMYASABKAMSEwoLcmVtb3RlX2FkZHIYAiABKAkSDgoGbWV0aG9kGAMgASgJEgsKA3VyaRgEIAEoCRIQCghwcm90b2NvbBgFIAEoCRIOCgZzdGF0dXMYBiABKA0SFwoPYm9keV9ieXRlc19zZW50GAcgASgEEhgKEHJlc3BvbnNlX3RpbWVfbXMYCCABKAESDAoEaG9zdBgJIAEoCRISCgp1c2VyX2FnZW50GAogASgJEg8KB3JlZmVyZXIYCyABKAkSEgoKcmVxdWVzdF9pZBgMIAEoCSJNCg5BY2Nlc3NMb2dCYXRjaBIqCgdlbnRyaWVzGAEgAygLMhkuZHJvdmVyLnYxLkFjY2Vzc0xvZ0VudHJ5Eg8KB3NraXBwZWQYAiABKAQi5AIKDlNlc3Npb25SZXF1ZXN0EigKBWhlbGxvGAEgASgLMhcuZHJvdmVyLnYxLlNlc3Npb25IZWxsb0gAEjAKDWNvbmZpZ19zdGF0dXMYAiABKAsyFy5kcm92ZXIudjEuQ29uZmlnU3RhdHVzSAASJwoFZHJpZnQYAyABKAsyFi5kcm92ZXIudjEuRHJpZnRSZXBvcnRIABImCgVmYWN0cxgEIAEoCzIVLmRyb3Zlci52MS5BZ2VudEZhY3RzSAASMgoOY29tbWFuZF9yZXN1bHQYBSABKAsyGC5kcm92ZXIudjEuQ29tbWFuZFJlc3VsdEgAEjQKCnB1YmxpY19rZXkYBiABKAsyHi5kcm92ZXIudjEuUHVibGljS2V5U3VibWlzc2lvbkgAEjAKC2FjY2Vzc19sb2dzGAcgASgLMhkuZHJvdmVyLnYxLkFjY2Vzc0xvZ0JhdGNoSABCCQoHcGF5bG9hZCKaAQoPU2Vzc2lvblJlc3BvbnNlEigKBWZpbGVzGAEgASgLMhcuZHJvdmVyLnYxLkZpbGVEZWxpdmVyeUgAEiUKB2NvbW1hbmQYAiABKAsyEi5kcm92ZXIudjEuQ29tbWFuZEgAEisKB2tleV9nZW4YAyABKAsyGC5kcm92ZXIudjEuS2V5R2VuUmVxdWVzdEgAQgkKB3BheWxvYWQqagoJTmdpbnhNb2RlEhoKFk5HSU5YX01PREVfVU5TUEVDSUZJRUQQABIWChJOR0lOWF9NT0RFX01BTkFHRUQQARIVChFOR0lOWF9NT0RFX1NZU1RFTRACEhIKDk5HSU5YX01PREVfT0ZGEAMq/QEKEENvbmZpZ0FwcGx5U3RhdGUSIgoeQ09ORklHX0FQUExZX1NUQVRFX1VOU1BFQ0lGSUVEEAASHgoaQ09ORklHX0FQUExZX1NUQVRFX1BFTkRJTkcQARIhCh1DT05GSUdfQVBQTFlfU1RBVEVfVkFMSURBVElORxACEh8KG0NPTkZJR19BUFBMWV9TVEFURV9BUFBMWUlORxADEh4KGkNPTkZJR19BUFBMWV9TVEFURV9TVUNDRVNTEAQSHQoZQ09ORklHX0FQUExZX1NUQVRFX0ZBSUxFRBAFEiIKHkNPTkZJR19BUFBMWV9TVEFURV9ST0xMRURfQkFDSxAGKrQBCgtDb21tYW5kS2luZBIcChhDT01NQU5EX0tJTkRfVU5TUEVDSUZJRUQQABIXChNDT01NQU5EX0tJTkRfUkVMT0FEEAESGAoUQ09NTUFORF9LSU5EX1JFU1RBUlQQAhIVChFDT01NQU5EX0tJTkRfU1RPUBADEhsKF0NPTU1BTkRfS0lORF9HRVRfU1RBVFVTEAQSIAocQ09NTUFORF9LSU5EX1ZBTElEQVRFX0NPTkZJRxAFYgZwcm90bzM");
+  fileDesc("Chdkcm92ZXIvdjEvc2Vzc2lvbi5wcm90bxIJZHJvdmVyLnYxIjgKCkZpbGVEaWdlc3QSDAoEcGF0aBgBIAEoCRIOCgZzaGEyNTYYAiABKAkSDAoEbW9kZRgDIAEoDSKUAQoMTmdpbnhSdW50aW1lEhAKCHBpZF9wYXRoGAEgASgJEhYKDmVycm9yX2xvZ19wYXRoGAIgASgJEhAKCHRlbXBfZGlyGAMgASgJEhcKD21pbWVfdHlwZXNfcGF0aBgEIAEoCRIXCg9hY2Nlc3NfbG9nX3BhdGgYBSABKAkSFgoObGlzdGVuX2FkZHJlc3MYBiABKAkiNgoMVXBzdHJlYW1Eb3duEhMKC3Vwc3RyZWFtX2lkGAEgASgJEhEKCWFkZHJlc3NlcxgCIAMoCSJXCgpBZ2VudEZhY3RzEhoKEnVucmVzb2x2YWJsZV9uYW1lcxgBIAMoCRItCgxkb3duX3NlcnZlcnMYAiADKAsyFy5kcm92ZXIudjEuVXBzdHJlYW1Eb3duIuYCCgxTZXNzaW9uSGVsbG8SEQoJZmlsZV9yb290GAEgASgJEigKCm5naW54X21vZGUYAiABKA4yFC5kcm92ZXIudjEuTmdpbnhNb2RlEhMKC3N0YXR1c19wb3J0GAMgASgNEi4KDW5naW54X3J1bnRpbWUYBCABKAsyFy5kcm92ZXIudjEuTmdpbnhSdW50aW1lEhwKFG5naW54X3N1cHBvcnRzX2h0dHAzGAUgASgIEh0KFW5naW54X2h0dHAyX2RpcmVjdGl2ZRgGIAEoCBInCghtYW5pZmVzdBgHIAMoCzIVLmRyb3Zlci52MS5GaWxlRGlnZXN0EiQKBWZhY3RzGAggASgLMhUuZHJvdmVyLnYxLkFnZW50RmFjdHMSFAoMc3RhdGljX3Jvb3RzGAkgAygJEjIKD2RlcGxveW1lbnRfbW9kZRgKIAEoDjIZLmRyb3Zlci52MS5EZXBsb3ltZW50TW9kZSJMCg1EZWxpdmVyZWRGaWxlEgwKBHBhdGgYASABKAkSDAoEbW9kZRgCIAEoDRIPCgdjb250ZW50GAMgASgMEg4KBnNlY3JldBgEIAEoCCLsAQoRQWN0aXZlSGVhbHRoQ2hlY2sSEwoLdXBzdHJlYW1faWQYASABKAkSEQoJYWRkcmVzc2VzGAIgAygJEgwKBHBhdGgYAyABKAkSGAoQaW50ZXJ2YWxfc2Vjb25kcxgEIAEoDRIXCg90aW1lb3V0X3NlY29uZHMYBSABKA0SHgoRaGVhbHRoeV90aHJlc2hvbGQYBiABKA1IAIgBARIgChN1bmhlYWx0aHlfdGhyZXNob2xkGAcgASgNSAGIAQFCFAoSX2hlYWx0aHlfdGhyZXNob2xkQhYKFF91bmhlYWx0aHlfdGhyZXNob2xkIqIBCgxGaWxlRGVsaXZlcnkSDwoHdmVyc2lvbhgBIAEoCRInCgVmaWxlcxgCIAMoCzIYLmRyb3Zlci52MS5EZWxpdmVyZWRGaWxlEg4KBnJlbW92ZRgDIAMoCRITCgtjaGVja19uYW1lcxgEIAMoCRIzCg1oZWFsdGhfY2hlY2tzGAUgAygLMhwuZHJvdmVyLnYxLkFjdGl2ZUhlYWx0aENoZWNrIkcKC0RyaWZ0UmVwb3J0EicKCG1hbmlmZXN0GAEgAygLMhUuZHJvdmVyLnYxLkZpbGVEaWdlc3QSDwoHZHJpZnRlZBgCIAMoCSJKCglBcHBseVN0ZXASDAoEbmFtZRgBIAEoCRIKCgJvaxgCIAEoCBITCgtkdXJhdGlvbl9tcxgDIAEoDRIOCgZkZXRhaWwYBCABKAkiKwoLRmlsZVJlZnVzYWwSDAoEcGF0aBgBIAEoCRIOCgZyZWFzb24YAiABKAki5wEKDENvbmZpZ1N0YXR1cxIPCgd2ZXJzaW9uGAEgASgJEioKBXN0YXRlGAIgASgOMhsuZHJvdmVyLnYxLkNvbmZpZ0FwcGx5U3RhdGUSIwoFc3RlcHMYAyADKAsyFC5kcm92ZXIudjEuQXBwbHlTdGVwEg4KBmVycm9ycxgEIAMoCRInCgdyZWZ1c2VkGAUgAygLMhYuZHJvdmVyLnYxLkZpbGVSZWZ1c2FsEhMKC2R1cmF0aW9uX21zGAYgASgNEicKCG1hbmlmZXN0GAcgAygLMhUuZHJvdmVyLnYxLkZpbGVEaWdlc3QiaQoHQ29tbWFuZBIKCgJpZBgBIAEoCRIkCgRraW5kGAIgASgOMhYuZHJvdmVyLnYxLkNvbW1hbmRLaW5kEhMKC2NvbmZpZ190ZXh0GAMgASgJEhcKD3RpbWVvdXRfc2Vjb25kcxgEIAEoDSKsAQoLTmdpbnhTdGF0dXMSDwoHcnVubmluZxgBIAEoCBILCgNwaWQYAiABKA0SFgoOdXB0aW1lX3NlY29uZHMYAyABKAESGgoSYWN0aXZlX2Nvbm5lY3Rpb25zGAQgASgEEhYKDnJlcXVlc3RzX3RvdGFsGAUgASgEEhsKE3JlcXVlc3RzX3Blcl9zZWNvbmQYBiABKAESFgoOY29uZmlnX3ZlcnNpb24YByABKAkiXwoNQ29tbWFuZFJlc3VsdBIKCgJpZBgBIAEoCRIKCgJvaxgCIAEoCBIOCgZlcnJvcnMYAyADKAkSJgoGc3RhdHVzGAQgASgLMhYuZHJvdmVyLnYxLk5naW54U3RhdHVzIlEKDUtleUdlblJlcXVlc3QSCgoCaWQYASABKAkSDwoHcHVycG9zZRgCIAEoCRIQCghrZXlfcGF0aBgDIAEoCRIRCglkbnNfbmFtZXMYBCADKAkiOgoTUHVibGljS2V5U3VibWlzc2lvbhISCgpyZXF1ZXN0X2lkGAEgASgJEg8KB2Nzcl9kZXIYAiABKAwijAIKDkFjY2Vzc0xvZ0VudHJ5EhQKDHRpbWVzdGFtcF9tcxgBIAEoAxITCgtyZW1vdGVfYWRkchgCIAEoCRIOCgZtZXRob2QYAyABKAkSCwoDdXJpGAQgASgJEhAKCHByb3RvY29sGAUgASgJEg4KBnN0YXR1cxgGIAEoDRIXCg9ib2R5X2J5dGVzX3NlbnQYByABKAQSGAoQcmVzcG9uc2VfdGltZV9tcxgIIAEoARIMCgRob3N0GAkgASgJEhIKCnVzZXJfYWdlbnQYCiABKAkSDwoHcmVmZXJlchgLIAEoCRISCgpyZXF1ZXN0X2lkGAwgASgJEhYKDnJlcXVlc3RfbGVuZ3RoGA0gASgEIk0KDkFjY2Vzc0xvZ0JhdGNoEioKB2VudHJpZXMYASADKAsyGS5kcm92ZXIudjEuQWNjZXNzTG9nRW50cnkSDwoHc2tpcHBlZBgCIAEoBCK7AQoGTWV0cmljEgwKBG5hbWUYASABKAkSDQoFdmFsdWUYAiABKAESEQoJdGltZXN0YW1wGAMgASgDEi0KBmxhYmVscxgEIAMoCzIdLmRyb3Zlci52MS5NZXRyaWMuTGFiZWxzRW50cnkSIwoEdHlwZRgFIAEoDjIVLmRyb3Zlci52MS5NZXRyaWNUeXBlGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiRQoMTWV0cmljc0JhdGNoEhEKCXRpbWVzdGFtcBgBIAEoAxIiCgdtZXRyaWNzGAIgAygLMhEuZHJvdmVyLnYxLk1ldHJpYyKdAQoITG9nRW50cnkSEQoJdGltZXN0YW1wGAEgASgDEg0KBWxldmVsGAIgASgJEg8KB21lc3NhZ2UYAyABKAkSLwoGZmllbGRzGAQgAygLMh8uZHJvdmVyLnYxLkxvZ0VudHJ5LkZpZWxkc0VudHJ5Gi0KC0ZpZWxkc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiMAoITG9nQmF0Y2gSJAoHZW50cmllcxgBIAMoCzITLmRyb3Zlci52MS5Mb2dFbnRyeSKhAQoKQWdlbnRFdmVudBIQCghldmVudF9pZBgBIAEoCRISCgpldmVudF90eXBlGAIgASgJEhEKCXRpbWVzdGFtcBgDIAEoAxItCgRkYXRhGAQgAygLMh8uZHJvdmVyLnYxLkFnZW50RXZlbnQuRGF0YUVudHJ5GisKCURhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIt0DCg5TZXNzaW9uUmVxdWVzdBIoCgVoZWxsbxgBIAEoCzIXLmRyb3Zlci52MS5TZXNzaW9uSGVsbG9IABIwCg1jb25maWdfc3RhdHVzGAIgASgLMhcuZHJvdmVyLnYxLkNvbmZpZ1N0YXR1c0gAEicKBWRyaWZ0GAMgASgLMhYuZHJvdmVyLnYxLkRyaWZ0UmVwb3J0SAASJgoFZmFjdHMYBCABKAsyFS5kcm92ZXIudjEuQWdlbnRGYWN0c0gAEjIKDmNvbW1hbmRfcmVzdWx0GAUgASgLMhguZHJvdmVyLnYxLkNvbW1hbmRSZXN1bHRIABI0CgpwdWJsaWNfa2V5GAYgASgLMh4uZHJvdmVyLnYxLlB1YmxpY0tleVN1Ym1pc3Npb25IABIwCgthY2Nlc3NfbG9ncxgHIAEoCzIZLmRyb3Zlci52MS5BY2Nlc3NMb2dCYXRjaEgAEioKB21ldHJpY3MYCCABKAsyFy5kcm92ZXIudjEuTWV0cmljc0JhdGNoSAASIwoEbG9ncxgJIAEoCzITLmRyb3Zlci52MS5Mb2dCYXRjaEgAEiYKBWV2ZW50GAogASgLMhUuZHJvdmVyLnYxLkFnZW50RXZlbnRIAEIJCgdwYXlsb2FkIpoBCg9TZXNzaW9uUmVzcG9uc2USKAoFZmlsZXMYASABKAsyFy5kcm92ZXIudjEuRmlsZURlbGl2ZXJ5SAASJQoHY29tbWFuZBgCIAEoCzISLmRyb3Zlci52MS5Db21tYW5kSAASKwoHa2V5X2dlbhgDIAEoCzIYLmRyb3Zlci52MS5LZXlHZW5SZXF1ZXN0SABCCQoHcGF5bG9hZCpqCglOZ2lueE1vZGUSGgoWTkdJTlhfTU9ERV9VTlNQRUNJRklFRBAAEhYKEk5HSU5YX01PREVfTUFOQUdFRBABEhUKEU5HSU5YX01PREVfU1lTVEVNEAISEgoOTkdJTlhfTU9ERV9PRkYQAyr9AQoQQ29uZmlnQXBwbHlTdGF0ZRIiCh5DT05GSUdfQVBQTFlfU1RBVEVfVU5TUEVDSUZJRUQQABIeChpDT05GSUdfQVBQTFlfU1RBVEVfUEVORElORxABEiEKHUNPTkZJR19BUFBMWV9TVEFURV9WQUxJREFUSU5HEAISHwobQ09ORklHX0FQUExZX1NUQVRFX0FQUExZSU5HEAMSHgoaQ09ORklHX0FQUExZX1NUQVRFX1NVQ0NFU1MQBBIdChlDT05GSUdfQVBQTFlfU1RBVEVfRkFJTEVEEAUSIgoeQ09ORklHX0FQUExZX1NUQVRFX1JPTExFRF9CQUNLEAYqtAEKC0NvbW1hbmRLaW5kEhwKGENPTU1BTkRfS0lORF9VTlNQRUNJRklFRBAAEhcKE0NPTU1BTkRfS0lORF9SRUxPQUQQARIYChRDT01NQU5EX0tJTkRfUkVTVEFSVBACEhUKEUNPTU1BTkRfS0lORF9TVE9QEAMSGwoXQ09NTUFORF9LSU5EX0dFVF9TVEFUVVMQBBIgChxDT01NQU5EX0tJTkRfVkFMSURBVEVfQ09ORklHEAUqdAoKTWV0cmljVHlwZRIbChdNRVRSSUNfVFlQRV9VTlNQRUNJRklFRBAAEhUKEU1FVFJJQ19UWVBFX0dBVUdFEAESFwoTTUVUUklDX1RZUEVfQ09VTlRFUhACEhkKFU1FVFJJQ19UWVBFX0hJU1RPR1JBTRADYgZwcm90bzM", [file_drover_v1_identity]);
 
 /**
  * One file the agent holds: path relative to its file root, the sha256 of
@@ -189,6 +191,22 @@ export type SessionHello = Message<"drover.v1.SessionHello"> & {
    * @generated from field: drover.v1.AgentFacts facts = 8;
    */
   facts?: AgentFacts | undefined;
+
+  /**
+   * Absolute, symlink-free directories nginx may serve static files from
+   * (drover agent --static-root); none: no location of this agent has a root.
+   *
+   * @generated from field: repeated string static_roots = 9;
+   */
+  staticRoots: string[];
+
+  /**
+   * How the agent runs now; the server updates the agent's record when it
+   * differs from what registration said.
+   *
+   * @generated from field: drover.v1.DeploymentMode deployment_mode = 10;
+   */
+  deploymentMode: DeploymentMode;
 };
 
 /**
@@ -700,6 +718,14 @@ export type AccessLogEntry = Message<"drover.v1.AccessLogEntry"> & {
    * @generated from field: string request_id = 12;
    */
   requestId: string;
+
+  /**
+   * nginx's $request_length: request line, headers and body; 0 from an agent
+   * whose log format predates it.
+   *
+   * @generated from field: uint64 request_length = 13;
+   */
+  requestLength: bigint;
 };
 
 /**
@@ -732,6 +758,169 @@ export type AccessLogBatch = Message<"drover.v1.AccessLogBatch"> & {
  */
 export const AccessLogBatchSchema: GenMessage<AccessLogBatch> = /*@__PURE__*/
   messageDesc(file_drover_v1_session, 18);
+
+/**
+ * NxMesh's Metric: one figure the agent measured itself. Timestamps in these
+ * telemetry messages are the seed's int64: milliseconds since the Unix epoch.
+ *
+ * @generated from message drover.v1.Metric
+ */
+export type Metric = Message<"drover.v1.Metric"> & {
+  /**
+   * Prometheus-like: [a-zA-Z_:][a-zA-Z0-9_:]*, at most 128 characters.
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * @generated from field: double value = 2;
+   */
+  value: number;
+
+  /**
+   * 0: the batch's timestamp.
+   *
+   * @generated from field: int64 timestamp = 3;
+   */
+  timestamp: bigint;
+
+  /**
+   * @generated from field: map<string, string> labels = 4;
+   */
+  labels: { [key: string]: string };
+
+  /**
+   * @generated from field: drover.v1.MetricType type = 5;
+   */
+  type: MetricType;
+};
+
+/**
+ * Describes the message drover.v1.Metric.
+ * Use `create(MetricSchema)` to create a new message.
+ */
+export const MetricSchema: GenMessage<Metric> = /*@__PURE__*/
+  messageDesc(file_drover_v1_session, 19);
+
+/**
+ * NxMesh's MetricsBatch.
+ *
+ * @generated from message drover.v1.MetricsBatch
+ */
+export type MetricsBatch = Message<"drover.v1.MetricsBatch"> & {
+  /**
+   * Milliseconds since the Unix epoch.
+   *
+   * @generated from field: int64 timestamp = 1;
+   */
+  timestamp: bigint;
+
+  /**
+   * @generated from field: repeated drover.v1.Metric metrics = 2;
+   */
+  metrics: Metric[];
+};
+
+/**
+ * Describes the message drover.v1.MetricsBatch.
+ * Use `create(MetricsBatchSchema)` to create a new message.
+ */
+export const MetricsBatchSchema: GenMessage<MetricsBatch> = /*@__PURE__*/
+  messageDesc(file_drover_v1_session, 20);
+
+/**
+ * NxMesh's LogEntry: one line of the agent's own log (not nginx's access log).
+ *
+ * @generated from message drover.v1.LogEntry
+ */
+export type LogEntry = Message<"drover.v1.LogEntry"> & {
+  /**
+   * Milliseconds since the Unix epoch.
+   *
+   * @generated from field: int64 timestamp = 1;
+   */
+  timestamp: bigint;
+
+  /**
+   * debug, info, warn (or warning), error (or fatal, critical).
+   *
+   * @generated from field: string level = 2;
+   */
+  level: string;
+
+  /**
+   * @generated from field: string message = 3;
+   */
+  message: string;
+
+  /**
+   * @generated from field: map<string, string> fields = 4;
+   */
+  fields: { [key: string]: string };
+};
+
+/**
+ * Describes the message drover.v1.LogEntry.
+ * Use `create(LogEntrySchema)` to create a new message.
+ */
+export const LogEntrySchema: GenMessage<LogEntry> = /*@__PURE__*/
+  messageDesc(file_drover_v1_session, 21);
+
+/**
+ * NxMesh's LogBatch.
+ *
+ * @generated from message drover.v1.LogBatch
+ */
+export type LogBatch = Message<"drover.v1.LogBatch"> & {
+  /**
+   * @generated from field: repeated drover.v1.LogEntry entries = 1;
+   */
+  entries: LogEntry[];
+};
+
+/**
+ * Describes the message drover.v1.LogBatch.
+ * Use `create(LogBatchSchema)` to create a new message.
+ */
+export const LogBatchSchema: GenMessage<LogBatch> = /*@__PURE__*/
+  messageDesc(file_drover_v1_session, 22);
+
+/**
+ * NxMesh's Event, from the agent; published as the event agent.event.
+ *
+ * @generated from message drover.v1.AgentEvent
+ */
+export type AgentEvent = Message<"drover.v1.AgentEvent"> & {
+  /**
+   * @generated from field: string event_id = 1;
+   */
+  eventId: string;
+
+  /**
+   * @generated from field: string event_type = 2;
+   */
+  eventType: string;
+
+  /**
+   * Milliseconds since the Unix epoch.
+   *
+   * @generated from field: int64 timestamp = 3;
+   */
+  timestamp: bigint;
+
+  /**
+   * @generated from field: map<string, string> data = 4;
+   */
+  data: { [key: string]: string };
+};
+
+/**
+ * Describes the message drover.v1.AgentEvent.
+ * Use `create(AgentEventSchema)` to create a new message.
+ */
+export const AgentEventSchema: GenMessage<AgentEvent> = /*@__PURE__*/
+  messageDesc(file_drover_v1_session, 23);
 
 /**
  * @generated from message drover.v1.SessionRequest
@@ -782,6 +971,24 @@ export type SessionRequest = Message<"drover.v1.SessionRequest"> & {
      */
     value: AccessLogBatch;
     case: "accessLogs";
+  } | {
+    /**
+     * @generated from field: drover.v1.MetricsBatch metrics = 8;
+     */
+    value: MetricsBatch;
+    case: "metrics";
+  } | {
+    /**
+     * @generated from field: drover.v1.LogBatch logs = 9;
+     */
+    value: LogBatch;
+    case: "logs";
+  } | {
+    /**
+     * @generated from field: drover.v1.AgentEvent event = 10;
+     */
+    value: AgentEvent;
+    case: "event";
   } | { case: undefined; value?: undefined };
 };
 
@@ -790,7 +997,7 @@ export type SessionRequest = Message<"drover.v1.SessionRequest"> & {
  * Use `create(SessionRequestSchema)` to create a new message.
  */
 export const SessionRequestSchema: GenMessage<SessionRequest> = /*@__PURE__*/
-  messageDesc(file_drover_v1_session, 19);
+  messageDesc(file_drover_v1_session, 24);
 
 /**
  * @generated from message drover.v1.SessionResponse
@@ -825,7 +1032,7 @@ export type SessionResponse = Message<"drover.v1.SessionResponse"> & {
  * Use `create(SessionResponseSchema)` to create a new message.
  */
 export const SessionResponseSchema: GenMessage<SessionResponse> = /*@__PURE__*/
-  messageDesc(file_drover_v1_session, 20);
+  messageDesc(file_drover_v1_session, 25);
 
 /**
  * Where the agent's nginx comes from (the agent flag --nginx-mode).
@@ -956,4 +1163,37 @@ export enum CommandKind {
  */
 export const CommandKindSchema: GenEnum<CommandKind> = /*@__PURE__*/
   enumDesc(file_drover_v1_session, 2);
+
+/**
+ * NxMesh's MetricType.
+ *
+ * @generated from enum drover.v1.MetricType
+ */
+export enum MetricType {
+  /**
+   * @generated from enum value: METRIC_TYPE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: METRIC_TYPE_GAUGE = 1;
+   */
+  GAUGE = 1,
+
+  /**
+   * @generated from enum value: METRIC_TYPE_COUNTER = 2;
+   */
+  COUNTER = 2,
+
+  /**
+   * @generated from enum value: METRIC_TYPE_HISTOGRAM = 3;
+   */
+  HISTOGRAM = 3,
+}
+
+/**
+ * Describes the enum drover.v1.MetricType.
+ */
+export const MetricTypeSchema: GenEnum<MetricType> = /*@__PURE__*/
+  enumDesc(file_drover_v1_session, 3);
 

@@ -1,4 +1,4 @@
-import type { Clock } from "../time/index.ts";
+import type { Clock } from "./index.ts";
 
 /** Up to `burst` at once, refilled at `perSecond`; time comes from the injected clock. */
 export function createTokenBucket(options: { burst: number; perSecond: number; clock: Clock }) {
