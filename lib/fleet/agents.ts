@@ -137,14 +137,16 @@ export async function markAgentDisconnected(
   });
 }
 
+/** The ids of the agents it marked offline. */
 async function markOfflineUnseenSince(
   deps: FleetDeps,
   cutoff: Date,
   reason: DisconnectReason,
-): Promise<void> {
+): Promise<string[]> {
   const now = deps.clock.now();
-  await deps.events.commit(async (tx) => {
-    for (const id of await tx.agents.markStaleOffline(cutoff, now)) {
+  return deps.events.commit(async (tx) => {
+    const ids = await tx.agents.markStaleOffline(cutoff, now);
+    for (const id of ids) {
       const agent = await tx.agents.get(id);
       if (!agent) continue;
       await tx.emit({
@@ -154,11 +156,12 @@ async function markOfflineUnseenSince(
         changes: noChanges,
       });
     }
+    return ids;
   });
 }
 
 /** Three missed heartbeats make an agent offline, even if its stream looks open. */
-export function markSilentAgentsOffline(deps: FleetDeps): Promise<void> {
+export function markSilentAgentsOffline(deps: FleetDeps): Promise<string[]> {
   const cutoff = new Date(deps.clock.now().getTime() - 3 * deps.settings.heartbeatIntervalMs);
   return markOfflineUnseenSince(deps, cutoff, "connection_timeout");
 }
@@ -167,6 +170,6 @@ export function markSilentAgentsOffline(deps: FleetDeps): Promise<void> {
  * The server stops, or starts after one that died: every agent still marked
  * connected is offline until it proves otherwise by reconnecting.
  */
-export function markAllAgentsOffline(deps: FleetDeps): Promise<void> {
+export function markAllAgentsOffline(deps: FleetDeps): Promise<string[]> {
   return markOfflineUnseenSince(deps, new Date(8.64e15), "server_shutdown");
 }

@@ -7,7 +7,6 @@ import {
   type ListAgentsInput,
   listAgents,
   markAllAgentsOffline,
-  markSilentAgentsOffline,
 } from "./agents.ts";
 import { recordDeploymentMode } from "./deployment-mode.ts";
 import type { FleetDeps } from "./deps.ts";
@@ -57,8 +56,10 @@ export function createFleet(deps: FleetDeps): Fleet {
     deleteAgent: (id) => deleteAgent(deps, id),
     recordDeploymentMode: (id, mode) => recordDeploymentMode(deps, id, mode),
     openHealthStream: healthStreams.open,
-    markSilentAgentsOffline: () => markSilentAgentsOffline(deps),
-    markAllAgentsOffline: () => markAllAgentsOffline(deps),
+    markSilentAgentsOffline: healthStreams.sweep,
+    markAllAgentsOffline: async () => {
+      await markAllAgentsOffline(deps);
+    },
     stopHealthIntake: () => healthStreams.stop(),
   };
 }

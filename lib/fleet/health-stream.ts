@@ -9,6 +9,7 @@ import {
   markAgentConnected,
   markAgentDisconnected,
   markAllAgentsOffline,
+  markSilentAgentsOffline,
 } from "./agents.ts";
 import { createWorkspaceAlertRules } from "./alert-thresholds.ts";
 import type { FleetDeps } from "./deps.ts";
@@ -36,6 +37,8 @@ export interface HealthStream {
  */
 export function createHealthStreams(deps: FleetDeps) {
   const openStreams = new Map<string, number>();
+  // Agents the sweep marked offline while a stream stayed open: their next report is a return.
+  const sweptWhileOpen = new Set<string>();
   // Per agent, not per stream: an alert keeps its id when the agent reconnects.
   // Keyed by metric for the server's thresholds, by agentAlertKey for the agent's own alerts.
   const alerts = new Map<string, Map<string, FiringAlert>>();
@@ -100,6 +103,10 @@ export function createHealthStreams(deps: FleetDeps) {
         refuseWhileStopping();
         checkHealth(health);
         const next = stateFromHealth(health);
+        if (sweptWhileOpen.delete(id)) {
+          await markAgentConnected(deps, agent);
+          state = "online";
+        }
         try {
           await deps.store.agents.updateHealth(id, {
             lastSeenAt: deps.clock.now(),
@@ -134,6 +141,7 @@ export function createHealthStreams(deps: FleetDeps) {
           return;
         }
         openStreams.delete(id);
+        sweptWhileOpen.delete(id);
         // At shutdown, `stop` has already said why every agent went offline.
         if (stopping) return;
         await markAgentDisconnected(deps, id, "stream_closed");
@@ -144,6 +152,12 @@ export function createHealthStreams(deps: FleetDeps) {
 
   return {
     open,
+    /** Three missed heartbeats make an agent offline, even if its stream looks open. */
+    async sweep(): Promise<void> {
+      for (const id of await markSilentAgentsOffline(deps)) {
+        if (openStreams.has(id)) sweptWhileOpen.add(id);
+      }
+    },
     /**
      * The server stops: no stream opens or records any more (a report in
      * flight could mark its agent online again), and every agent still

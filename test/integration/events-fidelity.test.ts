@@ -152,7 +152,7 @@ describe("agent.disconnected says why, from the seed's set of reasons", () => {
     await agent.stop();
   });
 
-  test("connection_timeout after three missed heartbeats (injected clock), once", async () => {
+  test("connection_timeout after three missed heartbeats (injected clock), once; a later report is agent.connected again", async () => {
     const id = await registerAgent("pi-silent");
     const stream = await fleet.server.fleet.openHealthStream(id);
     await stream.record(report(10));
@@ -162,8 +162,14 @@ describe("agent.disconnected says why, from the seed's set of reasons", () => {
     await fleet.server.fleet.markSilentAgentsOffline();
     const event = await socket.next(about("agent.disconnected", id), "agent.disconnected");
     expect(event.data).toEqual(disconnected(id, "pi-silent", "connection_timeout"));
+    // The stream was only stalled: its next report brings the agent back, and says so.
+    await stream.record(report(10));
+    const returned = (message: Json) =>
+      about("agent.connected", id)(message) && Number(message.seq) > Number(event.seq);
+    await socket.next(returned, "agent.connected after the timeout");
+    expect((await fleet.server.fleet.getAgent(id)).state).toBe("online");
     await stream.close();
-    expect(await storedDisconnections(id)).toHaveLength(1);
+    expect(await storedDisconnections(id)).toHaveLength(2);
   });
 });
 
