@@ -126,4 +126,10 @@ export const migrations: ReadonlyArray<EmbeddedMigration> = [
       "ALTER TABLE `workspaces` ADD `alert_thresholds` text;",
     ],
   },
+  {
+    tag: "0012_users_password_change_required",
+    statements: [
+      "ALTER TABLE `users` ADD `password_change_required` integer DEFAULT false NOT NULL;",
+    ],
+  },
 ];

@@ -133,6 +133,10 @@ export const users = sqliteTable(
     /** Always lowercase: the repository folds case on insert and lookup. */
     email: text("email").notNull(),
     passwordHash: text("password_hash").notNull(),
+    /** Set for a password someone else chose (the first admin's); cleared when the user changes it. */
+    passwordChangeRequired: integer("password_change_required", { mode: "boolean" })
+      .notNull()
+      .default(false),
     createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
     updatedAt: integer("updated_at", { mode: "timestamp_ms" }).notNull(),
   },
