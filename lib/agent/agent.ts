@@ -29,7 +29,12 @@ import {
 } from "./identity-files.ts";
 import { joinFleet } from "./join.ts";
 import { nginxBinaryLookup, nginxVersionText } from "./nginx/command.ts";
-import { createNginxManager, createSystemNginxManager, type NginxManager } from "./nginx/index.ts";
+import {
+  createNginxManager,
+  createSystemNginxManager,
+  managedNginxTempDir,
+  type NginxManager,
+} from "./nginx/index.ts";
 import { renewalWaitMs, renewIdentity } from "./renewal.ts";
 import { resolveStaticRoots } from "./static-roots.ts";
 import { createHealthSampler } from "./system-health.ts";
@@ -41,7 +46,16 @@ import { createUpstreamChecker } from "./upstream-checker.ts";
 /** How the agent runs nginx (the flag --nginx-mode and its companions). */
 export type AgentNginxOptions =
   | { mode: "off" }
-  | (AgentNginxCommon & { mode: "managed" })
+  | (AgentNginxCommon & {
+      mode: "managed";
+      /**
+       * Where nginx keeps request bodies and responses past its buffers.
+       * Default: `<data-dir>/nginx/tmp`; as root, a directory of this agent's
+       * under /var/cache/drover (managedNginxTempDir), since the workers run
+       * as nobody and cannot reach into the 0700 data dir.
+       */
+      tempDir?: string;
+    })
   | (AgentNginxCommon & {
       mode: "system";
       /** The directory the system nginx includes inside http {}; drover.conf goes there. */
@@ -377,7 +391,15 @@ function createManager(
     clock,
     ...(options.bin === undefined ? {} : { nginxBin: options.bin }),
   };
-  if (options.mode === "managed") return createNginxManager({ prefix: dir, ...common });
+  if (options.mode === "managed") {
+    // The user nginx's master will run as is this process's: root makes its workers nobody.
+    const tempDir = options.tempDir ?? managedNginxTempDir(dir, process.getuid?.());
+    return createNginxManager({
+      prefix: dir,
+      ...common,
+      ...(tempDir === undefined ? {} : { tempDir }),
+    });
+  }
   return createSystemNginxManager({
     confDir: options.confDir,
     stateDir: dir,

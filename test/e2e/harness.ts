@@ -4,9 +4,10 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, statSync } from "node:fs";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { managedNginxTempDir } from "../../lib/agent/nginx/index.ts";
 import { sleep, waitFor as waitUntil } from "../support/loopback.ts";
 
 export { sleep };
@@ -496,6 +497,23 @@ export class Harness {
       console.error(`kept ${this.root}`);
       return;
     }
+    await removeNginxTempDirs(this.root);
     await rm(this.root, { recursive: true, force: true });
+  }
+}
+
+/**
+ * A root agent's managed nginx keeps its temp files outside the data dir
+ * (/var/cache/drover/nginx-<hash of the prefix>): remove those of every agent
+ * data dir under `root`, wherever a test's commands put them.
+ */
+async function removeNginxTempDirs(root: string): Promise<void> {
+  const entries = await readdir(root, { recursive: true, withFileTypes: true }).catch(() => []);
+  const prefixes = entries
+    .filter((entry) => entry.isDirectory() && entry.name === "nginx")
+    .map((entry) => join(entry.parentPath, entry.name));
+  for (const prefix of prefixes) {
+    const tempDir = managedNginxTempDir(prefix, process.getuid?.());
+    if (tempDir !== undefined) await rm(tempDir, { recursive: true, force: true });
   }
 }

@@ -10,17 +10,18 @@ import {
   type Json,
   startDeliveryFixture,
 } from "../support/delivery-fixture.ts";
-import { backend, closeAll, freePort, waitFor } from "../support/loopback.ts";
+import { closeAll, freePort, listen, portOf, waitFor } from "../support/loopback.ts";
 
 setDefaultTimeout(90_000);
 
 const runFile = promisify(execFile);
 /**
  * Bigger than any request line and headers, so only a counted body gets
- * in_bytes past it; under nginx's 16 KiB client_body_buffer_size, so the body
- * stays in memory (the agent's temp dir is not the test's concern here).
+ * in_bytes past it; past nginx's 16 KiB client_body_buffer_size, so nginx
+ * spools it to its temp dir (test/integration/managed-nginx-buffers.test.ts)
+ * and the count is of a body that went through a file.
  */
-const bodyBytes = 10_000;
+const bodyBytes = 100_000;
 
 let fixture: DeliveryFixture;
 
@@ -35,12 +36,19 @@ afterAll(async () => {
 
 test("a POST with a known body through the agent's nginx counts in in_bytes, over REST and gRPC", async () => {
   const { rest, ok, workspaceId, agentId } = fixture;
-  const echo = await backend("echo");
+  // Reads the whole body before it answers (a backend that answers first may reset nginx's upload: a 502).
+  const counter = await listen((req, res) => {
+    let received = 0;
+    req.on("data", (chunk: Buffer) => {
+      received += chunk.length;
+    });
+    req.on("end", () => res.end(`received ${received}`));
+  });
   const port = await freePort();
   const upstream = await ok(
     rest("POST", `/v1/workspaces/${workspaceId}/upstreams`, {
-      name: "echo",
-      servers: [{ address: echo.address }],
+      name: "counter",
+      servers: [{ address: `127.0.0.1:${portOf(counter)}` }],
     }),
     201,
   );
@@ -75,7 +83,7 @@ test("a POST with a known body through the agent's nginx counts in in_bytes, ove
     `@${bodyFile}`,
     `http://127.0.0.1:${port}/upload`,
   ]);
-  expect(stdout).toBe("echo");
+  expect(stdout).toBe(`received ${bodyBytes}`);
 
   const logged = await waitFor("the POST in the access log", async () => {
     const page = await ok(rest("GET", `/v1/workspaces/${workspaceId}/access-logs?limit=100`));

@@ -1,8 +1,10 @@
 import { mkdtempSync, rmSync } from "node:fs";
+import { rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Client, createClient } from "@connectrpc/connect";
 import { type AgentOptions, createAgent, type DroverAgent } from "../../lib/agent/index.ts";
+import { ROOT_NGINX_TEMP_PARENT } from "../../lib/agent/nginx/index.ts";
 import { operatorClientFromDataDir } from "../../lib/client/index.ts";
 import type { OperatorService } from "../../lib/gen/drover/v1/operator_pb.ts";
 import { RegistrationService } from "../../lib/gen/drover/v1/registration_pb.ts";
@@ -127,6 +129,10 @@ export async function startInProcessAgent(
       controller.abort();
       await running.catch(() => {});
       await agent.nginx?.stop(2000);
+      // A root agent's nginx temp dir is outside its data dir (/var/cache/drover/nginx-…): not to be left behind.
+      const tempDir = agent.nginx?.runtime.tempDir;
+      if (tempDir?.startsWith(`${ROOT_NGINX_TEMP_PARENT}/`))
+        await rm(tempDir, { recursive: true, force: true });
     },
   };
 }

@@ -15,7 +15,7 @@
  */
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdir, mkdtemp, open, readFile, rename, rm, stat } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, open, readFile, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { DroverError, invalidField } from "../../errors/index.ts";
 import { readTextIfExists, writeFileAtomic } from "../../files/index.ts";
@@ -173,8 +173,8 @@ export interface MasterFiles {
 /** What a mode supplies to the shared manager. */
 export interface NginxTarget {
   paths: NginxManagerPaths;
-  /** Directories (of the agent's own) to create before staging or starting. */
-  directories: readonly string[];
+  /** Directories (of the agent's own) to create before staging or starting: 0755, or the mode given. */
+  directories: readonly (string | { path: string; mode: number })[];
   /** Fields for log lines: which nginx this is. */
   describe: Readonly<Record<string, string>>;
   masterFiles(): Promise<MasterFiles>;
@@ -230,7 +230,15 @@ export function createManagerCore(
   }
 
   async function ensureDirectories(): Promise<void> {
-    for (const dir of target.directories) await mkdir(dir, { recursive: true, mode: 0o755 });
+    for (const dir of target.directories) {
+      if (typeof dir === "string") {
+        await mkdir(dir, { recursive: true, mode: 0o755 });
+        continue;
+      }
+      await mkdir(dir.path, { recursive: true, mode: dir.mode });
+      // mkdir leaves an existing directory's mode alone, and the umask may narrow a new one's.
+      await chmod(dir.path, dir.mode);
+    }
   }
 
   /** The master named by the pid file, when it is alive and really nginx. */

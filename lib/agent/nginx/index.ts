@@ -35,7 +35,13 @@ export {
   redactNginxDiagnostics,
   type StubStatus,
 } from "./output.ts";
-export { type NginxPaths, nginxPaths, nginxRuntimePaths } from "./paths.ts";
+export {
+  managedNginxTempDir,
+  type NginxPaths,
+  nginxPaths,
+  nginxRuntimePaths,
+  ROOT_NGINX_TEMP_PARENT,
+} from "./paths.ts";
 export {
   createSystemNginxManager,
   type SystemNginx,

@@ -39,6 +39,13 @@ export type {
 export interface NginxManagerOptions extends NginxManagerCommonOptions {
   /** Absolute directory nginx runs in, inside the agent data dir. */
   prefix: string;
+  /**
+   * Absolute directory for nginx's temp files (request bodies and responses
+   * past its buffers), which its workers must be able to reach; default
+   * `<prefix>/tmp`. See managedNginxTempDir. Created 0711; nginx creates the
+   * per-kind directories in it, owned by its worker user.
+   */
+  tempDir?: string;
 }
 
 export interface ManagedNginxManager extends NginxManager {
@@ -48,9 +55,11 @@ export interface ManagedNginxManager extends NginxManager {
 export function createNginxManager(options: NginxManagerOptions): ManagedNginxManager {
   if (typeof options.prefix !== "string" || !isAbsolute(options.prefix))
     throw invalidField("prefix", "must be an absolute path");
+  if (options.tempDir !== undefined && !isAbsolute(options.tempDir))
+    throw invalidField("tempDir", "must be an absolute path");
   checkStatusPort(options.statusPort);
-  const paths = nginxPaths(options.prefix);
-  const runtime = nginxRuntimePaths(options.prefix);
+  const paths = nginxPaths(options.prefix, options.tempDir);
+  const runtime = nginxRuntimePaths(options.prefix, options.tempDir);
   const prefixArg = `${options.prefix}/`;
   const binary = nginxBinaryLookup(options.nginxBin);
 
@@ -62,7 +71,8 @@ export function createNginxManager(options: NginxManagerOptions): ManagedNginxMa
         paths.stagingDir,
         dirname(paths.backup),
         dirname(paths.pidFile),
-        paths.tempDir,
+        // Workers (nobody, under a root master) pass through it to their own per-kind directories.
+        { path: paths.tempDir, mode: 0o711 },
       ],
       describe: { prefix: options.prefix },
       masterFiles: async () => ({ pidFile: paths.pidFile, errorLog: paths.errorLog }),
