@@ -6,7 +6,7 @@ import { connect } from "node:net";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { type DeliveryFixture, startDeliveryFixture } from "../support/delivery-fixture.ts";
-import { closeAll, freePort, listen, portOf, sleep } from "../support/loopback.ts";
+import { closeAll, listen, portOf, sleep } from "../support/loopback.ts";
 
 setDefaultTimeout(90_000);
 
@@ -39,25 +39,7 @@ beforeAll(async () => {
     res.setHeader("content-length", responseBytes);
     res.end(Buffer.alloc(responseBytes, "r"));
   });
-  port = await freePort();
-  const { rest, ok, workspaceId } = fixture;
-  const upstream = await ok(
-    rest("POST", `/v1/workspaces/${workspaceId}/upstreams`, {
-      name: "sizes",
-      servers: [{ address: `127.0.0.1:${portOf(upstreamServer)}` }],
-    }),
-    201,
-  );
-  await ok(
-    rest("POST", `/v1/workspaces/${workspaceId}/virtual-hosts`, {
-      name: "sizes",
-      server_name: "sizes.test",
-      listen_port: port,
-      locations: [{ path: "/", upstream_id: upstream.id }],
-    }),
-    201,
-  );
-  expect((await fixture.settled()).state).toBe("success");
+  port = await fixture.proxy("sizes", `127.0.0.1:${portOf(upstreamServer)}`);
 });
 
 afterAll(async () => {

@@ -10,7 +10,7 @@ import {
   type Json,
   startDeliveryFixture,
 } from "../support/delivery-fixture.ts";
-import { closeAll, freePort, listen, portOf, waitFor } from "../support/loopback.ts";
+import { closeAll, listen, portOf, waitFor } from "../support/loopback.ts";
 
 setDefaultTimeout(90_000);
 
@@ -44,24 +44,7 @@ test("a POST with a known body through the agent's nginx counts in in_bytes, ove
     });
     req.on("end", () => res.end(`received ${received}`));
   });
-  const port = await freePort();
-  const upstream = await ok(
-    rest("POST", `/v1/workspaces/${workspaceId}/upstreams`, {
-      name: "counter",
-      servers: [{ address: `127.0.0.1:${portOf(counter)}` }],
-    }),
-    201,
-  );
-  await ok(
-    rest("POST", `/v1/workspaces/${workspaceId}/virtual-hosts`, {
-      name: "upload",
-      server_name: "upload.test",
-      listen_port: port,
-      locations: [{ path: "/", upstream_id: upstream.id }],
-    }),
-    201,
-  );
-  expect((await fixture.settled()).state).toBe("success");
+  const port = await fixture.proxy("upload", `127.0.0.1:${portOf(counter)}`);
 
   // Nothing has gone through nginx yet: in_bytes is 0, whatever the window.
   const from = new Date(Date.now() - 3_600_000);

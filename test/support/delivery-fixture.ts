@@ -51,6 +51,12 @@ export interface DeliveryFixture extends AdminRest {
    * `probe` (if given) accepts it; returns GET /v1/agents/{id}/config.
    */
   settled(probe?: (status: Json) => boolean): Promise<Json>;
+  /**
+   * Creates an upstream on `backend` (host:port) and a virtual host `name`.test
+   * proxying / to it on a free port, waits until the agent applied them, and
+   * returns that port.
+   */
+  proxy(name: string, backend: string): Promise<number>;
   /** Stops the agent (and its nginx), then the fleet, and removes `dir`. */
   stop(): Promise<void>;
 }
@@ -117,7 +123,39 @@ export async function startDeliveryFixture(
         },
         patience,
       );
-    return { ...admin, fleet: started, dir, events, agent: agent.agent, agentId, settled, stop };
+    const proxy = async (host: string, backend: string) => {
+      const port = await freePort();
+      const upstream = await ok(
+        rest("POST", `/v1/workspaces/${workspaceId}/upstreams`, {
+          name: host,
+          servers: [{ address: backend }],
+        }),
+        201,
+      );
+      await ok(
+        rest("POST", `/v1/workspaces/${workspaceId}/virtual-hosts`, {
+          name: host,
+          server_name: `${host}.test`,
+          listen_port: port,
+          locations: [{ path: "/", upstream_id: upstream.id }],
+        }),
+        201,
+      );
+      const status = await settled();
+      if (status.state !== "success") throw new Error(`the proxy was not applied: ${status.state}`);
+      return port;
+    };
+    return {
+      ...admin,
+      fleet: started,
+      dir,
+      events,
+      agent: agent.agent,
+      agentId,
+      settled,
+      proxy,
+      stop,
+    };
   } catch (error) {
     await stop();
     throw error;
