@@ -1,4 +1,4 @@
-// Fails when lib/gen or the embedded migrations no longer match their sources:
+// Fails when lib/gen, the embedded migrations or the web UI bundle no longer match their sources:
 // regenerates into a scratch copy with the committed template and compares.
 import { execFileSync } from "node:child_process";
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
@@ -40,4 +40,5 @@ if (stale.length > 0) {
   process.exit(1);
 }
 execFileSync("bun", ["scripts/embed-migrations.ts", "--check"], { stdio: "inherit" });
+execFileSync("bun", ["scripts/build-ui.ts", "--check"], { stdio: "inherit" });
 console.log("generated code is fresh");

@@ -29,7 +29,7 @@ else
 fi
 
 echo "== bun test"
-bun test --timeout 60000 ./lib ./test/integration ./test/contract ./test/security ./test/e2e ./test/interop ./test/deno 2>&1 | tee .tmp/bun-test.log
+bun test --timeout 60000 ./lib ./ui ./test/integration ./test/contract ./test/security ./test/e2e ./test/ui ./test/interop ./test/deno 2>&1 | tee .tmp/bun-test.log
 bun_pass=$(grep -E '^ *[0-9]+ pass$' .tmp/bun-test.log | tail -1 | grep -oE '[0-9]+' || echo 0)
 bun_fail=$(grep -E '^ *[0-9]+ fail$' .tmp/bun-test.log | tail -1 | grep -oE '[0-9]+' || echo 0)
 if [ "$bun_pass" = 0 ] && [ "$bun_fail" = 0 ]; then bun_fail=1; echo "bun test reported nothing"; fi

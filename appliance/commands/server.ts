@@ -2,12 +2,8 @@ import { readFile } from "node:fs/promises";
 import { hostname, networkInterfaces } from "node:os";
 import { resolve } from "node:path";
 import { type AcmeFetch, fetchTrustingCa } from "../../lib/acme/index.ts";
-import {
-  externalAddresses,
-  formatHostPort,
-  isWildcardHost,
-  parseHostPort,
-} from "../../lib/net/index.ts";
+import { agentJoinCommand } from "../../lib/fleet/index.ts";
+import { externalAddresses } from "../../lib/net/index.ts";
 import {
   type DroverServerOptions,
   defaultAddresses,
@@ -178,7 +174,6 @@ export const serverCommand = defineCommand(serverHelp, async ({ flags, positiona
   const acme = await acmeFromFlags(flags);
   // Printed commands are pasted in other directories: the data dir must be absolute.
   const dataDir = resolve(flags["data-dir"]);
-  const registrationBind = parseHostPort(flags["registration-addr"], "--registration-addr");
   const { names, remote: remoteHosts } = serverNames(flags.hostname);
   const logger = stderrLogger(io.stderr);
   io.stderr("Starting the Drover server (first start creates the fleet CA)...\n");
@@ -189,6 +184,7 @@ export const serverCommand = defineCommand(serverHelp, async ({ flags, positiona
     operatorAddress: flags["operator-addr"],
     httpAddress: flags["http-addr"],
     hostnames: names,
+    remoteHosts,
     heartbeatIntervalMs: durationFlag("heartbeat-interval", flags["heartbeat-interval"]),
     certificateLifetimeMs: durationFlag("cert-lifetime", flags["cert-lifetime"]),
     rateLimitPerMinute: countFlag("rate-limit", flags["rate-limit"]),
@@ -196,12 +192,7 @@ export const serverCommand = defineCommand(serverHelp, async ({ flags, positiona
     acme,
     logger,
   });
-  const { endpoints } = server;
-  const registrationPort = parseHostPort(endpoints.registration).port;
-  const remote = isWildcardHost(registrationBind.host)
-    ? remoteHosts.map((host) => formatHostPort({ host, port: registrationPort }))
-    : [];
-  const joinAddress = remote[0] ?? endpoints.registration;
+  const { endpoints, remoteRegistrationAddresses: remote } = server;
   io.stdout(
     [
       `Drover server running (fleet ${server.fleet.deps.authority.ca.fleetId}, data dir ${dataDir})`,
@@ -225,7 +216,7 @@ export const serverCommand = defineCommand(serverHelp, async ({ flags, positiona
       "Join a machine to the fleet: create a token here, run the agent there (add",
       "--nginx-mode managed to the agent command to have it run nginx for your sites):",
       `  TOKEN=$(${io.self} token create --data-dir ${shellWord(dataDir)} --role agent)`,
-      `  ${io.self} agent --server ${joinAddress} --token "$TOKEN" --data-dir ./agent-data`,
+      `  ${agentJoinCommand(io.self, server.joinAddress, '"$TOKEN"')}`,
       "",
     ].join("\n"),
   );

@@ -13,6 +13,7 @@ export {
   authenticateBearer,
   authenticateBearerUntil,
   login,
+  logout,
   principalForUser,
   refresh,
   type SessionDeps,

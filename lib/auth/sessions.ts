@@ -26,6 +26,8 @@ export interface TokenPair {
   refreshToken: string;
   expiresIn: number;
   tokenType: "Bearer";
+  /** Whose tokens these are (not part of the NxMesh answer). */
+  userId: string;
 }
 
 function refreshTokenId(token: string): string {
@@ -51,6 +53,7 @@ async function issuePair(deps: SessionDeps, userId: string, familyId: string): P
     refreshToken,
     expiresIn: Math.round(deps.accessTtlMs / 1000),
     tokenType: "Bearer",
+    userId,
   };
 }
 
@@ -97,6 +100,16 @@ export async function refresh(deps: SessionDeps, refreshToken: string): Promise<
     "unauthenticated",
     "refresh token invalid, expired or revoked; log in again",
   );
+}
+
+/**
+ * Signing out: every token of the refresh token's family is revoked (used or
+ * not), so neither this one nor any it was rotated into refreshes again.
+ * An unknown token revokes nothing and is not an error: signing out twice is fine.
+ */
+export async function logout(deps: SessionDeps, refreshToken: string): Promise<void> {
+  const known = await deps.store.refreshTokens.get(refreshTokenId(refreshToken));
+  if (known) await deps.store.refreshTokens.revokeFamily(known.familyId, deps.clock.now());
 }
 
 /** Reads the principal's roles from the store, so a change applies at the next request. */

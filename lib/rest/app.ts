@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { getConnInfo } from "@hono/node-server/conninfo";
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context, MiddlewareHandler } from "hono";
+import { getCookie } from "hono/cookie";
 import { authenticateRequest, bearerFrom } from "./authenticate.ts";
 import { limitBodies } from "./body-limits.ts";
 import { docsPaths, docsRoutes } from "./docs-page.ts";
@@ -16,12 +17,21 @@ import { authRoutes } from "./routes/auth.ts";
 import { certificateRoutes } from "./routes/certificates.ts";
 import { fileRoutes } from "./routes/files.ts";
 import { organizationRoutes } from "./routes/organizations.ts";
+import { sessionPaths, sessionRoutes } from "./routes/session.ts";
 import { trafficRoutes } from "./routes/traffic.ts";
 import { upstreamRoutes } from "./routes/upstreams.ts";
 import { virtualHostRoutes } from "./routes/virtual-hosts.ts";
 import { workspaceRoutes } from "./routes/workspaces.ts";
+import { requireCsrf, sessionCookies } from "./session-cookies.ts";
 
-const publicPaths = new Set(["/auth/login", "/auth/refresh", "/openapi.json", ...docsPaths]);
+const publicPaths = new Set([
+  "/auth/login",
+  "/auth/refresh",
+  // Signing in, refreshing and signing out go by the refresh cookie, not the access token.
+  ...sessionPaths,
+  "/openapi.json",
+  ...docsPaths,
+]);
 
 /**
  * Before authentication every request counts against its source address, at
@@ -60,10 +70,11 @@ export function createRestApp(deps: RestDeps): OpenAPIHono<RestEnv> {
   const authenticate: MiddlewareHandler<RestEnv> = async (c, next) => {
     if (!publicPaths.has(c.req.path.replace(/^\/v1/, ""))) {
       const incoming = (c.env as { incoming: Parameters<RestDeps["peerOf"]>[0] }).incoming;
-      c.set(
-        "principal",
-        await authenticateRequest(deps, incoming, bearerFrom(c.req.header("authorization"))),
-      );
+      const bearer = bearerFrom(c.req.header("authorization"));
+      // A header is never sent by another site, a cookie is: only the cookie needs CSRF proof.
+      const cookie = bearer ? undefined : getCookie(c, sessionCookies.access);
+      c.set("principal", await authenticateRequest(deps, incoming, bearer ?? cookie));
+      if (cookie) requireCsrf(c);
     }
     await next();
   };
@@ -91,15 +102,8 @@ export function createRestApp(deps: RestDeps): OpenAPIHono<RestEnv> {
       deps.logger.error("REST handler failed", { error: String(cause) }),
     ),
   );
-  app.notFound((c) =>
-    errorResponse(c, {
-      status: 404,
-      code: "NOT_FOUND",
-      message: `no route ${c.req.method} ${c.req.path}`,
-    }),
-  );
-
   authRoutes(app, deps);
+  sessionRoutes(app, deps);
   organizationRoutes(app, deps);
   workspaceRoutes(app, deps);
   agentRoutes(app, deps);
@@ -115,7 +119,23 @@ export function createRestApp(deps: RestDeps): OpenAPIHono<RestEnv> {
     scheme: "bearer",
     bearerFormat: "JWT",
   });
+  app.openAPIRegistry.registerComponent("securitySchemes", "cookie", {
+    type: "apiKey",
+    in: "cookie",
+    name: sessionCookies.access,
+    description:
+      "A browser session (POST /auth/session); writes also send `X-CSRF-Token` equal to the `drover_csrf` cookie.",
+  });
   app.doc("/openapi.json", openApiDocumentConfig);
   docsRoutes(app);
+  // A route, not app.notFound: a mounted app's notFound is never called, and
+  // the web UI mounted after /v1 would answer for an unknown API path.
+  app.all("*", (c) =>
+    errorResponse(c, {
+      status: 404,
+      code: "NOT_FOUND",
+      message: `no route ${c.req.method} ${c.req.path}`,
+    }),
+  );
   return app;
 }

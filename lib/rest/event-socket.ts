@@ -9,6 +9,7 @@ import {
   serveConnection,
 } from "./event-connection.ts";
 import type { RestDeps } from "./rest-deps.ts";
+import { accessCookieFrom } from "./session-cookies.ts";
 
 /** The largest client message; a bigger frame closes the socket with 1009. */
 const maxPayloadBytes = 64 * 1024;
@@ -25,7 +26,8 @@ function refuse(socket: Duplex, status: 401 | 403 | 500, message: string): void 
 
 /**
  * GET /v1/events upgrades to a WebSocket. Authentication: `?token=` (browsers
- * cannot set headers on WebSocket), a bearer header, or an operator certificate.
+ * cannot set headers on WebSocket), a bearer header, the `drover_access`
+ * cookie with this server's own Origin, or an operator certificate.
  */
 export function createEventSocket(deps: RestDeps, limits: Partial<EventSocketLimits> = {}) {
   const server = new WebSocketServer({ noServer: true, maxPayload: maxPayloadBytes });
@@ -44,10 +46,14 @@ export function createEventSocket(deps: RestDeps, limits: Partial<EventSocketLim
           : undefined;
         if (url?.pathname !== "/v1/events")
           return refuse(socket, 403, `no WebSocket endpoint at ${url?.pathname ?? target}`);
+        const bearer = url.searchParams.get("token") ?? bearerFrom(request.headers.authorization);
+        const cookie = bearer ? undefined : accessCookieFrom(request.headers.cookie);
+        // Browsers send cookies on any site's WebSocket; only our own pages may use them.
+        if (cookie && request.headers.origin !== `https://${request.headers.host}`)
+          return refuse(socket, 403, "a cookie session is accepted only from this server's pages");
         let session: AuthenticatedSession;
         try {
-          const bearer = url.searchParams.get("token") ?? bearerFrom(request.headers.authorization);
-          session = await authenticateSession(deps, request, bearer);
+          session = await authenticateSession(deps, request, bearer ?? cookie);
         } catch (error) {
           if (!isDroverError(error)) throw error;
           return refuse(socket, error.code === "permission_denied" ? 403 : 401, error.message);

@@ -27,6 +27,9 @@ export const apiTags = [
 
 export type ApiTag = (typeof apiTags)[number]["name"];
 
+/** Either scheme: a bearer token (API clients) or the session cookie (the web UI). */
+const security: Record<string, string[]>[] = [{ bearer: [] }, { cookie: [] }];
+
 /** The document-level fields of /v1/openapi.json; the paths come from the routes. */
 export const openApiDocumentConfig = {
   openapi: "3.0.3",
@@ -36,12 +39,13 @@ export const openApiDocumentConfig = {
     description:
       "The REST API of a Drover control plane: tenancy, agents, nginx configuration and " +
       "traffic. Log in with `POST /v1/auth/login` and send " +
-      "`Authorization: Bearer <access_token>`; errors use one format (`ErrorBody`).",
+      "`Authorization: Bearer <access_token>` (a browser signs in with `POST /v1/auth/session` " +
+      "and sends cookies instead); errors use one format (`ErrorBody`).",
     contact: { name: "Drover maintainers" },
     license: { name: "Apache-2.0" },
   },
   servers: [{ url: "/v1", description: "This control plane" }],
-  security: [{ bearer: [] }],
+  security,
   tags: [...apiTags],
 };
 

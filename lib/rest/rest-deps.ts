@@ -18,4 +18,6 @@ export interface RestDeps {
     request: IncomingMessage | Http2ServerRequest,
   ) => { identity: Identity; serial: string } | undefined;
   logger: Logger;
+  /** The registration address other machines dial: join commands name it. */
+  joinAddress: string;
 }

@@ -378,6 +378,14 @@ export const JoinToken = z
     }),
     expires_at: z.string(),
     nonce_id: z.string().openapi({ description: "Revokes the token before it is used" }),
+    join_command: z.string().openapi({
+      description: "The command to run on the machine, as `drover server` prints it",
+      example:
+        "drover agent --server 192.168.1.10:8440 --token eyJhbGciOi… --data-dir ./agent-data",
+    }),
+    join_command_npx: z.string().openapi({
+      description: "The same command for a machine with Node.js and no drover binary",
+    }),
   })
   .openapi("JoinToken");
 

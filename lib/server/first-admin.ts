@@ -1,7 +1,12 @@
-import { rm } from "node:fs/promises";
+import { readFile, rm } from "node:fs/promises";
 import { writeSecretFile } from "../files/index.ts";
 import type { Logger } from "../log/index.ts";
-import { ensureDefaultWorkspace, ensureFirstAdmin, type TenancyDeps } from "../tenancy/index.ts";
+import {
+  ensureDefaultWorkspace,
+  ensureFirstAdmin,
+  requireFirstAdminPasswordChange,
+  type TenancyDeps,
+} from "../tenancy/index.ts";
 import { serverPaths } from "./data-dir.ts";
 
 /**
@@ -24,9 +29,27 @@ export async function createFirstStartDefaults(
     });
   }
   const created = await ensureFirstAdmin(deps);
-  if (!created) return undefined;
+  if (!created) {
+    await flagUnchangedInitialPassword(deps, dataDir, logger);
+    return undefined;
+  }
   await writeSecretFile(serverPaths(dataDir).initialAdminPassword, `${created.password}\n`);
   return created;
+}
+
+/** An upgraded data dir whose initial password is unchanged gets the change demanded too. */
+async function flagUnchangedInitialPassword(
+  deps: TenancyDeps,
+  dataDir: string,
+  logger: Logger,
+): Promise<void> {
+  const path = serverPaths(dataDir).initialAdminPassword;
+  const initialPassword = await readFile(path, "utf8").then(
+    (text) => text.trim(),
+    () => undefined,
+  );
+  if (initialPassword && (await requireFirstAdminPasswordChange(deps, initialPassword)))
+    logger.info("the first admin still has the initial password: it must be changed", { path });
 }
 
 /** The initial password stops being true once changed: its file goes. */

@@ -57,6 +57,11 @@ export interface DroverServerOptions {
   httpAddress?: string;
   /** Names and IP addresses the server certificate is valid for (besides localhost). */
   hostnames?: string[];
+  /**
+   * Names or addresses other machines reach this one by, best first: with a
+   * registration bind on every interface, join commands dial the first.
+   */
+  remoteHosts?: string[];
   heartbeatIntervalMs?: number;
   certificateLifetimeMs?: number;
   /** REST requests per minute per user; default 1000. */
@@ -92,6 +97,10 @@ export interface DroverServer {
   firstAdmin?: { email: string; password: string };
   /** With firstAdmin: the 0600 file that holds the password until the admin changes it. */
   firstAdminPasswordFile?: string;
+  /** The registration address at each remote host (none unless registration binds every interface). */
+  remoteRegistrationAddresses: string[];
+  /** The registration address join commands name: the first remote one, else the bound one. */
+  joinAddress: string;
   stop(): Promise<void>;
 }
 
@@ -269,6 +278,12 @@ async function startLocked(
     },
   });
   opened.push(() => registrationListener.close());
+  const remoteRegistrationAddresses = isWildcardHost(binds.registration.host)
+    ? (options.remoteHosts ?? []).map((host) =>
+        formatHostPort({ host, port: registrationListener.address.port }),
+      )
+    : [];
+  const joinAddress = remoteRegistrationAddresses[0] ?? dialable(registrationListener.address);
   const restDeps: RestDeps = {
     fleet,
     delivery,
@@ -282,6 +297,7 @@ async function startLocked(
     rateLimitPerMinute: options.rateLimitPerMinute ?? 1000,
     peerOf: peerFromRequest,
     logger,
+    joinAddress,
   };
   const eventSocket = createEventSocket(restDeps);
   opened.push(() => eventSocket.close());
@@ -347,6 +363,8 @@ async function startLocked(
     fleet,
     delivery,
     firstAdmin,
+    remoteRegistrationAddresses,
+    joinAddress,
     ...(firstAdmin === undefined
       ? {}
       : { firstAdminPasswordFile: serverPaths(options.dataDir).initialAdminPassword }),

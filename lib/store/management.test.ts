@@ -10,20 +10,21 @@ import { createStore } from "./store.ts";
 import type {
   NewOrganization,
   NewRefreshToken,
-  NewUser,
   NewWorkspace,
   Repositories,
   Store,
+  UserRow,
 } from "./types.ts";
 
 const { freshPath } = tempStoreDir("drover-management-");
 const at = (ms: number) => new Date(t0.getTime() + ms);
 const sha256 = (token: string) => createHash("sha256").update(token).digest("hex");
 
-const user = (id: string, extra: Partial<NewUser> = {}): NewUser => ({
+const user = (id: string, extra: Partial<UserRow> = {}): UserRow => ({
   id,
   email: `${id}@example.com`,
   passwordHash: `hash-${id}`,
+  passwordChangeRequired: false,
   createdAt: t0,
   updatedAt: t0,
   ...extra,
@@ -159,6 +160,20 @@ describe.each(drivers)("%s", (_driver, open) => {
       expect((await expectDroverRejection(store.users.updatePassword("u1", "", at(5)))).code).toBe(
         "invalid_argument",
       );
+    });
+
+    test("passwordChangeRequired: false unless inserted true; set and cleared by id", async () => {
+      expect((await store.users.insert(user("u1"))).passwordChangeRequired).toBe(false);
+      await store.users.insert(user("u2", { passwordChangeRequired: true }));
+      expect((await store.users.get("u2"))?.passwordChangeRequired).toBe(true);
+      const set = await store.users.setPasswordChangeRequired("u1", true, at(5));
+      expect(set).toMatchObject({ passwordChangeRequired: true, updatedAt: at(5) });
+      await store.users.setPasswordChangeRequired("u2", false, at(6));
+      expect((await store.users.get("u2"))?.passwordChangeRequired).toBe(false);
+      expect(
+        (await expectDroverRejection(store.users.setPasswordChangeRequired("nope", true, at(5))))
+          .code,
+      ).toBe("not_found");
     });
 
     test("delete removes the user's memberships and refresh tokens", async () => {

@@ -218,11 +218,15 @@ export interface UserRow {
   /** Lowercase. */
   email: string;
   passwordHash: string;
+  /** The password was chosen by someone else (the first admin's): the UI makes the user change it. */
+  passwordChangeRequired: boolean;
   createdAt: Date;
   updatedAt: Date;
 }
 
-export type NewUser = UserRow;
+export type NewUser = Omit<UserRow, "passwordChangeRequired"> & {
+  passwordChangeRequired?: boolean;
+};
 
 export interface OrganizationRow {
   id: string;
@@ -302,6 +306,8 @@ export interface UserRepository {
   count(): Promise<number>;
   /** not_found if the user does not exist. */
   updatePassword(id: string, passwordHash: string, at: Date): Promise<UserRow>;
+  /** not_found if the user does not exist. */
+  setPasswordChangeRequired(id: string, required: boolean, at: Date): Promise<UserRow>;
   /** Also deletes the user's memberships and refresh tokens. */
   delete(id: string): Promise<boolean>;
 }

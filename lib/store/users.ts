@@ -34,6 +34,7 @@ export function createUserRepository(run: Runner): UserRepository {
                 id: row.id,
                 email,
                 passwordHash: row.passwordHash,
+                passwordChangeRequired: row.passwordChangeRequired ?? false,
                 createdAt: row.createdAt,
                 updatedAt: row.updatedAt,
               })
@@ -59,6 +60,11 @@ export function createUserRepository(run: Runner): UserRepository {
         checkText("passwordHash", passwordHash);
         return updateById(db, users, id, { passwordHash, updatedAt: at }, "user");
       }),
+
+    setPasswordChangeRequired: (id, required, at) =>
+      run((db) =>
+        updateById(db, users, id, { passwordChangeRequired: required, updatedAt: at }, "user"),
+      ),
 
     delete: (id) =>
       // Memberships and refresh tokens go by ON DELETE CASCADE.

@@ -70,6 +70,7 @@ export {
   createUser,
   ensureFirstAdmin,
   firstAdminEmail,
+  requireFirstAdminPasswordChange,
   resetUserPassword,
 } from "./users.ts";
 export {

@@ -19,6 +19,8 @@ export interface CreateUserInput {
   /** The organization the role holds in; without it the role is fleet-wide. */
   organizationSlug?: string;
   role: MemberRole;
+  /** For a password someone else chose: the user is asked to change it at sign-in. */
+  passwordChangeRequired?: boolean;
 }
 
 const roles: readonly MemberRole[] = ["owner", "admin", "viewer"];
@@ -43,6 +45,7 @@ export async function createUser(deps: TenancyDeps, input: CreateUserInput): Pro
       id: newId("usr"),
       email,
       passwordHash,
+      passwordChangeRequired: input.passwordChangeRequired ?? false,
       createdAt: now,
       updatedAt: now,
     });
@@ -68,8 +71,30 @@ export async function ensureFirstAdmin(
 ): Promise<{ email: string; password: string } | undefined> {
   if ((await deps.store.users.count()) > 0) return undefined;
   const password = randomBytes(18).toString("base64url");
-  await createUser(deps, { email: firstAdminEmail, password, role: "owner" });
+  await createUser(deps, {
+    email: firstAdminEmail,
+    password,
+    role: "owner",
+    passwordChangeRequired: true,
+  });
   return { email: firstAdminEmail, password };
+}
+
+/**
+ * A data dir from before the flag existed, whose first admin still has the
+ * initial password (its file is still there): they must change it too. The
+ * password is checked, not just the file, so a file that failed to go away
+ * after a change does not bring the demand back.
+ */
+export async function requireFirstAdminPasswordChange(
+  deps: TenancyDeps,
+  initialPassword: string,
+): Promise<boolean> {
+  const admin = await deps.store.users.getByEmail(firstAdminEmail);
+  if (!admin || admin.passwordChangeRequired) return false;
+  if (!(await verifyPassword(initialPassword, admin.passwordHash))) return false;
+  await deps.store.users.setPasswordChangeRequired(admin.id, true, deps.clock.now());
+  return true;
 }
 
 /**
@@ -90,7 +115,9 @@ export async function changeOwnPassword(
   checkPasswordStrength(input.newPassword);
   const passwordHash = await hashPassword(input.newPassword);
   await deps.events.commit(async (tx) => {
-    await tx.users.updatePassword(user.id, passwordHash, deps.clock.now());
+    const now = deps.clock.now();
+    await tx.users.updatePassword(user.id, passwordHash, now);
+    await tx.users.setPasswordChangeRequired(user.id, false, now);
     await tx.emit({
       type: "user.password_changed",
       subjectId: user.id,

@@ -1,21 +1,10 @@
 // Issue 10, "/v1/docs is a real API reference": rendered offline from the binary, in headless Chromium.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { type Browser, chromium } from "playwright-core";
+import type { Browser } from "playwright-core";
+import { fleetContext, launchChromium, watchPage } from "../ui/browser.ts";
 import { Harness, type ServerProcess } from "./harness.ts";
 
 setDefaultTimeout(30_000);
-
-const chromiumPath = "/usr/bin/chromium";
-const chromiumArgs = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 
 describe("/v1/docs in headless Chromium", () => {
   let h: Harness;
@@ -25,7 +14,7 @@ describe("/v1/docs in headless Chromium", () => {
   beforeAll(async () => {
     h = await Harness.create("api-docs");
     server = await h.startServer();
-    browser = await chromium.launch({ executablePath: chromiumPath, args: chromiumArgs });
+    browser = await launchChromium();
   });
 
   afterAll(async () => {
@@ -35,14 +24,10 @@ describe("/v1/docs in headless Chromium", () => {
 
   test("renders every operation with schemas and examples, from the server's origin only", async () => {
     const origin = `https://${server.endpoints.http}`;
-    const context = await browser.newContext({ ignoreHTTPSErrors: true });
-    const page = await context.newPage();
-    const problems: string[] = [];
+    const context = await fleetContext(browser);
+    const watched = await watchPage(context);
+    const page = watched.page;
     const foreign: string[] = [];
-    page.on("console", (message) => {
-      if (message.type() === "error") problems.push(`console: ${message.text()}`);
-    });
-    page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
     await context.route("**/*", (route) => {
       const url = route.request().url();
       if (new URL(url).origin === origin) return route.continue();
@@ -84,7 +69,7 @@ describe("/v1/docs in headless Chromium", () => {
     await expect(page.locator("section.models").textContent()).resolves.toContain("VirtualHost");
 
     expect(foreign).toEqual([]);
-    expect(problems).toEqual([]);
+    watched.assertClean();
     await context.close();
   });
 });

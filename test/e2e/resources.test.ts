@@ -263,7 +263,14 @@ describe("drover login, then get/create/delete over REST", () => {
       "--expires-in-hours",
       "1",
     ])) as Json;
-    expect(Object.keys(token).sort()).toEqual(["agent_id", "expires_at", "nonce_id", "token"]);
+    expect(Object.keys(token).sort()).toEqual([
+      "agent_id",
+      "expires_at",
+      "join_command",
+      "join_command_npx",
+      "nonce_id",
+      "token",
+    ]);
     h.startAgent({
       dataDir: "agent-a",
       server: server.endpoints.registration,

@@ -51,7 +51,11 @@ describe("registration tokens", () => {
         Math.floor(clock.now().getTime() / 1000) * 1000 + 24 * hourMs,
       ).toISOString(),
       nonce_id: expect.any(String),
+      // Drover's extras: the command to paste on the machine, with this very token.
+      join_command: expect.stringContaining(`drover agent --server `),
+      join_command_npx: expect.stringContaining(`npx drover agent --server `),
     });
+    expect(created.join_command).toContain(` --token ${created.token} `);
     // Not yet an agent: the id is only reserved.
     expect((await rest("GET", `/v1/agents/${created.agent_id}`)).status).toBe(404);
     second = await startInProcessAgent(fixture.fleet, {

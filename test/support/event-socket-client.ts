@@ -14,13 +14,21 @@ export interface EventSocketClient {
   next(predicate: (message: Json) => boolean, what: string): Promise<Json>;
 }
 
-/** Opens wss://<http>/v1/events with a token, trusting only `caPem`. */
+/**
+ * Opens wss://<http>/v1/events, trusting only `caPem`: with a token in the
+ * URL, or (token undefined) with whatever `browser` sends as a browser would.
+ */
 export async function connectEventSocket(
   http: string,
   caPem: string,
-  token: string,
+  token: string | undefined,
+  browser: { cookie?: string; origin?: string } = {},
 ): Promise<EventSocketClient> {
-  const ws = new WebSocket(`wss://${http}/v1/events?token=${token}`, { ca: caPem });
+  const ws = new WebSocket(`wss://${http}/v1/events${token ? `?token=${token}` : ""}`, {
+    ca: caPem,
+    ...(browser.cookie ? { headers: { cookie: browser.cookie } } : {}),
+    ...(browser.origin ? { origin: browser.origin } : {}),
+  });
   const messages: Json[] = [];
   ws.on("message", (raw) => messages.push(JSON.parse(raw.toString()) as Json));
   // A client-side error (the server closing mid-write) shows in `closed`, not as a throw.

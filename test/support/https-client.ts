@@ -5,6 +5,8 @@ export interface HttpResult {
   headers: Record<string, string | string[] | undefined>;
   body: unknown;
   text: string;
+  /** The body as received (still compressed if the server compressed it). */
+  bytes: Buffer;
 }
 
 export interface HttpsClientOptions {
@@ -21,7 +23,12 @@ export function httpsClient(baseUrl: string, tls: HttpsClientOptions) {
   return function call(
     method: string,
     path: string,
-    options: { token?: string; body?: unknown; rawBody?: string } = {},
+    options: {
+      token?: string;
+      body?: unknown;
+      rawBody?: string;
+      headers?: Record<string, string>;
+    } = {},
   ): Promise<HttpResult> {
     const payload =
       options.rawBody ?? (options.body === undefined ? undefined : JSON.stringify(options.body));
@@ -36,20 +43,22 @@ export function httpsClient(baseUrl: string, tls: HttpsClientOptions) {
           headers: {
             ...(payload === undefined ? {} : { "content-type": "application/json" }),
             ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
+            ...options.headers,
           },
         },
         (res) => {
           const chunks: Buffer[] = [];
           res.on("data", (chunk: Buffer) => chunks.push(chunk));
           res.on("end", () => {
-            const text = Buffer.concat(chunks).toString("utf8");
+            const bytes = Buffer.concat(chunks);
+            const text = bytes.toString("utf8");
             let body: unknown = text;
             try {
               body = text === "" ? undefined : JSON.parse(text);
             } catch {
               // not JSON: keep the text
             }
-            resolve({ status: res.statusCode ?? 0, headers: res.headers, body, text });
+            resolve({ status: res.statusCode ?? 0, headers: res.headers, body, text, bytes });
           });
         },
       );

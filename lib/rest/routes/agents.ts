@@ -1,6 +1,7 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { NginxCommand } from "../../delivery/index.ts";
+import { agentJoinCommands } from "../../fleet/index.ts";
 import {
   commandAgentFor,
   createWorkspaceJoinToken,
@@ -140,6 +141,7 @@ export function agentRoutes(app: OpenAPIHono<RestEnv>, deps: RestDeps): void {
             body.expires_in_hours === undefined ? undefined : body.expires_in_hours * 3_600_000,
         },
       );
+      const commands = agentJoinCommands(deps.joinAddress, created.token);
       return c.json(
         {
           token: created.token,
@@ -147,6 +149,8 @@ export function agentRoutes(app: OpenAPIHono<RestEnv>, deps: RestDeps): void {
           agent_id: created.agentId ?? "",
           expires_at: created.expiresAt.toISOString(),
           nonce_id: created.nonceId,
+          join_command: commands.binary,
+          join_command_npx: commands.npx,
         },
         201,
       );

@@ -11,6 +11,12 @@ const PasswordChange = z.strictObject({
   new_password: z.string(),
 });
 
+const LoginTokens = Tokens.extend({
+  password_change_required: z.boolean().openapi({
+    description: "The password was chosen by someone else (the first admin's): change it",
+  }),
+}).openapi("LoginTokens");
+
 function tokensJson(pair: TokenPair) {
   return {
     access_token: pair.accessToken,
@@ -32,11 +38,16 @@ export function authRoutes(app: OpenAPIHono<RestEnv>, deps: RestDeps): void {
         "Checks the email and password and returns a short-lived access token (send it as `Authorization: Bearer`) and a single-use refresh token. Wrong credentials answer 401 without saying which part was wrong.",
       security: [],
       request: jsonBody(LoginBody),
-      responses: { 200: json(Tokens, "Access and refresh tokens"), ...errorResponses },
+      responses: { 200: json(LoginTokens, "Access and refresh tokens"), ...errorResponses },
     }),
     async (c) => {
       const body = c.req.valid("json");
-      return c.json(tokensJson(await login(deps.sessions, body.email, body.password)), 200);
+      const pair = await login(deps.sessions, body.email, body.password);
+      const user = await deps.sessions.store.users.get(pair.userId);
+      return c.json(
+        { ...tokensJson(pair), password_change_required: user?.passwordChangeRequired ?? false },
+        200,
+      );
     },
   );
   app.openapi(

@@ -1,0 +1,324 @@
+import { useEffect, useState } from "preact/hooks";
+import { api, problemOf } from "../api.ts";
+import { FormAlert } from "../components/field.tsx";
+import { Heading } from "../components/heading.tsx";
+import { useLoad } from "../components/use-load.ts";
+import { formatLabels, parseLabels } from "../filters.ts";
+import { percent, timeAgo } from "../format.ts";
+import { onLiveEvent } from "../live.ts";
+import type { AccessLog, Agent, AgentConfig, CommandResult } from "../types.ts";
+import { loadWorkspaces, workspaceLabel } from "../workspaces.ts";
+
+interface AgentView {
+  agent: Agent;
+  config: AgentConfig | undefined;
+  logs: AccessLog[];
+}
+
+async function loadAgent(id: string): Promise<AgentView> {
+  void loadWorkspaces();
+  const agent = await api<Agent>("GET", `/v1/agents/${id}`);
+  const [config, logs] = await Promise.all([
+    api<AgentConfig>("GET", `/v1/agents/${id}/config`).catch(() => undefined),
+    api<{ data: AccessLog[] }>("GET", `/v1/workspaces/${agent.workspace_id}/access-logs?limit=200`)
+      .then((answer) => answer.data.filter((log) => log.agent_id === id).slice(0, 20))
+      .catch(() => []),
+  ]);
+  return { agent, config, logs };
+}
+
+export function AgentPage(props: { id: string }) {
+  const { data, problem, reload } = useLoad(() => loadAgent(props.id), [props.id]);
+  useEffect(
+    () =>
+      onLiveEvent((event) => {
+        if (event.data.agent_id === props.id || event.subject_id === props.id) void reload();
+      }),
+    [props.id, reload],
+  );
+  if (problem && !data) {
+    return (
+      <section>
+        <Heading>Agent</Heading>
+        <FormAlert messages={[problem.message]} />
+      </section>
+    );
+  }
+  if (!data) return <p>Loading…</p>;
+  const { agent, config, logs } = data;
+  return (
+    <section class="agent">
+      <Heading>{agent.name}</Heading>
+      <Identity agent={agent} />
+      <Labels agent={agent} onSaved={reload} />
+      <Health agent={agent} />
+      <Configuration config={config} />
+      <Commands agentId={agent.id} />
+      <section aria-labelledby="logs-heading">
+        <h2 id="logs-heading">Recent access logs</h2>
+        {logs.length === 0 ? (
+          <p>No requests logged yet.</p>
+        ) : (
+          <div class="table-wrap">
+            <table>
+              <caption class="visually-hidden">Recent access logs</caption>
+              <thead>
+                <tr>
+                  <th scope="col">Time</th>
+                  <th scope="col">Host</th>
+                  <th scope="col">Request</th>
+                  <th scope="col">Status</th>
+                  <th scope="col">Time taken</th>
+                </tr>
+              </thead>
+              <tbody>
+                {logs.map((log) => (
+                  <tr key={log.id}>
+                    <td>{new Date(log.timestamp).toLocaleTimeString()}</td>
+                    <td>{log.host}</td>
+                    <td>
+                      {log.method} {log.uri}
+                    </td>
+                    <td>{log.status}</td>
+                    <td>{log.response_time_ms} ms</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </section>
+    </section>
+  );
+}
+
+function Identity(props: { agent: Agent }) {
+  const { agent } = props;
+  const rows: [string, string][] = [
+    ["ID", agent.id],
+    ["State", agent.state],
+    ["Hostname", agent.hostname],
+    ["Address", agent.ip_address],
+    ["Workspace", workspaceLabel(agent.workspace_id)],
+    ["Version", agent.version],
+    ["Deployment", agent.deployment_mode],
+    ["Last seen", timeAgo(agent.last_seen_at)],
+    ["Claimed labels", formatLabels(agent.claimed_labels) || "none"],
+  ];
+  return (
+    <section aria-labelledby="identity-heading">
+      <h2 id="identity-heading">Identity</h2>
+      <dl class="facts">
+        {rows.map(([name, value]) => (
+          <div key={name}>
+            <dt>{name}</dt>
+            <dd>{value}</dd>
+          </div>
+        ))}
+      </dl>
+    </section>
+  );
+}
+
+function Labels(props: { agent: Agent; onSaved: () => void }) {
+  const [text, setText] = useState(formatLabels(props.agent.labels));
+  const [errors, setErrors] = useState<string[]>([]);
+  const [saved, setSaved] = useState("");
+  return (
+    <section aria-labelledby="labels-heading">
+      <h2 id="labels-heading">Labels</h2>
+      <form
+        onSubmit={async (event) => {
+          event.preventDefault();
+          const parsed = parseLabels(text);
+          if ("error" in parsed) return setErrors([parsed.error]);
+          try {
+            await api("PATCH", `/v1/agents/${props.agent.id}`, { labels: parsed.labels });
+            setErrors([]);
+            setSaved("Labels saved");
+            props.onSaved();
+          } catch (error) {
+            const problem = problemOf(error);
+            setErrors([problem.message, ...problem.details.map((detail) => detail.message)]);
+          }
+        }}
+      >
+        <div class="field">
+          <label for="agent-labels">Labels (key=value, comma separated)</label>
+          <input
+            id="agent-labels"
+            value={text}
+            onInput={(event) => setText(event.currentTarget.value)}
+          />
+        </div>
+        <FormAlert messages={errors} />
+        <button type="submit">Save labels</button> <span aria-live="polite">{saved}</span>
+      </form>
+    </section>
+  );
+}
+
+function Health(props: { agent: Agent }) {
+  const health = props.agent.health;
+  return (
+    <section aria-labelledby="health-heading">
+      <h2 id="health-heading">Health</h2>
+      {!health ? (
+        <p>No health report yet.</p>
+      ) : (
+        <>
+          <dl class="facts">
+            <div>
+              <dt>CPU</dt>
+              <dd>{Math.round(health.cpu_percent)} %</dd>
+            </div>
+            <div>
+              <dt>Memory</dt>
+              <dd>{percent(health.memory_used_mb, health.memory_total_mb)}</dd>
+            </div>
+            <div>
+              <dt>Disk</dt>
+              <dd>{percent(health.disk_used_mb, health.disk_total_mb)}</dd>
+            </div>
+            <div>
+              <dt>Load</dt>
+              <dd>{health.load_average.map((load) => load.toFixed(2)).join(" ")}</dd>
+            </div>
+            <div>
+              <dt>nginx</dt>
+              <dd>
+                {health.nginx_status}, {health.active_connections} connections,{" "}
+                {health.requests_per_second.toFixed(1)} req/s
+              </dd>
+            </div>
+            <div>
+              <dt>Reported</dt>
+              <dd>{timeAgo(health.observed_at)}</dd>
+            </div>
+          </dl>
+          {health.checks.some((check) => !check.ok) && (
+            <ul class="checks">
+              {health.checks
+                .filter((check) => !check.ok)
+                .map((check) => (
+                  <li key={check.name}>
+                    {check.name}: {check.message}
+                  </li>
+                ))}
+            </ul>
+          )}
+        </>
+      )}
+    </section>
+  );
+}
+
+function Configuration(props: { config: AgentConfig | undefined }) {
+  const { config } = props;
+  return (
+    <section aria-labelledby="config-heading">
+      <h2 id="config-heading">Configuration</h2>
+      {!config ? (
+        <p>No configuration delivered yet.</p>
+      ) : (
+        <>
+          <dl class="facts">
+            <div>
+              <dt>Desired version</dt>
+              <dd>{config.desired_version}</dd>
+            </div>
+            <div>
+              <dt>Applied version</dt>
+              <dd>{config.applied_version}</dd>
+            </div>
+            <div>
+              <dt>State</dt>
+              <dd>{config.state}</dd>
+            </div>
+          </dl>
+          {config.virtual_hosts.length > 0 && (
+            <ul class="hosts">
+              {config.virtual_hosts.map((host) => (
+                <li key={host.id}>
+                  <a href="/virtual-hosts">{host.id}</a>:{" "}
+                  {host.status === "applied" ? "applied" : `set aside: ${host.reason ?? ""}`}
+                </li>
+              ))}
+            </ul>
+          )}
+          {config.files.map((file) => (
+            <p key={file.id}>
+              {file.path}: set aside: {file.reason}
+            </p>
+          ))}
+          {(config.errors.length > 0 || config.error_message) && (
+            <div class="nginx-errors">
+              <h3>nginx's errors</h3>
+              <pre>{[config.error_message, ...config.errors].filter(Boolean).join("\n")}</pre>
+            </div>
+          )}
+        </>
+      )}
+    </section>
+  );
+}
+
+type Command = "reload" | "restart" | "validate";
+
+function Commands(props: { agentId: string }) {
+  const [result, setResult] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [configText, setConfigText] = useState("");
+  async function run(command: Command) {
+    // The API validates a given text (nginx -t); there is no "current config" form of it.
+    if (command === "validate" && !configText.trim()) {
+      setResult("validate: paste the nginx configuration to check into the field above first");
+      document.getElementById("validate-text")?.focus();
+      return;
+    }
+    setBusy(true);
+    setResult(`${command}: running…`);
+    try {
+      const body = command === "validate" ? { config_text: configText } : {};
+      const answer = await api<CommandResult>(
+        "POST",
+        `/v1/agents/${props.agentId}/${command}`,
+        body,
+      );
+      const errors = answer.errors.length ? `: ${answer.errors.join("; ")}` : "";
+      setResult(`${command}: ${answer.success ? "succeeded" : "failed"}${errors}`);
+    } catch (error) {
+      setResult(`${command}: ${problemOf(error).message}`);
+    } finally {
+      setBusy(false);
+    }
+  }
+  return (
+    <section aria-labelledby="commands-heading">
+      <h2 id="commands-heading">Commands</h2>
+      <div class="field">
+        <label for="validate-text">nginx configuration to validate</label>
+        <textarea
+          id="validate-text"
+          rows={4}
+          value={configText}
+          onInput={(event) => setConfigText(event.currentTarget.value)}
+        />
+      </div>
+      <div class="actions">
+        <button type="button" disabled={busy} onClick={() => run("reload")}>
+          Reload
+        </button>
+        <button type="button" disabled={busy} onClick={() => run("restart")}>
+          Restart
+        </button>
+        <button type="button" disabled={busy} onClick={() => run("validate")}>
+          Validate
+        </button>
+      </div>
+      <p role="status" class="command-result">
+        {result}
+      </p>
+    </section>
+  );
+}
