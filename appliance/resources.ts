@@ -149,6 +149,42 @@ export const resources: Resource[] = [
     ],
   },
   {
+    singular: "member",
+    plural: "members",
+    aliases: [],
+    parent: "org",
+    collection: "/organizations/{parent}/members",
+    list: true,
+    columns: [
+      field("USER ID", "user_id"),
+      field("EMAIL", "email"),
+      field("ROLE", "role"),
+      field("SINCE", "created_at"),
+    ],
+  },
+  {
+    singular: "user",
+    plural: "users",
+    aliases: [],
+    collection: "/users",
+    list: true,
+    columns: [
+      field("ID", "id"),
+      field("EMAIL", "email"),
+      field("FLEET ROLE", "fleet_role"),
+      {
+        title: "MEMBERSHIPS",
+        value: (item) => {
+          const memberships = (item.memberships ?? []) as Item[];
+          if (memberships.length === 0) return "-";
+          return memberships.map((m) => `${cell(m.organization_id)}=${cell(m.role)}`).join(",");
+        },
+      },
+      field("MUST CHANGE PASSWORD", "password_change_required"),
+      field("CREATED", "created_at"),
+    ],
+  },
+  {
     singular: "agent",
     plural: "agents",
     aliases: [],

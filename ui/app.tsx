@@ -1,14 +1,23 @@
 import { useEffect, useRef } from "preact/hooks";
 import { Shell } from "./components/shell.tsx";
+import { AccessLogsPage } from "./pages/access-logs.tsx";
 import { AddMachinePage } from "./pages/add-machine.tsx";
 import { AgentPage } from "./pages/agent.tsx";
 import { AgentsPage } from "./pages/agents.tsx";
+import { CertificatesPage } from "./pages/certificates.tsx";
 import { ChangePasswordPage } from "./pages/change-password.tsx";
+import { EventsPage } from "./pages/events.tsx";
+import { FilesPage } from "./pages/files.tsx";
 import { LoginPage } from "./pages/login.tsx";
+import { MetricsPage } from "./pages/metrics.tsx";
 import { NotFoundPage } from "./pages/not-found.tsx";
+import { OrganizationPage } from "./pages/organization.tsx";
+import { OrganizationsPage } from "./pages/organizations.tsx";
 import { OverviewPage } from "./pages/overview.tsx";
 import { UpstreamsPage } from "./pages/upstreams.tsx";
+import { UsersPage } from "./pages/users.tsx";
 import { VirtualHostsPage } from "./pages/virtual-hosts.tsx";
+import { WorkspaceSettingsPage } from "./pages/workspace-settings.tsx";
 import { matchRoute, safeNextPath } from "./route-match.ts";
 import { currentPath, location, navigate } from "./router.ts";
 import { me } from "./session.ts";
@@ -21,6 +30,15 @@ const routes = [
   ["agent", "/agents/:id"],
   ["upstreams", "/upstreams"],
   ["virtual-hosts", "/virtual-hosts"],
+  ["organizations", "/organizations"],
+  ["organization", "/organizations/:id"],
+  ["workspace-settings", "/workspaces/:id/settings"],
+  ["users", "/users"],
+  ["certificates", "/certificates"],
+  ["files", "/files"],
+  ["access-logs", "/access-logs"],
+  ["metrics", "/metrics"],
+  ["events", "/events"],
 ] as const;
 
 function Page() {
@@ -38,6 +56,24 @@ function Page() {
       return <UpstreamsPage />;
     case "virtual-hosts":
       return <VirtualHostsPage />;
+    case "organizations":
+      return <OrganizationsPage />;
+    case "organization":
+      return <OrganizationPage id={match.params.id ?? ""} />;
+    case "workspace-settings":
+      return <WorkspaceSettingsPage id={match.params.id ?? ""} />;
+    case "users":
+      return <UsersPage />;
+    case "certificates":
+      return <CertificatesPage />;
+    case "files":
+      return <FilesPage />;
+    case "access-logs":
+      return <AccessLogsPage />;
+    case "metrics":
+      return <MetricsPage />;
+    case "events":
+      return <EventsPage />;
     default:
       return <NotFoundPage />;
   }

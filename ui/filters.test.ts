@@ -4,9 +4,11 @@ import {
   decodeAgentFilters,
   encodeAgentFilters,
   formatLabels,
+  formatPairs,
   matchesSearch,
   noAgentFilters,
   parseLabels,
+  parsePairs,
 } from "./filters.ts";
 
 describe("agent filters in the URL", () => {
@@ -61,5 +63,19 @@ describe("labels text", () => {
 
   test("formats back to the same text", () => {
     expect(formatLabels({ env: "home", room: "attic" })).toBe("env=home, room=attic");
+  });
+});
+
+describe("key=value lines (workspace settings)", () => {
+  test("one entry a line; a value keeps its own = and commas", () => {
+    expect(parsePairs("gzip = on\n\n gzip_types=text/plain, text/css\nA=b=c", "\n")).toEqual({
+      pairs: { gzip: "on", gzip_types: "text/plain, text/css", A: "b=c" },
+    });
+    expect(parsePairs("gzip on", "\n")).toEqual({ error: '"gzip on" is not key=value' });
+  });
+
+  test("formats back to the lines it parses", () => {
+    const pairs = { client_max_body_size: "10m", gzip: "on" };
+    expect(parsePairs(formatPairs(pairs, "\n"), "\n")).toEqual({ pairs });
   });
 });

@@ -49,20 +49,37 @@ export function matchesSearch(
 
 /** `a=1, b=2` from `{a:"1", b:"2"}`. */
 export function formatLabels(labels: Record<string, string>): string {
-  return Object.entries(labels)
-    .map(([key, value]) => `${key}=${value}`)
-    .join(", ");
+  return formatPairs(labels, ", ");
 }
 
 /** `{a:"1", b:"2"}` from `a=1, b=2`; an entry without `=` is an error naming it. */
 export function parseLabels(text: string): { labels: Record<string, string> } | { error: string } {
-  const labels: Record<string, string> = {};
-  for (const entry of text.split(",")) {
+  const parsed = parsePairs(text, ",");
+  return "error" in parsed ? parsed : { labels: parsed.pairs };
+}
+
+/** `key=value` entries joined by `joiner` (a comma for labels, a newline for settings). */
+export function formatPairs(pairs: Record<string, string>, joiner: string): string {
+  return Object.entries(pairs)
+    .map(([key, value]) => `${key}=${value}`)
+    .join(joiner);
+}
+
+/**
+ * `key=value` entries split by `separator`, trimmed, empty ones skipped; the value is all
+ * after the first `=` (it may hold more). An entry without a key is an error naming it.
+ */
+export function parsePairs(
+  text: string,
+  separator: string,
+): { pairs: Record<string, string> } | { error: string } {
+  const pairs: Record<string, string> = {};
+  for (const entry of text.split(separator)) {
     const trimmed = entry.trim();
     if (!trimmed) continue;
     const at = trimmed.indexOf("=");
     if (at <= 0) return { error: `"${trimmed}" is not key=value` };
-    labels[trimmed.slice(0, at).trim()] = trimmed.slice(at + 1).trim();
+    pairs[trimmed.slice(0, at).trim()] = trimmed.slice(at + 1).trim();
   }
-  return { labels };
+  return { pairs };
 }

@@ -12,3 +12,15 @@ export function timeAgo(iso: string, now: number = Date.now()): string {
 export function percent(used: number, total: number): string {
   return total > 0 ? `${Math.round((used / total) * 100)} %` : "–";
 }
+
+/** "1.5 kB" style text for a byte count (powers of 1000, as network figures are read). */
+export function bytes(count: number): string {
+  const units = ["B", "kB", "MB", "GB", "TB"];
+  let value = count;
+  let unit = 0;
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit++;
+  }
+  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
+}

@@ -19,8 +19,6 @@ export const latestEvent = signal<LiveEvent | null>(null);
 /** The last events, newest first. */
 export const recentEvents = signal<readonly LiveEvent[]>([]);
 const recentLimit = 50;
-/** Alerts raised and not yet resolved since this page loaded, by alert_id. */
-export const openAlerts = signal<ReadonlyMap<string, LiveEvent>>(new Map());
 
 type Listener = (event: LiveEvent) => void;
 const listeners = new Set<Listener>();
@@ -104,12 +102,5 @@ function parse(data: unknown): Record<string, unknown> | undefined {
 function deliver(event: LiveEvent): void {
   latestEvent.value = event;
   recentEvents.value = [event, ...recentEvents.value].slice(0, recentLimit);
-  const alertId = event.data.alert_id;
-  if (typeof alertId === "string" && event.type.startsWith("health.alert")) {
-    const alerts = new Map(openAlerts.value);
-    if (event.type === "health.alert") alerts.set(alertId, event);
-    else alerts.delete(alertId);
-    openAlerts.value = alerts;
-  }
   for (const listener of listeners) listener(event);
 }

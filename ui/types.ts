@@ -111,5 +111,56 @@ export interface AccessLog {
   uri: string;
   host: string;
   status: number;
+  body_bytes_sent: number;
   response_time_ms: number;
+}
+
+/** An open alert of `GET /v1/alerts`; `since` is when it was raised. */
+export interface OpenAlert {
+  alert_id: string;
+  agent_id: string;
+  workspace_id: string | null;
+  severity: "info" | "warning" | "error" | "critical";
+  message: string;
+  metric: string;
+  value: number;
+  source: "server" | "agent";
+  since: string;
+}
+
+export interface StatusClasses {
+  "2xx": number;
+  "3xx": number;
+  "4xx": number;
+  "5xx": number;
+}
+
+/** One bucket of a metrics answer asked with `interval`. */
+export interface MetricsBucket {
+  from: string;
+  to: string;
+  requests_total: number;
+  errors_total: number;
+  in_bytes: number;
+  out_bytes: number;
+  status_codes: StatusClasses;
+}
+
+export interface TrafficMetrics {
+  requests_total: number;
+  requests_per_second: number;
+  error_rate: number;
+  active_connections: number;
+  bandwidth: { in_bytes: number; out_bytes: number };
+  status_codes: StatusClasses;
+  series?: MetricsBucket[];
+}
+
+/** `GET /v1/workspaces/{id}/rollout`: agent counts by config state, and hosts set aside. */
+export interface Rollout {
+  agents: number;
+  applied: number;
+  pending: number;
+  failed: number;
+  set_aside_hosts: number;
 }

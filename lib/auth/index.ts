@@ -4,6 +4,7 @@ export {
   operatorPrincipal,
   type Principal,
   requireFleetAdmin,
+  requireOwnerGrant,
   requireRead,
   requireWrite,
   roleIn,

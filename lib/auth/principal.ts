@@ -56,3 +56,17 @@ export function requireFleetAdmin(principal: Principal, action: string): void {
     throw new DroverError("permission_denied", `${action} needs a fleet-wide admin or owner`);
   }
 }
+
+/**
+ * Granting the owner role, or taking it away, needs an owner of the
+ * organization or a fleet-wide admin: an organization's admin cannot make
+ * themselves, or unmake, the people above them.
+ */
+export function requireOwnerGrant(principal: Principal, organizationId: string): void {
+  const fleetAdmin = principal.fleetRole !== undefined && rank[principal.fleetRole] >= rank.admin;
+  if (fleetAdmin || roleIn(principal, organizationId) === "owner") return;
+  throw new DroverError(
+    "permission_denied",
+    "only an owner of the organization or a fleet-wide admin can grant or take away the owner role",
+  );
+}

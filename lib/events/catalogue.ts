@@ -84,6 +84,13 @@ export interface AlertPayload extends AgentPayload {
   source?: "agent";
 }
 
+export interface MemberPayload {
+  organization_id: string;
+  user_id: string;
+  email: string;
+  role: string;
+}
+
 export interface EventCatalogue {
   "organization.created": { organization_id: string };
   "organization.updated": { organization_id: string };
@@ -93,6 +100,10 @@ export interface EventCatalogue {
   "workspace.deleted": ScopePayload;
   "user.created": { email: string; role: string; scope: string };
   "user.password_changed": { email: string };
+  /** A person's role in an organization; never their password. */
+  "member.added": MemberPayload;
+  "member.updated": MemberPayload & { previous_role: string };
+  "member.removed": MemberPayload;
   "token.created": {
     role: string;
     labels: Record<string, string>;

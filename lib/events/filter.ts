@@ -9,14 +9,15 @@ export interface EventFilter {
 
 const patternGrammar = /^(\*|[a-z_]+(\.[a-z_]+)*(\.\*)?)$/;
 
-export function checkEventFilter(filter: EventFilter): void {
+/** `field` names the patterns as the caller sent them (the WebSocket's `events`, REST's `types`). */
+export function checkEventFilter(filter: EventFilter, field = "events"): void {
   if (filter.types.length === 0)
-    throw invalidField("events", "name at least one event type or pattern");
-  if (filter.types.length > 64) throw invalidField("events", "at most 64 patterns");
+    throw invalidField(field, "name at least one event type or pattern");
+  if (filter.types.length > 64) throw invalidField(field, "at most 64 patterns");
   filter.types.forEach((pattern, index) => {
     if (!patternGrammar.test(pattern)) {
       throw invalidField(
-        `events.${index}`,
+        `${field}.${index}`,
         `"${pattern}" is not an event type or a pattern like agent.*`,
       );
     }

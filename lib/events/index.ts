@@ -8,6 +8,7 @@ export {
   disconnectReasons,
   type EventCatalogue,
   type EventType,
+  type MemberPayload,
   noChanges,
   type PublishInput,
   type ScopePayload,

@@ -17,6 +17,7 @@ import {
   createJoinToken,
   revokeJoinToken,
 } from "./join-tokens.ts";
+import type { OpenAlert } from "./open-alerts.ts";
 import { type RegisterInput, type Registration, register, renew } from "./registration.ts";
 
 /**
@@ -36,6 +37,8 @@ export interface Fleet {
   recordDeploymentMode(id: string, mode: DeploymentMode): Promise<void>;
   /** Marks the agent online and returns the stream its health reports go through. */
   openHealthStream(id: string): Promise<HealthStream>;
+  /** Every alert firing now, fleet-wide, newest first (kept in memory by the health streams). */
+  openAlerts(): OpenAlert[];
   markSilentAgentsOffline(): Promise<void>;
   /** At start: agents a server that died left connected are `server_shutdown`. */
   markAllAgentsOffline(): Promise<void>;
@@ -56,6 +59,7 @@ export function createFleet(deps: FleetDeps): Fleet {
     deleteAgent: (id) => deleteAgent(deps, id),
     recordDeploymentMode: (id, mode) => recordDeploymentMode(deps, id, mode),
     openHealthStream: healthStreams.open,
+    openAlerts: healthStreams.openAlerts,
     markSilentAgentsOffline: healthStreams.sweep,
     markAllAgentsOffline: async () => {
       await markAllAgentsOffline(deps);

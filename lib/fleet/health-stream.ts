@@ -1,5 +1,5 @@
 import { DroverError, isDroverError } from "../errors/index.ts";
-import { type AlertSeverity, noChanges, type PublishInput } from "../events/index.ts";
+import { noChanges, type PublishInput } from "../events/index.ts";
 import { newId } from "../ids/index.ts";
 import type { AgentRow, AgentState } from "../store/index.ts";
 import { type AgentAlertChange, agentAlertChanges } from "./agent-alerts.ts";
@@ -15,13 +15,7 @@ import { createWorkspaceAlertRules } from "./alert-thresholds.ts";
 import type { FleetDeps } from "./deps.ts";
 import { type AgentHealth, checkHealth, stateFromHealth } from "./health.ts";
 import { type AlertChange, evaluateAlerts } from "./health-alerts.ts";
-
-interface FiringAlert {
-  id: string;
-  severity: AlertSeverity;
-  /** An agent alert's last message, for its resolution (the agent no longer sends it). */
-  message?: string;
-}
+import { type FiringAlert, type OpenAlert, openAlertsOf } from "./open-alerts.ts";
 
 /** One open ReportHealth stream of one agent. */
 export interface HealthStream {
@@ -55,13 +49,22 @@ export function createHealthStreams(deps: FleetDeps) {
     ];
     for (const change of changes) {
       const key = "key" in change ? change.key : change.metric;
-      const alert = firing.get(key) ?? { id: newId("alert"), severity: change.severity };
+      const current = firing.get(key);
+      const alertId = current?.alertId ?? newId("alert");
       if (change.state === "firing")
-        firing.set(key, { ...alert, severity: change.severity, message: change.message });
+        firing.set(key, {
+          alertId,
+          severity: change.severity,
+          message: change.message,
+          metric: change.metric,
+          value: change.value,
+          source: "source" in change ? change.source : "server",
+          since: current?.since ?? deps.clock.now(),
+        });
       else firing.delete(key);
       const data = {
         ...agentPayload(agent),
-        alert_id: alert.id,
+        alert_id: alertId,
         severity: change.severity,
         message: change.message,
         metric: change.metric,
@@ -152,6 +155,8 @@ export function createHealthStreams(deps: FleetDeps) {
 
   return {
     open,
+    /** The alerts firing now, newest first: what the last alert events of each said. */
+    openAlerts: (): OpenAlert[] => openAlertsOf(alerts),
     /** Three missed heartbeats make an agent offline, even if its stream looks open. */
     async sweep(): Promise<void> {
       for (const id of await markSilentAgentsOffline(deps)) {

@@ -7,5 +7,6 @@ export type { AgentHealth, HealthCheckResult, NginxHealth } from "./health.ts";
 export type { HealthStream } from "./health-stream.ts";
 export { agentJoinCommand, agentJoinCommands } from "./join-command.ts";
 export type { CreatedJoinToken, CreateJoinTokenInput } from "./join-tokens.ts";
+export type { OpenAlert } from "./open-alerts.ts";
 export { certificateRecord, type RegisterInput, type Registration } from "./registration.ts";
 export { isIpAddress } from "./validate.ts";

@@ -16,6 +16,8 @@ import { agentRoutes } from "./routes/agents.ts";
 import { authRoutes } from "./routes/auth.ts";
 import { certificateRoutes } from "./routes/certificates.ts";
 import { fileRoutes } from "./routes/files.ts";
+import { memberRoutes } from "./routes/members.ts";
+import { observabilityRoutes } from "./routes/observability.ts";
 import { organizationRoutes } from "./routes/organizations.ts";
 import { sessionPaths, sessionRoutes } from "./routes/session.ts";
 import { trafficRoutes } from "./routes/traffic.ts";
@@ -105,6 +107,7 @@ export function createRestApp(deps: RestDeps): OpenAPIHono<RestEnv> {
   authRoutes(app, deps);
   sessionRoutes(app, deps);
   organizationRoutes(app, deps);
+  memberRoutes(app, deps);
   workspaceRoutes(app, deps);
   agentRoutes(app, deps);
   virtualHostRoutes(app, deps);
@@ -113,6 +116,7 @@ export function createRestApp(deps: RestDeps): OpenAPIHono<RestEnv> {
   fileRoutes(app, deps);
   trafficRoutes(app, deps);
   agentTelemetryRoutes(app, deps);
+  observabilityRoutes(app, deps);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
     type: "http",

@@ -19,7 +19,11 @@ import {
   type AgentFileInput,
   type CertificateInput,
   configLimits,
+  type MetricsInterval,
+  type MetricsRequest,
   type MetricsWindow,
+  metricsIntervals,
+  type TrafficBucket as TrafficBucketRow,
   type TrafficMetrics,
   type UpstreamInput,
   type VirtualHostInput,
@@ -648,6 +652,12 @@ export const AccessLogListQuery = z.strictObject({
   from: timestamp.optional(),
   to: timestamp.optional(),
   status_code: z.coerce.number().int().min(100).max(599).optional(),
+  host: z
+    .string()
+    .min(1)
+    .max(253)
+    .optional()
+    .openapi({ example: "example.com", description: "Only requests for this host name" }),
   limit: z.coerce.number().int().min(1).max(ACCESS_LOG_LIMIT_MAX).default(100),
 });
 
@@ -664,12 +674,28 @@ export function accessLogQuery(query: z.infer<typeof AccessLogListQuery>): Acces
     from: dateOf(query.from),
     to: dateOf(query.to),
     status: query.status_code,
+    host: query.host,
     limit: query.limit,
   };
 }
 
 export function timeWindow(query: z.infer<typeof MetricsQuery>): MetricsWindow {
   return { from: dateOf(query.from), to: dateOf(query.to) };
+}
+
+/** The traffic metrics' query: with `interval`, the answer carries the series. */
+export const TrafficMetricsQuery = MetricsQuery.extend({
+  interval: z
+    .enum(Object.keys(metricsIntervals) as [MetricsInterval, ...MetricsInterval[]])
+    .optional()
+    .openapi({
+      description:
+        "Bucket width of the `series` in the answer; at most 500 buckets in the window. Without it, no series.",
+    }),
+});
+
+export function metricsRequest(query: z.infer<typeof TrafficMetricsQuery>): MetricsRequest {
+  return { ...timeWindow(query), interval: query.interval };
 }
 
 export const AccessLog = z
@@ -715,6 +741,25 @@ export function accessLogJson(row: AccessLogRow) {
   };
 }
 
+const StatusCodes = z.object({
+  "2xx": z.number(),
+  "3xx": z.number(),
+  "4xx": z.number(),
+  "5xx": z.number(),
+});
+
+const TrafficBucket = z
+  .object({
+    from: z.string().openapi({ description: "Inclusive" }),
+    to: z.string().openapi({ description: "Exclusive; the last bucket ends with the window" }),
+    requests_total: z.number(),
+    errors_total: z.number().openapi({ description: "5xx responses, as error_rate counts them" }),
+    in_bytes: z.number(),
+    out_bytes: z.number(),
+    status_codes: StatusCodes,
+  })
+  .openapi("TrafficBucket");
+
 export const Metrics = z
   .object({
     requests_total: z.number(),
@@ -730,14 +775,25 @@ export const Metrics = z
       }),
       out_bytes: z.number(),
     }),
-    status_codes: z.object({
-      "2xx": z.number(),
-      "3xx": z.number(),
-      "4xx": z.number(),
-      "5xx": z.number(),
+    status_codes: StatusCodes,
+    series: z.array(TrafficBucket).optional().openapi({
+      description:
+        "With `interval` only: every bucket of the window in order, empty ones included; they sum to the totals.",
     }),
   })
   .openapi("Metrics");
+
+function trafficBucketJson(bucket: TrafficBucketRow) {
+  return {
+    from: bucket.from.toISOString(),
+    to: bucket.to.toISOString(),
+    requests_total: bucket.requestsTotal,
+    errors_total: bucket.errorsTotal,
+    in_bytes: bucket.inBytes,
+    out_bytes: bucket.outBytes,
+    status_codes: { ...bucket.statusCodes },
+  };
+}
 
 export function metricsJson(metrics: TrafficMetrics) {
   return {
@@ -747,5 +803,6 @@ export function metricsJson(metrics: TrafficMetrics) {
     active_connections: metrics.activeConnections,
     bandwidth: { in_bytes: metrics.bandwidth.inBytes, out_bytes: metrics.bandwidth.outBytes },
     status_codes: { ...metrics.statusCodes },
+    ...(metrics.series ? { series: metrics.series.map(trafficBucketJson) } : {}),
   };
 }

@@ -11,6 +11,10 @@ export const apiTags = [
     description: "The top of the tenancy tree: organizations own workspaces.",
   },
   {
+    name: "Members",
+    description: "People and their roles: an organization's members, and every user of the fleet.",
+  },
+  {
     name: "Workspaces",
     description: "Workspaces hold agents, virtual hosts, upstreams and certificates.",
   },
@@ -23,6 +27,10 @@ export const apiTags = [
   { name: "Certificates", description: "TLS certificates of virtual hosts: internal CA or ACME." },
   { name: "Files", description: "Files delivered to agents beside their nginx configuration." },
   { name: "Traffic", description: "Metrics and access logs reported by the agents." },
+  {
+    name: "Observability",
+    description: "Open alerts, the event history and configuration rollout.",
+  },
 ] as const;
 
 export type ApiTag = (typeof apiTags)[number]["name"];

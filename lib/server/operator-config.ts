@@ -17,7 +17,7 @@ import {
   listCertificates,
   listUpstreams,
   listVirtualHosts,
-  type MetricsWindow,
+  type MetricsRequest,
   queryAccessLogs,
   type TrafficMetrics,
   updateUpstream,
@@ -28,9 +28,10 @@ import {
   accessLogQueryFromProto,
   accessLogToProto,
   certificateInputFromProto,
+  metricsRequestFromProto,
   metricsToProto,
-  timeWindowFromProto,
   tlsCertificateToProto,
+  trafficBucketToProto,
   upstreamInputFromProto,
   upstreamPatchFromProto,
   upstreamToProto,
@@ -66,19 +67,21 @@ type ConfigMethods = Pick<
   | "getAgentMetrics"
 >;
 
-/** A metrics handler: `metrics` gets the request's time window, its result is converted. */
-function metricsHandler<Request extends { from?: Timestamp; to?: Timestamp }>(
+/** A metrics handler: `metrics` gets the request's window and interval, its result is converted. */
+function metricsHandler<Request extends { from?: Timestamp; to?: Timestamp; interval: string }>(
   metrics: (
     principal: Principal,
     request: Request,
-    window: MetricsWindow,
+    window: MetricsRequest,
   ) => Promise<TrafficMetrics>,
 ) {
-  return async (request: Request, context: HandlerContext) => ({
-    metrics: metricsToProto(
-      await metrics(principalOf(context), request, timeWindowFromProto(request)),
-    ),
-  });
+  return async (request: Request, context: HandlerContext) => {
+    const result = await metrics(principalOf(context), request, metricsRequestFromProto(request));
+    return {
+      metrics: metricsToProto(result),
+      series: (result.series ?? []).map(trafficBucketToProto),
+    };
+  };
 }
 
 export function operatorConfigMethods(fleet: Fleet): ConfigMethods {

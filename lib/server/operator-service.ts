@@ -22,6 +22,8 @@ import {
   roleFromProto,
 } from "../wire/index.ts";
 import { operatorConfigMethods } from "./operator-config.ts";
+import { operatorMemberMethods } from "./operator-members.ts";
+import { operatorObservabilityMethods } from "./operator-observability.ts";
 import { operatorTelemetryMethods } from "./operator-telemetry.ts";
 import { operatorTenancyMethods, principalOf } from "./operator-tenancy.ts";
 
@@ -39,6 +41,8 @@ export function operatorService(
     ...operatorTenancyMethods(fleet),
     ...operatorConfigMethods(fleet),
     ...operatorTelemetryMethods(fleet),
+    ...operatorObservabilityMethods(fleet),
+    ...operatorMemberMethods(fleet),
     // As REST's /v1/agents/{agent_id}/config and its commands, through the same tenancy functions.
     async getAgentConfig(request, context) {
       const agentId = agentIdFromProto(request);

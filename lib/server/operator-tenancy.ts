@@ -1,5 +1,3 @@
-import type { JsonObject } from "@bufbuild/protobuf";
-import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import { operatorPrincipal, type Principal } from "../auth/index.ts";
 import { DroverError } from "../errors/index.ts";
@@ -30,6 +28,7 @@ import {
 } from "../tenancy/index.ts";
 import {
   agentToProto,
+  eventToProto,
   organizationToProto,
   workspaceInputFromProto,
   workspacePatchFromProto,
@@ -66,7 +65,7 @@ export function principalOf(context: HandlerContext): Principal {
 }
 
 /** Zero means "not given" in proto3; REST's defaults apply. */
-function page(request: PageRequest): PageRequest {
+export function page(request: PageRequest): PageRequest {
   return { page: request.page || 1, perPage: request.perPage || 20 };
 }
 
@@ -204,13 +203,7 @@ export function operatorTenancyMethods(fleet: Fleet): TenancyMethods {
       if (filter.workspaceId) await getWorkspace(deps, principalOf(context), filter.workspaceId);
       const after = request.afterSeq === undefined ? undefined : Number(request.afterSeq);
       for await (const event of watch(fleet, filter, after, context.signal)) {
-        yield {
-          seq: BigInt(event.seq),
-          type: event.type,
-          subjectId: event.subjectId,
-          at: timestampFromDate(event.at),
-          data: (event.data ?? {}) as JsonObject,
-        };
+        yield eventToProto(event);
       }
     },
   };

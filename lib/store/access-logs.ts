@@ -39,7 +39,7 @@ function checkRow(row: NewAccessLog, at: string): void {
 }
 
 function filterSql(filter: AccessLogFilter): SQL | undefined {
-  const { workspaceId, agentId, from, to, status } = filter;
+  const { workspaceId, agentId, from, to, status, host } = filter;
   if (from !== undefined) checkDate("from", from);
   if (to !== undefined) checkDate("to", to);
   if (status !== undefined && !Number.isInteger(status)) {
@@ -51,6 +51,7 @@ function filterSql(filter: AccessLogFilter): SQL | undefined {
     from === undefined ? undefined : gte(accessLogs.timestamp, from),
     to === undefined ? undefined : lt(accessLogs.timestamp, to),
     status === undefined ? undefined : eq(accessLogs.status, status),
+    host === undefined ? undefined : eq(accessLogs.host, host),
   );
 }
 
@@ -59,6 +60,19 @@ function statusClass(low: number) {
   return sql<number>`coalesce(sum(${accessLogs.status} BETWEEN ${low} AND ${low + 99}), 0)`.mapWith(
     Number,
   );
+}
+
+/** The aggregates of stats and series: a row's columns, summed over the group. */
+function statsColumns() {
+  return {
+    total: count(),
+    status2xx: statusClass(200),
+    status3xx: statusClass(300),
+    status4xx: statusClass(400),
+    status5xx: statusClass(500),
+    bodyBytesSent: sql<number>`coalesce(sum(${accessLogs.bodyBytesSent}), 0)`.mapWith(Number),
+    requestBytes: sql<number>`coalesce(sum(${accessLogs.requestBytes}), 0)`.mapWith(Number),
+  };
 }
 
 export function createAccessLogRepository(run: Runner): AccessLogRepository {
@@ -125,20 +139,7 @@ export function createAccessLogRepository(run: Runner): AccessLogRepository {
 
     stats: (filter = {}) =>
       run(async (db) => {
-        const [row] = await db
-          .select({
-            total: count(),
-            status2xx: statusClass(200),
-            status3xx: statusClass(300),
-            status4xx: statusClass(400),
-            status5xx: statusClass(500),
-            bodyBytesSent: sql<number>`coalesce(sum(${accessLogs.bodyBytesSent}), 0)`.mapWith(
-              Number,
-            ),
-            requestBytes: sql<number>`coalesce(sum(${accessLogs.requestBytes}), 0)`.mapWith(Number),
-          })
-          .from(accessLogs)
-          .where(filterSql(filter));
+        const [row] = await db.select(statsColumns()).from(accessLogs).where(filterSql(filter));
         return (
           row ?? {
             total: 0,
@@ -150,6 +151,25 @@ export function createAccessLogRepository(run: Runner): AccessLogRepository {
             requestBytes: 0,
           }
         );
+      }),
+
+    series: (filter, bucketMs) =>
+      run(async (db) => {
+        if (!Number.isSafeInteger(bucketMs) || bucketMs < 1) {
+          throw invalidField("bucketMs", "must be a positive integer");
+        }
+        checkDate("from", filter.from);
+        // Timestamps are integer milliseconds: integer division puts each row in its bucket.
+        const bucket =
+          sql<number>`(${accessLogs.timestamp} - ${filter.from.getTime()}) / ${bucketMs}`
+            .mapWith(Number)
+            .as("bucket");
+        return db
+          .select({ bucket, ...statsColumns() })
+          .from(accessLogs)
+          .where(filterSql(filter))
+          .groupBy(sql`bucket`)
+          .orderBy(sql`bucket`);
       }),
   };
 }

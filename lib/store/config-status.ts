@@ -3,7 +3,7 @@ import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
 import { invalidField } from "../errors/index.ts";
 import { isForeignKeyViolation } from "./errors.ts";
 import type { Runner } from "./runner.ts";
-import { agentConfigStatus, configApplyStates } from "./schema.ts";
+import { agentConfigStatus, agents, configApplyStates } from "./schema.ts";
 import type { ConfigReport, ConfigStatusRepository, ConfigStatusRow } from "./types.ts";
 import { checkDate, checkText, notFound, returned } from "./validate.ts";
 
@@ -129,6 +129,29 @@ export function createConfigStatusRepository(run: Runner): ConfigStatusRepositor
     },
 
     setDesiredMany,
+
+    rollout: (workspaceId) =>
+      run(async (db) => {
+        checkText("workspaceId", workspaceId);
+        const s = agentConfigStatus;
+        const applied = sql`coalesce(${s.appliedVersion} = ${s.desiredVersion}, 0)`;
+        const failed = sql`(NOT ${applied} AND ${s.state} IN ('failed', 'rolled_back'))`;
+        const setAside = sql`(SELECT count(*) FROM json_each(${s.hosts}) WHERE json_extract(value, '$.status') = 'set_aside')`;
+        const total = (expression: SQL) =>
+          sql<number>`coalesce(sum(${expression}), 0)`.mapWith(Number);
+        const [row] = await db
+          .select({
+            agents: sql<number>`count(*)`.mapWith(Number),
+            applied: total(applied),
+            failed: total(failed),
+            setAsideHosts: total(setAside),
+          })
+          .from(agents)
+          .leftJoin(s, eq(s.agentId, agents.id))
+          .where(eq(agents.workspaceId, workspaceId));
+        const counts = row ?? { agents: 0, applied: 0, failed: 0, setAsideHosts: 0 };
+        return { ...counts, pending: counts.agents - counts.applied - counts.failed };
+      }),
 
     report: (agentId, report) =>
       run(async (db) => {

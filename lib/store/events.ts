@@ -1,4 +1,4 @@
-import { asc, gt, max } from "drizzle-orm";
+import { asc, desc, gt, lt, max } from "drizzle-orm";
 import { invalidField } from "../errors/index.ts";
 import type { Runner } from "./runner.ts";
 import { events } from "./schema.ts";
@@ -27,6 +27,19 @@ export function createEventRepository(run: Runner): EventRepository {
           .from(events)
           .where(gt(events.seq, afterSeq))
           .orderBy(asc(events.seq))
+          .limit(limit);
+      }),
+
+    listBefore: (beforeSeq, limit) =>
+      run(async (db) => {
+        if (beforeSeq !== undefined && !Number.isInteger(beforeSeq))
+          throw invalidField("beforeSeq", "must be an integer");
+        checkLimit(limit);
+        return db
+          .select()
+          .from(events)
+          .where(beforeSeq === undefined ? undefined : lt(events.seq, beforeSeq))
+          .orderBy(desc(events.seq))
           .limit(limit);
       }),
 

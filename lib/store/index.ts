@@ -28,6 +28,7 @@ export {
 export { configApplyStates, deploymentModes, FLEET_SCOPE } from "./schema.ts";
 export { openStore } from "./store.ts";
 export type {
+  AccessLogBucket,
   AccessLogFilter,
   AccessLogRepository,
   AccessLogRow,
@@ -67,6 +68,7 @@ export type {
   JoinTokenRepository,
   JoinTokenRow,
   LocationSpec,
+  MemberRow,
   MembershipRepository,
   MembershipRole,
   MembershipRow,
@@ -95,6 +97,7 @@ export type {
   RewriteFlag,
   RewriteRule,
   Role,
+  RolloutCounts,
   Store,
   StoreOptions,
   TargetAgents,

@@ -1,11 +1,11 @@
-import { and, asc, eq } from "drizzle-orm";
+import { and, asc, count, eq, inArray } from "drizzle-orm";
 import { invalidField } from "../errors/index.ts";
 import { isForeignKeyViolation } from "./errors.ts";
 import type { Runner } from "./runner.ts";
-import { FLEET_SCOPE, type MembershipRole, memberships, organizations } from "./schema.ts";
+import { FLEET_SCOPE, type MembershipRole, memberships, organizations, users } from "./schema.ts";
 import { atomically } from "./transaction.ts";
 import type { MembershipRepository } from "./types.ts";
-import { checkText, notFound, returned } from "./validate.ts";
+import { checkIds, checkLimit, checkOffset, checkText, notFound, returned } from "./validate.ts";
 
 const ROLES: readonly MembershipRole[] = ["owner", "admin", "viewer"];
 
@@ -61,6 +61,60 @@ export function createMembershipRepository(run: Runner): MembershipRepository {
           .where(eq(memberships.userId, userId))
           .orderBy(asc(memberships.scope)),
       ),
+
+    get: (userId, scope) =>
+      run(async (db) => {
+        const [row] = await db
+          .select()
+          .from(memberships)
+          .where(and(eq(memberships.userId, userId), eq(memberships.scope, scope)));
+        return row ?? null;
+      }),
+
+    listMembers: (scope, { limit, offset }) =>
+      run(async (db) => {
+        checkText("scope", scope);
+        checkLimit(limit);
+        checkOffset(offset);
+        return db
+          .select({
+            userId: memberships.userId,
+            email: users.email,
+            role: memberships.role,
+            createdAt: memberships.createdAt,
+          })
+          .from(memberships)
+          .innerJoin(users, eq(users.id, memberships.userId))
+          .where(eq(memberships.scope, scope))
+          .orderBy(asc(memberships.createdAt), asc(memberships.userId))
+          .limit(limit)
+          .offset(offset);
+      }),
+
+    countMembers: (scope, role) =>
+      run(async (db) => {
+        const [row] = await db
+          .select({ n: count() })
+          .from(memberships)
+          .where(
+            and(
+              eq(memberships.scope, scope),
+              role === undefined ? undefined : eq(memberships.role, role),
+            ),
+          );
+        return row?.n ?? 0;
+      }),
+
+    listForUsers: (userIds) =>
+      run(async (db) => {
+        checkIds("userIds", userIds);
+        if (userIds.length === 0) return [];
+        return db
+          .select()
+          .from(memberships)
+          .where(inArray(memberships.userId, [...userIds]))
+          .orderBy(asc(memberships.userId), asc(memberships.scope));
+      }),
 
     delete: (userId, scope) =>
       run(async (db) => {

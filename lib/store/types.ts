@@ -252,6 +252,15 @@ export interface MembershipRow {
   createdAt: Date;
 }
 
+/** A membership with the member's email: one row of an organization's member list. */
+export interface MemberRow {
+  userId: string;
+  email: string;
+  role: MembershipRole;
+  /** When the membership was made. */
+  createdAt: Date;
+}
+
 export interface WorkspaceRow {
   id: string;
   organizationId: string;
@@ -331,6 +340,13 @@ export interface MembershipRepository {
   upsert(row: MembershipRow): Promise<MembershipRow>;
   /** Ordered by scope ("*" sorts before alphanumeric organization ids). */
   listForUser(userId: string): Promise<MembershipRow[]>;
+  get(userId: string, scope: string): Promise<MembershipRow | null>;
+  /** A page of the scope's members with their emails, in the order they became members. */
+  listMembers(scope: string, options: PageOptions): Promise<MemberRow[]>;
+  /** How many members the scope has; with `role`, only those holding it. */
+  countMembers(scope: string, role?: MembershipRole): Promise<number>;
+  /** Every membership of these users (one page of them), ordered by user, then scope. */
+  listForUsers(userIds: readonly string[]): Promise<MembershipRow[]>;
   delete(userId: string, scope: string): Promise<boolean>;
 }
 
@@ -409,6 +425,8 @@ export interface EventRepository {
   append(event: NewEvent): Promise<EventRow>;
   /** Events with seq > afterSeq, oldest first. */
   listSince(afterSeq: number, limit: number): Promise<EventRow[]>;
+  /** Events with seq < beforeSeq (all without it), newest first. */
+  listBefore(beforeSeq: number | undefined, limit: number): Promise<EventRow[]>;
   /** 0 when there are no events. */
   latestSeq(): Promise<number>;
 }
@@ -569,6 +587,8 @@ export interface AccessLogFilter {
   to?: Date;
   /** Only this HTTP status. */
   status?: number;
+  /** Only requests for this host (nginx's $host: lowercase, no port). */
+  host?: string;
 }
 
 /** Aggregates over the access logs a filter matches. */
@@ -651,6 +671,19 @@ export interface AccessLogRepository {
   list(options: AccessLogFilter & { limit: number; offset?: number }): Promise<AccessLogRow[]>;
   count(filter?: AccessLogFilter): Promise<number>;
   stats(filter?: AccessLogFilter): Promise<AccessLogStats>;
+  /**
+   * stats per bucket of `bucketMs` from `from` (bucket n holds [from + n·bucketMs,
+   * from + (n+1)·bucketMs)), in one GROUP BY; buckets without rows are left out.
+   */
+  series(
+    filter: AccessLogFilter & { from: Date; to: Date },
+    bucketMs: number,
+  ): Promise<AccessLogBucket[]>;
+}
+
+export interface AccessLogBucket extends AccessLogStats {
+  /** The bucket's index from the window's start. */
+  bucket: number;
 }
 
 export interface ConfigStatusRow {
@@ -709,6 +742,24 @@ export interface ConfigStatusRepository {
   ): Promise<ConfigStatusRow[]>;
   /** Records the agent's report on a delivery; success also moves appliedVersion. */
   report(agentId: string, report: ConfigReport): Promise<ConfigStatusRow>;
+  /** How far the workspace's agents are with their desired configuration, in one aggregate query. */
+  rollout(workspaceId: string): Promise<RolloutCounts>;
+}
+
+/**
+ * A workspace's agents by where their configuration stands; each agent counts
+ * once: applied wins, then failed, the rest (no status yet included) pend.
+ */
+export interface RolloutCounts {
+  agents: number;
+  /** The applied version is the desired one. */
+  applied: number;
+  /** Not applied, and the latest delivery failed or was rolled back. */
+  failed: number;
+  /** Neither: on its way, or the agent never had a session. */
+  pending: number;
+  /** (agent, virtual host) pairs left out of agents' desired configuration. */
+  setAsideHosts: number;
 }
 
 export interface AgentTlsCertificateRow {

@@ -7,6 +7,20 @@ interface Scoped {
   organization_id?: unknown;
 }
 
+/** The workspaces of the principal's organizations now; undefined for fleet-wide roles (all). */
+export async function visibleWorkspaceIds(
+  deps: TenancyDeps,
+  principal: Principal,
+): Promise<Set<string> | undefined> {
+  if (principal.fleetRole) return undefined;
+  const workspaces = await deps.store.workspaces.list({
+    organizationIds: [...principal.organizationRoles.keys()],
+    limit: Number.MAX_SAFE_INTEGER,
+    offset: 0,
+  });
+  return new Set(workspaces.map((workspace) => workspace.id));
+}
+
 /**
  * Which events a principal may watch: fleet-wide roles see everything; others
  * see events about their organizations and those organizations' workspaces,
@@ -17,14 +31,9 @@ export async function eventVisibility(
   deps: TenancyDeps,
   principal: Principal,
 ): Promise<(event: FleetEvent) => boolean> {
-  if (principal.fleetRole) return () => true;
+  const workspaceIds = await visibleWorkspaceIds(deps, principal);
+  if (!workspaceIds) return () => true;
   const organizations = new Set(principal.organizationRoles.keys());
-  const workspaces = await deps.store.workspaces.list({
-    organizationIds: [...organizations],
-    limit: Number.MAX_SAFE_INTEGER,
-    offset: 0,
-  });
-  const workspaceIds = new Set(workspaces.map((workspace) => workspace.id));
   return (event) => {
     const data = (event.data ?? {}) as Scoped;
     if (

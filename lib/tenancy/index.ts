@@ -30,6 +30,12 @@ export {
 export { configLimits } from "./config-validate.ts";
 export { defaultSlug, ensureDefaultWorkspace, findDefaultWorkspace } from "./default-workspace.ts";
 export type { PageOf, PageRequest, TenancyDeps } from "./deps.ts";
+export {
+  EVENT_HISTORY_LIMIT_MAX,
+  type EventHistoryPage,
+  type EventHistoryQuery,
+  eventHistory,
+} from "./event-history.ts";
 export { eventVisibility } from "./event-visibility.ts";
 export {
   type AgentFileInput,
@@ -40,6 +46,16 @@ export {
   updateFile,
 } from "./files.ts";
 export {
+  addMember,
+  listMembers,
+  listUsers,
+  type MemberInput,
+  removeMember,
+  type UserWithRoles,
+  updateMember,
+} from "./members.ts";
+export { listOpenAlerts, type VisibleAlert } from "./open-alerts.ts";
+export {
   createOrganization,
   deleteOrganization,
   getOrganization,
@@ -47,15 +63,22 @@ export {
   type OrganizationInput,
   updateOrganization,
 } from "./organizations.ts";
+export { workspaceRollout } from "./rollout.ts";
 export {
   ACCESS_LOG_LIMIT_MAX,
   type AccessLogQuery,
   agentMetrics,
+  type MetricsRequest,
   type MetricsWindow,
   queryAccessLogs,
   type TrafficMetrics,
   workspaceMetrics,
 } from "./traffic.ts";
+export {
+  type MetricsInterval,
+  metricsIntervals,
+  type TrafficBucket,
+} from "./traffic-series.ts";
 export {
   createUpstream,
   deleteUpstream,

@@ -6,6 +6,7 @@ import { authorizeAgent } from "./agents.ts";
 import { workspaceForConfig } from "./config-scope.ts";
 import { checkInt, configLimits } from "./config-validate.ts";
 import type { PageOf, TenancyDeps } from "./deps.ts";
+import { checkInterval, type TrafficBucket, trafficSeries } from "./traffic-series.ts";
 
 /** Access logs and the metrics computed from them. */
 
@@ -20,6 +21,8 @@ export interface AccessLogQuery {
   from?: Date;
   to?: Date;
   status?: number;
+  /** A host name as the request named it (nginx's $host); compared in lowercase. */
+  host?: string;
   /** 1-1000. */
   limit: number;
 }
@@ -32,6 +35,8 @@ export interface TrafficMetrics {
   activeConnections: number;
   bandwidth: { inBytes: number; outBytes: number };
   statusCodes: { "2xx": number; "3xx": number; "4xx": number; "5xx": number };
+  /** Every bucket of the window, when the request named an interval. */
+  series?: TrafficBucket[];
 }
 
 export const ACCESS_LOG_LIMIT_MAX = 1000;
@@ -52,6 +57,11 @@ function checkOrder(from: Date | undefined, to: Date | undefined): void {
 
 /** A metrics request's window: either bound may be left out (NxMesh: the last 24 hours). */
 export type MetricsWindow = Partial<TimeWindow>;
+
+/** A window and, optionally, an interval (1m … 1d): then the answer carries the series. */
+export interface MetricsRequest extends MetricsWindow {
+  interval?: string;
+}
 
 const defaultMetricsSpanMs = 86_400_000;
 
@@ -78,11 +88,16 @@ export async function queryAccessLogs(
     throw invalidField("limit", `must be an integer from 1 to ${ACCESS_LOG_LIMIT_MAX}`);
   }
   if (query.status !== undefined) checkInt("status_code", query.status, configLimits.statusCode);
+  // What nginx's $host can hold: a name, an IPv4 address or a bracketed IPv6 one.
+  if (query.host !== undefined && !/^[A-Za-z0-9._:[\]-]{1,253}$/.test(query.host)) {
+    throw invalidField("host", "must be a host name or address of 1 to 253 characters");
+  }
   const filter: AccessLogFilter = {
     workspaceId,
     from: query.from,
     to: query.to,
     status: query.status,
+    host: query.host?.toLowerCase(),
   };
   const [items, total] = await Promise.all([
     deps.store.accessLogs.list({ ...filter, limit: query.limit }),
@@ -122,24 +137,40 @@ function metricsOf(
   };
 }
 
+/** The metrics, with the series over the same filter when an interval's width was asked for. */
+async function withSeries(
+  metrics: TrafficMetrics,
+  deps: TenancyDeps,
+  filter: { workspaceId?: string; agentId?: string },
+  window: TimeWindow,
+  width: number | undefined,
+): Promise<TrafficMetrics> {
+  if (width === undefined) return metrics;
+  return { ...metrics, series: await trafficSeries(deps.store, filter, window, width) };
+}
+
 export async function workspaceMetrics(
   deps: TenancyDeps,
   principal: Principal,
   workspaceId: string,
-  requested: MetricsWindow,
+  requested: MetricsRequest,
 ): Promise<TrafficMetrics> {
   await workspaceForConfig(deps, principal, workspaceId, false);
   const window = resolveWindow(requested, deps.clock.now());
+  const width =
+    requested.interval === undefined ? undefined : checkInterval(requested.interval, window);
   let connections = 0;
   for (let offset = 0; ; offset += 1000) {
     const agents = await deps.store.agents.list({ workspaceId, limit: 1000, offset });
     for (const agent of agents) connections += nginxConnections(agent);
     if (agents.length < 1000) break;
   }
-  return metricsOf(
-    await deps.store.accessLogs.stats({ workspaceId, ...window }),
+  return withSeries(
+    metricsOf(await deps.store.accessLogs.stats({ workspaceId, ...window }), window, connections),
+    deps,
+    { workspaceId },
     window,
-    connections,
+    width,
   );
 }
 
@@ -152,16 +183,21 @@ export async function agentMetrics(
   fleet: Fleet,
   principal: Principal,
   agentId: string,
-  requested: MetricsWindow,
+  requested: MetricsRequest,
 ): Promise<TrafficMetrics> {
   const agent = await fleet.deps.store.agents.get(agentId);
   if (!agent) throw new DroverError("not_found", `agent ${agentId} not found`);
   await authorizeAgent(fleet, principal, agent, false);
   const window = resolveWindow(requested, fleet.deps.clock.now());
-  const stats = await fleet.deps.store.accessLogs.stats({
-    agentId,
-    workspaceId: agent.workspaceId ?? undefined,
-    ...window,
-  });
-  return metricsOf(stats, window, nginxConnections(agent));
+  const width =
+    requested.interval === undefined ? undefined : checkInterval(requested.interval, window);
+  const filter = { agentId, workspaceId: agent.workspaceId ?? undefined };
+  const stats = await fleet.deps.store.accessLogs.stats({ ...filter, ...window });
+  return withSeries(
+    metricsOf(stats, window, nginxConnections(agent)),
+    fleet.deps,
+    filter,
+    window,
+    width,
+  );
 }

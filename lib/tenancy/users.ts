@@ -7,7 +7,7 @@ import {
   verifyPassword,
 } from "../auth/index.ts";
 import { DroverError, invalidField } from "../errors/index.ts";
-import { noChanges } from "../events/index.ts";
+import { type EventTransaction, noChanges } from "../events/index.ts";
 import { newId } from "../ids/index.ts";
 import type { UserRow } from "../store/index.ts";
 import type { TenancyDeps } from "./deps.ts";
@@ -25,12 +25,16 @@ export interface CreateUserInput {
 
 const roles: readonly MemberRole[] = ["owner", "admin", "viewer"];
 
+export function checkMemberRole(role: MemberRole): void {
+  if (!roles.includes(role)) throw invalidField("role", "must be owner, admin or viewer");
+}
+
 /** Creates a user with one membership, in one transaction. Callers check who may do this. */
 export async function createUser(deps: TenancyDeps, input: CreateUserInput): Promise<UserRow> {
   const email = input.email.toLowerCase();
   checkEmail("email", email);
   checkPasswordStrength(input.password);
-  if (!roles.includes(input.role)) throw invalidField("role", "must be owner, admin or viewer");
+  checkMemberRole(input.role);
   let scope = "*";
   if (input.organizationSlug) {
     const organization = await deps.store.organizations.getBySlug(input.organizationSlug);
@@ -39,25 +43,51 @@ export async function createUser(deps: TenancyDeps, input: CreateUserInput): Pro
     scope = organization.id;
   }
   const passwordHash = await hashPassword(input.password);
-  const now = deps.clock.now();
-  return deps.events.commit(async (tx) => {
-    const user = await tx.users.insert({
-      id: newId("usr"),
+  const at = deps.clock.now();
+  return deps.events.commit((tx) =>
+    insertUser(tx, {
       email,
       passwordHash,
       passwordChangeRequired: input.passwordChangeRequired ?? false,
-      createdAt: now,
-      updatedAt: now,
-    });
-    await tx.memberships.upsert({ userId: user.id, scope, role: input.role, createdAt: now });
-    await tx.emit({
-      type: "user.created",
-      subjectId: user.id,
-      data: { email, role: input.role, scope },
-      changes: noChanges,
-    });
-    return user;
+      role: input.role,
+      scope,
+      at,
+    }),
+  );
+}
+
+/**
+ * Inside a transaction: the user, their one membership and user.created.
+ * The email is already checked and folded, the password already hashed.
+ */
+export async function insertUser(
+  tx: EventTransaction,
+  input: {
+    email: string;
+    passwordHash: string;
+    passwordChangeRequired: boolean;
+    role: MemberRole;
+    scope: string;
+    at: Date;
+  },
+): Promise<UserRow> {
+  const { email, role, scope, at } = input;
+  const user = await tx.users.insert({
+    id: newId("usr"),
+    email,
+    passwordHash: input.passwordHash,
+    passwordChangeRequired: input.passwordChangeRequired,
+    createdAt: at,
+    updatedAt: at,
   });
+  await tx.memberships.upsert({ userId: user.id, scope, role, createdAt: at });
+  await tx.emit({
+    type: "user.created",
+    subjectId: user.id,
+    data: { email, role, scope },
+    changes: noChanges,
+  });
+  return user;
 }
 
 export const firstAdminEmail = "admin@drover.local";

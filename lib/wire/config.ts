@@ -365,6 +365,7 @@ export function accessLogQueryFromProto(request: QueryAccessLogsRequest): Access
     from: dateOf(request.from),
     to: dateOf(request.to),
     status: request.statusCode,
+    host: request.host,
     limit: request.limit ?? restDefaults.accessLogLimit,
   };
 }

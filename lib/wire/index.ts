@@ -34,7 +34,16 @@ export {
   roleFromProto,
   workspaceToProto,
 } from "./convert.ts";
+export { memberToProto, userWithRolesToProto } from "./members.ts";
 export { nginxStatusFromProto, nginxStatusToProto } from "./nginx-status.ts";
+export {
+  eventHistoryQueryFromProto,
+  eventToProto,
+  metricsRequestFromProto,
+  openAlertToProto,
+  rolloutToProto,
+  trafficBucketToProto,
+} from "./observability.ts";
 export {
   agentMessageFromProto,
   agentMessageToProto,

@@ -924,6 +924,7 @@ describe("access logs and metrics", () => {
       [{ workspaceId: ws, ...grpcWindow }, window],
       [{ workspaceId: ws, ...grpcWindow, statusCode: 500 }, `${window}&status_code=500`],
       [{ workspaceId: ws, ...grpcWindow, limit: 2 }, `${window}&limit=2`],
+      [{ workspaceId: ws, host: "api.example.com" }, "host=api.example.com"],
       [{ workspaceId: ws, from: timestampFromDate(to) }, `from=${to.toISOString()}`],
     ];
     for (const [request, query] of queries) {

@@ -1167,7 +1167,7 @@ describe("access logs and metrics", () => {
     // The window is [10:00, 10:01): 60 seconds.
     const rows = [
       log(t(0, 0), 200, 1000),
-      log(t(0, 10), 204, 0),
+      log(t(0, 10), 204, 0, { host: "www.example.com" }),
       log(t(0, 20), 301, 50, { agentId: agent2 }),
       log(t(0, 30), 404, 100),
       log(t(0, 40), 500, 123, { agentId: agent2 }),
@@ -1235,6 +1235,14 @@ describe("access logs and metrics", () => {
       ],
       meta: { total: 1, limit: 100 },
     });
+    // Issue 11, access logs by host: nginx's $host, compared in lowercase.
+    const byHost = body(await get(`${ws}/access-logs?${window}&host=WWW.example.com`));
+    expect((byHost.data as Json[]).map((row) => row.id)).toEqual([rows[1]?.id]);
+    expect(byHost.meta).toEqual({ total: 1, limit: 100 });
+    expect(body(await get(`${ws}/access-logs?${window}&host=api.example.com`)).meta).toEqual({
+      total: 5,
+      limit: 100,
+    });
     const latest = await get(`${ws}/access-logs?${window}&limit=2`);
     expect(data(latest).map((row) => row.timestamp)).toEqual([
       "2026-03-02T10:00:59.000Z",
@@ -1258,6 +1266,7 @@ describe("access logs and metrics", () => {
       [`${ws}/access-logs?limit=ten`, "limit"],
       [`${ws}/access-logs?status_code=99`, "status_code"],
       [`${ws}/access-logs?status_code=5xx`, "status_code"],
+      [`${ws}/access-logs?host=a%20b`, "host"],
       [`${ws}/access-logs?page=2`, "page"],
       [`${ws}/metrics?from=yesterday`, "from"],
       [`${ws}/metrics?from=${t(1).toISOString()}&to=${t(0).toISOString()}`, "to"],

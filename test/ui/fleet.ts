@@ -1,6 +1,7 @@
 /** What the UI tests set up on a fleet run by the e2e harness, and signing in through the UI. */
 import { readFile } from "node:fs/promises";
 import type { Harness } from "../e2e/harness.ts";
+import { httpsClient } from "../support/https-client.ts";
 import type { WatchedPage } from "./browser.ts";
 
 export interface Credentials {
@@ -43,4 +44,22 @@ export async function signIn(
   await page.getByRole("button", { name: "Sign in" }).click();
   await page.waitForURL((at) => at.pathname !== "/login");
   release();
+}
+
+/**
+ * The first admin with the forced change already done over REST, for tests whose subject is
+ * not that change (the journey does it in the browser).
+ */
+export async function changedAdmin(h: Harness, origin: string): Promise<Credentials> {
+  const first = await initialAdmin(h);
+  const call = httpsClient(origin, { caPem: await readFile(h.path("server/ca.pem"), "utf8") });
+  const login = await call("POST", "/v1/auth/login", { body: first });
+  const token = (login.body as { access_token: string }).access_token;
+  const password = "a password only this test knows";
+  const changed = await call("POST", "/v1/auth/password", {
+    token,
+    body: { current_password: first.password, new_password: password },
+  });
+  if (changed.status >= 300) throw new Error(`changing the initial password: ${changed.text}`);
+  return { email: first.email, password };
 }

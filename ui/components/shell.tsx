@@ -1,27 +1,27 @@
 import type { ComponentChildren } from "preact";
+import { useEffect, useState } from "preact/hooks";
 import { connectionState } from "../live.ts";
 import { location } from "../router.ts";
 import { me, signOut } from "../session.ts";
-
-const links = [
-  ["/", "Overview"],
-  ["/agents", "Agents"],
-  ["/agents/new", "Add a machine"],
-  ["/upstreams", "Upstreams"],
-  ["/virtual-hosts", "Virtual hosts"],
-] as const;
+import { type NavLink, navLinks } from "./nav-links.ts";
 
 /** The part of the main nav that the current path belongs to (the longest matching link). */
-function currentLink(path: string): string {
+function currentLink(links: readonly NavLink[], path: string): string {
   const matches = links
-    .map(([href]) => href)
+    .map((link) => link.href)
     .filter((href) => (href === "/" ? path === "/" : path === href || path.startsWith(`${href}/`)));
   return matches.sort((a, b) => b.length - a.length)[0] ?? "";
 }
 
 export function Shell(props: { children: ComponentChildren }) {
-  const current = currentLink(location.value.path);
+  const session = me.value;
+  const links = navLinks.filter((link) => !link.shownTo || (session && link.shownTo(session)));
+  const path = location.value.path;
+  const current = currentLink(links, path);
   const live = connectionState.value === "live";
+  // On a phone the links hide behind "Menu"; going somewhere folds them away again.
+  const [menuOpen, setMenuOpen] = useState(false);
+  useEffect(() => setMenuOpen(false), [path]);
   return (
     <div class="shell">
       <a class="skip" href="#main">
@@ -31,12 +31,21 @@ export function Shell(props: { children: ComponentChildren }) {
         <a class="brand" href="/">
           Drover
         </a>
-        <nav aria-label="Main">
+        <button
+          type="button"
+          class="menu-button"
+          aria-expanded={menuOpen}
+          aria-controls="main-nav"
+          onClick={() => setMenuOpen(!menuOpen)}
+        >
+          Menu
+        </button>
+        <nav id="main-nav" aria-label="Main" class={menuOpen ? "open" : undefined}>
           <ul>
-            {links.map(([href, label]) => (
-              <li key={href}>
-                <a href={href} aria-current={href === current ? "page" : undefined}>
-                  {label}
+            {links.map((link) => (
+              <li key={link.href}>
+                <a href={link.href} aria-current={link.href === current ? "page" : undefined}>
+                  {link.label}
                 </a>
               </li>
             ))}
@@ -46,7 +55,7 @@ export function Shell(props: { children: ComponentChildren }) {
           <span role="status" class={live ? "live on" : "live off"}>
             {live ? "Live" : "Reconnecting…"}
           </span>
-          <span class="who">{me.value?.user?.email}</span>
+          <span class="who">{session?.user?.email}</span>
           <button type="button" onClick={() => void signOut().catch(() => undefined)}>
             Sign out
           </button>

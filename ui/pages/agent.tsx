@@ -2,10 +2,12 @@ import { useEffect, useState } from "preact/hooks";
 import { api, problemOf } from "../api.ts";
 import { FormAlert } from "../components/field.tsx";
 import { Heading } from "../components/heading.tsx";
+import { TrafficCharts } from "../components/traffic-charts.tsx";
 import { useLoad } from "../components/use-load.ts";
 import { formatLabels, parseLabels } from "../filters.ts";
 import { percent, timeAgo } from "../format.ts";
 import { onLiveEvent } from "../live.ts";
+import type { MetricWindow } from "../observe-filters.ts";
 import type { AccessLog, Agent, AgentConfig, CommandResult } from "../types.ts";
 import { loadWorkspaces, workspaceLabel } from "../workspaces.ts";
 
@@ -54,6 +56,7 @@ export function AgentPage(props: { id: string }) {
       <Health agent={agent} />
       <Configuration config={config} />
       <Commands agentId={agent.id} />
+      <Traffic agentId={agent.id} />
       <section aria-labelledby="logs-heading">
         <h2 id="logs-heading">Recent access logs</h2>
         {logs.length === 0 ? (
@@ -88,6 +91,20 @@ export function AgentPage(props: { id: string }) {
           </div>
         )}
       </section>
+    </section>
+  );
+}
+
+function Traffic(props: { agentId: string }) {
+  const [window, setWindow] = useState<MetricWindow>("24h");
+  return (
+    <section aria-labelledby="traffic-heading">
+      <h2 id="traffic-heading">Traffic</h2>
+      <TrafficCharts
+        path={`/v1/agents/${props.agentId}/metrics`}
+        window={window}
+        onWindow={setWindow}
+      />
     </section>
   );
 }

@@ -1,20 +1,17 @@
 import { useEffect, useState } from "preact/hooks";
-import { api, listAll, problemOf } from "../api.ts";
-import { formProblem } from "../api-error.ts";
-import { ConfirmDialog } from "../components/confirm-dialog.tsx";
+import { api, listAll } from "../api.ts";
+import { DeleteDialog } from "../components/delete-dialog.tsx";
 import { Field, FormAlert } from "../components/field.tsx";
 import { Heading } from "../components/heading.tsx";
+import { ResourceForm } from "../components/resource-form.tsx";
+import { ResourceTable } from "../components/resource-table.tsx";
+import { useEditing } from "../components/use-editing.ts";
 import { useLoad } from "../components/use-load.ts";
-import { WorkspaceOptions } from "../components/workspace-options.tsx";
+import { WorkspaceSelect } from "../components/workspace-options.tsx";
 import { onLiveEvent } from "../live.ts";
+import { canWriteWorkspace, writableWorkspaces } from "../roles.ts";
 import type { Agent, Upstream, VirtualHost, VirtualHostStatus } from "../types.ts";
-import {
-  loadWorkspaces,
-  preferredWorkspace,
-  preferWorkspace,
-  workspaceLabel,
-  workspaces,
-} from "../workspaces.ts";
+import { loadWorkspaces, preferredWorkspace, workspaceLabel } from "../workspaces.ts";
 
 /** Which API field paths each form field answers for. */
 const formFields = {
@@ -25,8 +22,7 @@ const formFields = {
   selector: ["target_agents"],
 };
 
-interface HostRow {
-  host: VirtualHost;
+interface HostRow extends VirtualHost {
   status: VirtualHostStatus["agents"];
 }
 
@@ -54,7 +50,7 @@ async function loadHosts(): Promise<HostsView> {
     .sort((a, b) => a.name.localeCompare(b.name));
   const rows = await Promise.all(
     hosts.map(async (host) => ({
-      host,
+      ...host,
       status: (await api<VirtualHostStatus>("GET", `/v1/virtual-hosts/${host.id}/status`)).agents,
     })),
   );
@@ -73,9 +69,8 @@ function rolloutText(entry: VirtualHostStatus["agents"][number]): string {
 
 export function VirtualHostsPage() {
   const { data, problem, reload } = useLoad(loadHosts, []);
-  const [editing, setEditing] = useState<VirtualHost | "new" | undefined>(undefined);
-  const [deleting, setDeleting] = useState<VirtualHost | undefined>(undefined);
-  const [failure, setFailure] = useState("");
+  const { editing, setEditing, deleting, setDeleting, failure, setFailure } =
+    useEditing<VirtualHost>();
   useEffect(
     () =>
       onLiveEvent((event) => {
@@ -86,11 +81,13 @@ export function VirtualHostsPage() {
   return (
     <section>
       <Heading>Virtual hosts</Heading>
-      <div class="actions">
-        <button type="button" class="primary" onClick={() => setEditing("new")}>
-          New virtual host
-        </button>
-      </div>
+      {writableWorkspaces().length > 0 && (
+        <div class="actions">
+          <button type="button" class="primary" onClick={() => setEditing("new")}>
+            New virtual host
+          </button>
+        </div>
+      )}
       {editing && (
         <HostForm
           host={editing === "new" ? undefined : editing}
@@ -101,85 +98,53 @@ export function VirtualHostsPage() {
           }}
         />
       )}
-      <FormAlert
-        messages={[...(problem ? [problem.message] : []), ...(failure ? [failure] : [])]}
+      <FormAlert messages={[problem?.message ?? "", failure].filter(Boolean)} />
+      <ResourceTable
+        caption="Virtual hosts"
+        items={data?.rows}
+        name={(host) => host.name}
+        label={(host) => host.name}
+        columns={[
+          { header: "Server name", cell: (host) => host.server_name },
+          { header: "Port", cell: (host) => host.listen_port },
+          { header: "Workspace", cell: (host) => workspaceLabel(host.workspace_id) },
+          {
+            header: "Rollout",
+            cell: ({ status }) =>
+              status.length === 0 ? (
+                "no agents targeted"
+              ) : (
+                <ul class="rollout">
+                  {status.map((entry) => (
+                    <li key={entry.agent_id}>
+                      <a href={`/agents/${entry.agent_id}`}>
+                        {data?.agentNames.get(entry.agent_id) ?? entry.agent_id}
+                      </a>
+                      : <span class={`badge ${entry.status}`}>{rolloutText(entry)}</span>
+                    </li>
+                  ))}
+                </ul>
+              ),
+          },
+        ]}
+        empty="No virtual hosts yet."
+        writable={(item) => canWriteWorkspace(item.workspace_id)}
+        onEdit={setEditing}
+        onDelete={setDeleting}
       />
-      <div class="table-wrap">
-        <table>
-          <caption>Virtual hosts</caption>
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Server name</th>
-              <th scope="col">Port</th>
-              <th scope="col">Workspace</th>
-              <th scope="col">Rollout</th>
-              <th scope="col">Actions</th>
-            </tr>
-          </thead>
-          <tbody>
-            {(data?.rows ?? []).map(({ host, status }) => (
-              <tr key={host.id}>
-                <th scope="row">{host.name}</th>
-                <td>{host.server_name}</td>
-                <td>{host.listen_port}</td>
-                <td>{workspaceLabel(host.workspace_id)}</td>
-                <td>
-                  {status.length === 0 ? (
-                    "no agents targeted"
-                  ) : (
-                    <ul class="rollout">
-                      {status.map((entry) => (
-                        <li key={entry.agent_id}>
-                          <a href={`/agents/${entry.agent_id}`}>
-                            {data?.agentNames.get(entry.agent_id) ?? entry.agent_id}
-                          </a>
-                          : <span class={`badge ${entry.status}`}>{rolloutText(entry)}</span>
-                        </li>
-                      ))}
-                    </ul>
-                  )}
-                </td>
-                <td class="row-actions">
-                  <button
-                    type="button"
-                    aria-label={`Edit ${host.name}`}
-                    onClick={() => setEditing(host)}
-                  >
-                    Edit
-                  </button>
-                  <button
-                    type="button"
-                    class="danger"
-                    aria-label={`Delete ${host.name}`}
-                    onClick={() => setDeleting(host)}
-                  >
-                    Delete
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-        {data?.rows.length === 0 && <p>No virtual hosts yet.</p>}
-      </div>
       {deleting && (
-        <ConfirmDialog
+        <DeleteDialog
           title={`Delete virtual host ${deleting.name}?`}
+          path={`/v1/virtual-hosts/${deleting.id}`}
           onCancel={() => setDeleting(undefined)}
-          onConfirm={async () => {
-            try {
-              await api("DELETE", `/v1/virtual-hosts/${deleting.id}`);
-              setFailure("");
-            } catch (error) {
-              setFailure(problemOf(error).message);
-            }
+          onDone={(message) => {
+            setFailure(message);
             setDeleting(undefined);
             void reload();
           }}
         >
           <p>Agents stop serving {deleting.server_name} at their next delivery.</p>
-        </ConfirmDialog>
+        </DeleteDialog>
       )}
     </section>
   );
@@ -192,23 +157,19 @@ function HostForm(props: {
 }) {
   const { host } = props;
   const [workspaceId, setWorkspaceId] = useState(
-    host?.workspace_id ?? preferredWorkspace(workspaces.value ?? []),
+    host?.workspace_id ?? preferredWorkspace(writableWorkspaces()),
   );
   const [target, setTarget] = useState(host?.target_agents.type ?? "all");
-  const [errors, setErrors] = useState<{ byField: Record<string, string[]>; general: string[] }>({
-    byField: {},
-    general: [],
-  });
   const upstreams = props.upstreams.filter((upstream) => upstream.workspace_id === workspaceId);
   const currentSelector =
     host?.target_agents.type === "selector" ? host.target_agents.label_selector : "";
   return (
-    <form
-      class="panel"
-      aria-label={host ? `Edit virtual host ${host.name}` : "New virtual host"}
-      onSubmit={async (event) => {
-        event.preventDefault();
-        const form = new FormData(event.currentTarget);
+    <ResourceForm
+      label={host ? `Edit virtual host ${host.name}` : "New virtual host"}
+      submitLabel={host ? "Save" : "Create"}
+      fields={formFields}
+      onDone={props.onDone}
+      submit={(form) => {
         const upstreamId = String(form.get("upstream") ?? "");
         const body = {
           name: String(form.get("name")),
@@ -220,105 +181,87 @@ function HostForm(props: {
               ? { type: "selector", label_selector: String(form.get("label_selector") ?? "") }
               : { type: "all" },
         };
-        try {
-          if (host) await api("PATCH", `/v1/virtual-hosts/${host.id}`, body);
-          else await api("POST", `/v1/workspaces/${workspaceId}/virtual-hosts`, body);
-          props.onDone();
-        } catch (error) {
-          const problem = problemOf(error);
-          setErrors(formProblem(problem, formFields));
-        }
+        return host
+          ? api("PATCH", `/v1/virtual-hosts/${host.id}`, body)
+          : api("POST", `/v1/workspaces/${workspaceId}/virtual-hosts`, body);
       }}
     >
-      {!host && (
-        <Field id="host-workspace" label="Workspace">
-          {(control) => (
-            <select
-              {...control}
-              value={workspaceId}
-              onChange={(event) => {
-                setWorkspaceId(event.currentTarget.value);
-                preferWorkspace(event.currentTarget.value);
-              }}
-            >
-              <WorkspaceOptions choices={workspaces.value ?? []} selected={workspaceId} />
-            </select>
-          )}
-        </Field>
-      )}
-      <Field id="host-name" label="Name" errors={errors.byField.name}>
-        {(control) => <input {...control} name="name" required defaultValue={host?.name} />}
-      </Field>
-      <Field id="host-server-name" label="Server name" errors={errors.byField.serverName}>
-        {(control) => (
-          <input {...control} name="server_name" required defaultValue={host?.server_name} />
-        )}
-      </Field>
-      <Field id="host-port" label="Listen port" errors={errors.byField.listenPort}>
-        {(control) => (
-          <input
-            {...control}
-            name="listen_port"
-            type="number"
-            min={1}
-            max={65535}
-            required
-            defaultValue={host?.listen_port ?? 80}
-          />
-        )}
-      </Field>
-      <Field id="host-upstream" label="Upstream" errors={errors.byField.upstream}>
-        {(control) => (
-          <select {...control} name="upstream">
-            <option value="">None</option>
-            {upstreams.map((upstream) => (
-              <option
-                key={upstream.id}
-                value={upstream.id}
-                selected={upstream.id === host?.locations[0]?.upstream_id}
-              >
-                {upstream.name}
-              </option>
-            ))}
-          </select>
-        )}
-      </Field>
-      <Field id="host-target" label="Target agents">
-        {(control) => (
-          <select
-            {...control}
-            value={target}
-            onChange={(event) =>
-              setTarget(event.currentTarget.value === "selector" ? "selector" : "all")
-            }
-          >
-            <option value="all">All agents</option>
-            <option value="selector">Label selector</option>
-          </select>
-        )}
-      </Field>
-      {target === "selector" && (
-        <Field id="host-selector" label="Label selector" errors={errors.byField.selector}>
-          {(control) => (
-            <input
-              {...control}
-              name="label_selector"
-              required
-              placeholder="env=prod"
-              defaultValue={currentSelector}
+      {(errors) => (
+        <>
+          {!host && (
+            <WorkspaceSelect
+              id="host-workspace"
+              choices={writableWorkspaces()}
+              selected={workspaceId}
+              onChange={setWorkspaceId}
             />
           )}
-        </Field>
+          <Field id="host-name" label="Name" errors={errors.name}>
+            {(control) => <input {...control} name="name" required defaultValue={host?.name} />}
+          </Field>
+          <Field id="host-server-name" label="Server name" errors={errors.serverName}>
+            {(control) => (
+              <input {...control} name="server_name" required defaultValue={host?.server_name} />
+            )}
+          </Field>
+          <Field id="host-port" label="Listen port" errors={errors.listenPort}>
+            {(control) => (
+              <input
+                {...control}
+                name="listen_port"
+                type="number"
+                min={1}
+                max={65535}
+                required
+                defaultValue={host?.listen_port ?? 80}
+              />
+            )}
+          </Field>
+          <Field id="host-upstream" label="Upstream" errors={errors.upstream}>
+            {(control) => (
+              <select {...control} name="upstream">
+                <option value="">None</option>
+                {upstreams.map((upstream) => (
+                  <option
+                    key={upstream.id}
+                    value={upstream.id}
+                    selected={upstream.id === host?.locations[0]?.upstream_id}
+                  >
+                    {upstream.name}
+                  </option>
+                ))}
+              </select>
+            )}
+          </Field>
+          <Field id="host-target" label="Target agents">
+            {(control) => (
+              <select
+                {...control}
+                value={target}
+                onChange={(event) =>
+                  setTarget(event.currentTarget.value === "selector" ? "selector" : "all")
+                }
+              >
+                <option value="all">All agents</option>
+                <option value="selector">Label selector</option>
+              </select>
+            )}
+          </Field>
+          {target === "selector" && (
+            <Field id="host-selector" label="Label selector" errors={errors.selector}>
+              {(control) => (
+                <input
+                  {...control}
+                  name="label_selector"
+                  required
+                  placeholder="env=prod"
+                  defaultValue={currentSelector}
+                />
+              )}
+            </Field>
+          )}
+        </>
       )}
-      <FormAlert messages={errors.general} />
-      <div class="actions">
-        <button type="submit" class="primary">
-          {host ? "Save" : "Create"}
-        </button>
-        <button type="button" onClick={props.onDone}>
-          Cancel
-        </button>
-      </div>
-    </form>
+    </ResourceForm>
   );
 }

@@ -6,9 +6,9 @@ import {
   accessLogJson,
   accessLogQuery,
   Metrics,
-  MetricsQuery,
   metricsJson,
-  timeWindow,
+  metricsRequest,
+  TrafficMetricsQuery,
 } from "../config-schemas.ts";
 import type { RestEnv } from "../env.ts";
 import { type ApiTag, errorResponses, idParams, json } from "../openapi.ts";
@@ -57,8 +57,8 @@ export function trafficRoutes(app: OpenAPIHono<RestEnv>, deps: RestDeps): void {
       tags: ["Traffic"] satisfies ApiTag[],
       summary: "Get a workspace's traffic metrics",
       description:
-        "Requests, status classes, bytes and latency over the window [from, to), computed from the access logs; without `from` and `to`, the last 24 hours.",
-      request: { params: workspaceParams, query: MetricsQuery },
+        "Requests, status classes, bytes and latency over the window [from, to), computed from the access logs; without `from` and `to`, the last 24 hours. With `interval`, also the `series` of buckets for a chart.",
+      request: { params: workspaceParams, query: TrafficMetricsQuery },
       responses: { 200: json(Metrics, "The metrics"), ...errorResponses },
     }),
     async (c) => {
@@ -66,7 +66,7 @@ export function trafficRoutes(app: OpenAPIHono<RestEnv>, deps: RestDeps): void {
         fleet.deps,
         c.get("principal"),
         c.req.valid("param").workspace_id,
-        timeWindow(c.req.valid("query")),
+        metricsRequest(c.req.valid("query")),
       );
       return c.json(metricsJson(metrics), 200);
     },
@@ -79,8 +79,8 @@ export function trafficRoutes(app: OpenAPIHono<RestEnv>, deps: RestDeps): void {
       tags: ["Traffic"] satisfies ApiTag[],
       summary: "Get an agent's traffic metrics",
       description:
-        "Traffic metrics of one agent over the window [from, to), in its current workspace; without `from` and `to`, the last 24 hours.",
-      request: { params: agentParams, query: MetricsQuery },
+        "Traffic metrics of one agent over the window [from, to), in its current workspace; without `from` and `to`, the last 24 hours. With `interval`, also the `series` of buckets for a chart.",
+      request: { params: agentParams, query: TrafficMetricsQuery },
       responses: { 200: json(Metrics, "The metrics"), ...errorResponses },
     }),
     async (c) => {
@@ -88,7 +88,7 @@ export function trafficRoutes(app: OpenAPIHono<RestEnv>, deps: RestDeps): void {
         fleet,
         c.get("principal"),
         c.req.valid("param").agent_id,
-        timeWindow(c.req.valid("query")),
+        metricsRequest(c.req.valid("query")),
       );
       return c.json(metricsJson(metrics), 200);
     },
