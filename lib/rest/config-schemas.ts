@@ -658,6 +658,12 @@ export const AccessLogListQuery = z.strictObject({
     .max(253)
     .optional()
     .openapi({ example: "example.com", description: "Only requests for this host name" }),
+  agent_id: z
+    .string()
+    .min(1)
+    .max(64)
+    .optional()
+    .openapi({ example: "ag-0123456789ab", description: "Only requests this agent served" }),
   limit: z.coerce.number().int().min(1).max(ACCESS_LOG_LIMIT_MAX).default(100),
 });
 
@@ -675,6 +681,7 @@ export function accessLogQuery(query: z.infer<typeof AccessLogListQuery>): Acces
     to: dateOf(query.to),
     status: query.status_code,
     host: query.host,
+    agentId: query.agent_id,
     limit: query.limit,
   };
 }

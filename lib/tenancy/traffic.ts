@@ -21,6 +21,8 @@ export interface AccessLogQuery {
   from?: Date;
   to?: Date;
   status?: number;
+  /** Only this agent's requests. */
+  agentId?: string;
   /** A host name as the request named it (nginx's $host); compared in lowercase. */
   host?: string;
   /** 1-1000. */
@@ -98,6 +100,7 @@ export async function queryAccessLogs(
     to: query.to,
     status: query.status,
     host: query.host?.toLowerCase(),
+    agentId: query.agentId,
   };
   const [items, total] = await Promise.all([
     deps.store.accessLogs.list({ ...filter, limit: query.limit }),

@@ -366,6 +366,7 @@ export function accessLogQueryFromProto(request: QueryAccessLogsRequest): Access
     to: dateOf(request.to),
     status: request.statusCode,
     host: request.host,
+    agentId: request.agentId,
     limit: request.limit ?? restDefaults.accessLogLimit,
   };
 }

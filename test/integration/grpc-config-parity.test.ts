@@ -925,6 +925,7 @@ describe("access logs and metrics", () => {
       [{ workspaceId: ws, ...grpcWindow, statusCode: 500 }, `${window}&status_code=500`],
       [{ workspaceId: ws, ...grpcWindow, limit: 2 }, `${window}&limit=2`],
       [{ workspaceId: ws, host: "api.example.com" }, "host=api.example.com"],
+      [{ workspaceId: ws, agentId: rows[0]?.agentId }, `agent_id=${rows[0]?.agentId}`],
       [{ workspaceId: ws, from: timestampFromDate(to) }, `from=${to.toISOString()}`],
     ];
     for (const [request, query] of queries) {

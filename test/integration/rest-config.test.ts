@@ -1243,6 +1243,8 @@ describe("access logs and metrics", () => {
       total: 5,
       limit: 100,
     });
+    const byAgent = body(await get(`${ws}/access-logs?${window}&agent_id=${agent2}`));
+    expect((byAgent.data as Json[]).map((row) => row.id)).toEqual([rows[4]?.id, rows[2]?.id]);
     const latest = await get(`${ws}/access-logs?${window}&limit=2`);
     expect(data(latest).map((row) => row.timestamp)).toEqual([
       "2026-03-02T10:00:59.000Z",

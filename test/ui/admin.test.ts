@@ -1,25 +1,15 @@
 // Issue 11, Pages: organizations, workspaces, users and roles (for those allowed) in Chromium against the compiled binary.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import type { Browser, BrowserContext, Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { Harness, waitFor } from "../e2e/harness.ts";
-import {
-  checkAccessibility,
-  fleetContext,
-  launchChromium,
-  phone,
-  phoneScrollWidth,
-  screenshot,
-  type WatchedPage,
-  watchPage,
-} from "./browser.ts";
-import { changedAdmin, signIn } from "./fleet.ts";
+import { openFleetBrowser, PageChecks, phone, type WatchedPage, watchPage } from "./browser.ts";
+import { changedAdmin, originOf, signIn } from "./fleet.ts";
 
 setDefaultTimeout(60_000);
 
 let h: Harness;
 let origin: string;
 let browser: Browser;
-let context: BrowserContext;
 let watched: WatchedPage;
 let page: Page;
 let organizationId: string;
@@ -27,13 +17,9 @@ const viewer = { email: "viewer@example.com", password: "a password someone else
 
 beforeAll(async () => {
   h = await Harness.create("ui-admin");
-  const server = await h.startServer();
-  origin = `https://${server.endpoints.http}`;
+  origin = originOf(await h.startServer());
   const admin = await changedAdmin(h, origin);
-  browser = await launchChromium();
-  context = await fleetContext(browser);
-  context.setDefaultTimeout(15_000);
-  watched = await watchPage(context);
+  ({ browser, watched } = await openFleetBrowser());
   page = watched.page;
   await signIn(watched, `${origin}/organizations`, admin);
 });
@@ -43,14 +29,7 @@ afterAll(async () => {
   await h?.cleanup();
 });
 
-const phoneWidths = new Map<string, number>();
-
-async function inspect(name: string, on: WatchedPage = watched): Promise<void> {
-  await screenshot(on.page, name);
-  await checkAccessibility(on.page);
-  phoneWidths.set(name, await phoneScrollWidth(on.page));
-  on.assertClean();
-}
+const checks = new PageChecks(() => watched);
 
 const heading = (name: string, on: Page = page) =>
   on.getByRole("heading", { name, exact: true, level: 1 });
@@ -97,7 +76,7 @@ describe("administration pages", () => {
     await page.getByRole("button", { name: "New organization" }).click();
     await submit({ Name: "Scratch", Slug: "scratch" }, "Create");
     await row("Organizations", "Scratch").waitFor();
-    await inspect("organizations");
+    await checks.inspect("organizations");
     const listed = await h.adminCurl("GET", "/organizations");
     const scratch = (listed.body.data as { id: string; name: string }[]).find(
       (o) => o.name === "Scratch",
@@ -122,7 +101,7 @@ describe("administration pages", () => {
     await deleteRow("Workspaces", "Temp");
     const workspaces = await h.adminCurl("GET", `/organizations/${organizationId}/workspaces`);
     expect((workspaces.body.data as { name: string }[]).map((w) => w.name)).toEqual(["Production"]);
-    await inspect("organization");
+    await checks.inspect("organization");
   });
 
   test("members: a new person needs a password and must change it; roles change; removal asks", async () => {
@@ -142,7 +121,7 @@ describe("administration pages", () => {
     await page.getByLabel("Role", { exact: true }).selectOption("viewer");
     await submit({ Email: viewer.email, Password: viewer.password }, "Add");
     await row("Members", viewer.email).waitFor();
-    await inspect("organization-members");
+    await checks.inspect("organization-members");
     await deleteRow("Members", "ops@example.com");
     const users = await h.adminCurl("GET", "/users");
     const created = (users.body.data as { email: string; password_change_required: boolean }[])
@@ -165,7 +144,7 @@ describe("administration pages", () => {
       ((await directives.getAttribute("aria-describedby")) ?? "").includes("error"),
     );
     refused();
-    await inspect("workspace-settings-error");
+    await checks.inspect("workspace-settings-error");
     await directives.fill("client_max_body_size=10m\ngzip=on");
     await page.getByLabel("Environment variables").fill("TZ=Europe/Paris");
     await page.getByLabel("CPU warning").fill("70");
@@ -183,7 +162,7 @@ describe("administration pages", () => {
     });
     await page.reload();
     expect(await page.getByLabel("CPU warning").inputValue()).toBe("70");
-    await inspect("workspace-settings");
+    await checks.inspect("workspace-settings");
   });
 
   test("Users lists every person with their roles, for fleet admins", async () => {
@@ -191,7 +170,7 @@ describe("administration pages", () => {
     await heading("Users").waitFor();
     await row("Users", "admin@drover.local").waitFor();
     await row("Users", viewer.email).getByText("Acme Corp").waitFor();
-    await inspect("users");
+    await checks.inspect("users");
   });
 
   test("a viewer sees the organization read-only and no Users link", async () => {
@@ -212,13 +191,10 @@ describe("administration pages", () => {
     await as.page.getByRole("button", { name: "Menu" }).click();
     await nav("Organizations", as.page).waitFor();
     expect(await nav("Users", as.page).count()).toBe(0);
-    await inspect("organization-viewer", as);
+    await checks.inspect("organization-viewer", as);
     await other.close();
   });
 
-  test("no administration page scrolls sideways on a 390 px phone", () => {
-    const wide = [...phoneWidths].filter(([, width]) => width > phone.width);
-    expect(phoneWidths.size).toBeGreaterThan(0);
-    expect(Object.fromEntries(wide)).toEqual({});
-  });
+  test("no administration page scrolls sideways on a 390 px phone", () =>
+    checks.expectNoneScrollsSideways());
 });

@@ -4,6 +4,7 @@
  * error the test did not say to expect, screenshots at desktop and phone width,
  * and an axe-core accessibility check.
  */
+import { expect } from "bun:test";
 import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import {
@@ -43,6 +44,27 @@ export function launchChromium(): Promise<Browser> {
  */
 export function fleetContext(browser: Browser): Promise<BrowserContext> {
   return browser.newContext({ ignoreHTTPSErrors: true, viewport: desktop });
+}
+
+/** Chromium, a fleet context and a watched page in it: what every UI test file drives. */
+export interface FleetBrowser {
+  browser: Browser;
+  context: BrowserContext;
+  watched: WatchedPage;
+}
+
+/** Launches Chromium with a watched page of a fleet context; close `browser` in afterAll. */
+export async function openFleetBrowser(): Promise<FleetBrowser> {
+  const browser = await launchChromium();
+  try {
+    const context = await fleetContext(browser);
+    context.setDefaultTimeout(15_000);
+    return { browser, context, watched: await watchPage(context) };
+  } catch (error) {
+    // The caller never gets it to close.
+    await browser.close();
+    throw error;
+  }
 }
 
 /** Something a test expects to go wrong, so the page does not count it as a problem. */
@@ -86,6 +108,9 @@ export async function watchPage(context: BrowserContext): Promise<WatchedPage> {
   page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
   page.on("crash", () => problems.push("the page crashed"));
   page.on("requestfailed", (request) => {
+    // The page itself cancelled it (a navigation or reload while a fetch was in flight):
+    // nothing failed on the server's side or in the network.
+    if (request.failure()?.errorText === "net::ERR_ABORTED") return;
     const allowed = [...allowances].some(
       (allowance) => "failed" in allowance && allowance.url.test(request.url()),
     );
@@ -160,6 +185,33 @@ export async function phoneScrollWidth(page: Page): Promise<number> {
   const width = await page.evaluate<number>("document.documentElement.scrollWidth");
   await page.setViewportSize(desktop);
   return width;
+}
+
+/** The checks every page a test file inspects gets; the last test checks the phone widths together. */
+export class PageChecks {
+  /** Each inspected page's document width at phone size. */
+  readonly phoneWidths = new Map<string, number>();
+  private readonly watched: () => WatchedPage;
+
+  /** `watched`: the page inspected unless another is named (read when inspecting). */
+  constructor(watched: () => WatchedPage) {
+    this.watched = watched;
+  }
+
+  /** Screenshots, axe, the width on a phone; then the page must have had no unexpected problem. */
+  async inspect(name: string, on: WatchedPage = this.watched()): Promise<void> {
+    await screenshot(on.page, name);
+    await checkAccessibility(on.page);
+    this.phoneWidths.set(name, await phoneScrollWidth(on.page));
+    on.assertClean();
+  }
+
+  /** Some page was inspected, and none scrolls sideways on a 390 px phone. */
+  expectNoneScrollsSideways(): void {
+    const wide = [...this.phoneWidths].filter(([, width]) => width > phone.width);
+    expect(this.phoneWidths.size).toBeGreaterThan(0);
+    expect(Object.fromEntries(wide)).toEqual({});
+  }
 }
 
 const axeSource = readFileSync(join(repoRoot, "node_modules/axe-core/axe.min.js"), "utf8");

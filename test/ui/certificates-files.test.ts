@@ -1,20 +1,17 @@
 // Issue 11, Pages: certificates (status, expiry, renew) and files and secrets (secret values never shown after saving) in Chromium.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { existsSync, readFileSync } from "node:fs";
-import type { Browser, BrowserContext, Page } from "playwright-core";
-import { Harness, type ServerProcess } from "../e2e/harness.ts";
+import type { Browser, Page } from "playwright-core";
+import { Harness } from "../e2e/harness.ts";
 import { freePort } from "../support/loopback.ts";
+import { openFleetBrowser, PageChecks, type WatchedPage } from "./browser.ts";
 import {
-  checkAccessibility,
-  fleetContext,
-  launchChromium,
-  phone,
-  phoneScrollWidth,
-  screenshot,
-  type WatchedPage,
-  watchPage,
-} from "./browser.ts";
-import { changedAdmin, firstWorkspace, signIn } from "./fleet.ts";
+  changedAdmin,
+  firstWorkspace,
+  originOf,
+  signIn,
+  startManagedAgent,
+  stopManagedNginx,
+} from "./fleet.ts";
 
 setDefaultTimeout(60_000);
 
@@ -22,50 +19,31 @@ setDefaultTimeout(60_000);
 const slowDeadlineMs = 30_000;
 const secretValue = "s3cret-value-never-shown-again";
 const agentDir = "machine/agent-data";
-const nginxPidFile = () => h.path(`${agentDir}/nginx/logs/nginx.pid`);
 
 let h: Harness;
-let server: ServerProcess;
 let origin: string;
 let browser: Browser;
-let context: BrowserContext;
 let watched: WatchedPage;
 let page: Page;
 let workspaceId: string;
 
 beforeAll(async () => {
   h = await Harness.create("ui-certificates-files");
-  server = await h.startServer();
-  origin = `https://${server.endpoints.http}`;
+  origin = originOf(await h.startServer());
   const admin = await changedAdmin(h, origin);
   workspaceId = await firstWorkspace(h);
-  browser = await launchChromium();
-  context = await fleetContext(browser);
-  context.setDefaultTimeout(15_000);
-  watched = await watchPage(context);
+  ({ browser, watched } = await openFleetBrowser());
   page = watched.page;
   await signIn(watched, `${origin}/certificates`, admin);
 });
 
 afterAll(async () => {
   await browser?.close();
-  // A managed nginx outlives its agent by design: stop it here.
-  if (h && existsSync(nginxPidFile())) {
-    try {
-      process.kill(Number(readFileSync(nginxPidFile(), "utf8").trim()), "SIGTERM");
-    } catch {}
-  }
+  stopManagedNginx(h, agentDir);
   await h?.cleanup();
 });
 
-const phoneWidths = new Map<string, number>();
-
-async function inspect(name: string): Promise<void> {
-  await screenshot(page, name);
-  await checkAccessibility(page);
-  phoneWidths.set(name, await phoneScrollWidth(page));
-  watched.assertClean();
-}
+const checks = new PageChecks(() => watched);
 
 const heading = (name: string) => page.getByRole("heading", { name, exact: true, level: 1 });
 const nav = (name: string) =>
@@ -91,19 +69,13 @@ describe("certificates", () => {
     const certificate = row("Certificates", "secure.test");
     await certificate.getByText("pending", { exact: true }).waitFor();
     await certificate.getByText("not issued").waitFor();
-    await inspect("certificates-pending");
+    await checks.inspect("certificates-pending");
     const listed = await h.adminCurl("GET", `/workspaces/${workspaceId}/certificates`);
     certificateId = (listed.body.data as { id: string }[])[0]?.id ?? "";
   });
 
   test("an agent serving a host with it gets it issued: active, with days left, live", async () => {
-    const token = await h.adminCurl("POST", `/workspaces/${workspaceId}/agents/tokens`, {});
-    h.startAgent({
-      dataDir: agentDir,
-      server: server.endpoints.registration,
-      token: token.body.token as string,
-      extraArgs: ["--nginx-mode", "managed", "--nginx-status-port", String(await freePort())],
-    });
+    await startManagedAgent(h, workspaceId, { dataDir: agentDir });
     const host = await h.adminCurl("POST", `/workspaces/${workspaceId}/virtual-hosts`, {
       name: "secure",
       server_name: "secure.test",
@@ -126,7 +98,7 @@ describe("certificates", () => {
       .getByRole("status")
       .filter({ hasText: "Renewal of secure.test requested." })
       .waitFor();
-    await inspect("certificates-active");
+    await checks.inspect("certificates-active");
   });
 
   test("deleting a certificate a host uses is refused and says why; unused, it goes", async () => {
@@ -175,7 +147,7 @@ describe("files and secrets", () => {
     await page.getByRole("button", { name: "Create", exact: true }).click();
     const secret = row("Files", "api-token");
     await secret.getByText("hidden (write-only)").waitFor();
-    await inspect("files");
+    await checks.inspect("files");
     // Editing shows an empty value; saving without one keeps the stored value.
     await page.getByRole("button", { name: "Edit api-token" }).click();
     expect(await page.getByLabel("Secret value").inputValue()).toBe("");
@@ -197,9 +169,5 @@ describe("files and secrets", () => {
     watched.assertClean();
   });
 
-  test("no page here scrolls sideways on a 390 px phone", () => {
-    const wide = [...phoneWidths].filter(([, width]) => width > phone.width);
-    expect(phoneWidths.size).toBeGreaterThan(0);
-    expect(Object.fromEntries(wide)).toEqual({});
-  });
+  test("no page here scrolls sideways on a 390 px phone", () => checks.expectNoneScrollsSideways());
 });

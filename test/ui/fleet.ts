@@ -1,7 +1,9 @@
 /** What the UI tests set up on a fleet run by the e2e harness, and signing in through the UI. */
+import { existsSync, readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
-import type { Harness } from "../e2e/harness.ts";
+import type { Harness, ServerProcess } from "../e2e/harness.ts";
 import { httpsClient } from "../support/https-client.ts";
+import { freePort } from "../support/loopback.ts";
 import type { WatchedPage } from "./browser.ts";
 
 export interface Credentials {
@@ -11,6 +13,11 @@ export interface Credentials {
 
 /** Responses a page that is not signed in gets while the UI finds that out (then /login). */
 export const signedOutProbe = { url: /\/v1\/auth\/(me|session\/refresh)$/, status: [401, 403] };
+
+/** Where the browser opens the server's UI (and the API answers the same origin). */
+export function originOf(server: ServerProcess): string {
+  return `https://${server.endpoints.http}`;
+}
 
 /** The first admin, with the password a first start writes to the data dir. */
 export async function initialAdmin(h: Harness): Promise<Credentials> {
@@ -62,4 +69,43 @@ export async function changedAdmin(h: Harness, origin: string): Promise<Credenti
   });
   if (changed.status >= 300) throw new Error(`changing the initial password: ${changed.text}`);
   return { email: first.email, password };
+}
+
+/**
+ * Joins an agent to the workspace with a new token, from `agent.dataDir`, running a managed
+ * nginx (status on a free port; `extraArgs` after that).
+ */
+export async function startManagedAgent(
+  h: Harness,
+  workspaceId: string,
+  agent: { dataDir: string; tokenName?: string; extraArgs?: string[] },
+): Promise<void> {
+  const token = await h.adminCurl(
+    "POST",
+    `/workspaces/${workspaceId}/agents/tokens`,
+    agent.tokenName === undefined ? {} : { name: agent.tokenName },
+  );
+  if (token.status !== 201)
+    throw new Error(`a join token: ${token.status} ${JSON.stringify(token.body)}`);
+  h.startAgent({
+    dataDir: agent.dataDir,
+    server: h.requireServer().endpoints.registration,
+    token: token.body.token as string,
+    extraArgs: [
+      "--nginx-mode",
+      "managed",
+      "--nginx-status-port",
+      String(await freePort()),
+      ...(agent.extraArgs ?? []),
+    ],
+  });
+}
+
+/** A managed nginx outlives its agent by design: stops the one of the agent in `dataDir`, if any. */
+export function stopManagedNginx(h: Harness | undefined, dataDir: string): void {
+  const pidFile = h?.path(`${dataDir}/nginx/logs/nginx.pid`);
+  if (pidFile === undefined || !existsSync(pidFile)) return;
+  try {
+    process.kill(Number(readFileSync(pidFile, "utf8").trim()), "SIGTERM");
+  } catch {}
 }

@@ -1,21 +1,26 @@
 // Issue 11, Tests: the whole journey in Chromium against the compiled binary with a real agent, each page screenshotted and checked.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { mkdir, symlink } from "node:fs/promises";
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import { binary, Harness, type ServerProcess, waitFor } from "../e2e/harness.ts";
+import { binary, Harness, waitFor } from "../e2e/harness.ts";
 import { type Backend, backend, closeAll, freePort, httpGet } from "../support/loopback.ts";
 import {
   checkAccessibility,
-  fleetContext,
-  launchChromium,
-  phone,
-  phoneScrollWidth,
+  openFleetBrowser,
+  PageChecks,
   screenshot,
   type WatchedPage,
   watchPage,
 } from "./browser.ts";
-import { type Credentials, firstWorkspace, initialAdmin, signedOutProbe } from "./fleet.ts";
+import {
+  type Credentials,
+  firstWorkspace,
+  initialAdmin,
+  originOf,
+  signedOutProbe,
+  stopManagedNginx,
+} from "./fleet.ts";
 
 setDefaultTimeout(60_000);
 
@@ -24,7 +29,6 @@ const slowDeadlineMs = 30_000;
 const newPassword = "a new password for the journey";
 
 let h: Harness;
-let server: ServerProcess;
 let origin: string;
 let admin: Credentials;
 let browser: Browser;
@@ -36,45 +40,26 @@ let appPort: number;
 let agent: { id: string; name: string };
 let workspaceId: string;
 const agentDir = "machine/agent-data";
-const nginxPidFile = () => h.path(`${agentDir}/nginx/logs/nginx.pid`);
 
 beforeAll(async () => {
   h = await Harness.create("ui-journey");
-  server = await h.startServer();
-  origin = `https://${server.endpoints.http}`;
+  origin = originOf(await h.startServer());
   admin = await initialAdmin(h);
   workspaceId = await firstWorkspace(h);
   app = await backend("journey app");
   appPort = await freePort();
-  browser = await launchChromium();
-  context = await fleetContext(browser);
-  context.setDefaultTimeout(15_000);
-  watched = await watchPage(context);
+  ({ browser, context, watched } = await openFleetBrowser());
   page = watched.page;
 });
 
 afterAll(async () => {
   await browser?.close();
-  // A managed nginx outlives its agent by design: stop it here.
-  if (h && existsSync(nginxPidFile())) {
-    try {
-      process.kill(Number(readFileSync(nginxPidFile(), "utf8").trim()), "SIGTERM");
-    } catch {}
-  }
+  stopManagedNginx(h, agentDir);
   await closeAll();
   await h?.cleanup();
 });
 
-/** Each inspected page's document width at phone size, checked together by the last test. */
-const phoneWidths = new Map<string, number>();
-
-/** The checks every page of the journey gets: screenshots, axe, its width on a phone. */
-async function inspect(name: string, on: WatchedPage = watched): Promise<void> {
-  await screenshot(on.page, name);
-  await checkAccessibility(on.page);
-  phoneWidths.set(name, await phoneScrollWidth(on.page));
-  on.assertClean();
-}
+const checks = new PageChecks(() => watched);
 
 const heading = (name: string) => page.getByRole("heading", { name, exact: true });
 const nav = (name: string) =>
@@ -87,7 +72,7 @@ describe("the web UI journey", () => {
     await page.goto(`${origin}/`);
     await pathIs("/login");
     await heading("Sign in").waitFor();
-    await inspect("login");
+    await checks.inspect("login");
     const wrong = watched.allow({ url: /\/v1\/auth\/session$/, status: [401] });
     await page.getByLabel("Email").fill(admin.email);
     await page.getByLabel("Password", { exact: true }).fill("not the password at all");
@@ -112,7 +97,7 @@ describe("the web UI journey", () => {
     // Nothing else is reachable until done, even by address.
     await page.goto(`${origin}/agents`);
     await pathIs("/change-password");
-    await inspect("change-password");
+    await checks.inspect("change-password");
     await page.getByLabel("Current password").fill(admin.password);
     await page.getByLabel("New password", { exact: true }).fill(newPassword);
     await page.getByLabel("Confirm new password").fill(newPassword);
@@ -134,7 +119,7 @@ describe("the web UI journey", () => {
     for (const label of ["Online", "Offline", "Degraded", "Open alerts", "Recent events"]) {
       await page.getByText(label, { exact: true }).first().waitFor();
     }
-    await inspect("overview");
+    await checks.inspect("overview");
   });
 
   test("Add a machine: the join command shown runs verbatim and the agent appears live", async () => {
@@ -151,7 +136,7 @@ describe("the web UI journey", () => {
       .getByRole("status")
       .filter({ hasText: "Waiting for the machine to join…" })
       .waitFor();
-    await inspect("add-machine");
+    await checks.inspect("add-machine");
 
     const printed = ((await command.textContent()) ?? "").trim();
     expect(printed).toMatch(/ agent --server \S+ --token \S+ --data-dir \S+/);
@@ -194,7 +179,7 @@ describe("the web UI journey", () => {
     await page.getByLabel("State").selectOption("online");
     await page.waitForURL((url) => url.searchParams.get("state") === "online");
     await row.waitFor();
-    await inspect("agents");
+    await checks.inspect("agents");
 
     await page.getByLabel(`Select ${agent.name}`).check();
     await page.getByRole("button", { name: "Delete selected" }).click();
@@ -234,11 +219,11 @@ describe("the web UI journey", () => {
       (await described()).some((text) => !before.includes(text)),
     );
     refused();
-    await inspect("upstream-form-error");
+    await checks.inspect("upstream-form-error");
     await servers.fill(app.address);
     await page.getByRole("button", { name: "Create" }).click();
     await page.getByRole("table").getByRole("row").filter({ hasText: "app" }).waitFor();
-    await inspect("upstreams");
+    await checks.inspect("upstreams");
   });
 
   test("a virtual host made with the form targets the agent by label and is applied there", async () => {
@@ -256,7 +241,7 @@ describe("the web UI journey", () => {
       port: await page.getByLabel("Listen port").inputValue(),
       upstream: await page.getByLabel("Upstream").locator("option:checked").textContent(),
     }).toEqual({ port: String(appPort), upstream: "app" });
-    await inspect("virtual-host-form");
+    await checks.inspect("virtual-host-form");
     await page.getByRole("button", { name: "Create" }).click();
     const row = page.getByRole("table").getByRole("row").filter({ hasText: "app.test" });
     await row.waitFor();
@@ -270,7 +255,7 @@ describe("the web UI journey", () => {
       .catch(async (error: Error) => {
         throw new Error(`${error.message}\nthe row reads: ${await row.textContent()}`);
       });
-    await inspect("virtual-hosts");
+    await checks.inspect("virtual-hosts");
     // Applied means served: the agent's nginx answers for the host with the upstream's body.
     expect(await httpGet(appPort, "app.test")).toEqual({ status: 200, body: app.name });
   });
@@ -288,9 +273,19 @@ describe("the web UI journey", () => {
       "Configuration",
       "Commands",
       "Recent access logs",
+      "Reported by the agent",
     ]) {
       await deep.page.getByRole("heading", { name: section, exact: true }).waitFor();
     }
+    // What the agent pushes of its own (its memory gauge, every heartbeat) shows on a refresh.
+    const reported = deep.page.getByRole("region", { name: "Reported by the agent" });
+    await waitFor("the agent's own memory gauge on its page", async () => {
+      await reported.getByRole("button", { name: "Refresh" }).click();
+      const row = reported
+        .getByRole("row")
+        .filter({ hasText: "drover_agent_resident_memory_bytes" });
+      return (await row.count()) > 0;
+    });
     await deep.page.getByRole("button", { name: "Save labels" }).waitFor();
     await deep.page.getByRole("button", { name: "Validate" }).waitFor();
     await deep.page.getByRole("button", { name: "Reload" }).click();
@@ -299,7 +294,7 @@ describe("the web UI journey", () => {
       .filter({ hasNotText: /^(Live|Reconnecting…)$/ })
       .filter({ hasText: /\S/ })
       .waitFor({ timeout: slowDeadlineMs });
-    await inspect("agent", deep);
+    await checks.inspect("agent", deep);
     await deep.page.close();
   });
 
@@ -315,9 +310,6 @@ describe("the web UI journey", () => {
     watched.assertClean();
   });
 
-  test("no page of the journey scrolls sideways on a 390 px phone", () => {
-    const wide = [...phoneWidths].filter(([, width]) => width > phone.width);
-    expect(phoneWidths.size).toBeGreaterThan(0);
-    expect(Object.fromEntries(wide)).toEqual({});
-  });
+  test("no page of the journey scrolls sideways on a 390 px phone", () =>
+    checks.expectNoneScrollsSideways());
 });

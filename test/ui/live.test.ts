@@ -1,11 +1,9 @@
 // Issue 11, Pages: a visible indicator when the live connection drops, and recovery without losing events.
 import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
-import { readFile } from "node:fs/promises";
 import type { Browser, BrowserContext } from "playwright-core";
 import { Harness, type ServerProcess } from "../e2e/harness.ts";
-import { httpsClient } from "../support/https-client.ts";
-import { fleetContext, launchChromium, type WatchedPage, watchPage } from "./browser.ts";
-import { firstWorkspace, initialAdmin, signIn } from "./fleet.ts";
+import { openFleetBrowser, type WatchedPage } from "./browser.ts";
+import { changedAdmin, firstWorkspace, originOf, signIn } from "./fleet.ts";
 
 setDefaultTimeout(60_000);
 
@@ -19,24 +17,11 @@ let workspaceId: string;
 beforeAll(async () => {
   h = await Harness.create("ui-live");
   server = await h.startServer();
-  const origin = `https://${server.endpoints.http}`;
-  // The forced password change is the journey's; here it is done over REST beforehand.
-  const first = await initialAdmin(h);
-  const call = httpsClient(origin, { caPem: await readFile(h.path("server/ca.pem"), "utf8") });
-  const login = await call("POST", "/v1/auth/login", { body: first });
-  const token = (login.body as { access_token: string }).access_token;
-  const password = "a password only this test knows";
-  const changed = await call("POST", "/v1/auth/password", {
-    token,
-    body: { current_password: first.password, new_password: password },
-  });
-  expect(changed.status).toBeLessThan(300);
+  const origin = originOf(server);
+  const admin = await changedAdmin(h, origin);
   workspaceId = await firstWorkspace(h);
-  browser = await launchChromium();
-  context = await fleetContext(browser);
-  context.setDefaultTimeout(15_000);
-  watched = await watchPage(context);
-  await signIn(watched, `${origin}/`, { email: first.email, password });
+  ({ browser, context, watched } = await openFleetBrowser());
+  await signIn(watched, `${origin}/`, admin);
 });
 
 afterAll(async () => {

@@ -1,21 +1,17 @@
 // Issue 11, Pages: access logs (filter by time, host, status), metrics charts per workspace and agent, events (live, filterable, resumable), Overview alerts and rollout.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { existsSync, readFileSync } from "node:fs";
 import type { Browser, Page } from "playwright-core";
-import { Harness, type ServerProcess, waitFor } from "../e2e/harness.ts";
+import { Harness, waitFor } from "../e2e/harness.ts";
 import { type Backend, backend, closeAll, freePort, httpGet } from "../support/loopback.ts";
+import { desktop, openFleetBrowser, PageChecks, phone, type WatchedPage } from "./browser.ts";
 import {
-  checkAccessibility,
-  desktop,
-  fleetContext,
-  launchChromium,
-  phone,
-  phoneScrollWidth,
-  screenshot,
-  type WatchedPage,
-  watchPage,
-} from "./browser.ts";
-import { changedAdmin, firstWorkspace, signIn } from "./fleet.ts";
+  changedAdmin,
+  firstWorkspace,
+  originOf,
+  signIn,
+  startManagedAgent,
+  stopManagedNginx,
+} from "./fleet.ts";
 
 setDefaultTimeout(90_000);
 
@@ -25,7 +21,6 @@ const probePath = `/observe-probe-${process.pid}`;
 const probes = 3;
 
 let h: Harness;
-let server: ServerProcess;
 let origin: string;
 let browser: Browser;
 let watched: WatchedPage;
@@ -34,7 +29,6 @@ let app: Backend;
 let appPort: number;
 let workspaceId: string;
 let agent: { id: string; name: string };
-const nginxPidFile = () => h.path("agent/nginx/logs/nginx.pid");
 
 /** REST as the server's admin (certificate); fails unless it answers `status`. */
 async function ok(method: string, path: string, body?: unknown, status = 200) {
@@ -46,31 +40,15 @@ async function ok(method: string, path: string, body?: unknown, status = 200) {
 
 beforeAll(async () => {
   h = await Harness.create("ui-observe");
-  server = await h.startServer();
-  origin = `https://${server.endpoints.http}`;
+  origin = originOf(await h.startServer());
   const admin = await changedAdmin(h, origin);
   workspaceId = await firstWorkspace(h);
   app = await backend("observe app");
   appPort = await freePort();
-  const statusPort = await freePort();
-  const token = await ok(
-    "POST",
-    `/workspaces/${workspaceId}/agents/tokens`,
-    { name: "edge-1" },
-    201,
-  );
-  h.startAgent({
+  await startManagedAgent(h, workspaceId, {
     dataDir: "agent",
-    server: server.endpoints.registration,
-    token: token.token as string,
-    extraArgs: [
-      "--nginx-mode",
-      "managed",
-      "--nginx-status-port",
-      String(statusPort),
-      "--nginx-listen-address",
-      "127.0.0.1",
-    ],
+    tokenName: "edge-1",
+    extraArgs: ["--nginx-listen-address", "127.0.0.1"],
   });
   const id = await h.agentIdOf("agent");
   const row = await h.waitForAgentState(id, "online", slowDeadlineMs);
@@ -108,35 +86,19 @@ beforeAll(async () => {
     },
     slowDeadlineMs,
   );
-  browser = await launchChromium();
-  const context = await fleetContext(browser);
-  context.setDefaultTimeout(15_000);
-  watched = await watchPage(context);
+  ({ browser, watched } = await openFleetBrowser());
   page = watched.page;
   await signIn(watched, `${origin}/`, admin);
 });
 
 afterAll(async () => {
   await browser?.close();
-  // A managed nginx outlives its agent by design: stop it here.
-  if (h && existsSync(nginxPidFile())) {
-    try {
-      process.kill(Number(readFileSync(nginxPidFile(), "utf8").trim()), "SIGTERM");
-    } catch {}
-  }
+  stopManagedNginx(h, "agent");
   await closeAll();
   await h?.cleanup();
 });
 
-/** Each inspected page's document width at phone size, checked together by the last test. */
-const phoneWidths = new Map<string, number>();
-
-async function inspect(name: string): Promise<void> {
-  await screenshot(page, name);
-  await checkAccessibility(page);
-  phoneWidths.set(name, await phoneScrollWidth(page));
-  watched.assertClean();
-}
+const checks = new PageChecks(() => watched);
 
 const heading = (name: string) => page.getByRole("heading", { name, exact: true });
 const nav = (name: string) =>
@@ -160,7 +122,7 @@ describe("the observability pages", () => {
     await alert.getByRole("link", { name: agent.name, exact: true }).waitFor();
     const count = page.locator(".stat").filter({ hasText: "Open alerts" }).locator("strong");
     expect(Number(await count.textContent())).toBe(await alerts.count());
-    await inspect("overview-alerts");
+    await checks.inspect("overview-alerts");
   });
 
   test("Access logs: the probe requests show, filtered by host and status, with the filters in the URL", async () => {
@@ -190,7 +152,7 @@ describe("the observability pages", () => {
     await page.getByText("No requests match.").waitFor();
     await page.goBack();
     await waitFor("the probe rows again", async () => (await rows.count()) === probes);
-    await inspect("access-logs");
+    await checks.inspect("access-logs");
   });
 
   test("Metrics: the last hour's chart has a bar per bucket and series, and its table the same numbers", async () => {
@@ -222,7 +184,7 @@ describe("the observability pages", () => {
       .locator("dd");
     expect(Number(await total.textContent())).toBe(sum);
     await page.getByRole("img", { name: "Bytes in and out, last hour" }).waitFor();
-    await inspect("metrics");
+    await checks.inspect("metrics");
 
     // The agent's page has the same charts for the agent alone.
     await page.goto(`${origin}/agents/${agent.id}`);
@@ -264,7 +226,7 @@ describe("the observability pages", () => {
     const seqs = await items.evaluateAll((all) => all.map((item) => item.textContent));
     expect(new Set(seqs).size).toBe(seqs.length);
     expect(await page.getByRole("button", { name: "Load older" }).count()).toBe(0);
-    await inspect("events");
+    await checks.inspect("events");
   });
 
   test("on a phone the nav folds behind Menu and opens with it", async () => {
@@ -278,16 +240,15 @@ describe("the observability pages", () => {
     await heading("Metrics").waitFor();
     // Going somewhere folds it again.
     expect(await menu.getAttribute("aria-expanded")).toBe("false");
-    phoneWidths.set("menu", await page.evaluate<number>("document.documentElement.scrollWidth"));
+    checks.phoneWidths.set(
+      "menu",
+      await page.evaluate<number>("document.documentElement.scrollWidth"),
+    );
     await page.setViewportSize(desktop);
     watched.assertClean();
   });
 
-  test("no page here scrolls sideways on a 390 px phone", () => {
-    const wide = [...phoneWidths].filter(([, width]) => width > phone.width);
-    expect(phoneWidths.size).toBeGreaterThan(0);
-    expect(Object.fromEntries(wide)).toEqual({});
-  });
+  test("no page here scrolls sideways on a 390 px phone", () => checks.expectNoneScrollsSideways());
 });
 
 function upstreamBody(name: string) {

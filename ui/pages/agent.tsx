@@ -1,5 +1,8 @@
 import { useEffect, useState } from "preact/hooks";
 import { api, problemOf } from "../api.ts";
+import { Commands } from "../components/agent-commands.tsx";
+import { Configuration } from "../components/agent-configuration.tsx";
+import { Reported } from "../components/agent-reported.tsx";
 import { FormAlert } from "../components/field.tsx";
 import { Heading } from "../components/heading.tsx";
 import { TrafficCharts } from "../components/traffic-charts.tsx";
@@ -8,7 +11,7 @@ import { formatLabels, parseLabels } from "../filters.ts";
 import { percent, timeAgo } from "../format.ts";
 import { onLiveEvent } from "../live.ts";
 import type { MetricWindow } from "../observe-filters.ts";
-import type { AccessLog, Agent, AgentConfig, CommandResult } from "../types.ts";
+import type { AccessLog, Agent, AgentConfig } from "../types.ts";
 import { loadWorkspaces, workspaceLabel } from "../workspaces.ts";
 
 interface AgentView {
@@ -22,8 +25,11 @@ async function loadAgent(id: string): Promise<AgentView> {
   const agent = await api<Agent>("GET", `/v1/agents/${id}`);
   const [config, logs] = await Promise.all([
     api<AgentConfig>("GET", `/v1/agents/${id}/config`).catch(() => undefined),
-    api<{ data: AccessLog[] }>("GET", `/v1/workspaces/${agent.workspace_id}/access-logs?limit=200`)
-      .then((answer) => answer.data.filter((log) => log.agent_id === id).slice(0, 20))
+    api<{ data: AccessLog[] }>(
+      "GET",
+      `/v1/workspaces/${agent.workspace_id}/access-logs?agent_id=${encodeURIComponent(id)}&limit=20`,
+    )
+      .then((answer) => answer.data)
       .catch(() => []),
   ]);
   return { agent, config, logs };
@@ -57,6 +63,7 @@ export function AgentPage(props: { id: string }) {
       <Configuration config={config} />
       <Commands agentId={agent.id} />
       <Traffic agentId={agent.id} />
+      <Reported agentId={agent.id} />
       <section aria-labelledby="logs-heading">
         <h2 id="logs-heading">Recent access logs</h2>
         {logs.length === 0 ? (
@@ -226,116 +233,6 @@ function Health(props: { agent: Agent }) {
           )}
         </>
       )}
-    </section>
-  );
-}
-
-function Configuration(props: { config: AgentConfig | undefined }) {
-  const { config } = props;
-  return (
-    <section aria-labelledby="config-heading">
-      <h2 id="config-heading">Configuration</h2>
-      {!config ? (
-        <p>No configuration delivered yet.</p>
-      ) : (
-        <>
-          <dl class="facts">
-            <div>
-              <dt>Desired version</dt>
-              <dd>{config.desired_version}</dd>
-            </div>
-            <div>
-              <dt>Applied version</dt>
-              <dd>{config.applied_version}</dd>
-            </div>
-            <div>
-              <dt>State</dt>
-              <dd>{config.state}</dd>
-            </div>
-          </dl>
-          {config.virtual_hosts.length > 0 && (
-            <ul class="hosts">
-              {config.virtual_hosts.map((host) => (
-                <li key={host.id}>
-                  <a href="/virtual-hosts">{host.id}</a>:{" "}
-                  {host.status === "applied" ? "applied" : `set aside: ${host.reason ?? ""}`}
-                </li>
-              ))}
-            </ul>
-          )}
-          {config.files.map((file) => (
-            <p key={file.id}>
-              {file.path}: set aside: {file.reason}
-            </p>
-          ))}
-          {(config.errors.length > 0 || config.error_message) && (
-            <div class="nginx-errors">
-              <h3>nginx's errors</h3>
-              <pre>{[config.error_message, ...config.errors].filter(Boolean).join("\n")}</pre>
-            </div>
-          )}
-        </>
-      )}
-    </section>
-  );
-}
-
-type Command = "reload" | "restart" | "validate";
-
-function Commands(props: { agentId: string }) {
-  const [result, setResult] = useState("");
-  const [busy, setBusy] = useState(false);
-  const [configText, setConfigText] = useState("");
-  async function run(command: Command) {
-    // The API validates a given text (nginx -t); there is no "current config" form of it.
-    if (command === "validate" && !configText.trim()) {
-      setResult("validate: paste the nginx configuration to check into the field above first");
-      document.getElementById("validate-text")?.focus();
-      return;
-    }
-    setBusy(true);
-    setResult(`${command}: running…`);
-    try {
-      const body = command === "validate" ? { config_text: configText } : {};
-      const answer = await api<CommandResult>(
-        "POST",
-        `/v1/agents/${props.agentId}/${command}`,
-        body,
-      );
-      const errors = answer.errors.length ? `: ${answer.errors.join("; ")}` : "";
-      setResult(`${command}: ${answer.success ? "succeeded" : "failed"}${errors}`);
-    } catch (error) {
-      setResult(`${command}: ${problemOf(error).message}`);
-    } finally {
-      setBusy(false);
-    }
-  }
-  return (
-    <section aria-labelledby="commands-heading">
-      <h2 id="commands-heading">Commands</h2>
-      <div class="field">
-        <label for="validate-text">nginx configuration to validate</label>
-        <textarea
-          id="validate-text"
-          rows={4}
-          value={configText}
-          onInput={(event) => setConfigText(event.currentTarget.value)}
-        />
-      </div>
-      <div class="actions">
-        <button type="button" disabled={busy} onClick={() => run("reload")}>
-          Reload
-        </button>
-        <button type="button" disabled={busy} onClick={() => run("restart")}>
-          Restart
-        </button>
-        <button type="button" disabled={busy} onClick={() => run("validate")}>
-          Validate
-        </button>
-      </div>
-      <p role="status" class="command-result">
-        {result}
-      </p>
     </section>
   );
 }

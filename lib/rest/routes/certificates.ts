@@ -13,17 +13,9 @@ import {
   certificateJson,
 } from "../config-schemas.ts";
 import type { RestEnv } from "../env.ts";
-import {
-  type ApiTag,
-  errorResponses,
-  idParams,
-  json,
-  jsonBody,
-  noContent,
-  pageOf,
-} from "../openapi.ts";
+import { type ApiTag, errorResponses, idParams, json, jsonBody, noContent } from "../openapi.ts";
 import type { RestDeps } from "../rest-deps.ts";
-import { PageQuery, pageMeta } from "../schemas.ts";
+import { pagedChildListRoute } from "./paged.ts";
 
 const Renewal = z
   .object({ certificate_id: z.string(), agents: z.number().int() })
@@ -35,31 +27,18 @@ const certificateParams = idParams("certificate_id");
 
 export function certificateRoutes(app: OpenAPIHono<RestEnv>, deps: RestDeps): void {
   const tenancy = deps.fleet.deps;
-  app.openapi(
-    createRoute({
-      method: "get",
-      path: "/workspaces/{workspace_id}/certificates",
-      operationId: "listCertificates",
-      tags,
-      summary: "List a workspace's TLS certificates",
-      description: "Pages through a workspace's TLS certificates with their state and expiry.",
-      request: { params: workspaceParams, query: PageQuery },
-      responses: { 200: json(pageOf(Certificate), "A page of certificates"), ...errorResponses },
-    }),
-    async (c) => {
-      const query = c.req.valid("query");
-      const page = await listCertificates(
-        tenancy,
-        c.get("principal"),
-        c.req.valid("param").workspace_id,
-        { page: query.page, perPage: query.per_page },
-      );
-      return c.json(
-        { data: page.items.map(certificateJson), meta: pageMeta(query, page.total) },
-        200,
-      );
-    },
-  );
+  pagedChildListRoute(app, {
+    path: "/workspaces/{workspace_id}/certificates",
+    operationId: "listCertificates",
+    tags,
+    summary: "List a workspace's TLS certificates",
+    description: "Pages through a workspace's TLS certificates with their state and expiry.",
+    idParam: "workspace_id",
+    item: Certificate,
+    pageDescription: "A page of certificates",
+    list: (principal, workspaceId, page) => listCertificates(tenancy, principal, workspaceId, page),
+    toJson: certificateJson,
+  });
   app.openapi(
     createRoute({
       method: "post",

@@ -9,17 +9,9 @@ import {
   filePatchInput,
 } from "../config-schemas.ts";
 import type { RestEnv } from "../env.ts";
-import {
-  type ApiTag,
-  errorResponses,
-  idParams,
-  json,
-  jsonBody,
-  noContent,
-  pageOf,
-} from "../openapi.ts";
+import { type ApiTag, errorResponses, idParams, json, jsonBody, noContent } from "../openapi.ts";
 import type { RestDeps } from "../rest-deps.ts";
-import { PageQuery, pageMeta } from "../schemas.ts";
+import { pagedChildListRoute } from "./paged.ts";
 
 const tags: ApiTag[] = ["Files"];
 const workspaceParams = idParams("workspace_id");
@@ -28,26 +20,18 @@ const fileParams = idParams("file_id");
 /** Files, secrets and env templates delivered to agents; a secret's content is never answered. */
 export function fileRoutes(app: OpenAPIHono<RestEnv>, deps: RestDeps): void {
   const tenancy = deps.fleet.deps;
-  app.openapi(
-    createRoute({
-      method: "get",
-      path: "/workspaces/{workspace_id}/files",
-      operationId: "listFiles",
-      tags,
-      summary: "List a workspace's files",
-      description: "Files, secrets and env templates; a secret is listed without its content.",
-      request: { params: workspaceParams, query: PageQuery },
-      responses: { 200: json(pageOf(AgentFile), "A page of files"), ...errorResponses },
-    }),
-    async (c) => {
-      const query = c.req.valid("query");
-      const page = await listFiles(tenancy, c.get("principal"), c.req.valid("param").workspace_id, {
-        page: query.page,
-        perPage: query.per_page,
-      });
-      return c.json({ data: page.items.map(fileJson), meta: pageMeta(query, page.total) }, 200);
-    },
-  );
+  pagedChildListRoute(app, {
+    path: "/workspaces/{workspace_id}/files",
+    operationId: "listFiles",
+    tags,
+    summary: "List a workspace's files",
+    description: "Files, secrets and env templates; a secret is listed without its content.",
+    idParam: "workspace_id",
+    item: AgentFile,
+    pageDescription: "A page of files",
+    list: (principal, workspaceId, page) => listFiles(tenancy, principal, workspaceId, page),
+    toJson: fileJson,
+  });
   app.openapi(
     createRoute({
       method: "post",

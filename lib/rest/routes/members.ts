@@ -9,17 +9,9 @@ import {
   updateMember,
 } from "../../tenancy/index.ts";
 import type { RestEnv } from "../env.ts";
-import {
-  type ApiTag,
-  errorResponses,
-  idParams,
-  json,
-  jsonBody,
-  noContent,
-  pageOf,
-} from "../openapi.ts";
+import { type ApiTag, errorResponses, idParams, json, jsonBody, noContent } from "../openapi.ts";
 import type { RestDeps } from "../rest-deps.ts";
-import { PageQuery, pageMeta } from "../schemas.ts";
+import { pagedChildListRoute, pagedListRoute } from "./paged.ts";
 
 const tags: ApiTag[] = ["Members"];
 const Role = z.enum(["owner", "admin", "viewer"]);
@@ -85,29 +77,20 @@ function userJson({ user, fleetRole, memberships }: UserWithRoles) {
 /** Organization members, and the fleet's users for its admins. */
 export function memberRoutes(app: OpenAPIHono<RestEnv>, deps: RestDeps): void {
   const tenancy = deps.fleet.deps;
-  app.openapi(
-    createRoute({
-      method: "get",
-      path: "/organizations/{organization_id}/members",
-      operationId: "listMembers",
-      tags,
-      summary: "List an organization's members",
-      description:
-        "Pages through the people holding a role in the organization, in the order they joined it; any member may read them. Fleet-wide roles, which hold in every organization, are listed by `GET /users`.",
-      request: { params: organizationParams, query: PageQuery },
-      responses: { 200: json(pageOf(Member), "A page of members"), ...errorResponses },
-    }),
-    async (c) => {
-      const query = c.req.valid("query");
-      const page = await listMembers(
-        tenancy,
-        c.get("principal"),
-        c.req.valid("param").organization_id,
-        { page: query.page, perPage: query.per_page },
-      );
-      return c.json({ data: page.items.map(memberJson), meta: pageMeta(query, page.total) }, 200);
-    },
-  );
+  pagedChildListRoute(app, {
+    path: "/organizations/{organization_id}/members",
+    operationId: "listMembers",
+    tags,
+    summary: "List an organization's members",
+    description:
+      "Pages through the people holding a role in the organization, in the order they joined it; any member may read them. Fleet-wide roles, which hold in every organization, are listed by `GET /users`.",
+    idParam: "organization_id",
+    item: Member,
+    pageDescription: "A page of members",
+    list: (principal, organizationId, page) =>
+      listMembers(tenancy, principal, organizationId, page),
+    toJson: memberJson,
+  });
   app.openapi(
     createRoute({
       method: "post",
@@ -172,25 +155,16 @@ export function memberRoutes(app: OpenAPIHono<RestEnv>, deps: RestDeps): void {
       return c.body(null, 204);
     },
   );
-  app.openapi(
-    createRoute({
-      method: "get",
-      path: "/users",
-      operationId: "listUsers",
-      tags,
-      summary: "List every user with their roles",
-      description:
-        "Fleet-wide admins and owners only (403 for others): every person who can sign in, in the order they were created, with their fleet-wide role and organization memberships.",
-      request: { query: PageQuery },
-      responses: { 200: json(pageOf(User), "A page of users"), ...errorResponses },
-    }),
-    async (c) => {
-      const query = c.req.valid("query");
-      const page = await listUsers(tenancy, c.get("principal"), {
-        page: query.page,
-        perPage: query.per_page,
-      });
-      return c.json({ data: page.items.map(userJson), meta: pageMeta(query, page.total) }, 200);
-    },
-  );
+  pagedListRoute(app, {
+    path: "/users",
+    operationId: "listUsers",
+    tags,
+    summary: "List every user with their roles",
+    description:
+      "Fleet-wide admins and owners only (403 for others): every person who can sign in, in the order they were created, with their fleet-wide role and organization memberships.",
+    item: User,
+    pageDescription: "A page of users",
+    list: (principal, page) => listUsers(tenancy, principal, page),
+    toJson: userJson,
+  });
 }

@@ -9,58 +9,37 @@ import {
   updateOrganization,
 } from "../../tenancy/index.ts";
 import type { RestEnv } from "../env.ts";
-import {
-  type ApiTag,
-  errorResponses,
-  idParams,
-  json,
-  jsonBody,
-  noContent,
-  pageOf,
-} from "../openapi.ts";
+import { type ApiTag, errorResponses, idParams, json, jsonBody, noContent } from "../openapi.ts";
 import type { RestDeps } from "../rest-deps.ts";
 import {
   Organization,
   OrganizationCreate,
   OrganizationPatch,
   organizationJson,
-  PageQuery,
-  pageMeta,
   Workspace,
   WorkspaceCreate,
   workspaceInput,
   workspaceJson,
 } from "../schemas.ts";
+import { pagedChildListRoute, pagedListRoute } from "./paged.ts";
 
 const tags: ApiTag[] = ["Organizations"];
 const organizationParams = idParams("organization_id");
 
 export function organizationRoutes(app: OpenAPIHono<RestEnv>, deps: RestDeps): void {
   const tenancy = deps.fleet.deps;
-  app.openapi(
-    createRoute({
-      method: "get",
-      path: "/organizations",
-      operationId: "listOrganizations",
-      tags,
-      summary: "List the organizations the caller can see",
-      description:
-        "Pages through the organizations the caller is a member of (all of them for a fleet-wide member).",
-      request: { query: PageQuery },
-      responses: { 200: json(pageOf(Organization), "A page of organizations"), ...errorResponses },
-    }),
-    async (c) => {
-      const query = c.req.valid("query");
-      const page = await listOrganizations(tenancy, c.get("principal"), {
-        page: query.page,
-        perPage: query.per_page,
-      });
-      return c.json(
-        { data: page.items.map(organizationJson), meta: pageMeta(query, page.total) },
-        200,
-      );
-    },
-  );
+  pagedListRoute(app, {
+    path: "/organizations",
+    operationId: "listOrganizations",
+    tags,
+    summary: "List the organizations the caller can see",
+    description:
+      "Pages through the organizations the caller is a member of (all of them for a fleet-wide member).",
+    item: Organization,
+    pageDescription: "A page of organizations",
+    list: (principal, page) => listOrganizations(tenancy, principal, page),
+    toJson: organizationJson,
+  });
   app.openapi(
     createRoute({
       method: "post",
@@ -138,40 +117,25 @@ export function organizationRoutes(app: OpenAPIHono<RestEnv>, deps: RestDeps): v
       return c.body(null, 204);
     },
   );
-  app.openapi(
-    createRoute({
-      method: "get",
-      path: "/organizations/{organization_id}/workspaces",
-      operationId: "listWorkspaces",
-      tags: ["Workspaces"] satisfies ApiTag[],
-      summary: "List an organization's workspaces",
-      description: "Pages through the workspaces of an organization the caller can see.",
-      request: { params: organizationParams, query: PageQuery },
-      responses: { 200: json(pageOf(Workspace), "A page of workspaces"), ...errorResponses },
-    }),
-    async (c) => {
-      const query = c.req.valid("query");
-      const page = await listWorkspaces(
-        tenancy,
-        c.get("principal"),
-        c.req.valid("param").organization_id,
-        {
-          page: query.page,
-          perPage: query.per_page,
-        },
-      );
-      return c.json(
-        { data: page.items.map(workspaceJson), meta: pageMeta(query, page.total) },
-        200,
-      );
-    },
-  );
+  pagedChildListRoute(app, {
+    path: "/organizations/{organization_id}/workspaces",
+    operationId: "listWorkspaces",
+    tags: ["Workspaces"],
+    summary: "List an organization's workspaces",
+    description: "Pages through the workspaces of an organization the caller can see.",
+    idParam: "organization_id",
+    item: Workspace,
+    pageDescription: "A page of workspaces",
+    list: (principal, organizationId, page) =>
+      listWorkspaces(tenancy, principal, organizationId, page),
+    toJson: workspaceJson,
+  });
   app.openapi(
     createRoute({
       method: "post",
       path: "/organizations/{organization_id}/workspaces",
       operationId: "createWorkspace",
-      tags: ["Workspaces"] satisfies ApiTag[],
+      tags: ["Workspaces"],
       summary: "Create a workspace in an organization",
       description:
         "Needs an admin of the organization. The slug must be unique within the organization (409 otherwise).",

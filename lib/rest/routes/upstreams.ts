@@ -15,17 +15,9 @@ import {
   upstreamPatchInput,
 } from "../config-schemas.ts";
 import type { RestEnv } from "../env.ts";
-import {
-  type ApiTag,
-  errorResponses,
-  idParams,
-  json,
-  jsonBody,
-  noContent,
-  pageOf,
-} from "../openapi.ts";
+import { type ApiTag, errorResponses, idParams, json, jsonBody, noContent } from "../openapi.ts";
 import type { RestDeps } from "../rest-deps.ts";
-import { PageQuery, pageMeta } from "../schemas.ts";
+import { pagedChildListRoute } from "./paged.ts";
 
 const tags: ApiTag[] = ["Upstreams"];
 const workspaceParams = idParams("workspace_id");
@@ -33,28 +25,18 @@ const upstreamParams = idParams("upstream_id");
 
 export function upstreamRoutes(app: OpenAPIHono<RestEnv>, deps: RestDeps): void {
   const tenancy = deps.fleet.deps;
-  app.openapi(
-    createRoute({
-      method: "get",
-      path: "/workspaces/{workspace_id}/upstreams",
-      operationId: "listUpstreams",
-      tags,
-      summary: "List a workspace's upstreams",
-      description: "Pages through a workspace's upstreams.",
-      request: { params: workspaceParams, query: PageQuery },
-      responses: { 200: json(pageOf(Upstream), "A page of upstreams"), ...errorResponses },
-    }),
-    async (c) => {
-      const query = c.req.valid("query");
-      const page = await listUpstreams(
-        tenancy,
-        c.get("principal"),
-        c.req.valid("param").workspace_id,
-        { page: query.page, perPage: query.per_page },
-      );
-      return c.json({ data: page.items.map(upstreamJson), meta: pageMeta(query, page.total) }, 200);
-    },
-  );
+  pagedChildListRoute(app, {
+    path: "/workspaces/{workspace_id}/upstreams",
+    operationId: "listUpstreams",
+    tags,
+    summary: "List a workspace's upstreams",
+    description: "Pages through a workspace's upstreams.",
+    idParam: "workspace_id",
+    item: Upstream,
+    pageDescription: "A page of upstreams",
+    list: (principal, workspaceId, page) => listUpstreams(tenancy, principal, workspaceId, page),
+    toJson: upstreamJson,
+  });
   app.openapi(
     createRoute({
       method: "post",

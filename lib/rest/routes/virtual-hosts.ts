@@ -17,17 +17,9 @@ import {
   virtualHostPatchInput,
 } from "../config-schemas.ts";
 import type { RestEnv } from "../env.ts";
-import {
-  type ApiTag,
-  errorResponses,
-  idParams,
-  json,
-  jsonBody,
-  noContent,
-  pageOf,
-} from "../openapi.ts";
+import { type ApiTag, errorResponses, idParams, json, jsonBody, noContent } from "../openapi.ts";
 import type { RestDeps } from "../rest-deps.ts";
-import { PageQuery, pageMeta } from "../schemas.ts";
+import { pagedChildListRoute } from "./paged.ts";
 
 const tags: ApiTag[] = ["Virtual hosts"];
 const workspaceParams = idParams("workspace_id");
@@ -35,31 +27,18 @@ const virtualHostParams = idParams("virtual_host_id");
 
 export function virtualHostRoutes(app: OpenAPIHono<RestEnv>, deps: RestDeps): void {
   const tenancy = deps.fleet.deps;
-  app.openapi(
-    createRoute({
-      method: "get",
-      path: "/workspaces/{workspace_id}/virtual-hosts",
-      operationId: "listVirtualHosts",
-      tags,
-      summary: "List a workspace's virtual hosts",
-      description: "Pages through a workspace's virtual hosts.",
-      request: { params: workspaceParams, query: PageQuery },
-      responses: { 200: json(pageOf(VirtualHost), "A page of virtual hosts"), ...errorResponses },
-    }),
-    async (c) => {
-      const query = c.req.valid("query");
-      const page = await listVirtualHosts(
-        tenancy,
-        c.get("principal"),
-        c.req.valid("param").workspace_id,
-        { page: query.page, perPage: query.per_page },
-      );
-      return c.json(
-        { data: page.items.map(virtualHostJson), meta: pageMeta(query, page.total) },
-        200,
-      );
-    },
-  );
+  pagedChildListRoute(app, {
+    path: "/workspaces/{workspace_id}/virtual-hosts",
+    operationId: "listVirtualHosts",
+    tags,
+    summary: "List a workspace's virtual hosts",
+    description: "Pages through a workspace's virtual hosts.",
+    idParam: "workspace_id",
+    item: VirtualHost,
+    pageDescription: "A page of virtual hosts",
+    list: (principal, workspaceId, page) => listVirtualHosts(tenancy, principal, workspaceId, page),
+    toJson: virtualHostJson,
+  });
   app.openapi(
     createRoute({
       method: "post",
