@@ -277,6 +277,13 @@ describe("the web UI journey", () => {
     ]) {
       await deep.page.getByRole("heading", { name: section, exact: true }).waitFor();
     }
+    // Health is live: a newer report replaces the one shown, without a reload.
+    const observedAt = deep.page.getByRole("region", { name: "Health" }).locator("time");
+    const firstReport = await observedAt.getAttribute("datetime");
+    await waitFor(
+      "a newer health report on the agent's page",
+      async () => (await observedAt.getAttribute("datetime")) !== firstReport,
+    );
     // What the agent pushes of its own (its memory gauge, every heartbeat) shows on a refresh.
     const reported = deep.page.getByRole("region", { name: "Reported by the agent" });
     await waitFor("the agent's own memory gauge on its page", async () => {

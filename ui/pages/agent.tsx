@@ -35,8 +35,16 @@ async function loadAgent(id: string): Promise<AgentView> {
   return { agent, config, logs };
 }
 
+/** How often the page asks for the agent's latest health report. */
+const healthRefreshMs = 5_000;
+
 export function AgentPage(props: { id: string }) {
   const { data, problem, reload } = useLoad(() => loadAgent(props.id), [props.id]);
+  // Health reports bring no events (only state changes do): follow them by asking again.
+  useEffect(() => {
+    const timer = setInterval(() => void reload(), healthRefreshMs);
+    return () => clearInterval(timer);
+  }, [reload]);
   useEffect(
     () =>
       onLiveEvent((event) => {
@@ -217,7 +225,9 @@ function Health(props: { agent: Agent }) {
             </div>
             <div>
               <dt>Reported</dt>
-              <dd>{timeAgo(health.observed_at)}</dd>
+              <dd>
+                <time dateTime={health.observed_at}>{timeAgo(health.observed_at)}</time>
+              </dd>
             </div>
           </dl>
           {health.checks.some((check) => !check.ok) && (
