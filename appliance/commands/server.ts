@@ -201,12 +201,13 @@ export const serverCommand = defineCommand(serverHelp, async ({ flags, positiona
       `  agent         ${endpoints.agent}`,
       `  operator      ${endpoints.operator}`,
       `  http          https://${endpoints.http}  (CA: https://${endpoints.http}/ca.pem)`,
+      `  web UI        ${server.webUrl}`,
       `  sites CA      https://${endpoints.http}/sites-ca.pem  (signs your sites' internal certificates; for browsers)`,
       ...(server.firstAdmin
         ? [
             "",
             "First start: an admin user was created. Its password is shown only now, and kept",
-            "in a file only you can read until you change it (POST /v1/auth/password):",
+            "in a file only you can read until you change it (the web UI asks at first sign-in):",
             `  email     ${server.firstAdmin.email}`,
             `  password  ${server.firstAdmin.password}`,
             `  file      ${server.firstAdminPasswordFile}`,

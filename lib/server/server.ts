@@ -101,6 +101,8 @@ export interface DroverServer {
   remoteRegistrationAddresses: string[];
   /** The registration address join commands name: the first remote one, else the bound one. */
   joinAddress: string;
+  /** Where people open the web UI: the HTTPS listener at the first remote host, else as bound. */
+  webUrl: string;
   stop(): Promise<void>;
 }
 
@@ -355,6 +357,12 @@ async function startLocked(
     operator: dialable(operatorListener.address),
     http: dialable(httpListener.address),
   };
+  const remoteHost = isWildcardHost(binds.http.host) ? options.remoteHosts?.[0] : undefined;
+  const webUrl = `https://${
+    remoteHost === undefined
+      ? endpoints.http
+      : formatHostPort({ host: remoteHost, port: httpListener.address.port })
+  }/`;
   await writeEndpoints(options.dataDir, endpoints);
   logger.info("server started", { ...endpoints, fleet: authority.ca.fleetId });
 
@@ -365,6 +373,7 @@ async function startLocked(
     firstAdmin,
     remoteRegistrationAddresses,
     joinAddress,
+    webUrl,
     ...(firstAdmin === undefined
       ? {}
       : { firstAdminPasswordFile: serverPaths(options.dataDir).initialAdminPassword }),

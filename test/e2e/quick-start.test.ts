@@ -1,8 +1,10 @@
 // Issue 10, the first hour: the commands `drover server` prints work verbatim; a failed join spends nothing.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { networkInterfaces } from "node:os";
+import { join } from "node:path";
 import { externalAddresses, formatHostPort } from "../../lib/net/index.ts";
 import { freePort } from "../support/loopback.ts";
 import { Harness, type ServerProcess, waitFor } from "./harness.ts";
@@ -46,6 +48,21 @@ describe("the printed join commands", () => {
     const port = server.endpoints.registration.split(":").pop();
     const host = externalAddresses(networkInterfaces())[0] ?? "127.0.0.1";
     expect(printed.agent).toContain(`--server ${formatHostPort({ host, port: Number(port) })} `);
+  });
+
+  test("the printed web UI address serves the UI, over the fleet CA's TLS", () => {
+    const line = server
+      .stdout()
+      .split("\n")
+      .find((text) => text.trim().startsWith("web UI"));
+    const url = line?.trim().split(/\s+/).pop() ?? "";
+    expect(url).toMatch(/^https:\/\/.+:\d+\/$/);
+    const page = spawnSync("curl", ["-sS", "--cacert", join(h.dataDir, "ca.pem"), url], {
+      encoding: "utf8",
+      timeout: 10_000,
+    });
+    expect(page.stderr).toBe("");
+    expect(page.stdout).toContain('<div id="app">');
   });
 
   test("run verbatim from another directory, the agent joins and comes online", async () => {
