@@ -2,6 +2,7 @@ import { durationMs, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { ConfigDelivery } from "../delivery/index.ts";
 import type { Fleet } from "../fleet/index.ts";
+import { agentJoinCommands } from "../fleet/index.ts";
 import type { OperatorService } from "../gen/drover/v1/operator_pb.ts";
 import type { UserRow } from "../store/index.ts";
 import {
@@ -36,6 +37,8 @@ const userToProto = (user: UserRow) => ({
 export function operatorService(
   fleet: Fleet,
   delivery: ConfigDelivery,
+  /** The registration address join commands name (known once registration is bound). */
+  joinAddress: () => string,
 ): ServiceImpl<typeof OperatorService> {
   return {
     ...operatorTenancyMethods(fleet),
@@ -56,20 +59,25 @@ export function operatorService(
       );
     },
     async createJoinToken(request, context) {
+      const role = roleFromProto(request.role);
       const created = await createJoinTokenFor(fleet, principalOf(context), {
-        role: roleFromProto(request.role),
+        role,
         labels: request.labels,
         ttlMs: request.ttl ? durationMs(request.ttl) : undefined,
         name: request.name,
         allowSelfLabels: request.allowSelfLabels,
         workspaceId: request.workspaceId || undefined,
       });
+      const commands =
+        role === "agent" ? agentJoinCommands(joinAddress(), created.token) : undefined;
       return {
         token: created.token,
         nonceId: created.nonceId,
         expiresAt: timestampFromDate(created.expiresAt),
         workspaceId: created.workspaceId ?? "",
         agentId: created.agentId ?? "",
+        joinCommand: commands?.binary ?? "",
+        joinCommandNpx: commands?.npx ?? "",
       };
     },
     async revokeJoinToken(request) {

@@ -258,7 +258,10 @@ async function startLocked(
     clientCaPem: ca,
     interceptors: [droverErrorInterceptor, requireRole("operator", store)],
     routes: (router) => {
-      router.service(OperatorService, operatorService(fleet, delivery));
+      router.service(
+        OperatorService,
+        operatorService(fleet, delivery, () => joinAddress),
+      );
       router.service(IdentityService, identityService(fleet));
     },
   });

@@ -105,6 +105,10 @@ describe("Register", () => {
   test("an agent token reserves the id its agent gets, once; operator and older tokens reserve none", async () => {
     const created = await fleet.operator.createJoinToken({ role: Role.AGENT });
     expect(created.agentId).toMatch(/^ag-[0-9a-f]{12}$/);
+    // The command to paste, as the REST answer and the server's banner give it.
+    const joinAt = `--server ${fleet.server.joinAddress} --token ${created.token} --data-dir ./agent-data`;
+    expect(created.joinCommand).toBe(`drover agent ${joinAt}`);
+    expect(created.joinCommandNpx).toBe(`npx drover agent ${joinAt}`);
     const joined = await fleet.registration.register(
       (await request({ token: created.token })).message,
     );
@@ -113,7 +117,8 @@ describe("Register", () => {
       fleet.registration.register((await request({ token: created.token })).message),
     );
     expect(again.rawMessage).toMatch(/already used/);
-    expect((await fleet.operator.createJoinToken({ role: Role.OPERATOR })).agentId).toBe("");
+    const operatorToken = await fleet.operator.createJoinToken({ role: Role.OPERATOR });
+    expect([operatorToken.agentId, operatorToken.joinCommand]).toEqual(["", ""]);
     // A token signed before ids were reserved (same nonce, no agent_id claim): a fresh id.
     const { agentId, ...older } = decodeJoinToken(
       (await fleet.operator.createJoinToken({ role: Role.AGENT })).token,
