@@ -5,6 +5,22 @@ export interface Clock {
 
 export const systemClock: Clock = { now: () => new Date() };
 
+/**
+ * Timers come in beside the clock for waits measured in elapsed time (a
+ * command's deadline), so tests fire them instead of sleeping.
+ */
+export interface Timers {
+  /** Calls `fire` once after `ms`; returns the cancel. */
+  after(ms: number, fire: () => void): () => void;
+}
+
+export const systemTimers: Timers = {
+  after(ms, fire) {
+    const timer = setTimeout(fire, ms);
+    return () => clearTimeout(timer);
+  },
+};
+
 /** Parses "90s", "15m", "1h", "7d", "250ms" into milliseconds. */
 export function parseDuration(text: string): number | undefined {
   const match = /^(\d+)(ms|s|m|h|d)$/.exec(text.trim());

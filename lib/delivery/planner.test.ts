@@ -1,0 +1,178 @@
+import { describe, expect, test } from "bun:test";
+import { t0 } from "../../test/support/store-data.ts";
+import type { WorkspaceConfig } from "../desired/index.ts";
+import { contentSha256 } from "../drift/index.ts";
+import type { AgentRow, TlsCertificateRow, UpstreamRow, VirtualHostRow } from "../store/index.ts";
+import { type PlanInputs, planAgent } from "./planner.ts";
+import type { SessionHello } from "./types.ts";
+
+const agent: AgentRow = {
+  id: "a1",
+  name: "a1",
+  hostname: "a1.lan",
+  ip: "10.0.0.1",
+  version: "1.0.0",
+  labels: { env: "prod" },
+  claimedLabels: {},
+  capabilities: ["files"],
+  deploymentMode: "standalone",
+  state: "online",
+  lastSeenAt: null,
+  lastHealth: null,
+  createdAt: t0,
+  updatedAt: t0,
+  workspaceId: "w1",
+};
+
+const host = (id: string, extra: Partial<VirtualHostRow> = {}): VirtualHostRow => ({
+  id,
+  workspaceId: "w1",
+  name: `vhost-${id}`,
+  serverName: `${id}.example.com`,
+  listenPort: 8080,
+  sslEnabled: false,
+  sslCertificateId: null,
+  http2Enabled: false,
+  http3Enabled: false,
+  locations: [{ path: "/", upstreamId: "u1", customHeaders: [], rewrites: [] }],
+  targetAgents: { type: "all" },
+  createdAt: t0,
+  updatedAt: t0,
+  ...extra,
+});
+
+const upstream: UpstreamRow = {
+  id: "u1",
+  workspaceId: "w1",
+  name: "upstream-u1",
+  algorithm: "round_robin",
+  hashKey: null,
+  servers: [
+    {
+      address: "10.0.0.5:8080",
+      weight: 1,
+      backup: false,
+      down: false,
+      maxFails: 1,
+      failTimeout: 10,
+    },
+  ],
+  keepalive: null,
+  healthCheck: { enabled: true, path: "/healthz", interval: 7, timeout: 2 },
+  createdAt: t0,
+  updatedAt: t0,
+};
+
+const internalCertificate: TlsCertificateRow = {
+  id: "c1",
+  workspaceId: "w1",
+  domain: "secure.example.com",
+  isWildcard: false,
+  provider: "internal",
+  status: "pending",
+  statusMessage: null,
+  issuedAt: null,
+  expiresAt: null,
+  autoRenew: true,
+  createdAt: t0,
+  updatedAt: t0,
+};
+
+const config: WorkspaceConfig = {
+  virtualHosts: [
+    host("plain"),
+    host("hidden", {
+      locations: [
+        { path: "/", proxyPass: "http://backend.lan:9000", customHeaders: [], rewrites: [] },
+      ],
+    }),
+    host("secure", { listenPort: 8443, sslEnabled: true, sslCertificateId: "c1" }),
+  ],
+  upstreams: [upstream],
+  certificates: [internalCertificate],
+  files: [],
+};
+
+const hello: SessionHello = {
+  fileRoot: "/srv/drover",
+  nginxMode: "managed",
+  statusPort: 18081,
+  nginxRuntime: {},
+  nginxSupportsHttp3: false,
+  nginxHttp2Directive: false,
+  manifest: [],
+  facts: { unresolvableNames: ["backend.lan"], downServers: {} },
+  staticRoots: [],
+};
+
+const inputs = (extra: Partial<PlanInputs> = {}): PlanInputs => ({
+  agent,
+  config,
+  hello,
+  own: new Map(),
+  issuesFor: (provider) => provider === "internal",
+  certificateMaterial: () => undefined,
+  challenges: undefined,
+  now: t0,
+  renewNow: new Set(),
+  keyFailures: new Set(),
+  ...extra,
+});
+
+describe("planAgent", () => {
+  test("is a function of its inputs: the same inputs give the same plan", () => {
+    expect(planAgent(inputs())).toEqual(planAgent(inputs()));
+  });
+
+  test("hosts whose names do not resolve, or whose certificate is missing, are set aside; the rest applied", () => {
+    const plan = planAgent(inputs());
+    const byId = new Map(plan.hosts.map((outcome) => [outcome.id, outcome]));
+    expect(byId.get("plain")).toEqual({ id: "plain", status: "applied" });
+    expect(byId.get("hidden")?.status).toBe("set_aside");
+    expect(byId.get("secure")?.status).toBe("set_aside");
+    expect(plan.desired.names).toContain("backend.lan");
+  });
+
+  test("health checks come from the applied upstreams that enable them, with the defaults filled in", () => {
+    const plan = planAgent(inputs());
+    expect(plan.healthChecks).toEqual([
+      {
+        upstreamId: "u1",
+        addresses: ["10.0.0.5:8080"],
+        path: "/healthz",
+        intervalSeconds: 7,
+        timeoutSeconds: 2,
+      },
+    ]);
+    expect(plan.checks).toBe(JSON.stringify([plan.desired.names, plan.healthChecks]));
+  });
+
+  test("a certificate the server issues per agent needs a key, unless its last issuance failed", () => {
+    expect(planAgent(inputs()).keyNeeds).toEqual([
+      { certificateId: "c1", domain: "secure.example.com" },
+    ]);
+    expect(planAgent(inputs({ keyFailures: new Set(["c1"]) })).keyNeeds).toEqual([]);
+  });
+
+  test("open ACME challenges are compiled in, and the plan names the config that answers them", () => {
+    const challenges = new Map([["tok-1", "tok-1.thumb"]]);
+    const plan = planAgent(inputs({ challenges }));
+    const conf = plan.desired.files.find(
+      (file) => typeof file.content === "string" && file.content.includes("tok-1.thumb"),
+    );
+    expect(conf).toBeDefined();
+    expect(plan.answering).toEqual({
+      configSha256: contentSha256(conf?.content ?? ""),
+      tokens: new Set(["tok-1"]),
+    });
+    expect(planAgent(inputs()).answering).toBeUndefined();
+  });
+
+  test("without nginx: files alone, no keys, no challenges answered", () => {
+    const off: SessionHello = { ...hello, nginxMode: "off" };
+    const plan = planAgent(inputs({ hello: off, challenges: new Map([["tok-1", "x"]]) }));
+    expect(plan.desired.files).toEqual([]);
+    expect(plan.keyNeeds).toEqual([]);
+    expect(plan.answering).toBeUndefined();
+  });
+});

@@ -1,0 +1,118 @@
+import { type EventBus, type EventTransaction, noChanges } from "../events/index.ts";
+import type { ConfigStatusRow, Store } from "../store/index.ts";
+import type { Clock } from "../time/index.ts";
+import type { ConfigStatusReport } from "./types.ts";
+
+/** Which agent a status is about, and the workspace its events name. */
+export interface StatusSubject {
+  agentId: string;
+  workspaceId: string | null;
+}
+
+/** One agent's desired version, hosts and set-aside files, as the store records them. */
+export type DesiredVersion = Parameters<Store["configStatus"]["setDesiredMany"]>[0][number];
+
+/** Config status: desired versions and agents' reports go to the store and to config.* events. */
+export interface StatusRecorder {
+  /** Records the desired versions in one transaction; the stored rows by agent id. */
+  recordDesired(versions: DesiredVersion[], at: Date): Promise<Map<string, ConfigStatusRow>>;
+  /** The agents hold their desired versions already: each is applied now, under its version. */
+  recordHeld(held: (StatusSubject & { version: string })[], at: Date): Promise<void>;
+  /**
+   * An agent's report; a final one (success, failed, rolled_back) with its
+   * events. Whether it was final.
+   */
+  recordReport(subject: StatusSubject, status: ConfigStatusReport): Promise<boolean>;
+}
+
+const finalStates = new Set(["success", "failed", "rolled_back"]);
+
+export function createStatusRecorder(services: {
+  store: Pick<Store, "transaction" | "configStatus">;
+  events: EventBus;
+  clock: Clock;
+}): StatusRecorder {
+  const { store, events, clock } = services;
+  return {
+    async recordDesired(versions, at) {
+      const stored = await store.transaction((tx) => tx.configStatus.setDesiredMany(versions, at));
+      return new Map(stored.map((row) => [row.agentId, row]));
+    },
+
+    async recordHeld(held, at) {
+      if (held.length === 0) return;
+      await events.commit(async (tx) => {
+        for (const subject of held) {
+          const row = await tx.configStatus.report(subject.agentId, {
+            version: subject.version,
+            state: "success",
+            errors: [],
+            steps: [],
+            durationMs: 0,
+            at,
+          });
+          await emitOutcome(tx, subject, row, 0);
+        }
+      });
+    },
+
+    async recordReport(subject, status) {
+      const final = finalStates.has(status.state);
+      const report = {
+        version: status.version,
+        state: status.state,
+        errors: status.errors,
+        steps: status.steps,
+        durationMs: final ? status.durationMs : null,
+        at: clock.now(),
+      };
+      if (!final) {
+        await store.configStatus.report(subject.agentId, report);
+        return false;
+      }
+      await events.commit(async (tx) => {
+        const row = await tx.configStatus.report(subject.agentId, report);
+        await emitOutcome(
+          tx,
+          subject,
+          row,
+          status.durationMs,
+          status.state === "success"
+            ? undefined
+            : {
+                errors: status.errors,
+                refused: status.refused.map((r) => `${r.path}: ${r.reason}`),
+              },
+        );
+      });
+      return true;
+    },
+  };
+}
+
+/**
+ * The seed's config.applied for a final outcome (`success` says which),
+ * then Drover's config.failed for a failure, in the transaction of the report.
+ */
+async function emitOutcome(
+  tx: EventTransaction,
+  subject: StatusSubject,
+  row: ConfigStatusRow,
+  durationMs: number,
+  failure?: { errors: string[]; refused: string[] },
+): Promise<void> {
+  const data = {
+    agent_id: subject.agentId,
+    workspace_id: subject.workspaceId,
+    config_id: row.version,
+    version: row.revision,
+    config_hash: row.version,
+    success: failure === undefined,
+    state: row.state,
+    duration_ms: durationMs,
+    ...failure,
+  };
+  const subjectId = subject.agentId;
+  await tx.emit({ type: "config.applied", subjectId, data, changes: noChanges });
+  if (failure) await tx.emit({ type: "config.failed", subjectId, data, changes: noChanges });
+}
