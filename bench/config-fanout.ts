@@ -140,7 +140,8 @@ export async function benchConfigFanout(
   };
   try {
     // Everyone holds the first state before anything is timed.
-    await waitForVersion(server, workspace.id, identities[0]?.id ?? "", applied, count, 90_000);
+    const agentIds = identities.map((identity) => identity.id);
+    await waitForVersion(server, workspace.id, agentIds, applied, 90_000);
     const openMs = now() - openStart;
     for (let change = 0; change < changes; change += 1) {
       const started = now();
@@ -155,14 +156,7 @@ export async function benchConfigFanout(
         locations: [{ path: "/", upstreamId: upstream.id, customHeaders: [], rewrites: [] }],
         targetAgents: { type: "all" },
       });
-      const version = await waitForVersion(
-        server,
-        workspace.id,
-        identities[0]?.id ?? "",
-        applied,
-        count,
-        60_000,
-      );
+      const version = await waitForVersion(server, workspace.id, agentIds, applied, 60_000);
       const receivedAt = received.get(version) ?? [];
       const appliedAt = applied.get(version) ?? [];
       latencies.receive.push(...receivedAt.map((t) => t - started));
@@ -239,20 +233,32 @@ export async function benchConfigFanout(
 async function waitForVersion(
   server: DroverServer,
   workspaceId: string,
-  agentId: string,
+  agentIds: readonly string[],
   applied: Map<string, number[]>,
-  count: number,
   budgetMs: number,
 ): Promise<string> {
   const deadline = now() + budgetMs;
+  const { configStatus } = server.fleet.deps.store;
   while (now() < deadline) {
     await server.delivery.settled();
-    const row = await server.fleet.deps.store.configStatus.get(agentId);
-    const version = row?.desiredVersion;
-    if (version !== undefined && (applied.get(version)?.length ?? 0) >= count) return version;
+    const version = (await configStatus.get(agentIds[0] ?? ""))?.desiredVersion;
+    if (version !== undefined && (applied.get(version)?.length ?? 0) >= agentIds.length) {
+      return version;
+    }
     await pause(5);
   }
+  // What the stragglers' rows say, so a timeout points at its cause.
+  const rows = await configStatus.getMany(agentIds);
+  const tally = new Map<string, number>();
+  for (const row of rows) {
+    const key = `desired ${row.desiredVersion.slice(0, 8)} state ${row.state} on ${row.version.slice(0, 8)}`;
+    tally.set(key, (tally.get(key) ?? 0) + 1);
+  }
+  const connected = agentIds.filter((id) => server.delivery.connected(id)).length;
   throw new Error(
-    `not every agent of workspace ${workspaceId} applied the change within ${budgetMs} ms`,
+    `not every agent of workspace ${workspaceId} applied the change within ${budgetMs} ms: ` +
+      `${[...applied.values()].map((times) => times.length).join("/")} config.applied per version, ` +
+      `${connected} of ${agentIds.length} connected, ${rows.length} status rows: ` +
+      [...tally].map(([key, n]) => `${n} × ${key}`).join("; "),
   );
 }
