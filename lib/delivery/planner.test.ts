@@ -1,81 +1,35 @@
 import { describe, expect, test } from "bun:test";
+import {
+  agentRow,
+  tlsCertificateRow,
+  upstreamRow,
+  virtualHostRow,
+} from "../../test/support/config-rows.ts";
 import { t0 } from "../../test/support/store-data.ts";
 import type { WorkspaceConfig } from "../desired/index.ts";
 import { contentSha256 } from "../drift/index.ts";
-import type { AgentRow, TlsCertificateRow, UpstreamRow, VirtualHostRow } from "../store/index.ts";
+import type { TlsCertificateRow, VirtualHostRow } from "../store/index.ts";
 import { type PlanInputs, planAgent } from "./planner.ts";
 import type { SessionHello } from "./types.ts";
 
-const agent: AgentRow = {
-  id: "a1",
-  name: "a1",
-  hostname: "a1.lan",
-  ip: "10.0.0.1",
-  version: "1.0.0",
-  labels: { env: "prod" },
-  claimedLabels: {},
-  capabilities: ["files"],
-  deploymentMode: "standalone",
-  state: "online",
-  lastSeenAt: null,
-  lastHealth: null,
-  createdAt: t0,
-  updatedAt: t0,
-  workspaceId: "w1",
-};
+const agent = agentRow();
 
-const host = (id: string, extra: Partial<VirtualHostRow> = {}): VirtualHostRow => ({
-  id,
-  workspaceId: "w1",
-  name: `vhost-${id}`,
-  serverName: `${id}.example.com`,
-  listenPort: 8080,
-  sslEnabled: false,
-  sslCertificateId: null,
-  http2Enabled: false,
-  http3Enabled: false,
-  locations: [{ path: "/", upstreamId: "u1", customHeaders: [], rewrites: [] }],
-  targetAgents: { type: "all" },
-  createdAt: t0,
-  updatedAt: t0,
-  ...extra,
+const host = (id: string, extra: Partial<VirtualHostRow> = {}): VirtualHostRow =>
+  virtualHostRow(id, {
+    locations: [{ path: "/", upstreamId: "u1", customHeaders: [], rewrites: [] }],
+    ...extra,
+  });
+
+const upstream = upstreamRow("u1", {
+  healthCheck: { enabled: true, path: "/healthz", interval: 7, timeout: 2 },
 });
 
-const upstream: UpstreamRow = {
-  id: "u1",
-  workspaceId: "w1",
-  name: "upstream-u1",
-  algorithm: "round_robin",
-  hashKey: null,
-  servers: [
-    {
-      address: "10.0.0.5:8080",
-      weight: 1,
-      backup: false,
-      down: false,
-      maxFails: 1,
-      failTimeout: 10,
-    },
-  ],
-  keepalive: null,
-  healthCheck: { enabled: true, path: "/healthz", interval: 7, timeout: 2 },
-  createdAt: t0,
-  updatedAt: t0,
-};
-
 const internalCertificate: TlsCertificateRow = {
-  id: "c1",
-  workspaceId: "w1",
+  ...tlsCertificateRow("c1"),
   domain: "secure.example.com",
-  isWildcard: false,
   provider: "internal",
   status: "pending",
-  statusMessage: null,
-  issuedAt: null,
-  expiresAt: null,
   autoRenew: true,
-  createdAt: t0,
-  updatedAt: t0,
 };
 
 const config: WorkspaceConfig = {

@@ -1,8 +1,15 @@
 import { describe, expect, test } from "bun:test";
+import {
+  agentRow as agent,
+  tlsCertificateRow as certificate,
+  virtualHostRow as host,
+  upstreamServer as server,
+  upstreamRow as upstream,
+} from "../../test/support/config-rows.ts";
 import { expectDroverThrow } from "../../test/support/errors.ts";
 import { t0 } from "../../test/support/store-data.ts";
 import { configHash } from "../drift/index.ts";
-import type { AgentRow, TlsCertificateRow, UpstreamRow, VirtualHostRow } from "../store/index.ts";
+import type { TlsCertificateRow, UpstreamRow, VirtualHostRow } from "../store/index.ts";
 import {
   CERTIFICATE_MODE,
   type CertificateMaterial,
@@ -17,83 +24,8 @@ import {
 
 const at = (ms: number) => new Date(t0.getTime() + ms);
 
-const agent = (extra: Partial<AgentRow> = {}): AgentRow => ({
-  id: "a1",
-  name: "a1",
-  hostname: "a1.lan",
-  ip: "10.0.0.1",
-  version: "1.0.0",
-  labels: { env: "prod" },
-  claimedLabels: {},
-  capabilities: ["files"],
-  deploymentMode: "standalone",
-  state: "online",
-  lastSeenAt: null,
-  lastHealth: null,
-  createdAt: t0,
-  updatedAt: t0,
-  workspaceId: "w1",
-  ...extra,
-});
-
-const server = (address: string, extra: Partial<UpstreamRow["servers"][number]> = {}) => ({
-  address,
-  weight: 1,
-  backup: false,
-  down: false,
-  maxFails: 1,
-  failTimeout: 10,
-  ...extra,
-});
-
-const upstream = (id: string, extra: Partial<UpstreamRow> = {}): UpstreamRow => ({
-  id,
-  workspaceId: "w1",
-  name: `upstream-${id}`,
-  algorithm: "round_robin",
-  hashKey: null,
-  servers: [server("10.0.0.5:8080")],
-  keepalive: null,
-  healthCheck: null,
-  createdAt: t0,
-  updatedAt: t0,
-  ...extra,
-});
-
-const host = (id: string, extra: Partial<VirtualHostRow> = {}): VirtualHostRow => ({
-  id,
-  workspaceId: "w1",
-  name: `vhost-${id}`,
-  serverName: `${id}.example.com`,
-  listenPort: 8080,
-  sslEnabled: false,
-  sslCertificateId: null,
-  http2Enabled: false,
-  http3Enabled: false,
-  locations: [{ path: "/", proxyPass: "http://127.0.0.1:9000", customHeaders: [], rewrites: [] }],
-  targetAgents: { type: "all" },
-  createdAt: t0,
-  updatedAt: t0,
-  ...extra,
-});
-
 const tlsHost = (id: string, certificateId: string, extra: Partial<VirtualHostRow> = {}) =>
   host(id, { listenPort: 8443, sslEnabled: true, sslCertificateId: certificateId, ...extra });
-
-const certificate = (id: string, workspaceId = "w1"): TlsCertificateRow => ({
-  id,
-  workspaceId,
-  domain: `${id}.example.com`,
-  isWildcard: false,
-  provider: "letsencrypt",
-  status: "active",
-  statusMessage: null,
-  issuedAt: null,
-  expiresAt: null,
-  autoRenew: false,
-  createdAt: t0,
-  updatedAt: t0,
-});
 
 const viaUpstream = (upstreamId: string): VirtualHostRow["locations"] => [
   { path: "/", upstreamId, customHeaders: [], rewrites: [] },
