@@ -14,6 +14,21 @@ import {
 export interface RestClient {
   /** `path` is below /v1 and may carry a query. Answers the JSON (undefined for 204); errors throw. */
   call(method: string, path: string, body?: unknown): Promise<unknown>;
+  /** What opening a WebSocket at `path` (below /v1, with its query) takes, credentials fresh. */
+  socket(path: string): Promise<SocketTarget>;
+}
+
+/** A wss:// URL and how to authenticate there (the client certificate, or a bearer token). */
+export interface SocketTarget {
+  url: URL;
+  tls: TlsOptions;
+  headers: Record<string, string>;
+}
+
+function wss(origin: string, path: string): URL {
+  const url = v1(origin, path);
+  url.protocol = "wss:";
+  return url;
 }
 
 /** The `Tokens` answer of POST /v1/auth/login and /v1/auth/refresh. */
@@ -105,6 +120,9 @@ export async function adminClient(dataDir: string, signal?: AbortSignal): Promis
       });
       return jsonFromResponse(response);
     },
+    async socket(path) {
+      return { url: wss(origin, path), tls, headers: {} };
+    },
   };
 }
 
@@ -164,16 +182,28 @@ export async function sessionClient(options: {
     await writeCredentials(configDir, current);
   }
 
+  const refreshIfExpiring = async () => {
+    if (!(Date.parse(current.access_expires_at) - expirySkewMs > now())) await refresh();
+  };
+
   return {
     async call(method, path, body) {
       const encoded = encodeBody(body);
-      if (!(Date.parse(current.access_expires_at) - expirySkewMs > now())) await refresh();
+      await refreshIfExpiring();
       let response: HttpResponse = await send(method, path, encoded, current.access_token);
       if (response.status === 401) {
         await refresh();
         response = await send(method, path, encoded, current.access_token);
       }
       return jsonFromResponse(response);
+    },
+    async socket(path) {
+      await refreshIfExpiring();
+      return {
+        url: wss(current.server, path),
+        tls: { ca: current.ca_pem },
+        headers: { authorization: `Bearer ${current.access_token}` },
+      };
     },
   };
 }

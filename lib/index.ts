@@ -23,6 +23,17 @@ export {
   createSystemNginxManager,
   type NginxManager,
 } from "./agent/nginx/index.ts";
+export {
+  type CallChannel,
+  type CallHandlers,
+  callStreaming,
+  callUnary,
+  createCallChannel,
+  createCallHandlers,
+  defineCallKind,
+  handleStreaming,
+  handleUnary,
+} from "./channel/index.ts";
 export { type OperatorClient, operatorClientFromDataDir } from "./client/index.ts";
 export { type ConfigDelivery, createConfigDelivery } from "./delivery/index.ts";
 export { type DesiredState, desiredStateForAgent } from "./desired/index.ts";
@@ -36,11 +47,13 @@ export {
   openSubscription,
 } from "./events/index.ts";
 export { createFleet, type Fleet, type FleetAuthority } from "./fleet/index.ts";
+export { NodeAgent } from "./gen/drover/node/v1/node_pb.ts";
 export { AgentService } from "./gen/drover/v1/agent_pb.ts";
 export { IdentityService } from "./gen/drover/v1/identity_pb.ts";
 export { OperatorService } from "./gen/drover/v1/operator_pb.ts";
 export { RegistrationService } from "./gen/drover/v1/registration_pb.ts";
 export { compileNginxConfig, type NginxModel, nginxFeatures } from "./nginx/index.ts";
+export { type AgentNodeConfig, type NodeFunctions, nodeCalls } from "./node/index.ts";
 export * from "./pki/index.ts";
 export { matchesSelector, parseSelector, type Selector } from "./selector/index.ts";
 export {

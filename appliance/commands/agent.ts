@@ -3,6 +3,7 @@ import { isIP } from "node:net";
 import { hostname, networkInterfaces } from "node:os";
 import { resolve } from "node:path";
 import { type AgentNginxOptions, createAgent } from "../../lib/agent/index.ts";
+import { loadAgentNodeConfig } from "../../lib/agent/node/index.ts";
 import { externalAddresses } from "../../lib/net/index.ts";
 import { type CommandHelp, defineCommand } from "../command.ts";
 import { deploymentMode, systemProbe } from "../deployment-mode.ts";
@@ -153,6 +154,11 @@ const agentHelp = {
       value: "PATH",
       help: "system mode: the main nginx.conf (default: the one nginx -V names)",
     },
+    config: {
+      kind: "string",
+      value: "FILE",
+      help: "this machine's own rules (JSON or YAML): the commands, log files and GPIO lines operators may use; nothing else can run",
+    },
     "static-root": {
       kind: "list",
       value: "DIR",
@@ -162,6 +168,7 @@ const agentHelp = {
   examples: [
     'drover agent --server 192.168.1.10:8440 --token "$TOKEN" --data-dir ./agent-data',
     "drover agent --data-dir ./agent-data --nginx-mode managed",
+    "drover agent --data-dir ./agent-data --config /etc/drover/agent.json",
   ],
 } satisfies CommandHelp<FlagSpec>;
 
@@ -169,6 +176,9 @@ export const agentCommand = defineCommand(agentHelp, async ({ flags, positionals
   if (positionals.length > 0) throw new UsageError(`unexpected argument: ${positionals[0]}`);
   const nginx = nginxOptionsFromFlags(flags);
   const mode = deploymentMode(flags["deployment-mode"], systemProbe(io.env));
+  // Read and checked before anything joins or runs: an error names the file and the field.
+  const nodeConfig =
+    flags.config === undefined ? undefined : await loadAgentNodeConfig(resolve(flags.config));
   const agent = createAgent({
     dataDir: await agentDataDir(flags["data-dir"]),
     server: flags.server,
@@ -181,6 +191,14 @@ export const agentCommand = defineCommand(agentHelp, async ({ flags, positionals
     deploymentMode: mode,
     staticRoots: flags["static-root"],
     nginx,
+    ...(nodeConfig === undefined
+      ? {}
+      : {
+          node: {
+            config: nodeConfig,
+            ...(io.env.PATH === undefined ? {} : { toolPath: io.env.PATH }),
+          },
+        }),
     logger: stderrLogger(io.stderr),
   });
   await agent.run(io.signal);

@@ -19,6 +19,7 @@ import type { CommandIo } from "../io.ts";
 import { formatTable } from "../output.ts";
 import { workspaceFromFlag } from "../workspace-flag.ts";
 import { labelAgent } from "./agents-label.ts";
+import { agentNodeCommands } from "./agents-node.ts";
 
 const dataDirFlag = {
   kind: "string",
@@ -301,7 +302,7 @@ function nginxCommand(kind: CommandKind, summary: string, done?: string): Comman
 }
 
 export const agentsCommand = defineGroup({
-  summary: "list, inspect, label, move and remove agents",
+  summary: "list, inspect, label, move and remove agents; their metrics, logs, commands and GPIO",
   commands: {
     list: listAgents,
     delete: deleteAgent,
@@ -310,5 +311,6 @@ export const agentsCommand = defineGroup({
     config: agentConfig,
     status: nginxCommand("get_status", "ask the agent's nginx for its status now"),
     reload: nginxCommand("reload", "reload the agent's nginx gracefully", "reloaded nginx"),
+    ...agentNodeCommands,
   },
 });

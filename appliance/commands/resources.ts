@@ -17,14 +17,16 @@ import { adminClient, listAll, type RestClient, sessionClient } from "../rest-cl
 import { restWorkspaceFromFlag } from "../workspace-flag.ts";
 import { labelsFromFlags } from "./token.ts";
 
-const commonFlags = {
-  ...outputFlag,
+/** `--data-dir`: who a REST command acts as (see clientFor). */
+export const restAuthFlag = {
   "data-dir": {
     kind: "string",
     value: "DIR",
     help: "act as the server's admin (its data dir); without it, as the user of drover login",
   },
 } satisfies FlagSpec;
+
+const commonFlags = { ...outputFlag, ...restAuthFlag } satisfies FlagSpec;
 
 function parentFlag(resource: Resource, required: boolean): FlagSpec {
   if (!resource.parent) return {};
@@ -49,7 +51,7 @@ async function parentId(
 }
 
 /** With --data-dir the server's admin credential; otherwise the session `drover login` stored. */
-function clientFor(flags: { "data-dir"?: string }, io: CommandIo): Promise<RestClient> {
+export function clientFor(flags: { "data-dir"?: string }, io: CommandIo): Promise<RestClient> {
   const dataDir = flags["data-dir"];
   if (dataDir) return adminClient(dataDir, io.signal);
   return sessionClient({ configDir: configDir(io.env), now: Date.now, signal: io.signal });

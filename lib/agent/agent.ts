@@ -1,26 +1,22 @@
 import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { isAbsolute, join } from "node:path";
+import { createCallHandlers } from "../channel/index.ts";
 import type { ConfigStatusReport } from "../delivery/index.ts";
 import { NGINX_CONFIG_PATH, NGINX_INCLUDE_PATH } from "../desired/index.ts";
 import { DroverError, invalidField, isDroverError } from "../errors/index.ts";
 import type { AgentHealth } from "../fleet/index.ts";
 import { type Logger, silentLogger } from "../log/index.ts";
 import { type NginxFeatures, nginxFeatures } from "../nginx/index.ts";
+import { type AgentNodeConfig, emptyAgentNodeConfig } from "../node/index.ts";
 import type { DeploymentMode } from "../store/index.ts";
 import { sleep } from "../tasks/index.ts";
 import { type Clock, systemClock } from "../time/index.ts";
 import { droverVersion } from "../version.ts";
 import { createAccessLogTailer } from "./access-log.ts";
 import { type BackoffPolicy, backoffDelay, defaultBackoff } from "./backoff.ts";
-import {
-  type ConfigSession,
-  createConfigSession,
-  nginxHealth,
-  type SessionNginx,
-} from "./config-session.ts";
+import { createConfigSession, nginxHealth, type SessionNginx } from "./config-session.ts";
 import { createFileReceiver } from "./file-receiver.ts";
-import { runHealthStream } from "./health-stream.ts";
 import {
   type AgentIdentity,
   loadAgentIdentity,
@@ -35,7 +31,13 @@ import {
   managedNginxTempDir,
   type NginxManager,
 } from "./nginx/index.ts";
+import {
+  createGpioController,
+  createSystemMetricsReader,
+  registerNodeCalls,
+} from "./node/index.ts";
 import { renewalWaitMs, renewIdentity } from "./renewal.ts";
+import { type AgentSession, createAgentSession } from "./session.ts";
 import { resolveStaticRoots } from "./static-roots.ts";
 import { createHealthSampler } from "./system-health.ts";
 import { type AgentTelemetry, createTelemetryOutbox, pushingLogger } from "./telemetry.ts";
@@ -73,6 +75,14 @@ interface AgentNginxCommon {
   listenAddress?: string;
 }
 
+export interface AgentNodeOptions {
+  config: AgentNodeConfig;
+  /** Where gpioset/gpioget are looked up (a PATH-like list); the appliance passes its PATH. */
+  toolPath?: string;
+  /** The journalctl program; default journalctl on the minimal PATH. */
+  journalctl?: string;
+}
+
 export interface AgentOptions {
   dataDir: string;
   /** Registration HOST:PORT; needed only to join. */
@@ -94,6 +104,12 @@ export interface AgentOptions {
   version?: string;
   /** Default { mode: "off" }. */
   nginx?: AgentNginxOptions;
+  /**
+   * The node functions this machine allows (`--config FILE`): declared
+   * commands, log files and GPIO lines. Default: none declared; metrics,
+   * health checks and journald still answer.
+   */
+  node?: AgentNodeOptions;
   /** How often delivered files are re-hashed for drift; default the heartbeat interval. */
   driftIntervalMs?: number;
   /** Called with each delivery's final status. */
@@ -118,12 +134,12 @@ export function createAgent(options: AgentOptions): DroverAgent {
   // Checked before anything runs: a relative path would fail only after the token is spent.
   if (!isAbsolute(options.dataDir)) throw invalidField("dataDir", "must be an absolute path");
   const clock = options.clock ?? systemClock;
-  let session: ConfigSession | undefined;
+  let session: AgentSession | undefined;
   const telemetry = createTelemetryOutbox({
     clock,
     send: async (message) => {
       if (!session) throw new DroverError("unavailable", "not connected to the server");
-      await session.sendTelemetry(message);
+      session.send(message);
     },
   });
   // Its own warnings and errors also reach the server (NxMesh's LogBatch).
@@ -261,8 +277,6 @@ export function createAgent(options: AgentOptions): DroverAgent {
         },
       });
       const opened = createConfigSession({
-        identity: () => current as AgentIdentity,
-        backoff,
         fileRoot,
         receiver: createFileReceiver({ root: fileRoot }),
         ...(nginx === undefined ? {} : { nginx }),
@@ -286,14 +300,7 @@ export function createAgent(options: AgentOptions): DroverAgent {
               },
             })),
           ),
-        onConnected: () => logger.info("configuration session open"),
-        onDisconnected: (error, retryInMs) =>
-          logger.warn("configuration session closed; reopening", {
-            error: error.rawMessage,
-            retryInMs,
-          }),
       });
-      session = opened;
       let skippedLines = 0;
       const tailer =
         nginx?.accessLogPath === undefined
@@ -303,10 +310,12 @@ export function createAgent(options: AgentOptions): DroverAgent {
               clock,
               logger,
               onBatch: async (batch) => {
-                await opened.sendAccessLogs(
-                  batch.entries.map(({ upstreamAddr: _, ...entry }) => entry),
-                  batch.skipped,
-                );
+                if (!session) throw new DroverError("unavailable", "not connected to the server");
+                session.send({
+                  kind: "access_logs",
+                  entries: batch.entries.map(({ upstreamAddr: _, ...entry }) => entry),
+                  skipped: batch.skipped,
+                });
                 skippedLines += batch.skipped;
               },
             });
@@ -342,6 +351,48 @@ export function createAgent(options: AgentOptions): DroverAgent {
         }
       }
       await tailer?.start();
+      const handlers = createCallHandlers();
+      opened.registerCalls(handlers);
+      const nodeConfig = options.node?.config ?? emptyAgentNodeConfig;
+      const gpio = createGpioController({
+        lines: nodeConfig.gpio,
+        ...(options.node?.toolPath === undefined ? {} : { searchPath: options.node.toolPath }),
+        clock,
+        logger,
+      });
+      // Outputs take their initial levels before anything can call; a missing tool fails the start.
+      try {
+        await gpio.start();
+      } catch (error) {
+        await tailer?.stop();
+        throw error;
+      }
+      registerNodeCalls(handlers, {
+        config: nodeConfig,
+        gpio,
+        readMetrics: createSystemMetricsReader({
+          diskPath: options.dataDir,
+          clock,
+          hostname: options.hostname,
+        }),
+        version,
+        hostname: options.hostname,
+        clock,
+        ...(options.node?.journalctl === undefined ? {} : { journalctl: options.node.journalctl }),
+      });
+      const agentSession = createAgentSession({
+        identity: () => current as AgentIdentity,
+        backoff,
+        config: opened,
+        sampleHealth,
+        handlers,
+        version,
+        logger,
+        onConnected: () => logger.info("connected", { server: current?.agentAddress }),
+        onDisconnected: (error, retryInMs) =>
+          logger.warn("disconnected; reconnecting", { error: error.rawMessage, retryInMs }),
+      });
+      session = agentSession;
       // Any loop failing for good stops the others.
       const stop = new AbortController();
       const all = AbortSignal.any([signal, stop.signal]);
@@ -352,25 +403,14 @@ export function createAgent(options: AgentOptions): DroverAgent {
         });
       try {
         await Promise.all([
-          guard(
-            runHealthStream(
-              {
-                identity: () => current as AgentIdentity,
-                sampleHealth,
-                backoff,
-                onConnected: () => logger.info("connected", { server: current?.agentAddress }),
-                onDisconnected: (error, retryInMs) =>
-                  logger.warn("disconnected; reconnecting", { error: error.rawMessage, retryInMs }),
-              },
-              all,
-            ),
-          ),
+          guard(agentSession.run(all)),
           guard(keepRenewed(all)),
-          guard(opened.run(all)),
           guard(telemetry.task(current.heartbeatIntervalMs, collectMetrics)(all)),
         ]);
       } finally {
         session = undefined;
+        // Every output back to its safe level.
+        await gpio.stop();
         await checker.stop();
         await tailer?.stop();
       }

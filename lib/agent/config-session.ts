@@ -1,10 +1,11 @@
 import { lookup } from "node:dns/promises";
 import { lstat, mkdir, readdir, readFile, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
+import { type CallHandlers, handleUnary } from "../channel/index.ts";
 import type {
-  AccessLogEntryInfo,
   ActiveHealthCheck,
   AgentFacts,
+  AgentMessage,
   CommandOutcome,
   ConfigStatusReport,
   FileDelivery,
@@ -12,10 +13,10 @@ import type {
   NginxCommand,
   NginxMode,
   NginxRuntimeInfo,
+  ServerMessage,
   SessionHello,
-  TelemetryMessage,
 } from "../delivery/index.ts";
-import { checkValidateText } from "../delivery/index.ts";
+import { checkValidateText, nginxCommandCall } from "../delivery/index.ts";
 import { CERTIFICATE_DIR } from "../desired/index.ts";
 import {
   comparePaths,
@@ -27,14 +28,12 @@ import {
 import { DroverError, invalidField, isDroverError } from "../errors/index.ts";
 import { writeSecretFile } from "../files/index.ts";
 import type { NginxHealth } from "../fleet/index.ts";
-import type { SessionRequest } from "../gen/drover/v1/session_pb.ts";
 import { type Logger, silentLogger } from "../log/index.ts";
 import { staticRootProblems } from "../nginx/index.ts";
 import { createCertificateRequest, exportPrivateKeyPem, generateKeyPair } from "../pki/index.ts";
 import type { ConfigApplyStep, DeploymentMode } from "../store/index.ts";
-import { createChannel, sleep } from "../tasks/index.ts";
-import { agentMessageToProto, serverMessageFromProto, sessionHelloToProto } from "../wire/index.ts";
-import { type ConnectionOptions, keepConnected } from "./connection.ts";
+import { sleep } from "../tasks/index.ts";
+import { commandResultToProto, nginxCommandFromProto } from "../wire/index.ts";
 import type { FileReceiver } from "./file-receiver.ts";
 import {
   type ApplyReport,
@@ -57,7 +56,7 @@ export interface SessionNginx {
   listenAddress?: string;
 }
 
-export interface ConfigSessionOptions extends ConnectionOptions {
+export interface ConfigSessionOptions {
   /** Absolute directory the delivered files live under. */
   fileRoot: string;
   receiver: FileReceiver;
@@ -105,16 +104,21 @@ function sameList(a: readonly string[], b: readonly string[]): boolean {
 }
 
 /**
- * The agent's half of configuration delivery: one Session stream, kept open
- * with backoff. Deliveries are applied in order — names checked, files
+ * The agent's half of configuration delivery, on the agent's session
+ * (session.ts). Deliveries are applied in order — names checked, files
  * written (all or nothing), nginx staged, tested, swapped and reloaded,
  * removals last — and each ends in a status with nginx's own error text.
  * Files are re-hashed every driftIntervalMs: a hand edit is reported as
- * drift and the server sends the file again.
+ * drift and the server sends the file again. NxMesh's commands are the call
+ * kind nginx.command.
  */
 export interface ConfigSession {
-  /** Keeps the session open until the signal aborts; rejects when the fleet refuses the agent for good. */
-  run(signal: AbortSignal): Promise<void>;
+  /** The first message of every session: what the agent holds and how it runs nginx. */
+  hello(): Promise<SessionHello>;
+  /** A session opened: deliveries and key requests arrive through the returned receiver. */
+  connect(send: (message: AgentMessage) => void, connection: AbortSignal): ConfigConnection;
+  /** Registers the nginx.command call kind. */
+  registerCalls(handlers: CallHandlers): void;
   /**
    * The hash of what the agent holds, as of the last time its files were
    * hashed (every drift check and every apply), for health reports: hashing
@@ -123,10 +127,14 @@ export interface ConfigSession {
   heldHash(): Promise<string>;
   /** The active checker's findings: sent as facts when they change. */
   setDownServers(down: Record<string, string[]>): void;
-  /** Ships access-log entries; rejects while disconnected, so the caller keeps them and retries. */
-  sendAccessLogs(entries: AccessLogEntryInfo[], skipped: number): Promise<void>;
-  /** Sends the agent's own metrics, logs or an event; rejects while disconnected. */
-  sendTelemetry(message: TelemetryMessage): Promise<void>;
+}
+
+/** Configuration's part of one open session. */
+export interface ConfigConnection {
+  /** A delivery or key request from the server. */
+  receive(message: Exclude<ServerMessage, { kind: "call" }>): void;
+  /** The session ended: waits for the delivery in progress and the drift watch. */
+  close(): Promise<void>;
 }
 
 export function createConfigSession(options: ConfigSessionOptions): ConfigSession {
@@ -365,14 +373,13 @@ export function createConfigSession(options: ConfigSessionOptions): ConfigSessio
   }
 
   async function runCommand(command: NginxCommand): Promise<CommandOutcome> {
-    if (!nginx)
-      return { id: command.id, ok: false, errors: ["this agent runs with --nginx-mode off"] };
+    if (!nginx) return { ok: false, errors: ["this agent runs with --nginx-mode off"] };
     const manager = nginx.manager;
     const grace =
       command.timeoutSeconds === undefined ? stopTimeoutMs : command.timeoutSeconds * 1000;
     const withStatus = async (ok: boolean, errors: string[]): Promise<CommandOutcome> => {
       const status = await statusOf();
-      return { id: command.id, ok, errors, ...(status ? { status: nginxHealth(status) } : {}) };
+      return { ok, errors, ...(status ? { status: nginxHealth(status) } : {}) };
     };
     try {
       switch (command.kind) {
@@ -400,7 +407,6 @@ export function createConfigSession(options: ConfigSessionOptions): ConfigSessio
           });
           const result = await manager.validate(text);
           return {
-            id: command.id,
             ok: result.ok,
             errors: redactNginxDiagnostics(result.errors, text),
           };
@@ -411,12 +417,9 @@ export function createConfigSession(options: ConfigSessionOptions): ConfigSessio
     }
   }
 
-  // The current connection's outgoing stream; messages while disconnected are dropped
-  // (the next hello carries the state they described).
-  let outgoing: ReturnType<typeof createChannel<SessionRequest>> | undefined;
-  function send(message: Parameters<typeof agentMessageToProto>[0]): void {
-    outgoing?.push(agentMessageToProto(message));
-  }
+  // The open session's sender; messages while disconnected are dropped (the
+  // next hello carries the state they described).
+  let send: (message: AgentMessage) => void = () => {};
 
   async function watchDrift(connection: AbortSignal): Promise<void> {
     while (!connection.aborted) {
@@ -450,104 +453,90 @@ export function createConfigSession(options: ConfigSessionOptions): ConfigSessio
   }
 
   let applying = false;
-  const run = (signal: AbortSignal) =>
-    keepConnected(options, signal, async (client, connected) => {
-      const connection = new AbortController();
-      const both = AbortSignal.any([signal, connection.signal]);
-      const channel = createChannel<SessionRequest>(both);
-      outgoing = channel;
-      channel.push(sessionHelloToProto(await hello()));
-      const drift = watchDrift(both);
-      // Deliveries apply one after another; commands run beside them.
-      let deliveries: Promise<void> = Promise.resolve();
+  // Deliveries apply one after another, across sessions too.
+  let deliveries: Promise<void> = Promise.resolve();
+
+  function applyInTurn(delivery: FileDelivery): void {
+    deliveries = deliveries.then(async () => {
+      applying = true;
       try {
-        for await (const response of client.session(channel, { signal })) {
-          connected();
-          const message = serverMessageFromProto(response);
-          if (message.kind === "command") {
-            void runCommand(message.command).then((result) =>
-              send({ kind: "command_result", result }),
-            );
-            continue;
-          }
-          if (message.kind === "key_gen") {
-            const { request } = message;
-            void generateKey(options.fileRoot, request).then(
-              (csrDer) => send({ kind: "public_key", requestId: request.id, csrDer }),
-              (error: unknown) =>
-                logger.error("key generation refused", {
-                  purpose: request.purpose,
-                  keyPath: request.keyPath,
-                  error: error instanceof Error ? error.message : String(error),
-                }),
-            );
-            continue;
-          }
-          const delivery = message.delivery;
-          deliveries = deliveries.then(async () => {
-            applying = true;
-            try {
-              const status = await apply(delivery, (state) =>
-                send({
-                  kind: "status",
-                  status: {
-                    version: delivery.version,
-                    state,
-                    steps: [],
-                    errors: [],
-                    refused: [],
-                    durationMs: 0,
-                    manifest: [],
-                  },
-                }),
-              ).catch(
-                async (error: unknown): Promise<ConfigStatusReport> => ({
-                  version: delivery.version,
-                  state: "failed",
-                  steps: [],
-                  errors: [error instanceof Error ? error.message : String(error)],
-                  refused: [],
-                  durationMs: 0,
-                  manifest: await held(),
-                }),
-              );
-              send({ kind: "status", status });
-              logger.info("configuration applied", {
-                version: delivery.version,
-                state: status.state,
-                durationMs: status.durationMs,
-                ...(status.errors.length > 0 ? { errors: status.errors } : {}),
-              });
-              options.onApplied?.(status);
-            } finally {
-              applying = false;
-            }
-          });
-        }
+        const status = await apply(delivery, (state) =>
+          send({
+            kind: "status",
+            status: {
+              version: delivery.version,
+              state,
+              steps: [],
+              errors: [],
+              refused: [],
+              durationMs: 0,
+              manifest: [],
+            },
+          }),
+        ).catch(
+          async (error: unknown): Promise<ConfigStatusReport> => ({
+            version: delivery.version,
+            state: "failed",
+            steps: [],
+            errors: [error instanceof Error ? error.message : String(error)],
+            refused: [],
+            durationMs: 0,
+            manifest: await held(),
+          }),
+        );
+        send({ kind: "status", status });
+        logger.info("configuration applied", {
+          version: delivery.version,
+          state: status.state,
+          durationMs: status.durationMs,
+          ...(status.errors.length > 0 ? { errors: status.errors } : {}),
+        });
+        options.onApplied?.(status);
       } finally {
-        connection.abort();
-        channel.close();
-        if (outgoing === channel) outgoing = undefined;
-        await deliveries.catch(() => {});
-        await drift;
+        applying = false;
       }
     });
+  }
+
+  function generateKeyFor(request: KeyGenRequest): void {
+    void generateKey(options.fileRoot, request).then(
+      (csrDer) => send({ kind: "public_key", requestId: request.id, csrDer }),
+      (error: unknown) =>
+        logger.error("key generation refused", {
+          purpose: request.purpose,
+          keyPath: request.keyPath,
+          error: error instanceof Error ? error.message : String(error),
+        }),
+    );
+  }
 
   return {
-    run,
+    hello,
+    connect(sender, connection) {
+      send = sender;
+      const drift = watchDrift(connection);
+      return {
+        receive(message) {
+          if (message.kind === "key_gen") generateKeyFor(message.request);
+          else applyInTurn(message.delivery);
+        },
+        async close() {
+          if (send === sender) send = () => {};
+          await deliveries.catch(() => {});
+          await drift;
+        },
+      };
+    },
+    registerCalls(handlers) {
+      handleUnary(handlers, nginxCommandCall, async (request) =>
+        commandResultToProto(await runCommand(nginxCommandFromProto(request))),
+      );
+    },
     heldHash: async () => lastHeldHash ?? manifestHash(await held()),
     setDownServers(down) {
       if (JSON.stringify(down) === JSON.stringify(facts.downServers)) return;
       facts.downServers = down;
       send({ kind: "facts", facts: { ...facts } });
-    },
-    async sendAccessLogs(entries, skipped) {
-      if (!outgoing) throw new DroverError("unavailable", "not connected to the server");
-      send({ kind: "access_logs", entries, skipped });
-    },
-    async sendTelemetry(message) {
-      if (!outgoing) throw new DroverError("unavailable", "not connected to the server");
-      send(message);
     },
   };
 }

@@ -17,7 +17,7 @@ function sampleCpu(): CpuSample {
   return { idle, total };
 }
 
-async function diskUsage(path: string): Promise<{ used: number; total: number }> {
+export async function diskUsage(path: string): Promise<{ used: number; total: number }> {
   const stats = await statfs(path);
   const total = stats.blocks * stats.bsize;
   return { total, used: total - stats.bavail * stats.bsize };

@@ -3,6 +3,14 @@ import { create } from "@bufbuild/protobuf";
 import { expectDroverRejection } from "../../test/support/errors.ts";
 import { tempStoreDir } from "../../test/support/store.ts";
 import { newAgent, t0 } from "../../test/support/store-data.ts";
+import {
+  type AgentChannels,
+  type CallChannel,
+  createAgentChannels,
+  createCallChannel,
+  createCallHandlers,
+  handleUnary,
+} from "../channel/index.ts";
 import type { CertificateMaterial } from "../desired/index.ts";
 import { configHash, type Manifest, manifestHash, manifestOf } from "../drift/index.ts";
 import { DroverError, isDroverError } from "../errors/index.ts";
@@ -26,14 +34,21 @@ import {
 import { openBunSqlite } from "../store/driver-bun.ts";
 import { createStore } from "../store/store.ts";
 import type { NewUpstream, NewVirtualHost, Store } from "../store/types.ts";
-import type { Clock } from "../time/index.ts";
-import { agentMessageFromProto } from "../wire/index.ts";
+import { type Clock, systemTimers } from "../time/index.ts";
+import {
+  agentMessageFromProto,
+  commandResultToProto,
+  nginxCommandFromProto,
+} from "../wire/index.ts";
 import {
   type AgentSession,
+  type CommandOutcome,
   type ConfigDelivery,
   type ConfigStatusReport,
   createConfigDelivery,
   type FileDelivery,
+  type NginxCommand,
+  nginxCommandCall,
   type ServerMessage,
   type SessionHello,
 } from "./index.ts";
@@ -43,6 +58,7 @@ const { freshPath } = tempStoreDir("drover-delivery-");
 let store: Store;
 let bus: EventBus;
 let delivery: ConfigDelivery;
+let channels: AgentChannels;
 let events: FleetEvent[];
 let now = t0.getTime();
 const clock: Clock = { now: () => new Date(now) };
@@ -63,10 +79,12 @@ beforeEach(async () => {
   bus = createEventBus({ store, clock });
   events = [];
   bus.subscribe((event) => events.push(event));
+  channels = createAgentChannels();
   delivery = createConfigDelivery({
     store,
     events: bus,
     clock,
+    channels,
     certificateMaterial: pem,
     commandTimeoutMs: 5_000,
   });
@@ -839,58 +857,79 @@ describe("createConfigDelivery", () => {
   });
 
   describe("commands", () => {
-    test("a command resolves with the agent's result", async () => {
-      const a1 = await connect("a1");
-      const pending = delivery.command("a1", { kind: "validate_config", configText: "events {}" });
-      const sent = a1.sent.at(-1);
-      if (sent?.kind !== "command") throw new Error("no command was sent");
-      expect(sent.command).toMatchObject({ kind: "validate_config", configText: "events {}" });
-      // A result for another id settles nothing.
-      await a1.session.receive({
-        kind: "command_result",
-        result: { id: "cmd-other", ok: false, errors: ["no"] },
+    /** Joins a1's session to an agent end answering nginx.command with `answer`. */
+    function agentAnswering(agentId: string, answer: (command: NginxCommand) => CommandOutcome) {
+      const handlers = createCallHandlers();
+      const received: NginxCommand[] = [];
+      handleUnary(handlers, nginxCommandCall, async (request) => {
+        const command = nginxCommandFromProto(request);
+        received.push(command);
+        return commandResultToProto(answer(command));
       });
+      let server: CallChannel;
+      const agent = createCallChannel({
+        side: "agent",
+        send: (frame) => queueMicrotask(() => server.receive(frame)),
+        handlers,
+        timers: systemTimers,
+        peer: "the server",
+      });
+      server = createCallChannel({
+        side: "server",
+        send: (frame) => queueMicrotask(() => agent.receive(frame)),
+        handlers: createCallHandlers(),
+        timers: systemTimers,
+        peer: `agent ${agentId}`,
+      });
+      const detach = channels.attach(agentId, server);
+      return { received, detach, server };
+    }
+
+    test("a command travels as an nginx.command call and resolves with the agent's result", async () => {
+      await connect("a1");
       const result = {
-        id: sent.command.id,
         ok: true,
         errors: [],
-        status: { running: true, pid: 42, configVersion: "sha256:x" },
+        status: {
+          running: true,
+          pid: 42,
+          configVersion: "sha256:x",
+          uptimeSeconds: 0,
+          activeConnections: 0,
+          requestsTotal: 0,
+          requestsPerSecond: 0,
+        },
       };
-      await a1.session.receive({ kind: "command_result", result });
-      expect(await pending).toEqual(result);
+      const agent = agentAnswering("a1", () => result);
+      expect(
+        await delivery.command("a1", { kind: "validate_config", configText: "events {}" }),
+      ).toEqual(result);
+      expect(agent.received).toEqual([{ kind: "validate_config", configText: "events {}" }]);
+      agent.detach();
     });
 
-    test("unavailable when the agent is not connected", async () => {
+    test("unavailable when the agent has no session or no call channel", async () => {
       for (const id of ["a1", "nope"]) {
         const error = await expectDroverRejection(delivery.command(id, { kind: "get_status" }));
         expect(error.code).toBe("unavailable");
       }
-    });
-
-    test("deadline_exceeded when the agent does not answer in time; a late answer is ignored", async () => {
-      const a1 = await connect("a1");
-      const error = await expectDroverRejection(delivery.command("a1", { kind: "reload" }, 20));
-      expect(error.code).toBe("deadline_exceeded");
-      const sent = a1.sent.at(-1);
-      if (sent?.kind !== "command") throw new Error("no command was sent");
-      await a1.session.receive({
-        kind: "command_result",
-        result: { id: sent.command.id, ok: true, errors: [] },
-      });
-    });
-
-    test("unavailable when the session closes or the delivery stops", async () => {
-      const a1 = await connect("a1");
-      const pending = delivery.command("a1", { kind: "restart", timeoutSeconds: 5 });
-      a1.session.close();
-      expect((await expectDroverRejection(pending)).code).toBe("unavailable");
-      expect(delivery.connected("a1")).toBe(false);
-
+      // A session without a channel (the transport has not attached one) is not callable either.
       await connect("a1");
-      const stopping = delivery.command("a1", { kind: "stop" });
-      delivery.stop();
-      expect((await expectDroverRejection(stopping)).code).toBe("unavailable");
-      expect(delivery.connected("a1")).toBe(false);
+      const error = await expectDroverRejection(delivery.command("a1", { kind: "get_status" }));
+      expect(error.message).toMatch(/not connected/);
+    });
+
+    test("unavailable when the agent's session drops mid-command", async () => {
+      await connect("a1");
+      const agent = agentAnswering("a1", () => {
+        throw new Error("unreachable: the session drops first");
+      });
+      agent.server.close(new DroverError("unavailable", "agent a1 disconnected"));
+      const error = await expectDroverRejection(
+        delivery.command("a1", { kind: "restart", timeoutSeconds: 5 }),
+      );
+      expect(error.code).toBe("unavailable");
+      agent.detach();
     });
   });
 
@@ -962,6 +1001,7 @@ describe("internal certificates: KeyGenRequests and SubmitPublicKeys", () => {
       store,
       events: bus,
       clock,
+      channels,
       async issueTlsCertificate(record, csrDer) {
         if (refuse) throw new DroverError("permission_denied", "the CA refused the order");
         const { publicKey } = await verifyCertificateRequest(csrDer);

@@ -1,3 +1,4 @@
+import { type AgentChannels, callUnary } from "../channel/index.ts";
 import type { CertificateMaterial } from "../desired/index.ts";
 import { DroverError } from "../errors/index.ts";
 import { type CommittedEvent, type EventBus, noChanges } from "../events/index.ts";
@@ -5,11 +6,12 @@ import { newId } from "../ids/index.ts";
 import { type Logger, silentLogger } from "../log/index.ts";
 import type { Store, TlsCertificateRow } from "../store/index.ts";
 import { type Clock, systemTimers } from "../time/index.ts";
+import { commandResultFromProto, nginxCommandToProto } from "../wire/index.ts";
 import { createChallengeBoard } from "./challenges.ts";
-import { createPendingCommands } from "./commands.ts";
 import { createDeliveryFanOut, type DirtyBatch } from "./fan-out.ts";
 import { heldCertificates } from "./keys.ts";
 import { createKeyIssuance, type IssueTlsCertificate } from "./keys-issuance.ts";
+import { nginxCommandCall } from "./nginx-command.ts";
 import { createCoalescingScheduler } from "./scheduler.ts";
 import { createSessionRegistry, type OpenSession } from "./sessions.ts";
 import { createStatusRecorder } from "./status.ts";
@@ -34,6 +36,8 @@ export interface ConfigDeliveryOptions {
   certificateMaterial?: (certificateId: string) => CertificateMaterial | undefined;
   /** How long a command waits for the agent's answer; default 30 s. */
   commandTimeoutMs?: number;
+  /** The connected agents' call channels: nginx commands travel as calls. */
+  channels: AgentChannels;
   /**
    * Has a CSR an agent submitted for a key it generated (KeyGenRequests)
    * signed for the record's domain: by the sites CA (internal) or an ACME CA.
@@ -54,7 +58,7 @@ export interface ConfigDeliveryOptions {
 export interface AgentSession {
   /** Hands the server a message the agent sent. */
   receive(message: AgentMessage): Promise<void>;
-  /** The stream ended: pending commands fail, the agent counts as disconnected. */
+  /** The stream ended: the agent's delivery state is dropped. */
   close(): void;
 }
 
@@ -70,11 +74,7 @@ export interface ConfigDelivery {
     send: (message: ServerMessage) => void,
   ): Promise<AgentSession>;
   /** Sends a command to a connected agent and waits for its result; unavailable when it is not connected. */
-  command(
-    agentId: string,
-    command: Omit<NginxCommand, "id">,
-    timeoutMs?: number,
-  ): Promise<CommandOutcome>;
+  command(agentId: string, command: NginxCommand, timeoutMs?: number): Promise<CommandOutcome>;
   /** Whether the agent has a session open. */
   connected(agentId: string): boolean;
   /** Resolves once every change seen so far has been computed and sent. */
@@ -110,7 +110,7 @@ export interface ConfigDelivery {
  * agent itself), without polling; changes are coalesced, and each agent has
  * at most one delivery in flight. Status goes to the store and to the events
  * config.applied / config.failed. This is the composition of the parts:
- * sessions, planner, scheduler, status, commands, key issuance, challenges.
+ * sessions, planner, scheduler, status, key issuance, challenges.
  */
 export function createConfigDelivery(options: ConfigDeliveryOptions): ConfigDelivery {
   const { store, events, clock } = options;
@@ -196,8 +196,9 @@ export function createConfigDelivery(options: ConfigDeliveryOptions): ConfigDeli
         session.hello = { ...session.hello, facts: message.facts };
         await syncAgent(session, true);
         return;
-      case "command_result":
-        session.commands.settle(message.result);
+      case "health":
+      case "call":
+        // The transport hands these to presence and the call channel.
         return;
       case "public_key":
         await keys.issueForKey(session, message.requestId, message.csrDer);
@@ -220,9 +221,6 @@ export function createConfigDelivery(options: ConfigDeliveryOptions): ConfigDeli
 
   return {
     async open(agentId, hello, send) {
-      sessions
-        .get(agentId)
-        ?.commands.failAll(new DroverError("unavailable", "the agent reconnected"));
       const session: OpenSession = {
         agentId,
         workspaceId: null,
@@ -230,7 +228,6 @@ export function createConfigDelivery(options: ConfigDeliveryOptions): ConfigDeli
         send,
         manifest: hello.manifest,
         again: false,
-        commands: createPendingCommands(agentId, systemTimers),
         own: await heldCertificates(
           await store.agentTlsCertificates.listForAgent(agentId),
           options.retiredCertificate ?? (async () => false),
@@ -254,35 +251,28 @@ export function createConfigDelivery(options: ConfigDeliveryOptions): ConfigDeli
           if (sessions.isCurrent(session)) await receive(session, message);
         },
         close() {
-          if (!sessions.remove(session)) return;
-          session.commands.failAll(new DroverError("unavailable", `agent ${agentId} disconnected`));
+          sessions.remove(session);
         },
       };
     },
 
-    command(agentId, command, timeoutMs = commandTimeoutMs) {
+    async command(agentId, command, timeoutMs = commandTimeoutMs) {
       const session = sessions.get(agentId);
-      if (!session) {
-        return Promise.reject(
-          new DroverError(
-            "unavailable",
-            `agent ${agentId} is not connected: commands reach connected agents only`,
-          ),
+      const channel = options.channels.get(agentId);
+      if (!session || !channel) {
+        throw new DroverError(
+          "unavailable",
+          `agent ${agentId} is not connected: commands reach connected agents only`,
         );
       }
       // Checked here, before the agent (which checks again) runs nginx -t on it.
       if (command.kind === "validate_config" && session.hello.nginxMode !== "off") {
-        try {
-          checkValidateText(command.configText ?? "", session.hello);
-        } catch (error) {
-          return Promise.reject(error);
-        }
+        checkValidateText(command.configText ?? "", session.hello);
       }
-      return session.commands.call(
-        command,
-        (sent) => session.send({ kind: "command", command: sent }),
-        timeoutMs,
-      );
+      const result = await callUnary(channel, nginxCommandCall, nginxCommandToProto(command), {
+        deadlineMs: timeoutMs,
+      });
+      return commandResultFromProto(result);
     },
 
     connected: (agentId) => sessions.has(agentId),
@@ -319,9 +309,6 @@ export function createConfigDelivery(options: ConfigDeliveryOptions): ConfigDeli
 
     stop() {
       unsubscribe();
-      for (const session of sessions.all()) {
-        session.commands.failAll(new DroverError("unavailable", "the server is stopping"));
-      }
       sessions.clear();
       running.abort();
     },

@@ -12,6 +12,7 @@ export {
   type ConfigDeliveryOptions,
   createConfigDelivery,
 } from "./delivery.ts";
+export { nginxCommandCall } from "./nginx-command.ts";
 export {
   checkTelemetry,
   createTelemetryIntake,

@@ -1,6 +1,5 @@
 import type { Manifest } from "../drift/index.ts";
 import type { AgentTlsCertificateRow } from "../store/index.ts";
-import type { PendingCommands } from "./commands.ts";
 import type { KeyNeed } from "./keys.ts";
 import type { DeliverySlot } from "./scheduler.ts";
 import type { ServerMessage, SessionHello } from "./types.ts";
@@ -17,7 +16,6 @@ export interface OpenSession extends DeliverySlot {
   sentChecks?: string;
   /** The last version the agent failed to apply: not sent again unless it asks. */
   failedVersion?: string;
-  commands: PendingCommands;
   /** Internal certificates issued to this agent, by certificate record id. */
   own: Map<string, AgentTlsCertificateRow>;
   /** Open KeyGenRequests by request id. */

@@ -1,5 +1,6 @@
+import type { CallFrame } from "../channel/index.ts";
 import type { FileSetDiff, Manifest } from "../drift/index.ts";
-import type { NginxHealth } from "../fleet/index.ts";
+import type { AgentHealth, NginxHealth } from "../fleet/index.ts";
 import type {
   AccessLogRow,
   ConfigApplyState,
@@ -84,8 +85,8 @@ export interface ConfigStatusReport {
 
 export type CommandKind = "reload" | "restart" | "stop" | "get_status" | "validate_config";
 
+/** Sent as the call kind nginx.command (lib/channel). */
 export interface NginxCommand {
-  id: string;
   kind: CommandKind;
   /** validate_config: the configuration text to test. */
   configText?: string;
@@ -94,7 +95,6 @@ export interface NginxCommand {
 }
 
 export interface CommandOutcome {
-  id: string;
   ok: boolean;
   errors: string[];
   status?: NginxHealth;
@@ -120,15 +120,18 @@ export type AgentMessage =
   | { kind: "status"; status: ConfigStatusReport }
   | { kind: "drift"; manifest: Manifest; drifted: string[] }
   | { kind: "facts"; facts: AgentFacts }
-  | { kind: "command_result"; result: CommandOutcome }
   | { kind: "access_logs"; entries: AccessLogEntryInfo[]; skipped: number }
   /** SubmitPublicKeys: a CSR for the key a KeyGenRequest asked for. */
   | { kind: "public_key"; requestId: string; csrDer: Uint8Array }
   /** What the agent pushes about itself: metrics, its own log lines, events. */
-  | TelemetryMessage;
+  | TelemetryMessage
+  /** A heartbeat: the session is the agent's presence, this its latest figures. */
+  | { kind: "health"; health: AgentHealth }
+  /** A frame of a call in either direction (lib/channel). */
+  | { kind: "call"; frame: CallFrame };
 
 /** What the server sends. */
 export type ServerMessage =
   | { kind: "files"; delivery: FileDelivery }
-  | { kind: "command"; command: NginxCommand }
-  | { kind: "key_gen"; request: KeyGenRequest };
+  | { kind: "key_gen"; request: KeyGenRequest }
+  | { kind: "call"; frame: CallFrame };

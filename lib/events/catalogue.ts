@@ -28,6 +28,12 @@ export interface AgentPayload {
   ip_address: string;
 }
 
+/** Who called a node function: a user, or an operator certificate. */
+export interface NodeActor {
+  kind: "user" | "operator";
+  id: string;
+}
+
 export interface CertificateIssuePayload {
   certificate_id: string;
   workspace_id: string;
@@ -179,6 +185,27 @@ export interface EventCatalogue {
   /** A Drover extra: a failed delivery, also reported as config.applied with success false. */
   "config.failed": ConfigStatusPayload;
   "config.drifted": { agent_id: string; workspace_id: string | null; paths: string[] };
+  /** A declared command ran on an agent (ExecuteCommand), or was refused there: the audit trail. */
+  "node.command_executed": AgentPayload & {
+    command: string;
+    args: string[];
+    /** null when it did not run (refused, or the agent was unreachable). */
+    exit_code: number | null;
+    timed_out: boolean;
+    duration_ms: number;
+    actor: NodeActor;
+    error?: string;
+  };
+  /** A GPIO line was read, set or pulsed on an agent (ControlGPIO), or that was refused: the audit trail. */
+  "node.gpio_controlled": AgentPayload & {
+    line: string;
+    action: "get" | "set" | "pulse";
+    /** The logical level after the call; null when it failed. */
+    level: "on" | "off" | null;
+    duration_ms: number;
+    actor: NodeActor;
+    error?: string;
+  };
   /** NxMesh's Event, pushed by the agent itself; `data` is the agent's, bounded, never interpreted. */
   "agent.event": {
     agent_id: string;

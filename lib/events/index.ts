@@ -9,6 +9,7 @@ export {
   type EventCatalogue,
   type EventType,
   type MemberPayload,
+  type NodeActor,
   noChanges,
   type PublishInput,
   type ScopePayload,

@@ -17,6 +17,7 @@ import { authRoutes } from "./routes/auth.ts";
 import { certificateRoutes } from "./routes/certificates.ts";
 import { fileRoutes } from "./routes/files.ts";
 import { memberRoutes } from "./routes/members.ts";
+import { nodeRoutes } from "./routes/node.ts";
 import { observabilityRoutes } from "./routes/observability.ts";
 import { organizationRoutes } from "./routes/organizations.ts";
 import { sessionPaths, sessionRoutes } from "./routes/session.ts";
@@ -110,6 +111,7 @@ export function createRestApp(deps: RestDeps): OpenAPIHono<RestEnv> {
   memberRoutes(app, deps);
   workspaceRoutes(app, deps);
   agentRoutes(app, deps);
+  nodeRoutes(app, deps);
   virtualHostRoutes(app, deps);
   upstreamRoutes(app, deps);
   certificateRoutes(app, deps);

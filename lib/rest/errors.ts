@@ -28,6 +28,9 @@ const httpErrors: Record<ErrorCode, HttpError> = {
   internal: { status: 500, code: "INTERNAL_ERROR" },
 };
 
+/** The HTTP status and NxMesh code a DroverError code answers with (REST and WebSocket alike). */
+export const httpErrorFor = (code: ErrorCode): HttpError => httpErrors[code];
+
 /** Refusals of the request's framing, before any handler: not failures of ours, never logged. */
 export const payloadTooLarge = { status: 413, code: "PAYLOAD_TOO_LARGE" } as const;
 export const unsupportedMediaType = { status: 415, code: "UNSUPPORTED_MEDIA_TYPE" } as const;

@@ -22,6 +22,11 @@ export const apiTags = [
     name: "Agents",
     description: "Machines that joined the fleet: registration tokens, health, commands.",
   },
+  {
+    name: "Node functions",
+    description:
+      "Fresh system metrics, a health round trip, and the commands, logs and GPIO lines an agent's own config declares.",
+  },
   { name: "Virtual hosts", description: "Sites served by the agents' nginx." },
   { name: "Upstreams", description: "Backend pools the virtual hosts proxy to." },
   { name: "Certificates", description: "TLS certificates of virtual hosts: internal CA or ACME." },

@@ -4,12 +4,15 @@ import type { SessionDeps } from "../auth/index.ts";
 import type { ConfigDelivery } from "../delivery/index.ts";
 import type { Fleet } from "../fleet/index.ts";
 import type { Logger } from "../log/index.ts";
+import type { NodeFunctions } from "../node/index.ts";
 import type { Identity } from "../pki/index.ts";
 
 export interface RestDeps {
   fleet: Fleet;
   /** Commands and configuration status of connected agents. */
   delivery: ConfigDelivery;
+  /** System metrics, health round trips, declared commands, logs and GPIO of connected agents. */
+  node: NodeFunctions;
   sessions: SessionDeps;
   /** Requests per minute per user (or per address before login). */
   rateLimitPerMinute: number;

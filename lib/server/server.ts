@@ -5,9 +5,16 @@ import {
   createSitesIssuer,
   LETS_ENCRYPT_DIRECTORY,
 } from "../certificates/index.ts";
+import {
+  createAgentChannels,
+  createCallHandlers,
+  handleUnary,
+  welcomeCall,
+} from "../channel/index.ts";
 import { type ConfigDelivery, createConfigDelivery } from "../delivery/index.ts";
 import { createEventBus } from "../events/index.ts";
 import { createFleet, type Fleet, isIpAddress } from "../fleet/index.ts";
+import { NodeAgent } from "../gen/drover/node/v1/node_pb.ts";
 import { AgentService } from "../gen/drover/v1/agent_pb.ts";
 import { IdentityService } from "../gen/drover/v1/identity_pb.ts";
 import { OperatorService } from "../gen/drover/v1/operator_pb.ts";
@@ -20,11 +27,18 @@ import {
   isWildcardHost,
   parseHostPort,
 } from "../net/index.ts";
-import { createEventSocket, type RestDeps } from "../rest/index.ts";
+import { createNodeFunctions, type NodeFunctions } from "../node/index.ts";
+import {
+  createEventSocket,
+  createLogSocket,
+  isLogFollowUpgrade,
+  type RestDeps,
+} from "../rest/index.ts";
 import { openStore, pruneTelemetry, retentionPolicy } from "../store/index.ts";
 import { every, startTasks } from "../tasks/index.ts";
 import { firstAdminEmail } from "../tenancy/index.ts";
-import { type Clock, systemClock } from "../time/index.ts";
+import { type Clock, systemClock, systemTimers } from "../time/index.ts";
+import { droverVersion } from "../version.ts";
 import { logAgentPresence } from "./agent-log.ts";
 import { agentService } from "./agent-service.ts";
 import { requireRole } from "./authorize.ts";
@@ -44,6 +58,7 @@ import { createHttpApp } from "./http-app.ts";
 import { startHttpListener } from "./http-listener.ts";
 import { identityService } from "./identity-service.ts";
 import { grpcLimits, httpLimits, type ListenerLimitOverrides } from "./limits.ts";
+import { nodeAgentService } from "./node-agent-service.ts";
 import { operatorService } from "./operator-service.ts";
 import { peerFromRequest } from "./peer.ts";
 import { registrationService } from "./registration-service.ts";
@@ -93,6 +108,8 @@ export interface DroverServer {
   fleet: Fleet;
   /** Configuration delivery to connected agents. */
   delivery: ConfigDelivery;
+  /** The node functions (NodeAgent) of connected agents. */
+  node: NodeFunctions;
   /** Set only at the first start: the admin user's generated password, to show once. */
   firstAdmin?: { email: string; password: string };
   /** With firstAdmin: the 0600 file that holds the password until the admin changes it. */
@@ -221,11 +238,16 @@ async function startLocked(
       removeChallenge: (workspaceId, token) => delivery.removeChallenge(workspaceId, token),
     },
   });
+  // Each connected agent's calls, and the kinds the server answers for agents.
+  const channels = createAgentChannels();
+  const agentCalls = createCallHandlers();
+  handleUnary(agentCalls, welcomeCall, async () => ({ serverVersion: droverVersion }));
   const delivery = createConfigDelivery({
     store,
     events,
     clock,
     logger,
+    channels,
     // Every agent generates its own key and keeps it; the server only gets CSRs signed.
     issuesFor: (provider) => provider === "internal" || issuer.configured(provider),
     issueTlsCertificate: (record, csrDer) =>
@@ -235,6 +257,7 @@ async function startLocked(
     retiredCertificate: sites.retired,
   });
   opened.push(() => delivery.stop());
+  const node = createNodeFunctions({ fleet, channels });
   // Whoever a server that died left online has to prove it again by reconnecting.
   await fleet.markAllAgentsOffline();
 
@@ -246,7 +269,10 @@ async function startLocked(
     clientCaPem: ca,
     interceptors: [droverErrorInterceptor, requireRole("agent", store)],
     routes: (router) => {
-      router.service(AgentService, agentService(fleet, delivery));
+      router.service(
+        AgentService,
+        agentService({ fleet, delivery, channels, handlers: agentCalls, timers: systemTimers }),
+      );
       router.service(IdentityService, identityService(fleet));
     },
   });
@@ -262,6 +288,7 @@ async function startLocked(
         OperatorService,
         operatorService(fleet, delivery, () => joinAddress),
       );
+      router.service(NodeAgent, nodeAgentService(node, clock));
       router.service(IdentityService, identityService(fleet));
     },
   });
@@ -292,6 +319,7 @@ async function startLocked(
   const restDeps: RestDeps = {
     fleet,
     delivery,
+    node,
     sessions: {
       store,
       clock,
@@ -306,6 +334,8 @@ async function startLocked(
   };
   const eventSocket = createEventSocket(restDeps);
   opened.push(() => eventSocket.close());
+  const logSocket = createLogSocket(restDeps);
+  opened.push(() => logSocket.close());
   const httpListener = await startHttpListener({
     at: binds.http,
     limits: limits.http,
@@ -316,7 +346,12 @@ async function startLocked(
       sitesCaCertificatePem: sites.caCertificatePem,
       rest: restDeps,
     }),
-    onUpgrade: (request, socket, head) => void eventSocket.handleUpgrade(request, socket, head),
+    onUpgrade: (request, socket, head) =>
+      void (isLogFollowUpgrade(request) ? logSocket : eventSocket).handleUpgrade(
+        request,
+        socket,
+        head,
+      ),
   });
   opened.push(() => httpListener.close());
 
@@ -373,6 +408,7 @@ async function startLocked(
     endpoints,
     fleet,
     delivery,
+    node,
     firstAdmin,
     remoteRegistrationAddresses,
     joinAddress,
@@ -382,6 +418,7 @@ async function startLocked(
       : { firstAdminPasswordFile: serverPaths(options.dataDir).initialAdminPassword }),
     async stop() {
       eventSocket.close();
+      logSocket.close();
       await tasks.stop();
       // Before the listeners close, so each agent's disconnection says server_shutdown.
       await fleet.stopHealthIntake();

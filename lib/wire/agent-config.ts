@@ -11,8 +11,9 @@ import {
   VirtualHostOutcome,
 } from "../gen/drover/v1/operator_pb.ts";
 import type { ConfigHostOutcome, ConfigStatusRow } from "../store/index.ts";
+import { commandKinds } from "./calls.ts";
 import { nginxStatusFromProto, nginxStatusToProto } from "./nginx-status.ts";
-import { applyStateEnums, applyStates, commandKinds } from "./session.ts";
+import { applyStateEnums, applyStates } from "./session.ts";
 
 /** The operator API's agent configuration status and nginx commands ↔ the plain data of lib/store and lib/delivery. */
 

@@ -3,7 +3,6 @@ import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { MemberRole } from "../auth/index.ts";
 import { invalidField } from "../errors/index.ts";
 import type { AgentHealth } from "../fleet/index.ts";
-import { type HealthReport, HealthReportSchema } from "../gen/drover/v1/agent_pb.ts";
 import {
   DeploymentMode as DeploymentModeEnum,
   type IssuedCertificate as IssuedCertificateMessage,
@@ -20,6 +19,7 @@ import {
   type Workspace,
   WorkspaceSchema,
 } from "../gen/drover/v1/operator_pb.ts";
+import { type HealthReport, HealthReportSchema } from "../gen/drover/v1/session_pb.ts";
 import type { IssuedCertificate, Role } from "../pki/index.ts";
 import type {
   AgentRow,

@@ -7,6 +7,15 @@ export {
   commandOutcomeToProto,
 } from "./agent-config.ts";
 export {
+  callFrameFromProto,
+  callFrameToProto,
+  commandKindEnums,
+  commandResultFromProto,
+  commandResultToProto,
+  nginxCommandFromProto,
+  nginxCommandToProto,
+} from "./calls.ts";
+export {
   accessLogQueryFromProto,
   accessLogToProto,
   certificateInputFromProto,
@@ -47,7 +56,6 @@ export {
 export {
   agentMessageFromProto,
   agentMessageToProto,
-  commandKindEnums,
   serverMessageFromProto,
   serverMessageToProto,
   sessionHelloFromProto,

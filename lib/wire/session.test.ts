@@ -1,10 +1,11 @@
 import { describe, expect, test } from "bun:test";
 import { create, fromBinary, type MessageInitShape, toBinary } from "@bufbuild/protobuf";
 import { expectDroverThrow } from "../../test/support/errors.ts";
-import type { AgentMessage, ServerMessage, SessionHello } from "../delivery/index.ts";
+import type { AgentMessage, NginxCommand, ServerMessage, SessionHello } from "../delivery/index.ts";
 import type { DeploymentMode } from "../gen/drover/v1/identity_pb.ts";
 import {
   CommandKind,
+  CommandSchema,
   ConfigApplyState,
   type ConfigStatusSchema,
   NginxMode,
@@ -15,6 +16,7 @@ import {
   type SessionResponse,
   SessionResponseSchema,
 } from "../gen/drover/v1/session_pb.ts";
+import { nginxCommandFromProto, nginxCommandToProto } from "./calls.ts";
 import {
   agentMessageFromProto,
   agentMessageToProto,
@@ -244,26 +246,25 @@ describe("agent messages", () => {
       facts: { unresolvableNames: ["gone.internal"], downServers: { u1: ["10.0.0.5:80"] } },
     },
     {
-      kind: "command_result",
-      result: {
-        id: "cmd_1",
-        ok: true,
-        errors: [],
-        status: {
-          running: true,
-          pid: 4242,
-          uptimeSeconds: 12.5,
-          activeConnections: 3,
-          requestsTotal: 1234,
-          requestsPerSecond: 1.5,
-          configVersion: "sha256:abc",
-        },
+      kind: "call",
+      frame: {
+        id: 3,
+        type: "open",
+        kind: "echo",
+        payload: new Uint8Array([1, 2]),
+        deadlineMs: 500,
+        window: 16,
+        halfClose: true,
       },
     },
+    { kind: "call", frame: { id: 2, type: "data", payload: new Uint8Array([3]) } },
     {
-      kind: "command_result",
-      result: { id: "cmd_2", ok: false, errors: ["nginx is not running"] },
+      kind: "call",
+      frame: { id: 2, type: "end", error: { code: "not_found", message: "no such line" } },
     },
+    { kind: "call", frame: { id: 4, type: "end" } },
+    { kind: "call", frame: { id: 5, type: "cancel", reason: "gone" } },
+    { kind: "call", frame: { id: 6, type: "credit", messages: 8 } },
     {
       kind: "access_logs",
       skipped: 2,
@@ -366,12 +367,15 @@ describe("agent messages", () => {
       ),
     ).toBe("facts.down_servers.0.upstream_id");
     expect(
+      agentField(create(SessionRequestSchema, { payload: { case: "call", value: { id: 1 } } })),
+    ).toBe("call.frame");
+    expect(
       agentField(
         create(SessionRequestSchema, {
-          payload: { case: "commandResult", value: { id: "", ok: true } },
+          payload: { case: "call", value: { id: 1, frame: { case: "open", value: { kind: "" } } } },
         }),
       ),
-    ).toBe("command_result.id");
+    ).toBe("call.open.kind");
     expect(
       agentField(
         create(SessionRequestSchema, {
@@ -437,28 +441,23 @@ describe("server messages", () => {
     expect(Object.hasOwn(back.delivery.write[1] ?? {}, "secret")).toBe(false);
   });
 
-  test("commands round trip, every kind", () => {
-    const commands: ServerMessage[] = [
-      { kind: "command", command: { id: "c1", kind: "reload" } },
-      { kind: "command", command: { id: "c2", kind: "restart", timeoutSeconds: 5 } },
-      { kind: "command", command: { id: "c3", kind: "stop", timeoutSeconds: 30 } },
-      { kind: "command", command: { id: "c4", kind: "get_status" } },
-      { kind: "command", command: { id: "c5", kind: "validate_config", configText: "events {}" } },
+  test("nginx commands round trip as nginx.command calls, every kind", () => {
+    const commands: NginxCommand[] = [
+      { kind: "reload" },
+      { kind: "restart", timeoutSeconds: 5 },
+      { kind: "stop", timeoutSeconds: 30 },
+      { kind: "get_status" },
+      { kind: "validate_config", configText: "events {}" },
     ];
     for (const command of commands) {
-      expect(serverMessageFromProto(responseOverWire(serverMessageToProto(command)))).toEqual(
-        command,
-      );
+      const bytes = toBinary(CommandSchema, create(CommandSchema, nginxCommandToProto(command)));
+      expect(nginxCommandFromProto(fromBinary(CommandSchema, bytes))).toEqual(command);
     }
   });
 
   test("the agent refuses a command kind it does not know, and an empty response", () => {
     for (const kind of [CommandKind.UNSPECIFIED, 77 as CommandKind]) {
-      const error = expectDroverThrow(() =>
-        serverMessageFromProto(
-          create(SessionResponseSchema, { payload: { case: "command", value: { id: "c", kind } } }),
-        ),
-      );
+      const error = expectDroverThrow(() => nginxCommandFromProto(create(CommandSchema, { kind })));
       expect(error.code).toBe("invalid_argument");
       expect(error.details[0]?.field).toBe("command.kind");
     }

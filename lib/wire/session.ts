@@ -4,8 +4,6 @@ import type {
   AccessLogEntryInfo,
   AgentFacts,
   AgentMessage,
-  CommandKind,
-  CommandOutcome,
   ConfigStatusReport,
   NginxMode,
   ServerMessage,
@@ -17,7 +15,6 @@ import { DeploymentMode as DeploymentModeEnum } from "../gen/drover/v1/identity_
 import {
   type AgentFacts as AgentFactsMessage,
   AgentFactsSchema,
-  CommandKind as CommandKindEnum,
   ConfigApplyState as ConfigApplyStateEnum,
   type FileDigest,
   FileDigestSchema,
@@ -31,8 +28,13 @@ import {
 } from "../gen/drover/v1/session_pb.ts";
 import { checkFilePath } from "../nginx/index.ts";
 import type { ConfigApplyState } from "../store/index.ts";
-import { deploymentModeFromProto, deploymentModeToProto } from "./convert.ts";
-import { nginxStatusFromProto, nginxStatusToProto } from "./nginx-status.ts";
+import { callFrameFromProto, callFrameToProto } from "./calls.ts";
+import {
+  deploymentModeFromProto,
+  deploymentModeToProto,
+  healthFromProto,
+  healthToProto,
+} from "./convert.ts";
 import {
   agentEventFromProto,
   logBatchFromProto,
@@ -65,17 +67,6 @@ export const applyStates: Record<number, ConfigApplyState> = {
 export const applyStateEnums = Object.fromEntries(
   Object.entries(applyStates).map(([value, state]) => [state, Number(value)]),
 ) as Record<ConfigApplyState, ConfigApplyStateEnum>;
-
-export const commandKinds: Record<number, CommandKind> = {
-  [CommandKindEnum.RELOAD]: "reload",
-  [CommandKindEnum.RESTART]: "restart",
-  [CommandKindEnum.STOP]: "stop",
-  [CommandKindEnum.GET_STATUS]: "get_status",
-  [CommandKindEnum.VALIDATE_CONFIG]: "validate_config",
-};
-export const commandKindEnums = Object.fromEntries(
-  Object.entries(commandKinds).map(([value, kind]) => [kind, Number(value)]),
-) as Record<CommandKind, CommandKindEnum>;
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 // Bounds on what one agent may claim: a manifest of a million paths is an attack, not a config.
@@ -245,18 +236,10 @@ export function agentMessageFromProto(request: SessionRequest): AgentMessage {
       };
     case "facts":
       return { kind: "facts", facts: factsFromProto("facts", payload.value) };
-    case "commandResult": {
-      const result = payload.value;
-      if (result.id === "") throw invalidField("command_result.id", "is required");
-      const status = result.status === undefined ? undefined : nginxStatusFromProto(result.status);
-      const outcome: CommandOutcome = {
-        id: result.id,
-        ok: result.ok,
-        errors: [...result.errors],
-        ...(status === undefined ? {} : { status }),
-      };
-      return { kind: "command_result", result: outcome };
-    }
+    case "health":
+      return { kind: "health", health: healthFromProto(payload.value) };
+    case "call":
+      return { kind: "call", frame: callFrameFromProto(payload.value) };
     case "accessLogs": {
       const entries: AccessLogEntryInfo[] = payload.value.entries.map((entry) => ({
         timestamp: new Date(Number(entry.timestampMs)),
@@ -324,20 +307,14 @@ export function agentMessageToProto(message: AgentMessage): SessionRequest {
       return create(SessionRequestSchema, {
         payload: { case: "facts", value: factsToProto(message.facts) },
       });
-    case "command_result": {
-      const r = message.result;
+    case "health":
       return create(SessionRequestSchema, {
-        payload: {
-          case: "commandResult",
-          value: {
-            id: r.id,
-            ok: r.ok,
-            errors: r.errors,
-            ...(r.status === undefined ? {} : { status: nginxStatusToProto(r.status) }),
-          },
-        },
+        payload: { case: "health", value: healthToProto(message.health) },
       });
-    }
+    case "call":
+      return create(SessionRequestSchema, {
+        payload: { case: "call", value: callFrameToProto(message.frame) },
+      });
     case "public_key":
       return create(SessionRequestSchema, {
         payload: {
@@ -374,18 +351,9 @@ export function serverMessageToProto(message: ServerMessage): SessionResponse {
   if (message.kind === "key_gen") {
     return create(SessionResponseSchema, { payload: { case: "keyGen", value: message.request } });
   }
-  if (message.kind === "command") {
-    const c = message.command;
+  if (message.kind === "call") {
     return create(SessionResponseSchema, {
-      payload: {
-        case: "command",
-        value: {
-          id: c.id,
-          kind: commandKindEnums[c.kind],
-          configText: c.configText ?? "",
-          timeoutSeconds: c.timeoutSeconds ?? 0,
-        },
-      },
+      payload: { case: "call", value: callFrameToProto(message.frame) },
     });
   }
   const d = message.delivery;
@@ -445,20 +413,8 @@ export function serverMessageFromProto(response: SessionResponse): ServerMessage
         },
       };
     }
-    case "command": {
-      const c = payload.value;
-      const kind = commandKinds[c.kind];
-      if (!kind) throw invalidField("command.kind", "is not a command this agent knows");
-      return {
-        kind: "command",
-        command: {
-          id: c.id,
-          kind,
-          ...(c.configText === "" ? {} : { configText: c.configText }),
-          ...(c.timeoutSeconds === 0 ? {} : { timeoutSeconds: c.timeoutSeconds }),
-        },
-      };
-    }
+    case "call":
+      return { kind: "call", frame: callFrameFromProto(payload.value) };
     case "keyGen": {
       const request = payload.value;
       if (request.id === "") throw invalidField("key_gen.id", "is required");

@@ -7,7 +7,6 @@ import type {
 } from "../delivery/index.ts";
 import { invalidField } from "../errors/index.ts";
 import { type AgentAlert, isAlertSeverity } from "../fleet/index.ts";
-import { type Alert, AlertSchema } from "../gen/drover/v1/agent_pb.ts";
 import {
   type AgentLogEntry,
   AgentLogEntrySchema,
@@ -18,6 +17,8 @@ import {
 } from "../gen/drover/v1/operator_pb.ts";
 import {
   type AgentEvent,
+  type Alert,
+  AlertSchema,
   type LogBatch,
   type MetricsBatch,
   MetricType,

@@ -201,6 +201,8 @@ export interface AgentStartOptions {
   name?: string;
   /** Further flags, appended as given (e.g. --nginx-mode managed). */
   extraArgs?: string[];
+  /** Added to the agent's environment (e.g. PATH with simulated tools first). */
+  env?: Record<string, string>;
 }
 
 /** The flags of `drover agent` for these options, in a fixed order. */
@@ -305,6 +307,7 @@ export class Harness {
   startAgent(options: AgentStartOptions): RunningProcess {
     const proc = startProcess(`agent ${options.dataDir}`, binary, agentArgs(this, options), {
       cwd: this.root,
+      ...(options.env === undefined ? {} : { env: options.env }),
     });
     this.processes.push(proc);
     return proc;

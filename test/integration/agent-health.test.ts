@@ -7,12 +7,12 @@ import { createAgent } from "../../lib/agent/index.ts";
 import type { FleetEvent } from "../../lib/events/index.ts";
 import {
   AgentService,
-  HealthReportSchema,
   type ReportHealthRequest,
   ReportHealthRequestSchema,
 } from "../../lib/gen/drover/v1/agent_pb.ts";
 import { Role } from "../../lib/gen/drover/v1/identity_pb.ts";
 import { AgentState } from "../../lib/gen/drover/v1/operator_pb.ts";
+import { HealthReportSchema } from "../../lib/gen/drover/v1/session_pb.ts";
 import {
   certificateInfo,
   createCertificateRequest,

@@ -6,12 +6,12 @@ import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import {
   AgentService,
-  HealthReportSchema,
   type ReportHealthRequest,
   ReportHealthRequestSchema,
 } from "../../lib/gen/drover/v1/agent_pb.ts";
 import { Role } from "../../lib/gen/drover/v1/identity_pb.ts";
 import {
+  HealthReportSchema,
   MetricType,
   NginxMode,
   type SessionRequest,

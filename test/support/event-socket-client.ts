@@ -18,13 +18,30 @@ export interface EventSocketClient {
  * Opens wss://<http>/v1/events, trusting only `caPem`: with a token in the
  * URL, or (token undefined) with whatever `browser` sends as a browser would.
  */
-export async function connectEventSocket(
+export function connectEventSocket(
   http: string,
   caPem: string,
   token: string | undefined,
   browser: { cookie?: string; origin?: string } = {},
 ): Promise<EventSocketClient> {
-  const ws = new WebSocket(`wss://${http}/v1/events${token ? `?token=${token}` : ""}`, {
+  return connectJsonSocket(
+    `wss://${http}/v1/events${token ? `?token=${token}` : ""}`,
+    caPem,
+    browser,
+  );
+}
+
+/**
+ * Opens a JSON WebSocket at `url` (any of the server's sockets), trusting only
+ * `caPem`; rejects with "upgrade: STATUS" when the server refuses the upgrade.
+ */
+export async function connectJsonSocket(
+  url: string,
+  caPem: string,
+  browser: { cookie?: string; origin?: string } = {},
+  waitMs = 5_000,
+): Promise<EventSocketClient> {
+  const ws = new WebSocket(url, {
     ca: caPem,
     ...(browser.cookie ? { headers: { cookie: browser.cookie } } : {}),
     ...(browser.origin ? { origin: browser.origin } : {}),
@@ -46,6 +63,6 @@ export async function connectEventSocket(
     closed,
     send: (message) => ws.send(JSON.stringify(message)),
     next: (predicate, what) =>
-      waitFor(what, () => messages.find(predicate), { timeoutMs: 5_000, intervalMs: 10 }),
+      waitFor(what, () => messages.find(predicate), { timeoutMs: waitMs, intervalMs: 10 }),
   };
 }

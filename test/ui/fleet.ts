@@ -58,7 +58,15 @@ export async function signIn(
  * not that change (the journey does it in the browser).
  */
 export async function changedAdmin(h: Harness, origin: string): Promise<Credentials> {
-  const first = await initialAdmin(h);
+  return changedPassword(h, origin, await initialAdmin(h));
+}
+
+/** Signs in over REST with a first password and does the forced change; the new credentials. */
+export async function changedPassword(
+  h: Harness,
+  origin: string,
+  first: Credentials,
+): Promise<Credentials> {
   const call = httpsClient(origin, { caPem: await readFile(h.path("server/ca.pem"), "utf8") });
   const login = await call("POST", "/v1/auth/login", { body: first });
   const token = (login.body as { access_token: string }).access_token;

@@ -5,6 +5,7 @@ import { Configuration } from "../components/agent-configuration.tsx";
 import { Reported } from "../components/agent-reported.tsx";
 import { FormAlert } from "../components/field.tsx";
 import { Heading } from "../components/heading.tsx";
+import { Machine } from "../components/machine.tsx";
 import { TrafficCharts } from "../components/traffic-charts.tsx";
 import { useLoad } from "../components/use-load.ts";
 import { formatLabels, parseLabels } from "../filters.ts";
@@ -68,6 +69,7 @@ export function AgentPage(props: { id: string }) {
       <Identity agent={agent} />
       <Labels agent={agent} onSaved={reload} />
       <Health agent={agent} />
+      <Machine agent={agent} />
       <Configuration config={config} />
       <Commands agentId={agent.id} />
       <Traffic agentId={agent.id} />

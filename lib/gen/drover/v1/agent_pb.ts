@@ -4,181 +4,15 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
-import type { NginxStatus, SessionRequestSchema, SessionResponseSchema } from "./session_pb.ts";
+import type { HealthReport, SessionRequestSchema, SessionResponseSchema } from "./session_pb.ts";
 import { file_drover_v1_session } from "./session_pb.ts";
-import type { Timestamp } from "@bufbuild/protobuf/wkt";
-import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file drover/v1/agent.proto.
  */
 export const file_drover_v1_agent: GenFile = /*@__PURE__*/
-  fileDesc("ChVkcm92ZXIvdjEvYWdlbnQucHJvdG8SCWRyb3Zlci52MSI4CgtIZWFsdGhDaGVjaxIMCgRuYW1lGAEgASgJEgoKAm9rGAIgASgIEg8KB21lc3NhZ2UYAyABKAkiuQMKDEhlYWx0aFJlcG9ydBIvCgtvYnNlcnZlZF9hdBgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEwoLY3B1X3BlcmNlbnQYAiABKAESGQoRbWVtb3J5X3VzZWRfYnl0ZXMYAyABKAQSGgoSbWVtb3J5X3RvdGFsX2J5dGVzGAQgASgEEhcKD2Rpc2tfdXNlZF9ieXRlcxgFIAEoBBIYChBkaXNrX3RvdGFsX2J5dGVzGAYgASgEEhcKD2xvYWRfYXZlcmFnZV8xbRgHIAEoARIXCg9sb2FkX2F2ZXJhZ2VfNW0YCCABKAESGAoQbG9hZF9hdmVyYWdlXzE1bRgJIAEoARIWCg51cHRpbWVfc2Vjb25kcxgKIAEoARIPCgd2ZXJzaW9uGAsgASgJEhMKC2NvbmZpZ19oYXNoGAwgASgJEiYKBmNoZWNrcxgNIAMoCzIWLmRyb3Zlci52MS5IZWFsdGhDaGVjaxIlCgVuZ2lueBgOIAEoCzIWLmRyb3Zlci52MS5OZ2lueFN0YXR1cxIgCgZhbGVydHMYDyADKAsyEC5kcm92ZXIudjEuQWxlcnQiSQoFQWxlcnQSCgoCaWQYASABKAkSEAoIc2V2ZXJpdHkYAiABKAkSDwoHbWVzc2FnZRgDIAEoCRIRCgl0aW1lc3RhbXAYBCABKAMiPgoTUmVwb3J0SGVhbHRoUmVxdWVzdBInCgZyZXBvcnQYASABKAsyFy5kcm92ZXIudjEuSGVhbHRoUmVwb3J0IhYKFFJlcG9ydEhlYWx0aFJlc3BvbnNlMqcBCgxBZ2VudFNlcnZpY2USUQoMUmVwb3J0SGVhbHRoEh4uZHJvdmVyLnYxLlJlcG9ydEhlYWx0aFJlcXVlc3QaHy5kcm92ZXIudjEuUmVwb3J0SGVhbHRoUmVzcG9uc2UoARJECgdTZXNzaW9uEhkuZHJvdmVyLnYxLlNlc3Npb25SZXF1ZXN0GhouZHJvdmVyLnYxLlNlc3Npb25SZXNwb25zZSgBMAFiBnByb3RvMw", [file_drover_v1_session, file_google_protobuf_timestamp]);
-
-/**
- * @generated from message drover.v1.HealthCheck
- */
-export type HealthCheck = Message<"drover.v1.HealthCheck"> & {
-  /**
-   * @generated from field: string name = 1;
-   */
-  name: string;
-
-  /**
-   * @generated from field: bool ok = 2;
-   */
-  ok: boolean;
-
-  /**
-   * @generated from field: string message = 3;
-   */
-  message: string;
-};
-
-/**
- * Describes the message drover.v1.HealthCheck.
- * Use `create(HealthCheckSchema)` to create a new message.
- */
-export const HealthCheckSchema: GenMessage<HealthCheck> = /*@__PURE__*/
-  messageDesc(file_drover_v1_agent, 0);
-
-/**
- * @generated from message drover.v1.HealthReport
- */
-export type HealthReport = Message<"drover.v1.HealthReport"> & {
-  /**
-   * @generated from field: google.protobuf.Timestamp observed_at = 1;
-   */
-  observedAt?: Timestamp | undefined;
-
-  /**
-   * @generated from field: double cpu_percent = 2;
-   */
-  cpuPercent: number;
-
-  /**
-   * @generated from field: uint64 memory_used_bytes = 3;
-   */
-  memoryUsedBytes: bigint;
-
-  /**
-   * @generated from field: uint64 memory_total_bytes = 4;
-   */
-  memoryTotalBytes: bigint;
-
-  /**
-   * @generated from field: uint64 disk_used_bytes = 5;
-   */
-  diskUsedBytes: bigint;
-
-  /**
-   * @generated from field: uint64 disk_total_bytes = 6;
-   */
-  diskTotalBytes: bigint;
-
-  /**
-   * @generated from field: double load_average_1m = 7;
-   */
-  loadAverage1m: number;
-
-  /**
-   * @generated from field: double load_average_5m = 8;
-   */
-  loadAverage5m: number;
-
-  /**
-   * @generated from field: double load_average_15m = 9;
-   */
-  loadAverage15m: number;
-
-  /**
-   * @generated from field: double uptime_seconds = 10;
-   */
-  uptimeSeconds: number;
-
-  /**
-   * @generated from field: string version = 11;
-   */
-  version: string;
-
-  /**
-   * Hash of the files the agent holds, as they are on disk now (drift shows
-   * as a hash other than the desired one).
-   *
-   * @generated from field: string config_hash = 12;
-   */
-  configHash: string;
-
-  /**
-   * Any failed check makes the agent degraded.
-   *
-   * @generated from field: repeated drover.v1.HealthCheck checks = 13;
-   */
-  checks: HealthCheck[];
-
-  /**
-   * Absent when the agent runs no nginx.
-   *
-   * @generated from field: drover.v1.NginxStatus nginx = 14;
-   */
-  nginx?: NginxStatus | undefined;
-
-  /**
-   * The alerts active now for conditions only the agent sees; one missing
-   * from the next report is resolved.
-   *
-   * @generated from field: repeated drover.v1.Alert alerts = 15;
-   */
-  alerts: Alert[];
-};
-
-/**
- * Describes the message drover.v1.HealthReport.
- * Use `create(HealthReportSchema)` to create a new message.
- */
-export const HealthReportSchema: GenMessage<HealthReport> = /*@__PURE__*/
-  messageDesc(file_drover_v1_agent, 1);
-
-/**
- * NxMesh's Alert.
- *
- * @generated from message drover.v1.Alert
- */
-export type Alert = Message<"drover.v1.Alert"> & {
-  /**
-   * Stable while the condition lasts, e.g. upstream_down:<upstream>:<address>.
-   *
-   * @generated from field: string id = 1;
-   */
-  id: string;
-
-  /**
-   * info, warning, error or critical.
-   *
-   * @generated from field: string severity = 2;
-   */
-  severity: string;
-
-  /**
-   * @generated from field: string message = 3;
-   */
-  message: string;
-
-  /**
-   * Milliseconds since the Unix epoch.
-   *
-   * @generated from field: int64 timestamp = 4;
-   */
-  timestamp: bigint;
-};
-
-/**
- * Describes the message drover.v1.Alert.
- * Use `create(AlertSchema)` to create a new message.
- */
-export const AlertSchema: GenMessage<Alert> = /*@__PURE__*/
-  messageDesc(file_drover_v1_agent, 2);
+  fileDesc("ChVkcm92ZXIvdjEvYWdlbnQucHJvdG8SCWRyb3Zlci52MSI+ChNSZXBvcnRIZWFsdGhSZXF1ZXN0EicKBnJlcG9ydBgBIAEoCzIXLmRyb3Zlci52MS5IZWFsdGhSZXBvcnQiFgoUUmVwb3J0SGVhbHRoUmVzcG9uc2UypwEKDEFnZW50U2VydmljZRJRCgxSZXBvcnRIZWFsdGgSHi5kcm92ZXIudjEuUmVwb3J0SGVhbHRoUmVxdWVzdBofLmRyb3Zlci52MS5SZXBvcnRIZWFsdGhSZXNwb25zZSgBEkQKB1Nlc3Npb24SGS5kcm92ZXIudjEuU2Vzc2lvblJlcXVlc3QaGi5kcm92ZXIudjEuU2Vzc2lvblJlc3BvbnNlKAEwAWIGcHJvdG8z", [file_drover_v1_session]);
 
 /**
  * @generated from message drover.v1.ReportHealthRequest
@@ -195,7 +29,7 @@ export type ReportHealthRequest = Message<"drover.v1.ReportHealthRequest"> & {
  * Use `create(ReportHealthRequestSchema)` to create a new message.
  */
 export const ReportHealthRequestSchema: GenMessage<ReportHealthRequest> = /*@__PURE__*/
-  messageDesc(file_drover_v1_agent, 3);
+  messageDesc(file_drover_v1_agent, 0);
 
 /**
  * @generated from message drover.v1.ReportHealthResponse
@@ -208,7 +42,7 @@ export type ReportHealthResponse = Message<"drover.v1.ReportHealthResponse"> & {
  * Use `create(ReportHealthResponseSchema)` to create a new message.
  */
 export const ReportHealthResponseSchema: GenMessage<ReportHealthResponse> = /*@__PURE__*/
-  messageDesc(file_drover_v1_agent, 4);
+  messageDesc(file_drover_v1_agent, 1);
 
 /**
  * AgentService is served on the agent bind (mTLS, role agent).

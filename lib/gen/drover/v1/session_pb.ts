@@ -6,13 +6,15 @@ import type { GenEnum, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2"
 import { enumDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
 import type { DeploymentMode } from "./identity_pb.ts";
 import { file_drover_v1_identity } from "./identity_pb.ts";
+import type { Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file drover/v1/session.proto.
  */
 export const file_drover_v1_session: GenFile = /*@__PURE__*/
-  fileDesc("Chdkcm92ZXIvdjEvc2Vzc2lvbi5wcm90bxIJZHJvdmVyLnYxIjgKCkZpbGVEaWdlc3QSDAoEcGF0aBgBIAEoCRIOCgZzaGEyNTYYAiABKAkSDAoEbW9kZRgDIAEoDSKUAQoMTmdpbnhSdW50aW1lEhAKCHBpZF9wYXRoGAEgASgJEhYKDmVycm9yX2xvZ19wYXRoGAIgASgJEhAKCHRlbXBfZGlyGAMgASgJEhcKD21pbWVfdHlwZXNfcGF0aBgEIAEoCRIXCg9hY2Nlc3NfbG9nX3BhdGgYBSABKAkSFgoObGlzdGVuX2FkZHJlc3MYBiABKAkiNgoMVXBzdHJlYW1Eb3duEhMKC3Vwc3RyZWFtX2lkGAEgASgJEhEKCWFkZHJlc3NlcxgCIAMoCSJXCgpBZ2VudEZhY3RzEhoKEnVucmVzb2x2YWJsZV9uYW1lcxgBIAMoCRItCgxkb3duX3NlcnZlcnMYAiADKAsyFy5kcm92ZXIudjEuVXBzdHJlYW1Eb3duIuYCCgxTZXNzaW9uSGVsbG8SEQoJZmlsZV9yb290GAEgASgJEigKCm5naW54X21vZGUYAiABKA4yFC5kcm92ZXIudjEuTmdpbnhNb2RlEhMKC3N0YXR1c19wb3J0GAMgASgNEi4KDW5naW54X3J1bnRpbWUYBCABKAsyFy5kcm92ZXIudjEuTmdpbnhSdW50aW1lEhwKFG5naW54X3N1cHBvcnRzX2h0dHAzGAUgASgIEh0KFW5naW54X2h0dHAyX2RpcmVjdGl2ZRgGIAEoCBInCghtYW5pZmVzdBgHIAMoCzIVLmRyb3Zlci52MS5GaWxlRGlnZXN0EiQKBWZhY3RzGAggASgLMhUuZHJvdmVyLnYxLkFnZW50RmFjdHMSFAoMc3RhdGljX3Jvb3RzGAkgAygJEjIKD2RlcGxveW1lbnRfbW9kZRgKIAEoDjIZLmRyb3Zlci52MS5EZXBsb3ltZW50TW9kZSJMCg1EZWxpdmVyZWRGaWxlEgwKBHBhdGgYASABKAkSDAoEbW9kZRgCIAEoDRIPCgdjb250ZW50GAMgASgMEg4KBnNlY3JldBgEIAEoCCLsAQoRQWN0aXZlSGVhbHRoQ2hlY2sSEwoLdXBzdHJlYW1faWQYASABKAkSEQoJYWRkcmVzc2VzGAIgAygJEgwKBHBhdGgYAyABKAkSGAoQaW50ZXJ2YWxfc2Vjb25kcxgEIAEoDRIXCg90aW1lb3V0X3NlY29uZHMYBSABKA0SHgoRaGVhbHRoeV90aHJlc2hvbGQYBiABKA1IAIgBARIgChN1bmhlYWx0aHlfdGhyZXNob2xkGAcgASgNSAGIAQFCFAoSX2hlYWx0aHlfdGhyZXNob2xkQhYKFF91bmhlYWx0aHlfdGhyZXNob2xkIqIBCgxGaWxlRGVsaXZlcnkSDwoHdmVyc2lvbhgBIAEoCRInCgVmaWxlcxgCIAMoCzIYLmRyb3Zlci52MS5EZWxpdmVyZWRGaWxlEg4KBnJlbW92ZRgDIAMoCRITCgtjaGVja19uYW1lcxgEIAMoCRIzCg1oZWFsdGhfY2hlY2tzGAUgAygLMhwuZHJvdmVyLnYxLkFjdGl2ZUhlYWx0aENoZWNrIkcKC0RyaWZ0UmVwb3J0EicKCG1hbmlmZXN0GAEgAygLMhUuZHJvdmVyLnYxLkZpbGVEaWdlc3QSDwoHZHJpZnRlZBgCIAMoCSJKCglBcHBseVN0ZXASDAoEbmFtZRgBIAEoCRIKCgJvaxgCIAEoCBITCgtkdXJhdGlvbl9tcxgDIAEoDRIOCgZkZXRhaWwYBCABKAkiKwoLRmlsZVJlZnVzYWwSDAoEcGF0aBgBIAEoCRIOCgZyZWFzb24YAiABKAki5wEKDENvbmZpZ1N0YXR1cxIPCgd2ZXJzaW9uGAEgASgJEioKBXN0YXRlGAIgASgOMhsuZHJvdmVyLnYxLkNvbmZpZ0FwcGx5U3RhdGUSIwoFc3RlcHMYAyADKAsyFC5kcm92ZXIudjEuQXBwbHlTdGVwEg4KBmVycm9ycxgEIAMoCRInCgdyZWZ1c2VkGAUgAygLMhYuZHJvdmVyLnYxLkZpbGVSZWZ1c2FsEhMKC2R1cmF0aW9uX21zGAYgASgNEicKCG1hbmlmZXN0GAcgAygLMhUuZHJvdmVyLnYxLkZpbGVEaWdlc3QiaQoHQ29tbWFuZBIKCgJpZBgBIAEoCRIkCgRraW5kGAIgASgOMhYuZHJvdmVyLnYxLkNvbW1hbmRLaW5kEhMKC2NvbmZpZ190ZXh0GAMgASgJEhcKD3RpbWVvdXRfc2Vjb25kcxgEIAEoDSKsAQoLTmdpbnhTdGF0dXMSDwoHcnVubmluZxgBIAEoCBILCgNwaWQYAiABKA0SFgoOdXB0aW1lX3NlY29uZHMYAyABKAESGgoSYWN0aXZlX2Nvbm5lY3Rpb25zGAQgASgEEhYKDnJlcXVlc3RzX3RvdGFsGAUgASgEEhsKE3JlcXVlc3RzX3Blcl9zZWNvbmQYBiABKAESFgoOY29uZmlnX3ZlcnNpb24YByABKAkiXwoNQ29tbWFuZFJlc3VsdBIKCgJpZBgBIAEoCRIKCgJvaxgCIAEoCBIOCgZlcnJvcnMYAyADKAkSJgoGc3RhdHVzGAQgASgLMhYuZHJvdmVyLnYxLk5naW54U3RhdHVzIlEKDUtleUdlblJlcXVlc3QSCgoCaWQYASABKAkSDwoHcHVycG9zZRgCIAEoCRIQCghrZXlfcGF0aBgDIAEoCRIRCglkbnNfbmFtZXMYBCADKAkiOgoTUHVibGljS2V5U3VibWlzc2lvbhISCgpyZXF1ZXN0X2lkGAEgASgJEg8KB2Nzcl9kZXIYAiABKAwijAIKDkFjY2Vzc0xvZ0VudHJ5EhQKDHRpbWVzdGFtcF9tcxgBIAEoAxITCgtyZW1vdGVfYWRkchgCIAEoCRIOCgZtZXRob2QYAyABKAkSCwoDdXJpGAQgASgJEhAKCHByb3RvY29sGAUgASgJEg4KBnN0YXR1cxgGIAEoDRIXCg9ib2R5X2J5dGVzX3NlbnQYByABKAQSGAoQcmVzcG9uc2VfdGltZV9tcxgIIAEoARIMCgRob3N0GAkgASgJEhIKCnVzZXJfYWdlbnQYCiABKAkSDwoHcmVmZXJlchgLIAEoCRISCgpyZXF1ZXN0X2lkGAwgASgJEhYKDnJlcXVlc3RfbGVuZ3RoGA0gASgEIk0KDkFjY2Vzc0xvZ0JhdGNoEioKB2VudHJpZXMYASADKAsyGS5kcm92ZXIudjEuQWNjZXNzTG9nRW50cnkSDwoHc2tpcHBlZBgCIAEoBCK7AQoGTWV0cmljEgwKBG5hbWUYASABKAkSDQoFdmFsdWUYAiABKAESEQoJdGltZXN0YW1wGAMgASgDEi0KBmxhYmVscxgEIAMoCzIdLmRyb3Zlci52MS5NZXRyaWMuTGFiZWxzRW50cnkSIwoEdHlwZRgFIAEoDjIVLmRyb3Zlci52MS5NZXRyaWNUeXBlGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiRQoMTWV0cmljc0JhdGNoEhEKCXRpbWVzdGFtcBgBIAEoAxIiCgdtZXRyaWNzGAIgAygLMhEuZHJvdmVyLnYxLk1ldHJpYyKdAQoITG9nRW50cnkSEQoJdGltZXN0YW1wGAEgASgDEg0KBWxldmVsGAIgASgJEg8KB21lc3NhZ2UYAyABKAkSLwoGZmllbGRzGAQgAygLMh8uZHJvdmVyLnYxLkxvZ0VudHJ5LkZpZWxkc0VudHJ5Gi0KC0ZpZWxkc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiMAoITG9nQmF0Y2gSJAoHZW50cmllcxgBIAMoCzITLmRyb3Zlci52MS5Mb2dFbnRyeSKhAQoKQWdlbnRFdmVudBIQCghldmVudF9pZBgBIAEoCRISCgpldmVudF90eXBlGAIgASgJEhEKCXRpbWVzdGFtcBgDIAEoAxItCgRkYXRhGAQgAygLMh8uZHJvdmVyLnYxLkFnZW50RXZlbnQuRGF0YUVudHJ5GisKCURhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIt0DCg5TZXNzaW9uUmVxdWVzdBIoCgVoZWxsbxgBIAEoCzIXLmRyb3Zlci52MS5TZXNzaW9uSGVsbG9IABIwCg1jb25maWdfc3RhdHVzGAIgASgLMhcuZHJvdmVyLnYxLkNvbmZpZ1N0YXR1c0gAEicKBWRyaWZ0GAMgASgLMhYuZHJvdmVyLnYxLkRyaWZ0UmVwb3J0SAASJgoFZmFjdHMYBCABKAsyFS5kcm92ZXIudjEuQWdlbnRGYWN0c0gAEjIKDmNvbW1hbmRfcmVzdWx0GAUgASgLMhguZHJvdmVyLnYxLkNvbW1hbmRSZXN1bHRIABI0CgpwdWJsaWNfa2V5GAYgASgLMh4uZHJvdmVyLnYxLlB1YmxpY0tleVN1Ym1pc3Npb25IABIwCgthY2Nlc3NfbG9ncxgHIAEoCzIZLmRyb3Zlci52MS5BY2Nlc3NMb2dCYXRjaEgAEioKB21ldHJpY3MYCCABKAsyFy5kcm92ZXIudjEuTWV0cmljc0JhdGNoSAASIwoEbG9ncxgJIAEoCzITLmRyb3Zlci52MS5Mb2dCYXRjaEgAEiYKBWV2ZW50GAogASgLMhUuZHJvdmVyLnYxLkFnZW50RXZlbnRIAEIJCgdwYXlsb2FkIpoBCg9TZXNzaW9uUmVzcG9uc2USKAoFZmlsZXMYASABKAsyFy5kcm92ZXIudjEuRmlsZURlbGl2ZXJ5SAASJQoHY29tbWFuZBgCIAEoCzISLmRyb3Zlci52MS5Db21tYW5kSAASKwoHa2V5X2dlbhgDIAEoCzIYLmRyb3Zlci52MS5LZXlHZW5SZXF1ZXN0SABCCQoHcGF5bG9hZCpqCglOZ2lueE1vZGUSGgoWTkdJTlhfTU9ERV9VTlNQRUNJRklFRBAAEhYKEk5HSU5YX01PREVfTUFOQUdFRBABEhUKEU5HSU5YX01PREVfU1lTVEVNEAISEgoOTkdJTlhfTU9ERV9PRkYQAyr9AQoQQ29uZmlnQXBwbHlTdGF0ZRIiCh5DT05GSUdfQVBQTFlfU1RBVEVfVU5TUEVDSUZJRUQQABIeChpDT05GSUdfQVBQTFlfU1RBVEVfUEVORElORxABEiEKHUNPTkZJR19BUFBMWV9TVEFURV9WQUxJREFUSU5HEAISHwobQ09ORklHX0FQUExZX1NUQVRFX0FQUExZSU5HEAMSHgoaQ09ORklHX0FQUExZX1NUQVRFX1NVQ0NFU1MQBBIdChlDT05GSUdfQVBQTFlfU1RBVEVfRkFJTEVEEAUSIgoeQ09ORklHX0FQUExZX1NUQVRFX1JPTExFRF9CQUNLEAYqtAEKC0NvbW1hbmRLaW5kEhwKGENPTU1BTkRfS0lORF9VTlNQRUNJRklFRBAAEhcKE0NPTU1BTkRfS0lORF9SRUxPQUQQARIYChRDT01NQU5EX0tJTkRfUkVTVEFSVBACEhUKEUNPTU1BTkRfS0lORF9TVE9QEAMSGwoXQ09NTUFORF9LSU5EX0dFVF9TVEFUVVMQBBIgChxDT01NQU5EX0tJTkRfVkFMSURBVEVfQ09ORklHEAUqdAoKTWV0cmljVHlwZRIbChdNRVRSSUNfVFlQRV9VTlNQRUNJRklFRBAAEhUKEU1FVFJJQ19UWVBFX0dBVUdFEAESFwoTTUVUUklDX1RZUEVfQ09VTlRFUhACEhkKFU1FVFJJQ19UWVBFX0hJU1RPR1JBTRADYgZwcm90bzM", [file_drover_v1_identity]);
+  fileDesc("Chdkcm92ZXIvdjEvc2Vzc2lvbi5wcm90bxIJZHJvdmVyLnYxIjgKCkZpbGVEaWdlc3QSDAoEcGF0aBgBIAEoCRIOCgZzaGEyNTYYAiABKAkSDAoEbW9kZRgDIAEoDSKUAQoMTmdpbnhSdW50aW1lEhAKCHBpZF9wYXRoGAEgASgJEhYKDmVycm9yX2xvZ19wYXRoGAIgASgJEhAKCHRlbXBfZGlyGAMgASgJEhcKD21pbWVfdHlwZXNfcGF0aBgEIAEoCRIXCg9hY2Nlc3NfbG9nX3BhdGgYBSABKAkSFgoObGlzdGVuX2FkZHJlc3MYBiABKAkiNgoMVXBzdHJlYW1Eb3duEhMKC3Vwc3RyZWFtX2lkGAEgASgJEhEKCWFkZHJlc3NlcxgCIAMoCSJXCgpBZ2VudEZhY3RzEhoKEnVucmVzb2x2YWJsZV9uYW1lcxgBIAMoCRItCgxkb3duX3NlcnZlcnMYAiADKAsyFy5kcm92ZXIudjEuVXBzdHJlYW1Eb3duIuYCCgxTZXNzaW9uSGVsbG8SEQoJZmlsZV9yb290GAEgASgJEigKCm5naW54X21vZGUYAiABKA4yFC5kcm92ZXIudjEuTmdpbnhNb2RlEhMKC3N0YXR1c19wb3J0GAMgASgNEi4KDW5naW54X3J1bnRpbWUYBCABKAsyFy5kcm92ZXIudjEuTmdpbnhSdW50aW1lEhwKFG5naW54X3N1cHBvcnRzX2h0dHAzGAUgASgIEh0KFW5naW54X2h0dHAyX2RpcmVjdGl2ZRgGIAEoCBInCghtYW5pZmVzdBgHIAMoCzIVLmRyb3Zlci52MS5GaWxlRGlnZXN0EiQKBWZhY3RzGAggASgLMhUuZHJvdmVyLnYxLkFnZW50RmFjdHMSFAoMc3RhdGljX3Jvb3RzGAkgAygJEjIKD2RlcGxveW1lbnRfbW9kZRgKIAEoDjIZLmRyb3Zlci52MS5EZXBsb3ltZW50TW9kZSJMCg1EZWxpdmVyZWRGaWxlEgwKBHBhdGgYASABKAkSDAoEbW9kZRgCIAEoDRIPCgdjb250ZW50GAMgASgMEg4KBnNlY3JldBgEIAEoCCLsAQoRQWN0aXZlSGVhbHRoQ2hlY2sSEwoLdXBzdHJlYW1faWQYASABKAkSEQoJYWRkcmVzc2VzGAIgAygJEgwKBHBhdGgYAyABKAkSGAoQaW50ZXJ2YWxfc2Vjb25kcxgEIAEoDRIXCg90aW1lb3V0X3NlY29uZHMYBSABKA0SHgoRaGVhbHRoeV90aHJlc2hvbGQYBiABKA1IAIgBARIgChN1bmhlYWx0aHlfdGhyZXNob2xkGAcgASgNSAGIAQFCFAoSX2hlYWx0aHlfdGhyZXNob2xkQhYKFF91bmhlYWx0aHlfdGhyZXNob2xkIqIBCgxGaWxlRGVsaXZlcnkSDwoHdmVyc2lvbhgBIAEoCRInCgVmaWxlcxgCIAMoCzIYLmRyb3Zlci52MS5EZWxpdmVyZWRGaWxlEg4KBnJlbW92ZRgDIAMoCRITCgtjaGVja19uYW1lcxgEIAMoCRIzCg1oZWFsdGhfY2hlY2tzGAUgAygLMhwuZHJvdmVyLnYxLkFjdGl2ZUhlYWx0aENoZWNrIkcKC0RyaWZ0UmVwb3J0EicKCG1hbmlmZXN0GAEgAygLMhUuZHJvdmVyLnYxLkZpbGVEaWdlc3QSDwoHZHJpZnRlZBgCIAMoCSJKCglBcHBseVN0ZXASDAoEbmFtZRgBIAEoCRIKCgJvaxgCIAEoCBITCgtkdXJhdGlvbl9tcxgDIAEoDRIOCgZkZXRhaWwYBCABKAkiKwoLRmlsZVJlZnVzYWwSDAoEcGF0aBgBIAEoCRIOCgZyZWFzb24YAiABKAki5wEKDENvbmZpZ1N0YXR1cxIPCgd2ZXJzaW9uGAEgASgJEioKBXN0YXRlGAIgASgOMhsuZHJvdmVyLnYxLkNvbmZpZ0FwcGx5U3RhdGUSIwoFc3RlcHMYAyADKAsyFC5kcm92ZXIudjEuQXBwbHlTdGVwEg4KBmVycm9ycxgEIAMoCRInCgdyZWZ1c2VkGAUgAygLMhYuZHJvdmVyLnYxLkZpbGVSZWZ1c2FsEhMKC2R1cmF0aW9uX21zGAYgASgNEicKCG1hbmlmZXN0GAcgAygLMhUuZHJvdmVyLnYxLkZpbGVEaWdlc3QiaQoHQ29tbWFuZBIKCgJpZBgBIAEoCRIkCgRraW5kGAIgASgOMhYuZHJvdmVyLnYxLkNvbW1hbmRLaW5kEhMKC2NvbmZpZ190ZXh0GAMgASgJEhcKD3RpbWVvdXRfc2Vjb25kcxgEIAEoDSKsAQoLTmdpbnhTdGF0dXMSDwoHcnVubmluZxgBIAEoCBILCgNwaWQYAiABKA0SFgoOdXB0aW1lX3NlY29uZHMYAyABKAESGgoSYWN0aXZlX2Nvbm5lY3Rpb25zGAQgASgEEhYKDnJlcXVlc3RzX3RvdGFsGAUgASgEEhsKE3JlcXVlc3RzX3Blcl9zZWNvbmQYBiABKAESFgoOY29uZmlnX3ZlcnNpb24YByABKAkiXwoNQ29tbWFuZFJlc3VsdBIKCgJpZBgBIAEoCRIKCgJvaxgCIAEoCBIOCgZlcnJvcnMYAyADKAkSJgoGc3RhdHVzGAQgASgLMhYuZHJvdmVyLnYxLk5naW54U3RhdHVzIlEKDUtleUdlblJlcXVlc3QSCgoCaWQYASABKAkSDwoHcHVycG9zZRgCIAEoCRIQCghrZXlfcGF0aBgDIAEoCRIRCglkbnNfbmFtZXMYBCADKAkiOgoTUHVibGljS2V5U3VibWlzc2lvbhISCgpyZXF1ZXN0X2lkGAEgASgJEg8KB2Nzcl9kZXIYAiABKAwijAIKDkFjY2Vzc0xvZ0VudHJ5EhQKDHRpbWVzdGFtcF9tcxgBIAEoAxITCgtyZW1vdGVfYWRkchgCIAEoCRIOCgZtZXRob2QYAyABKAkSCwoDdXJpGAQgASgJEhAKCHByb3RvY29sGAUgASgJEg4KBnN0YXR1cxgGIAEoDRIXCg9ib2R5X2J5dGVzX3NlbnQYByABKAQSGAoQcmVzcG9uc2VfdGltZV9tcxgIIAEoARIMCgRob3N0GAkgASgJEhIKCnVzZXJfYWdlbnQYCiABKAkSDwoHcmVmZXJlchgLIAEoCRISCgpyZXF1ZXN0X2lkGAwgASgJEhYKDnJlcXVlc3RfbGVuZ3RoGA0gASgEIk0KDkFjY2Vzc0xvZ0JhdGNoEioKB2VudHJpZXMYASADKAsyGS5kcm92ZXIudjEuQWNjZXNzTG9nRW50cnkSDwoHc2tpcHBlZBgCIAEoBCK7AQoGTWV0cmljEgwKBG5hbWUYASABKAkSDQoFdmFsdWUYAiABKAESEQoJdGltZXN0YW1wGAMgASgDEi0KBmxhYmVscxgEIAMoCzIdLmRyb3Zlci52MS5NZXRyaWMuTGFiZWxzRW50cnkSIwoEdHlwZRgFIAEoDjIVLmRyb3Zlci52MS5NZXRyaWNUeXBlGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiRQoMTWV0cmljc0JhdGNoEhEKCXRpbWVzdGFtcBgBIAEoAxIiCgdtZXRyaWNzGAIgAygLMhEuZHJvdmVyLnYxLk1ldHJpYyKdAQoITG9nRW50cnkSEQoJdGltZXN0YW1wGAEgASgDEg0KBWxldmVsGAIgASgJEg8KB21lc3NhZ2UYAyABKAkSLwoGZmllbGRzGAQgAygLMh8uZHJvdmVyLnYxLkxvZ0VudHJ5LkZpZWxkc0VudHJ5Gi0KC0ZpZWxkc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiMAoITG9nQmF0Y2gSJAoHZW50cmllcxgBIAMoCzITLmRyb3Zlci52MS5Mb2dFbnRyeSKhAQoKQWdlbnRFdmVudBIQCghldmVudF9pZBgBIAEoCRISCgpldmVudF90eXBlGAIgASgJEhEKCXRpbWVzdGFtcBgDIAEoAxItCgRkYXRhGAQgAygLMh8uZHJvdmVyLnYxLkFnZW50RXZlbnQuRGF0YUVudHJ5GisKCURhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIjgKC0hlYWx0aENoZWNrEgwKBG5hbWUYASABKAkSCgoCb2sYAiABKAgSDwoHbWVzc2FnZRgDIAEoCSK5AwoMSGVhbHRoUmVwb3J0Ei8KC29ic2VydmVkX2F0GAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBITCgtjcHVfcGVyY2VudBgCIAEoARIZChFtZW1vcnlfdXNlZF9ieXRlcxgDIAEoBBIaChJtZW1vcnlfdG90YWxfYnl0ZXMYBCABKAQSFwoPZGlza191c2VkX2J5dGVzGAUgASgEEhgKEGRpc2tfdG90YWxfYnl0ZXMYBiABKAQSFwoPbG9hZF9hdmVyYWdlXzFtGAcgASgBEhcKD2xvYWRfYXZlcmFnZV81bRgIIAEoARIYChBsb2FkX2F2ZXJhZ2VfMTVtGAkgASgBEhYKDnVwdGltZV9zZWNvbmRzGAogASgBEg8KB3ZlcnNpb24YCyABKAkSEwoLY29uZmlnX2hhc2gYDCABKAkSJgoGY2hlY2tzGA0gAygLMhYuZHJvdmVyLnYxLkhlYWx0aENoZWNrEiUKBW5naW54GA4gASgLMhYuZHJvdmVyLnYxLk5naW54U3RhdHVzEiAKBmFsZXJ0cxgPIAMoCzIQLmRyb3Zlci52MS5BbGVydCJJCgVBbGVydBIKCgJpZBgBIAEoCRIQCghzZXZlcml0eRgCIAEoCRIPCgdtZXNzYWdlGAMgASgJEhEKCXRpbWVzdGFtcBgEIAEoAyLfAQoJQ2FsbEZyYW1lEgoKAmlkGAEgASgNEiMKBG9wZW4YAiABKAsyEy5kcm92ZXIudjEuQ2FsbE9wZW5IABIjCgRkYXRhGAMgASgLMhMuZHJvdmVyLnYxLkNhbGxEYXRhSAASIQoDZW5kGAQgASgLMhIuZHJvdmVyLnYxLkNhbGxFbmRIABInCgZjYW5jZWwYBSABKAsyFS5kcm92ZXIudjEuQ2FsbENhbmNlbEgAEicKBmNyZWRpdBgGIAEoCzIVLmRyb3Zlci52MS5DYWxsQ3JlZGl0SABCBwoFZnJhbWUiYgoIQ2FsbE9wZW4SDAoEa2luZBgBIAEoCRIPCgdwYXlsb2FkGAIgASgMEhMKC2RlYWRsaW5lX21zGAMgASgNEg4KBndpbmRvdxgEIAEoDRISCgpoYWxmX2Nsb3NlGAUgASgIIhsKCENhbGxEYXRhEg8KB3BheWxvYWQYASABKAwiNAoHQ2FsbEVuZBISCgplcnJvcl9jb2RlGAEgASgJEhUKDWVycm9yX21lc3NhZ2UYAiABKAkiHAoKQ2FsbENhbmNlbBIOCgZyZWFzb24YASABKAkiHgoKQ2FsbENyZWRpdBIQCghtZXNzYWdlcxgBIAEoDSInCg5XZWxjb21lUmVxdWVzdBIVCg1hZ2VudF92ZXJzaW9uGAEgASgJIiEKB1dlbGNvbWUSFgoOc2VydmVyX3ZlcnNpb24YASABKAkikAQKDlNlc3Npb25SZXF1ZXN0EigKBWhlbGxvGAEgASgLMhcuZHJvdmVyLnYxLlNlc3Npb25IZWxsb0gAEjAKDWNvbmZpZ19zdGF0dXMYAiABKAsyFy5kcm92ZXIudjEuQ29uZmlnU3RhdHVzSAASJwoFZHJpZnQYAyABKAsyFi5kcm92ZXIudjEuRHJpZnRSZXBvcnRIABImCgVmYWN0cxgEIAEoCzIVLmRyb3Zlci52MS5BZ2VudEZhY3RzSAASNAoKcHVibGljX2tleRgGIAEoCzIeLmRyb3Zlci52MS5QdWJsaWNLZXlTdWJtaXNzaW9uSAASMAoLYWNjZXNzX2xvZ3MYByABKAsyGS5kcm92ZXIudjEuQWNjZXNzTG9nQmF0Y2hIABIqCgdtZXRyaWNzGAggASgLMhcuZHJvdmVyLnYxLk1ldHJpY3NCYXRjaEgAEiMKBGxvZ3MYCSABKAsyEy5kcm92ZXIudjEuTG9nQmF0Y2hIABImCgVldmVudBgKIAEoCzIVLmRyb3Zlci52MS5BZ2VudEV2ZW50SAASKQoGaGVhbHRoGAsgASgLMhcuZHJvdmVyLnYxLkhlYWx0aFJlcG9ydEgAEiQKBGNhbGwYDCABKAsyFC5kcm92ZXIudjEuQ2FsbEZyYW1lSABCCQoHcGF5bG9hZEoECAUQBlIOY29tbWFuZF9yZXN1bHQiqAEKD1Nlc3Npb25SZXNwb25zZRIoCgVmaWxlcxgBIAEoCzIXLmRyb3Zlci52MS5GaWxlRGVsaXZlcnlIABIrCgdrZXlfZ2VuGAMgASgLMhguZHJvdmVyLnYxLktleUdlblJlcXVlc3RIABIkCgRjYWxsGAQgASgLMhQuZHJvdmVyLnYxLkNhbGxGcmFtZUgAQgkKB3BheWxvYWRKBAgCEANSB2NvbW1hbmQqagoJTmdpbnhNb2RlEhoKFk5HSU5YX01PREVfVU5TUEVDSUZJRUQQABIWChJOR0lOWF9NT0RFX01BTkFHRUQQARIVChFOR0lOWF9NT0RFX1NZU1RFTRACEhIKDk5HSU5YX01PREVfT0ZGEAMq/QEKEENvbmZpZ0FwcGx5U3RhdGUSIgoeQ09ORklHX0FQUExZX1NUQVRFX1VOU1BFQ0lGSUVEEAASHgoaQ09ORklHX0FQUExZX1NUQVRFX1BFTkRJTkcQARIhCh1DT05GSUdfQVBQTFlfU1RBVEVfVkFMSURBVElORxACEh8KG0NPTkZJR19BUFBMWV9TVEFURV9BUFBMWUlORxADEh4KGkNPTkZJR19BUFBMWV9TVEFURV9TVUNDRVNTEAQSHQoZQ09ORklHX0FQUExZX1NUQVRFX0ZBSUxFRBAFEiIKHkNPTkZJR19BUFBMWV9TVEFURV9ST0xMRURfQkFDSxAGKrQBCgtDb21tYW5kS2luZBIcChhDT01NQU5EX0tJTkRfVU5TUEVDSUZJRUQQABIXChNDT01NQU5EX0tJTkRfUkVMT0FEEAESGAoUQ09NTUFORF9LSU5EX1JFU1RBUlQQAhIVChFDT01NQU5EX0tJTkRfU1RPUBADEhsKF0NPTU1BTkRfS0lORF9HRVRfU1RBVFVTEAQSIAocQ09NTUFORF9LSU5EX1ZBTElEQVRFX0NPTkZJRxAFKnQKCk1ldHJpY1R5cGUSGwoXTUVUUklDX1RZUEVfVU5TUEVDSUZJRUQQABIVChFNRVRSSUNfVFlQRV9HQVVHRRABEhcKE01FVFJJQ19UWVBFX0NPVU5URVIQAhIZChVNRVRSSUNfVFlQRV9ISVNUT0dSQU0QA2IGcHJvdG8z", [file_drover_v1_identity, file_google_protobuf_timestamp]);
 
 /**
  * One file the agent holds: path relative to its file root, the sha256 of
@@ -923,6 +925,395 @@ export const AgentEventSchema: GenMessage<AgentEvent> = /*@__PURE__*/
   messageDesc(file_drover_v1_session, 23);
 
 /**
+ * @generated from message drover.v1.HealthCheck
+ */
+export type HealthCheck = Message<"drover.v1.HealthCheck"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * @generated from field: bool ok = 2;
+   */
+  ok: boolean;
+
+  /**
+   * @generated from field: string message = 3;
+   */
+  message: string;
+};
+
+/**
+ * Describes the message drover.v1.HealthCheck.
+ * Use `create(HealthCheckSchema)` to create a new message.
+ */
+export const HealthCheckSchema: GenMessage<HealthCheck> = /*@__PURE__*/
+  messageDesc(file_drover_v1_session, 24);
+
+/**
+ * @generated from message drover.v1.HealthReport
+ */
+export type HealthReport = Message<"drover.v1.HealthReport"> & {
+  /**
+   * @generated from field: google.protobuf.Timestamp observed_at = 1;
+   */
+  observedAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: double cpu_percent = 2;
+   */
+  cpuPercent: number;
+
+  /**
+   * @generated from field: uint64 memory_used_bytes = 3;
+   */
+  memoryUsedBytes: bigint;
+
+  /**
+   * @generated from field: uint64 memory_total_bytes = 4;
+   */
+  memoryTotalBytes: bigint;
+
+  /**
+   * @generated from field: uint64 disk_used_bytes = 5;
+   */
+  diskUsedBytes: bigint;
+
+  /**
+   * @generated from field: uint64 disk_total_bytes = 6;
+   */
+  diskTotalBytes: bigint;
+
+  /**
+   * @generated from field: double load_average_1m = 7;
+   */
+  loadAverage1m: number;
+
+  /**
+   * @generated from field: double load_average_5m = 8;
+   */
+  loadAverage5m: number;
+
+  /**
+   * @generated from field: double load_average_15m = 9;
+   */
+  loadAverage15m: number;
+
+  /**
+   * @generated from field: double uptime_seconds = 10;
+   */
+  uptimeSeconds: number;
+
+  /**
+   * @generated from field: string version = 11;
+   */
+  version: string;
+
+  /**
+   * Hash of the files the agent holds, as they are on disk now (drift shows
+   * as a hash other than the desired one).
+   *
+   * @generated from field: string config_hash = 12;
+   */
+  configHash: string;
+
+  /**
+   * Any failed check makes the agent degraded.
+   *
+   * @generated from field: repeated drover.v1.HealthCheck checks = 13;
+   */
+  checks: HealthCheck[];
+
+  /**
+   * Absent when the agent runs no nginx.
+   *
+   * @generated from field: drover.v1.NginxStatus nginx = 14;
+   */
+  nginx?: NginxStatus | undefined;
+
+  /**
+   * The alerts active now for conditions only the agent sees; one missing
+   * from the next report is resolved.
+   *
+   * @generated from field: repeated drover.v1.Alert alerts = 15;
+   */
+  alerts: Alert[];
+};
+
+/**
+ * Describes the message drover.v1.HealthReport.
+ * Use `create(HealthReportSchema)` to create a new message.
+ */
+export const HealthReportSchema: GenMessage<HealthReport> = /*@__PURE__*/
+  messageDesc(file_drover_v1_session, 25);
+
+/**
+ * NxMesh's Alert.
+ *
+ * @generated from message drover.v1.Alert
+ */
+export type Alert = Message<"drover.v1.Alert"> & {
+  /**
+   * Stable while the condition lasts, e.g. upstream_down:<upstream>:<address>.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * info, warning, error or critical.
+   *
+   * @generated from field: string severity = 2;
+   */
+  severity: string;
+
+  /**
+   * @generated from field: string message = 3;
+   */
+  message: string;
+
+  /**
+   * Milliseconds since the Unix epoch.
+   *
+   * @generated from field: int64 timestamp = 4;
+   */
+  timestamp: bigint;
+};
+
+/**
+ * Describes the message drover.v1.Alert.
+ * Use `create(AlertSchema)` to create a new message.
+ */
+export const AlertSchema: GenMessage<Alert> = /*@__PURE__*/
+  messageDesc(file_drover_v1_session, 26);
+
+/**
+ * A call between the two ends of a session, in either direction (lib/channel).
+ * The side that opens a call picks its id: even ids are the server's, odd ids
+ * the agent's, so a frame's id says whose call it belongs to. A call's kind
+ * names what it does ("nginx.command", "node.execute_command", …); its
+ * payloads are that kind's own protobuf messages.
+ *
+ * @generated from message drover.v1.CallFrame
+ */
+export type CallFrame = Message<"drover.v1.CallFrame"> & {
+  /**
+   * @generated from field: uint32 id = 1;
+   */
+  id: number;
+
+  /**
+   * @generated from oneof drover.v1.CallFrame.frame
+   */
+  frame: {
+    /**
+     * @generated from field: drover.v1.CallOpen open = 2;
+     */
+    value: CallOpen;
+    case: "open";
+  } | {
+    /**
+     * @generated from field: drover.v1.CallData data = 3;
+     */
+    value: CallData;
+    case: "data";
+  } | {
+    /**
+     * @generated from field: drover.v1.CallEnd end = 4;
+     */
+    value: CallEnd;
+    case: "end";
+  } | {
+    /**
+     * @generated from field: drover.v1.CallCancel cancel = 5;
+     */
+    value: CallCancel;
+    case: "cancel";
+  } | {
+    /**
+     * @generated from field: drover.v1.CallCredit credit = 6;
+     */
+    value: CallCredit;
+    case: "credit";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message drover.v1.CallFrame.
+ * Use `create(CallFrameSchema)` to create a new message.
+ */
+export const CallFrameSchema: GenMessage<CallFrame> = /*@__PURE__*/
+  messageDesc(file_drover_v1_session, 27);
+
+/**
+ * Opens a call with its first request message.
+ *
+ * @generated from message drover.v1.CallOpen
+ */
+export type CallOpen = Message<"drover.v1.CallOpen"> & {
+  /**
+   * @generated from field: string kind = 1;
+   */
+  kind: string;
+
+  /**
+   * @generated from field: bytes payload = 2;
+   */
+  payload: Uint8Array;
+
+  /**
+   * How long the callee has, in milliseconds from receipt; 0 = no deadline.
+   *
+   * @generated from field: uint32 deadline_ms = 3;
+   */
+  deadlineMs: number;
+
+  /**
+   * How many response messages the callee may send before more credit.
+   *
+   * @generated from field: uint32 window = 4;
+   */
+  window: number;
+
+  /**
+   * The caller sends no further request messages.
+   *
+   * @generated from field: bool half_close = 5;
+   */
+  halfClose: boolean;
+};
+
+/**
+ * Describes the message drover.v1.CallOpen.
+ * Use `create(CallOpenSchema)` to create a new message.
+ */
+export const CallOpenSchema: GenMessage<CallOpen> = /*@__PURE__*/
+  messageDesc(file_drover_v1_session, 28);
+
+/**
+ * One more message of the call: from the caller a request, from the callee a response.
+ *
+ * @generated from message drover.v1.CallData
+ */
+export type CallData = Message<"drover.v1.CallData"> & {
+  /**
+   * @generated from field: bytes payload = 1;
+   */
+  payload: Uint8Array;
+};
+
+/**
+ * Describes the message drover.v1.CallData.
+ * Use `create(CallDataSchema)` to create a new message.
+ */
+export const CallDataSchema: GenMessage<CallData> = /*@__PURE__*/
+  messageDesc(file_drover_v1_session, 29);
+
+/**
+ * From the callee: the call is over, with an error or without. From the
+ * caller: no further request messages (half close).
+ *
+ * @generated from message drover.v1.CallEnd
+ */
+export type CallEnd = Message<"drover.v1.CallEnd"> & {
+  /**
+   * Empty: success; otherwise a Drover error code (not_found, deadline_exceeded, …).
+   *
+   * @generated from field: string error_code = 1;
+   */
+  errorCode: string;
+
+  /**
+   * @generated from field: string error_message = 2;
+   */
+  errorMessage: string;
+};
+
+/**
+ * Describes the message drover.v1.CallEnd.
+ * Use `create(CallEndSchema)` to create a new message.
+ */
+export const CallEndSchema: GenMessage<CallEnd> = /*@__PURE__*/
+  messageDesc(file_drover_v1_session, 30);
+
+/**
+ * From the caller: stop; the callee aborts its work and answers nothing more.
+ *
+ * @generated from message drover.v1.CallCancel
+ */
+export type CallCancel = Message<"drover.v1.CallCancel"> & {
+  /**
+   * @generated from field: string reason = 1;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message drover.v1.CallCancel.
+ * Use `create(CallCancelSchema)` to create a new message.
+ */
+export const CallCancelSchema: GenMessage<CallCancel> = /*@__PURE__*/
+  messageDesc(file_drover_v1_session, 31);
+
+/**
+ * The receiver of a stream grants the sender this many more messages.
+ *
+ * @generated from message drover.v1.CallCredit
+ */
+export type CallCredit = Message<"drover.v1.CallCredit"> & {
+  /**
+   * @generated from field: uint32 messages = 1;
+   */
+  messages: number;
+};
+
+/**
+ * Describes the message drover.v1.CallCredit.
+ * Use `create(CallCreditSchema)` to create a new message.
+ */
+export const CallCreditSchema: GenMessage<CallCredit> = /*@__PURE__*/
+  messageDesc(file_drover_v1_session, 32);
+
+/**
+ * The call kind session.welcome: the agent's first call on a new session.
+ * The server's answer says the session is accepted (before any delivery),
+ * and which version it runs.
+ *
+ * @generated from message drover.v1.WelcomeRequest
+ */
+export type WelcomeRequest = Message<"drover.v1.WelcomeRequest"> & {
+  /**
+   * @generated from field: string agent_version = 1;
+   */
+  agentVersion: string;
+};
+
+/**
+ * Describes the message drover.v1.WelcomeRequest.
+ * Use `create(WelcomeRequestSchema)` to create a new message.
+ */
+export const WelcomeRequestSchema: GenMessage<WelcomeRequest> = /*@__PURE__*/
+  messageDesc(file_drover_v1_session, 33);
+
+/**
+ * @generated from message drover.v1.Welcome
+ */
+export type Welcome = Message<"drover.v1.Welcome"> & {
+  /**
+   * @generated from field: string server_version = 1;
+   */
+  serverVersion: string;
+};
+
+/**
+ * Describes the message drover.v1.Welcome.
+ * Use `create(WelcomeSchema)` to create a new message.
+ */
+export const WelcomeSchema: GenMessage<Welcome> = /*@__PURE__*/
+  messageDesc(file_drover_v1_session, 34);
+
+/**
  * @generated from message drover.v1.SessionRequest
  */
 export type SessionRequest = Message<"drover.v1.SessionRequest"> & {
@@ -955,12 +1346,6 @@ export type SessionRequest = Message<"drover.v1.SessionRequest"> & {
     case: "facts";
   } | {
     /**
-     * @generated from field: drover.v1.CommandResult command_result = 5;
-     */
-    value: CommandResult;
-    case: "commandResult";
-  } | {
-    /**
      * @generated from field: drover.v1.PublicKeySubmission public_key = 6;
      */
     value: PublicKeySubmission;
@@ -989,6 +1374,20 @@ export type SessionRequest = Message<"drover.v1.SessionRequest"> & {
      */
     value: AgentEvent;
     case: "event";
+  } | {
+    /**
+     * A heartbeat: the session itself is the agent's presence.
+     *
+     * @generated from field: drover.v1.HealthReport health = 11;
+     */
+    value: HealthReport;
+    case: "health";
+  } | {
+    /**
+     * @generated from field: drover.v1.CallFrame call = 12;
+     */
+    value: CallFrame;
+    case: "call";
   } | { case: undefined; value?: undefined };
 };
 
@@ -997,7 +1396,7 @@ export type SessionRequest = Message<"drover.v1.SessionRequest"> & {
  * Use `create(SessionRequestSchema)` to create a new message.
  */
 export const SessionRequestSchema: GenMessage<SessionRequest> = /*@__PURE__*/
-  messageDesc(file_drover_v1_session, 24);
+  messageDesc(file_drover_v1_session, 35);
 
 /**
  * @generated from message drover.v1.SessionResponse
@@ -1014,16 +1413,16 @@ export type SessionResponse = Message<"drover.v1.SessionResponse"> & {
     case: "files";
   } | {
     /**
-     * @generated from field: drover.v1.Command command = 2;
-     */
-    value: Command;
-    case: "command";
-  } | {
-    /**
      * @generated from field: drover.v1.KeyGenRequest key_gen = 3;
      */
     value: KeyGenRequest;
     case: "keyGen";
+  } | {
+    /**
+     * @generated from field: drover.v1.CallFrame call = 4;
+     */
+    value: CallFrame;
+    case: "call";
   } | { case: undefined; value?: undefined };
 };
 
@@ -1032,7 +1431,7 @@ export type SessionResponse = Message<"drover.v1.SessionResponse"> & {
  * Use `create(SessionResponseSchema)` to create a new message.
  */
 export const SessionResponseSchema: GenMessage<SessionResponse> = /*@__PURE__*/
-  messageDesc(file_drover_v1_session, 25);
+  messageDesc(file_drover_v1_session, 36);
 
 /**
  * Where the agent's nginx comes from (the agent flag --nginx-mode).
