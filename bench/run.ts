@@ -7,6 +7,7 @@ import {
   type DroverServerOptions,
   startDroverServer,
 } from "../lib/server/index.ts";
+import { benchAgentCalls } from "./agent-calls.ts";
 import { benchAgentMemory } from "./agent-memory.ts";
 import { benchConfigFanout } from "./config-fanout.ts";
 import { benchEventFanout } from "./event-fanout.ts";
@@ -19,7 +20,8 @@ import { fmtMs, intArg, now, printTable, within } from "./table.ts";
 /**
  * Drover benchmarks: `npx bun bench/run.ts [--registrations N] [--reports M] [--agents N]
  * [--list-requests N] [--subscribers N] [--events M] [--nginx-hosts N] [--fanout-agents N]
- * [--fanout-changes M]`.
+ * [--fanout-changes M] [--session-calls N] [--only SECTION]`.
+ * `--only` runs one section: its file's name in bench/, e.g. `--only agent-calls`.
  * Every figure is compared with a baseline measured in the same run, on the
  * same machine, so ratios stay meaningful on noisy hardware.
  */
@@ -35,8 +37,24 @@ const options = {
   nginxHosts: intArg(argv, "nginx-hosts", 10_000),
   fanoutAgents: intArg(argv, "fanout-agents", 1000),
   fanoutChanges: intArg(argv, "fanout-changes", 5),
+  sessionCalls: intArg(argv, "session-calls", 2000),
 };
-const wholeRunBudgetMs = 170_000;
+const sections = [
+  "registration",
+  "health-stream",
+  "agent-memory",
+  "rest-list",
+  "event-fanout",
+  "config-fanout",
+  "agent-calls",
+  "nginx-compile",
+] as const;
+const only = argv.includes("--only") ? (argv[argv.indexOf("--only") + 1] ?? "") : undefined;
+if (only !== undefined && !sections.some((name) => name === only))
+  throw new Error(`--only takes one of: ${sections.join(", ")}`);
+const runs = (section: (typeof sections)[number]): boolean =>
+  only === undefined || only === section;
+const wholeRunBudgetMs = 200_000;
 
 /** A fresh server on 127.0.0.1 with ephemeral ports and a temp data dir, always stopped. */
 async function withServer<T>(
@@ -67,33 +85,50 @@ async function main(): Promise<void> {
     `Drover benchmarks (Bun ${Bun.version}, ${navigator.hardwareConcurrency} cores): ` +
       `registrations=${options.registrations} reports=${options.reports} agents=${options.agents} ` +
       `list-requests=${options.listRequests} subscribers=${options.subscribers} events=${options.events} ` +
-      `nginx-hosts=${options.nginxHosts} fanout-agents=${options.fanoutAgents} fanout-changes=${options.fanoutChanges}`,
+      `nginx-hosts=${options.nginxHosts} fanout-agents=${options.fanoutAgents} fanout-changes=${options.fanoutChanges} ` +
+      `session-calls=${options.sessionCalls}`,
   );
   const summary: SummaryRow[] = [];
-  summary.push(...(await withServer((server) => benchRegistration(server, options.registrations))));
-  summary.push(
-    ...(await withServer((server, dataDir) => benchHealthStream(server, dataDir, options.reports))),
-  );
-  summary.push(...(await withServer((server) => benchAgentMemory(server, options.agents))));
-  summary.push(
-    ...(await withServer(
-      (server, dataDir) => benchRestList(server, dataDir, options.listRequests),
-      // The default 1000 requests/min per user would throttle larger --list-requests.
-      { rateLimitPerMinute: 1_000_000 },
-    )),
-  );
-  summary.push(
-    ...(await withServer((server) =>
-      benchEventFanout(server, options.subscribers, options.events),
-    )),
-  );
-  summary.push(
-    ...(await withServer((server) =>
-      benchConfigFanout(server, options.fanoutAgents, options.fanoutChanges),
-    )),
-  );
+  if (runs("registration"))
+    summary.push(
+      ...(await withServer((server) => benchRegistration(server, options.registrations))),
+    );
+  if (runs("health-stream"))
+    summary.push(
+      ...(await withServer((server, dataDir) =>
+        benchHealthStream(server, dataDir, options.reports),
+      )),
+    );
+  if (runs("agent-memory"))
+    summary.push(...(await withServer((server) => benchAgentMemory(server, options.agents))));
+  if (runs("rest-list"))
+    summary.push(
+      ...(await withServer(
+        (server, dataDir) => benchRestList(server, dataDir, options.listRequests),
+        // The default 1000 requests/min per user would throttle larger --list-requests.
+        { rateLimitPerMinute: 1_000_000 },
+      )),
+    );
+  if (runs("event-fanout"))
+    summary.push(
+      ...(await withServer((server) =>
+        benchEventFanout(server, options.subscribers, options.events),
+      )),
+    );
+  if (runs("config-fanout"))
+    summary.push(
+      ...(await withServer((server) =>
+        benchConfigFanout(server, options.fanoutAgents, options.fanoutChanges),
+      )),
+    );
+  if (runs("agent-calls"))
+    summary.push(
+      ...(await withServer((server, dataDir) =>
+        benchAgentCalls(server, dataDir, options.sessionCalls),
+      )),
+    );
   // A pure function: it needs no server.
-  summary.push(...(await benchNginxCompile(options.nginxHosts)));
+  if (runs("nginx-compile")) summary.push(...(await benchNginxCompile(options.nginxHosts)));
 
   printTable({
     title: "Summary",
