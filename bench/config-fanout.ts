@@ -33,8 +33,30 @@ function simulateAgent(
   server: DroverServer,
   identity: Awaited<ReturnType<typeof registerAgents>>[number],
   onDelivery: (version: string) => void,
+  onFailure: (error: unknown) => void,
   signal: AbortSignal,
-): Promise<unknown> {
+): Promise<void> {
+  return (async () => {
+    // Like a real agent: a session that fails opens again after a jittered, growing pause.
+    for (let attempt = 0; !signal.aborted; attempt++) {
+      try {
+        await runSession(server, identity, onDelivery, signal);
+      } catch (error) {
+        if (signal.aborted) return;
+        onFailure(error);
+      }
+      await pause(Math.random() * Math.min(30_000, 500 * 2 ** attempt));
+    }
+  })();
+}
+
+/** One session: the hello, then SUCCESS for every delivery with what it holds then. */
+async function runSession(
+  server: DroverServer,
+  identity: Awaited<ReturnType<typeof registerAgents>>[number],
+  onDelivery: (version: string) => void,
+  signal: AbortSignal,
+): Promise<void> {
   const held = new Map<string, Manifest[number]>();
   const outgoing = createChannel<SessionRequest>(signal);
   outgoing.push(
@@ -50,31 +72,29 @@ function simulateAgent(
       staticRoots: [],
     }),
   );
-  return (async () => {
-    const client = agentClient(identity, server.endpoints.agent);
-    for await (const response of client.session(outgoing, { signal })) {
-      const message = serverMessageFromProto(response);
-      if (message.kind !== "files") continue;
-      const { delivery } = message;
-      onDelivery(delivery.version);
-      for (const entry of manifestOf(delivery.write)) held.set(entry.path, entry);
-      for (const path of delivery.remove) held.delete(path);
-      outgoing.push(
-        agentMessageToProto({
-          kind: "status",
-          status: {
-            version: delivery.version,
-            state: "success",
-            steps: [],
-            errors: [],
-            refused: [],
-            durationMs: 0,
-            manifest: [...held.values()],
-          },
-        }),
-      );
-    }
-  })().catch((error: unknown) => (signal.aborted ? undefined : error));
+  const client = agentClient(identity, server.endpoints.agent);
+  for await (const response of client.session(outgoing, { signal })) {
+    const message = serverMessageFromProto(response);
+    if (message.kind !== "files") continue;
+    const { delivery } = message;
+    onDelivery(delivery.version);
+    for (const entry of manifestOf(delivery.write)) held.set(entry.path, entry);
+    for (const path of delivery.remove) held.delete(path);
+    outgoing.push(
+      agentMessageToProto({
+        kind: "status",
+        status: {
+          version: delivery.version,
+          state: "success",
+          steps: [],
+          errors: [],
+          refused: [],
+          durationMs: 0,
+          manifest: [...held.values()],
+        },
+      }),
+    );
+  }
 }
 
 /**
@@ -114,21 +134,28 @@ export async function benchConfigFanout(
   }
 
   const received = new Map<string, number[]>();
-  const applied = new Map<string, number[]>();
+  // Per version, each agent's first config.applied: a reconnected agent applies again.
+  const applied = new Map<string, Map<string, number>>();
   const unsubscribe = deps.events.subscribe((event: FleetEvent) => {
     if (event.type !== "config.applied") return;
-    const data = event.data as { config_hash: string; success: boolean };
+    const data = event.data as { config_hash: string; success: boolean; agent_id: string };
     if (!data.success) return;
-    const version = data.config_hash;
-    applied.set(version, [...(applied.get(version) ?? []), now()]);
+    const agents = applied.get(data.config_hash) ?? new Map<string, number>();
+    if (!agents.has(data.agent_id)) agents.set(data.agent_id, now());
+    applied.set(data.config_hash, agents);
   });
   const stop = new AbortController();
   const openStart = now();
+  const failures = new Map<string, number>();
   const sessions = identities.map((identity) =>
     simulateAgent(
       server,
       identity,
       (version) => received.set(version, [...(received.get(version) ?? []), now()]),
+      (error) => {
+        const reason = error instanceof Error ? error.message.slice(0, 80) : String(error);
+        failures.set(reason, (failures.get(reason) ?? 0) + 1);
+      },
       stop.signal,
     ),
   );
@@ -141,7 +168,7 @@ export async function benchConfigFanout(
   try {
     // Everyone holds the first state before anything is timed.
     const agentIds = identities.map((identity) => identity.id);
-    await waitForVersion(server, workspace.id, agentIds, applied, 90_000);
+    await waitForVersion(server, workspace.id, agentIds, applied, failures, 90_000);
     const openMs = now() - openStart;
     for (let change = 0; change < changes; change += 1) {
       const started = now();
@@ -156,9 +183,16 @@ export async function benchConfigFanout(
         locations: [{ path: "/", upstreamId: upstream.id, customHeaders: [], rewrites: [] }],
         targetAgents: { type: "all" },
       });
-      const version = await waitForVersion(server, workspace.id, agentIds, applied, 60_000);
+      const version = await waitForVersion(
+        server,
+        workspace.id,
+        agentIds,
+        applied,
+        failures,
+        60_000,
+      );
       const receivedAt = received.get(version) ?? [];
-      const appliedAt = applied.get(version) ?? [];
+      const appliedAt = [...(applied.get(version)?.values() ?? [])];
       latencies.receive.push(...receivedAt.map((t) => t - started));
       latencies.applied.push(...appliedAt.map((t) => t - started));
       latencies.all.push(Math.max(...appliedAt) - started);
@@ -211,6 +245,7 @@ export async function benchConfigFanout(
     notes: [
       `Over ${changes} changes: received p50 ${fmtMs(percentile(latencies.receive, 50))}, p99 ${fmtMs(percentile(latencies.receive, 99))}; applied p50 ${fmtMs(percentile(latencies.applied, 50))}, p99 ${fmtMs(percentile(latencies.applied, 99))}.`,
       `Baseline: computing the ${count} desired states in process (compile + hash, no store, no network): ${fmtMs(computeMs)}.`,
+      `Sessions that failed and were opened again (as real agents do): ${[...failures].map(([reason, n]) => `${n} × ${reason}`).join("; ") || "none"}.`,
     ],
   });
   return [
@@ -234,7 +269,8 @@ async function waitForVersion(
   server: DroverServer,
   workspaceId: string,
   agentIds: readonly string[],
-  applied: Map<string, number[]>,
+  applied: Map<string, Map<string, number>>,
+  failures: Map<string, number>,
   budgetMs: number,
 ): Promise<string> {
   const deadline = now() + budgetMs;
@@ -242,7 +278,7 @@ async function waitForVersion(
   while (now() < deadline) {
     await server.delivery.settled();
     const version = (await configStatus.get(agentIds[0] ?? ""))?.desiredVersion;
-    if (version !== undefined && (applied.get(version)?.length ?? 0) >= agentIds.length) {
+    if (version !== undefined && (applied.get(version)?.size ?? 0) >= agentIds.length) {
       return version;
     }
     await pause(5);
@@ -257,8 +293,9 @@ async function waitForVersion(
   const connected = agentIds.filter((id) => server.delivery.connected(id)).length;
   throw new Error(
     `not every agent of workspace ${workspaceId} applied the change within ${budgetMs} ms: ` +
-      `${[...applied.values()].map((times) => times.length).join("/")} config.applied per version, ` +
+      `${[...applied.values()].map((agents) => agents.size).join("/")} agents applied per version, ` +
       `${connected} of ${agentIds.length} connected, ${rows.length} status rows: ` +
-      [...tally].map(([key, n]) => `${n} × ${key}`).join("; "),
+      [...tally].map(([key, n]) => `${n} × ${key}`).join("; ") +
+      `; session failures: ${[...failures].map(([reason, n]) => `${n} × ${reason}`).join("; ") || "none"}`,
   );
 }

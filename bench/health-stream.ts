@@ -12,6 +12,7 @@ import {
 import { type DroverServer, serverPaths } from "../lib/server/index.ts";
 import { grpcTransport } from "../lib/transport/index.ts";
 import { healthToProto } from "../lib/wire/index.ts";
+import { sampleHealth } from "./heartbeats.ts";
 import { type BenchIdentity, registerAgents, type SummaryRow } from "./registration.ts";
 import { fmtMs, fmtRate, fmtRatio, median, now, perSecond, printTable, within } from "./table.ts";
 
@@ -19,24 +20,7 @@ type AgentClient = Client<typeof AgentService>;
 
 /** A realistic report, built once: the benchmark measures the stream, not the sampler. */
 export function sampleReport(): ReportHealthRequest {
-  return create(ReportHealthRequestSchema, {
-    report: healthToProto({
-      observedAt: new Date().toISOString(),
-      cpuPercent: 12.5,
-      memoryUsedBytes: 2_147_483_648,
-      memoryTotalBytes: 8_589_934_592,
-      diskUsedBytes: 40_000_000_000,
-      diskTotalBytes: 100_000_000_000,
-      loadAverage: [0.5, 0.4, 0.3],
-      uptimeSeconds: 86_400,
-      version: "bench",
-      configHash: "",
-      checks: [
-        { name: "memory", ok: true, message: "25% used" },
-        { name: "disk", ok: true, message: "40% used" },
-      ],
-    }),
-  });
+  return create(ReportHealthRequestSchema, { report: healthToProto(sampleHealth()) });
 }
 
 export function agentClient(identity: BenchIdentity, address: string): AgentClient {

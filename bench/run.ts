@@ -12,16 +12,21 @@ import { benchAgentMemory } from "./agent-memory.ts";
 import { benchConfigFanout } from "./config-fanout.ts";
 import { benchEventFanout } from "./event-fanout.ts";
 import { benchHealthStream } from "./health-stream.ts";
+import { benchHeartbeats } from "./heartbeats.ts";
 import { benchNginxCompile } from "./nginx-compile.ts";
 import { benchRegistration, type SummaryRow } from "./registration.ts";
 import { benchRestList } from "./rest-list.ts";
+import { benchScale, scaleBudgetMs } from "./scale/scale.ts";
 import { fmtMs, intArg, now, printTable, within } from "./table.ts";
 
 /**
- * Drover benchmarks: `npx bun bench/run.ts [--registrations N] [--reports M] [--agents N]
+ * Drover benchmarks: `npx bun bench/run.ts [--registrations N] [--registration-clients K]
+ * [--registration-concurrency C] [--reports M] [--agents N]
  * [--list-requests N] [--subscribers N] [--events M] [--nginx-hosts N] [--fanout-agents N]
- * [--fanout-changes M] [--session-calls N] [--only SECTION]`.
+ * [--fanout-changes M] [--session-calls N] [--heartbeat-agents N] [--scale-max N] [--only SECTION]`.
  * `--only` runs one section: its file's name in bench/, e.g. `--only agent-calls`.
+ * `--scale-max` bounds the scale section (default 5,000 agents, a few minutes); the
+ * full run to the descriptor limit is `--only scale --scale-max 25000`.
  * Every figure is compared with a baseline measured in the same run, on the
  * same machine, so ratios stay meaningful on noisy hardware.
  */
@@ -29,6 +34,8 @@ import { fmtMs, intArg, now, printTable, within } from "./table.ts";
 const argv = process.argv.slice(2);
 const options = {
   registrations: intArg(argv, "registrations", 1000),
+  registrationClients: intArg(argv, "registration-clients", 2),
+  registrationConcurrency: intArg(argv, "registration-concurrency", 16),
   reports: intArg(argv, "reports", 20_000),
   agents: intArg(argv, "agents", 200),
   listRequests: intArg(argv, "list-requests", 200),
@@ -38,23 +45,28 @@ const options = {
   fanoutAgents: intArg(argv, "fanout-agents", 1000),
   fanoutChanges: intArg(argv, "fanout-changes", 5),
   sessionCalls: intArg(argv, "session-calls", 2000),
+  heartbeatAgents: intArg(argv, "heartbeat-agents", 25_000),
+  scaleMax: intArg(argv, "scale-max", 5000),
 };
 const sections = [
   "registration",
   "health-stream",
+  "heartbeats",
   "agent-memory",
   "rest-list",
   "event-fanout",
   "config-fanout",
   "agent-calls",
   "nginx-compile",
+  "scale",
 ] as const;
 const only = argv.includes("--only") ? (argv[argv.indexOf("--only") + 1] ?? "") : undefined;
 if (only !== undefined && !sections.some((name) => name === only))
   throw new Error(`--only takes one of: ${sections.join(", ")}`);
 const runs = (section: (typeof sections)[number]): boolean =>
   only === undefined || only === section;
-const wholeRunBudgetMs = 200_000;
+// The scale section brings its own budget: it grows with --scale-max.
+const wholeRunBudgetMs = 200_000 + (runs("scale") ? scaleBudgetMs(options.scaleMax) : 0);
 
 /** A fresh server on 127.0.0.1 with ephemeral ports and a temp data dir, always stopped. */
 async function withServer<T>(
@@ -86,18 +98,30 @@ async function main(): Promise<void> {
       `registrations=${options.registrations} reports=${options.reports} agents=${options.agents} ` +
       `list-requests=${options.listRequests} subscribers=${options.subscribers} events=${options.events} ` +
       `nginx-hosts=${options.nginxHosts} fanout-agents=${options.fanoutAgents} fanout-changes=${options.fanoutChanges} ` +
-      `session-calls=${options.sessionCalls}`,
+      `session-calls=${options.sessionCalls} heartbeat-agents=${options.heartbeatAgents} scale-max=${options.scaleMax}`,
   );
   const summary: SummaryRow[] = [];
   if (runs("registration"))
     summary.push(
-      ...(await withServer((server) => benchRegistration(server, options.registrations))),
+      ...(await withServer(
+        (server) =>
+          benchRegistration(server, options.registrations, {
+            clients: options.registrationClients,
+            concurrency: options.registrationConcurrency,
+          }),
+        // Every client process dials from loopback: lift the per-address cap (32) for them.
+        { listenerLimits: { registration: { connectionsPerAddress: 1_024 } } },
+      )),
     );
   if (runs("health-stream"))
     summary.push(
       ...(await withServer((server, dataDir) =>
         benchHealthStream(server, dataDir, options.reports),
       )),
+    );
+  if (runs("heartbeats"))
+    summary.push(
+      ...(await withServer((server) => benchHeartbeats(server, options.heartbeatAgents))),
     );
   if (runs("agent-memory"))
     summary.push(...(await withServer((server) => benchAgentMemory(server, options.agents))));
@@ -129,6 +153,8 @@ async function main(): Promise<void> {
     );
   // A pure function: it needs no server.
   if (runs("nginx-compile")) summary.push(...(await benchNginxCompile(options.nginxHosts)));
+  // Its own server: the reconnect storm restarts it.
+  if (runs("scale")) summary.push(...(await benchScale(options.scaleMax)));
 
   printTable({
     title: "Summary",

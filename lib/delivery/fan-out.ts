@@ -1,6 +1,12 @@
-import { loadWorkspaceConfig, type WorkspaceConfig } from "../desired/index.ts";
+import {
+  type CompileMemo,
+  createCompileMemo,
+  loadWorkspaceConfig,
+  type WorkspaceConfig,
+} from "../desired/index.ts";
 import { diffFileSets, manifestHash } from "../drift/index.ts";
 import type { AgentRow, ConfigStatusRow, Store } from "../store/index.ts";
+import { timeSlicer } from "../tasks/index.ts";
 import type { Clock } from "../time/index.ts";
 import type { ChallengeBoard } from "./challenges.ts";
 import type { KeyIssuance } from "./keys-issuance.ts";
@@ -58,11 +64,16 @@ export function createDeliveryFanOut(services: {
         workspaceAgents(workspaceId),
       ]);
       const plans: Plan[] = [];
+      // Agents with the same inputs share one compile.
+      const memo = createCompileMemo();
+      // Thousands of agents are planned in slices: heartbeats and calls go between.
+      const slice = timeSlicer();
       for (const session of affected) {
+        await slice();
         const agent = rows.get(session.agentId);
         // Moved to another workspace meanwhile: computed on its own below.
         if (!agent) agentIds.push(session.agentId);
-        else plans.push(...plan(session, agent, config, false));
+        else plans.push(...plan(session, agent, config, false, memo));
       }
       await carryOut(plans);
     }
@@ -104,6 +115,7 @@ export function createDeliveryFanOut(services: {
     agent: AgentRow,
     config: WorkspaceConfig,
     force: boolean,
+    compileMemo?: CompileMemo,
   ): Plan[] {
     if (!sessions.isCurrent(session)) return [];
     session.workspaceId = agent.workspaceId;
@@ -119,6 +131,7 @@ export function createDeliveryFanOut(services: {
       now: clock.now(),
       renewNow: session.renewNow,
       keyFailures: session.keyFailures,
+      ...(compileMemo === undefined ? {} : { compileMemo }),
     });
     if (planned.answering)
       session.answering.set(planned.answering.configSha256, planned.answering.tokens);
@@ -142,7 +155,9 @@ export function createDeliveryFanOut(services: {
       at,
     );
     const holding = new Set<string>();
+    const slice = timeSlicer();
     for (const p of plans) {
+      await slice();
       const { session, desired } = p;
       if (!sessions.isCurrent(session) || session.inFlight !== undefined) continue;
       const row = rows.get(session.agentId) as ConfigStatusRow;

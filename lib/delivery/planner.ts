@@ -1,5 +1,6 @@
 import {
   type CertificateMaterial,
+  type CompileMemo,
   type DesiredState,
   desiredFilesOnly,
   desiredStateForAgent,
@@ -35,6 +36,8 @@ export interface PlanInputs {
   renewNow: ReadonlySet<string>;
   /** Records whose last issuance failed: no key is asked for them. */
   keyFailures: ReadonlySet<string>;
+  /** Shared by the agents planned from one loaded configuration: equal inputs compile once. */
+  compileMemo?: CompileMemo;
 }
 
 /** One agent's computed desired state, before it is recorded and sent. */
@@ -98,38 +101,41 @@ function desiredFor(inputs: PlanInputs): DesiredState {
   if (hello.nginxMode === "off") return desiredFilesOnly(agent, config.files);
   const unresolvable = new Set(hello.facts.unresolvableNames);
   const runtime = hello.nginxRuntime;
-  return desiredStateForAgent({
-    agent,
-    ...config,
-    options: {
-      configRoot: hello.fileRoot,
-      statusPort: hello.statusPort,
-      nginxFeatures: {
-        supportsHttp3: hello.nginxSupportsHttp3,
-        http2Directive: hello.nginxHttp2Directive,
-      },
-      certificateMaterial: materialFor(
-        config,
-        inputs.own,
-        inputs.issuesFor,
-        inputs.certificateMaterial,
-      ),
-      resolvable: (name) => !unresolvable.has(name),
-      downServers: hello.facts.downServers,
-      staticRoots: hello.staticRoots,
-      // Open ACME challenges of the workspace: every agent of it answers them.
-      acmeChallenges: Object.fromEntries(inputs.challenges ?? []),
-      global: { accessLogPath: runtime.accessLogPath ?? null },
-      ...(hello.nginxMode === "system" ? { layout: "include" as const } : {}),
-      ...(runtime.listenAddress === undefined ? {} : { listenAddress: runtime.listenAddress }),
-      runtime: {
-        ...(runtime.pidPath === undefined ? {} : { pidPath: runtime.pidPath }),
-        ...(runtime.errorLogPath === undefined ? {} : { errorLogPath: runtime.errorLogPath }),
-        ...(runtime.tempDir === undefined ? {} : { tempDir: runtime.tempDir }),
-        ...(runtime.mimeTypesPath === undefined ? {} : { mimeTypesPath: runtime.mimeTypesPath }),
+  return desiredStateForAgent(
+    {
+      agent,
+      ...config,
+      options: {
+        configRoot: hello.fileRoot,
+        statusPort: hello.statusPort,
+        nginxFeatures: {
+          supportsHttp3: hello.nginxSupportsHttp3,
+          http2Directive: hello.nginxHttp2Directive,
+        },
+        certificateMaterial: materialFor(
+          config,
+          inputs.own,
+          inputs.issuesFor,
+          inputs.certificateMaterial,
+        ),
+        resolvable: (name) => !unresolvable.has(name),
+        downServers: hello.facts.downServers,
+        staticRoots: hello.staticRoots,
+        // Open ACME challenges of the workspace: every agent of it answers them.
+        acmeChallenges: Object.fromEntries(inputs.challenges ?? []),
+        global: { accessLogPath: runtime.accessLogPath ?? null },
+        ...(hello.nginxMode === "system" ? { layout: "include" as const } : {}),
+        ...(runtime.listenAddress === undefined ? {} : { listenAddress: runtime.listenAddress }),
+        runtime: {
+          ...(runtime.pidPath === undefined ? {} : { pidPath: runtime.pidPath }),
+          ...(runtime.errorLogPath === undefined ? {} : { errorLogPath: runtime.errorLogPath }),
+          ...(runtime.tempDir === undefined ? {} : { tempDir: runtime.tempDir }),
+          ...(runtime.mimeTypesPath === undefined ? {} : { mimeTypesPath: runtime.mimeTypesPath }),
+        },
       },
     },
-  });
+    inputs.compileMemo,
+  );
 }
 
 /** Active health checks for the upstreams the agent's config applies with checking enabled. */

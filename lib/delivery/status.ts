@@ -1,4 +1,9 @@
-import { type EventBus, type EventTransaction, noChanges } from "../events/index.ts";
+import {
+  createGroupCommit,
+  type EventBus,
+  type EventTransaction,
+  noChanges,
+} from "../events/index.ts";
 import type { ConfigStatusRow, Store } from "../store/index.ts";
 import type { Clock } from "../time/index.ts";
 import type { ConfigStatusReport } from "./types.ts";
@@ -27,12 +32,33 @@ export interface StatusRecorder {
 
 const finalStates = new Set(["success", "failed", "rolled_back"]);
 
+interface FinalReport {
+  subject: StatusSubject;
+  report: Parameters<Store["configStatus"]["report"]>[1];
+  status: ConfigStatusReport;
+}
+
 export function createStatusRecorder(services: {
   store: Pick<Store, "transaction" | "configStatus">;
   events: EventBus;
   clock: Clock;
 }): StatusRecorder {
   const { store, events, clock } = services;
+  const finals = createGroupCommit<FinalReport>(events, async (tx, { subject, report, status }) => {
+    const row = await tx.configStatus.report(subject.agentId, report);
+    await emitOutcome(
+      tx,
+      subject,
+      row,
+      status.durationMs,
+      status.state === "success"
+        ? undefined
+        : {
+            errors: status.errors,
+            refused: status.refused.map((r) => `${r.path}: ${r.reason}`),
+          },
+    );
+  });
   return {
     async recordDesired(versions, at) {
       const stored = await store.transaction((tx) => tx.configStatus.setDesiredMany(versions, at));
@@ -70,21 +96,7 @@ export function createStatusRecorder(services: {
         await store.configStatus.report(subject.agentId, report);
         return false;
       }
-      await events.commit(async (tx) => {
-        const row = await tx.configStatus.report(subject.agentId, report);
-        await emitOutcome(
-          tx,
-          subject,
-          row,
-          status.durationMs,
-          status.state === "success"
-            ? undefined
-            : {
-                errors: status.errors,
-                refused: status.refused.map((r) => `${r.path}: ${r.reason}`),
-              },
-        );
-      });
+      await finals.write({ subject, report, status });
       return true;
     },
   };

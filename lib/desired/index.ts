@@ -15,6 +15,7 @@
  *   certs/ or keys/ (lib/agent writes generated keys there).
  */
 
+export { type CompileMemo, createCompileMemo } from "./compile-memo.ts";
 export { type AgentFiles, agentFilesForAgent } from "./files.ts";
 export {
   affectedAgents,

@@ -15,6 +15,7 @@ import type {
   UpstreamRow,
   VirtualHostRow,
 } from "../store/index.ts";
+import type { CompileMemo, CompileProbes } from "./compile-memo.ts";
 import { agentFilesForAgent } from "./files.ts";
 import {
   CERTIFICATE_MODE,
@@ -57,7 +58,11 @@ const byId = <T extends { id: string }>(a: T, b: T): number =>
  * outside the agent's static roots, the compiler refuses it — is set aside with a reason in `hosts`; the rest are served. Invalid
  * global settings or options throw a DroverError invalid_argument.
  */
-export function desiredStateForAgent(input: DesiredStateInput): DesiredState {
+/**
+ * With `memo` (one per loaded configuration), agents whose inputs to the
+ * nginx compile are the same share one compile (createCompileMemo).
+ */
+export function desiredStateForAgent(input: DesiredStateInput, memo?: CompileMemo): DesiredState {
   const { agent, options } = input;
   if (typeof options.configRoot !== "string" || !options.configRoot.startsWith("/")) {
     throw invalidField("options.config_root", "must be an absolute path");
@@ -105,44 +110,67 @@ export function desiredStateForAgent(input: DesiredStateInput): DesiredState {
   const names = new Set<string>();
   const resolvable = options.resolvable ?? (() => true);
   const global = withWorkspaceSettings(options.global, input.globalSettings);
-  const result = compileNginxConfig(
-    nginxModelFromRows({
-      virtualHosts: hosts,
-      upstreams,
-      ...(global === undefined ? {} : { global }),
-      certificateFiles: (id) => {
-        const paths = certificateFilePaths(id);
-        // An id unfit for a file name gets paths no certificate has: certificateAvailable refuses it.
-        if (!paths) return { certificatePath: "/", keyPath: "/" };
-        const held = materialOf(id);
-        const keyPath =
-          held !== undefined && "agentKeyPath" in held ? held.agentKeyPath : paths.keyPath;
-        return {
-          certificatePath: underRoot(options.configRoot, paths.certificatePath),
-          keyPath: underRoot(options.configRoot, keyPath),
-        };
-      },
-    }),
-    {
-      statusPort: options.statusPort,
-      supportsHttp3: options.nginxFeatures?.supportsHttp3 ?? false,
-      http2Directive: options.nginxFeatures?.http2Directive ?? false,
-      certificateAvailable: (certificate: NginxCertificate) =>
-        certificateFilePaths(certificate.certificateId) !== undefined &&
-        materialOf(certificate.certificateId) !== undefined,
-      resolvable: (name) => {
-        names.add(name);
-        return resolvable(name);
-      },
-      ...(options.downServers === undefined ? {} : { downServers: options.downServers }),
-      ...(options.runtime === undefined ? {} : { runtime: options.runtime }),
-      ...(options.layout === undefined ? {} : { layout: options.layout }),
-      ...(options.listenAddress === undefined ? {} : { listenAddress: options.listenAddress }),
-      ...(options.acmeChallenges === undefined ? {} : { acmeChallenges: options.acmeChallenges }),
-      // One bad stored row must not take the agent's other hosts down.
-      invalid: "set_aside",
+  const probes: CompileProbes = {
+    resolvable: (name) => {
+      names.add(name);
+      return resolvable(name);
     },
-  );
+    certificateFiles: (id) => {
+      const paths = certificateFilePaths(id);
+      // An id unfit for a file name gets paths no certificate has: certificateAvailable refuses it.
+      if (!paths) return { certificatePath: "/", keyPath: "/" };
+      const held = materialOf(id);
+      const keyPath =
+        held !== undefined && "agentKeyPath" in held ? held.agentKeyPath : paths.keyPath;
+      return {
+        certificatePath: underRoot(options.configRoot, paths.certificatePath),
+        keyPath: underRoot(options.configRoot, keyPath),
+      };
+    },
+    certificateAvailable: (id) =>
+      certificateFilePaths(id) !== undefined && materialOf(id) !== undefined,
+  };
+  const compileOptions = {
+    statusPort: options.statusPort,
+    supportsHttp3: options.nginxFeatures?.supportsHttp3 ?? false,
+    http2Directive: options.nginxFeatures?.http2Directive ?? false,
+    ...(options.downServers === undefined ? {} : { downServers: options.downServers }),
+    ...(options.runtime === undefined ? {} : { runtime: options.runtime }),
+    ...(options.layout === undefined ? {} : { layout: options.layout }),
+    ...(options.listenAddress === undefined ? {} : { listenAddress: options.listenAddress }),
+    ...(options.acmeChallenges === undefined ? {} : { acmeChallenges: options.acmeChallenges }),
+    // One bad stored row must not take the agent's other hosts down.
+    invalid: "set_aside" as const,
+  };
+  const compile = (asked: CompileProbes) =>
+    compileNginxConfig(
+      nginxModelFromRows({
+        virtualHosts: hosts,
+        upstreams,
+        ...(global === undefined ? {} : { global }),
+        certificateFiles: asked.certificateFiles,
+      }),
+      {
+        ...compileOptions,
+        certificateAvailable: (certificate: NginxCertificate) =>
+          asked.certificateAvailable(certificate.certificateId),
+        resolvable: asked.resolvable,
+      },
+    );
+  const result =
+    memo === undefined
+      ? compile(probes)
+      : memo.compile(
+          input.virtualHosts,
+          JSON.stringify([
+            hosts.map((host) => host.id),
+            options.configRoot,
+            global,
+            compileOptions,
+          ]),
+          probes,
+          compile,
+        );
 
   const files: DesiredFile[] = result.files.map((file) => ({
     path: `${NGINX_DIR}/${file.path}`,

@@ -1,5 +1,6 @@
 import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
+import { createLru } from "../cache/index.ts";
 import { invalidField } from "../errors/index.ts";
 import type { DesiredFile, Manifest, ManifestEntry } from "./types.ts";
 
@@ -8,9 +9,25 @@ const hexDigest = /^[0-9a-f]{64}$/;
 // Versioned, so a future encoding can never collide with this one.
 const encodingTag = encoder.encode("drover-config-hash/v1\n");
 
-/** Lowercase hex SHA-256; a string hashes as its UTF-8 bytes. */
+/** Strings at least this long have their digest remembered (a compiled nginx.conf). */
+const rememberFrom = 4096;
+const remembered = createLru<string, string>(64);
+
+/**
+ * Lowercase hex SHA-256; a string hashes as its UTF-8 bytes. A fan-out
+ * hashes the same compiled nginx.conf for every agent that shares it (for
+ * its config hash and its diff): long strings keep their digest in a small
+ * least-recently-used map, keyed by the string itself.
+ */
 export function contentSha256(content: Uint8Array | string): string {
-  return createHash("sha256").update(content).digest("hex");
+  if (typeof content !== "string" || content.length < rememberFrom)
+    return createHash("sha256").update(content).digest("hex");
+  let digest = remembered.get(content);
+  if (digest === undefined) {
+    digest = createHash("sha256").update(content).digest("hex");
+    remembered.set(content, digest);
+  }
+  return digest;
 }
 
 /** Orders by UTF-8 bytes, so any language can reproduce the canonical order. */

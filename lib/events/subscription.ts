@@ -1,5 +1,5 @@
-import { setImmediate } from "node:timers";
 import type { Store } from "../store/index.ts";
+import { yieldToIo } from "../tasks/index.ts";
 import type { EventBus, FleetEvent } from "./event-bus.ts";
 
 export interface SubscriptionOptions {
@@ -24,7 +24,6 @@ export interface SubscriptionOptions {
 const replayPage = 500;
 
 /** Lets other I/O run between replay pages: a store read may resolve without leaving the microtask queue. */
-const yieldToIo = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
  * A watcher that resumes without losing or repeating an event: it listens

@@ -1,7 +1,7 @@
 import { DroverError, invalidField } from "../errors/index.ts";
 import { type AgentPayload, type DisconnectReason, noChanges } from "../events/index.ts";
 import { parseSelector } from "../selector/index.ts";
-import type { AgentRow, AgentState } from "../store/index.ts";
+import type { AgentRow, AgentState, HeartbeatRow } from "../store/index.ts";
 import type { FleetDeps } from "./deps.ts";
 
 export interface ListAgentsInput {
@@ -123,8 +123,11 @@ export async function markAgentDisconnected(
   deps: FleetDeps,
   id: string,
   reason: DisconnectReason,
+  lastReport?: HeartbeatRow,
 ): Promise<void> {
   await deps.events.commit(async (tx) => {
+    // The report not yet flushed goes with the disconnection, so it is never lost.
+    if (lastReport !== undefined) await tx.agents.writeHeartbeats([lastReport]);
     const agent = await tx.agents.get(id);
     if (!agent || agent.state === "offline") return;
     await tx.agents.setState(id, "offline", deps.clock.now());
@@ -137,14 +140,20 @@ export async function markAgentDisconnected(
   });
 }
 
-/** The ids of the agents it marked offline. */
+/**
+ * The ids of the agents it marked offline. The reports not yet flushed are
+ * written first in the same transaction, so the cutoff is compared with the
+ * last_seen_at held in memory, and nothing reported is lost.
+ */
 async function markOfflineUnseenSince(
   deps: FleetDeps,
   cutoff: Date,
   reason: DisconnectReason,
+  pending: readonly HeartbeatRow[],
 ): Promise<string[]> {
   const now = deps.clock.now();
   return deps.events.commit(async (tx) => {
+    await tx.agents.writeHeartbeats(pending);
     const ids = await tx.agents.markStaleOffline(cutoff, now);
     for (const id of ids) {
       const agent = await tx.agents.get(id);
@@ -161,15 +170,21 @@ async function markOfflineUnseenSince(
 }
 
 /** Three missed heartbeats make an agent offline, even if its stream looks open. */
-export function markSilentAgentsOffline(deps: FleetDeps): Promise<string[]> {
+export function markSilentAgentsOffline(
+  deps: FleetDeps,
+  pending: readonly HeartbeatRow[] = [],
+): Promise<string[]> {
   const cutoff = new Date(deps.clock.now().getTime() - 3 * deps.settings.heartbeatIntervalMs);
-  return markOfflineUnseenSince(deps, cutoff, "connection_timeout");
+  return markOfflineUnseenSince(deps, cutoff, "connection_timeout", pending);
 }
 
 /**
  * The server stops, or starts after one that died: every agent still marked
  * connected is offline until it proves otherwise by reconnecting.
  */
-export function markAllAgentsOffline(deps: FleetDeps): Promise<string[]> {
-  return markOfflineUnseenSince(deps, new Date(8.64e15), "server_shutdown");
+export function markAllAgentsOffline(
+  deps: FleetDeps,
+  pending: readonly HeartbeatRow[] = [],
+): Promise<string[]> {
+  return markOfflineUnseenSince(deps, new Date(8.64e15), "server_shutdown", pending);
 }

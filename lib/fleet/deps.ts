@@ -17,4 +17,6 @@ export interface FleetSettings {
   certificateLifetimeMs: number;
   /** How often agents report health; three missed reports mean offline. */
   heartbeatIntervalMs: number;
+  /** How often reports held in memory are written to the store; default 1000. */
+  heartbeatFlushIntervalMs?: number;
 }

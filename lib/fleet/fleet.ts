@@ -1,5 +1,7 @@
 import type { Identity, IssuedCertificate } from "../pki/index.ts";
 import type { AgentRow, DeploymentMode } from "../store/index.ts";
+import type { Task } from "../tasks/index.ts";
+import type { Timers } from "../time/index.ts";
 import {
   type AgentPage,
   deleteAgent,
@@ -40,6 +42,15 @@ export interface Fleet {
   /** Every alert firing now, fleet-wide, newest first (kept in memory by the health streams). */
   openAlerts(): OpenAlert[];
   markSilentAgentsOffline(): Promise<void>;
+  /** Writes every health report not yet written (one statement); resolves with how many. */
+  flushHeartbeats(): Promise<number>;
+  /** The flush loop, every `settings.heartbeatFlushIntervalMs` on the given timers. */
+  heartbeatFlushTask(timers: Timers, onError: (error: unknown) => void): Task;
+  /**
+   * The row with its agent's last report overlaid when that is newer than the
+   * stored one (not yet flushed): what getAgent and listAgents return.
+   */
+  withLiveHealth(row: AgentRow): AgentRow;
   /** At start: agents a server that died left connected are `server_shutdown`. */
   markAllAgentsOffline(): Promise<void>;
   /** At stop, while the listeners are still open: every connected agent is `server_shutdown`. */
@@ -54,13 +65,20 @@ export function createFleet(deps: FleetDeps): Fleet {
     revokeJoinToken: (nonceId) => revokeJoinToken(deps, nonceId),
     register: (input) => register(deps, input),
     renew: (identity, csr) => renew(deps, identity, csr),
-    listAgents: (input) => listAgents(deps, input),
-    getAgent: (id) => getAgent(deps, id),
+    listAgents: async (input) => {
+      const page = await listAgents(deps, input);
+      return { ...page, agents: page.agents.map(healthStreams.withLiveHealth) };
+    },
+    getAgent: async (id) => healthStreams.withLiveHealth(await getAgent(deps, id)),
     deleteAgent: (id) => deleteAgent(deps, id),
     recordDeploymentMode: (id, mode) => recordDeploymentMode(deps, id, mode),
     openHealthStream: healthStreams.open,
     openAlerts: healthStreams.openAlerts,
     markSilentAgentsOffline: healthStreams.sweep,
+    flushHeartbeats: healthStreams.flush,
+    heartbeatFlushTask: (timers, onError) =>
+      healthStreams.flushTask(deps.settings.heartbeatFlushIntervalMs ?? 1000, timers, onError),
+    withLiveHealth: healthStreams.withLiveHealth,
     markAllAgentsOffline: async () => {
       await markAllAgentsOffline(deps);
     },

@@ -1,7 +1,7 @@
 import { DroverError, isDroverError } from "../errors/index.ts";
 import { noChanges, type PublishInput } from "../events/index.ts";
 import { newId } from "../ids/index.ts";
-import type { AgentRow, AgentState } from "../store/index.ts";
+import type { AgentRow, AgentState, HeartbeatRow } from "../store/index.ts";
 import { type AgentAlertChange, agentAlertChanges } from "./agent-alerts.ts";
 import {
   agentPayload,
@@ -16,6 +16,7 @@ import type { FleetDeps } from "./deps.ts";
 import { type AgentHealth, checkHealth, stateFromHealth } from "./health.ts";
 import { type AlertChange, evaluateAlerts } from "./health-alerts.ts";
 import { type FiringAlert, type OpenAlert, openAlertsOf } from "./open-alerts.ts";
+import { createPresence } from "./presence.ts";
 
 /** One open ReportHealth stream of one agent. */
 export interface HealthStream {
@@ -37,6 +38,8 @@ export function createHealthStreams(deps: FleetDeps) {
   // Keyed by metric for the server's thresholds, by agentAlertKey for the agent's own alerts.
   const alerts = new Map<string, Map<string, FiringAlert>>();
   const alertRules = createWorkspaceAlertRules(deps);
+  // Reports land in memory and are flushed in batches; state changes are written at once.
+  const presence = createPresence(deps.store);
 
   /** The firing map changes before any await, so two streams of one agent never raise twice. */
   async function publishAlerts(id: string, agent: AgentRow, health: AgentHealth): Promise<void> {
@@ -98,7 +101,7 @@ export function createHealthStreams(deps: FleetDeps) {
     const count = (openStreams.get(id) ?? 0) + 1;
     openStreams.set(id, count);
     if (count === 1) await markAgentConnected(deps, agent);
-    // The stream remembers the state it last wrote, so a report is one UPDATE.
+    // The stream remembers the state it last wrote: a report that keeps it writes nothing now.
     let state: AgentState = "online";
     let closed = false;
     return {
@@ -110,29 +113,33 @@ export function createHealthStreams(deps: FleetDeps) {
           await markAgentConnected(deps, agent);
           state = "online";
         }
+        const report = { id, lastSeenAt: deps.clock.now(), lastHealth: health };
+        presence.note(report);
+        await publishAlerts(id, agent, health);
+        if (next === state) return;
+        state = next;
+        const failed = health.checks.filter((check) => !check.ok).map((check) => check.name);
+        let written: HeartbeatRow | undefined;
         try {
-          await deps.store.agents.updateHealth(id, {
-            lastSeenAt: deps.clock.now(),
-            lastHealth: health,
-            state: next,
+          // The change and its event in one transaction, with the report that made it.
+          await deps.events.commit(async (tx) => {
+            written = presence.take(id);
+            const { lastSeenAt, lastHealth } = written ?? report;
+            await tx.agents.updateHealth(id, { lastSeenAt, lastHealth, state: next });
+            await tx.emit({
+              type: "agent.updated",
+              subjectId: id,
+              data: { ...agentPayload(agent), state: next, failed },
+              // Health moves no configuration.
+              changes: noChanges,
+            });
           });
         } catch (error) {
+          if (written !== undefined) presence.restore([written]);
           if (isDroverError(error) && error.code === "not_found") {
             throw new DroverError("unauthenticated", "this agent is no longer part of the fleet");
           }
           throw error;
-        }
-        await publishAlerts(id, agent, health);
-        if (next !== state) {
-          state = next;
-          const failed = health.checks.filter((check) => !check.ok).map((check) => check.name);
-          await deps.events.publish({
-            type: "agent.updated",
-            subjectId: id,
-            data: { ...agentPayload(agent), state, failed },
-            // Health moves no configuration.
-            changes: noChanges,
-          });
         }
       },
       async close() {
@@ -145,9 +152,11 @@ export function createHealthStreams(deps: FleetDeps) {
         }
         openStreams.delete(id);
         sweptWhileOpen.delete(id);
-        // At shutdown, `stop` has already said why every agent went offline.
+        const lastReport = presence.take(id);
+        presence.forget(id);
+        // At shutdown, `stop` has already said why every agent went offline (and flushed).
         if (stopping) return;
-        await markAgentDisconnected(deps, id, "stream_closed");
+        await markAgentDisconnected(deps, id, "stream_closed", lastReport);
         if (!(await deps.store.agents.get(id))) alerts.delete(id);
       },
     };
@@ -159,19 +168,32 @@ export function createHealthStreams(deps: FleetDeps) {
     openAlerts: (): OpenAlert[] => openAlertsOf(alerts),
     /** Three missed heartbeats make an agent offline, even if its stream looks open. */
     async sweep(): Promise<void> {
-      for (const id of await markSilentAgentsOffline(deps)) {
-        if (openStreams.has(id)) sweptWhileOpen.add(id);
+      const pending = presence.takeAll();
+      let swept: string[];
+      try {
+        swept = await markSilentAgentsOffline(deps, pending);
+      } catch (error) {
+        presence.restore(pending);
+        throw error;
       }
+      for (const id of swept) if (openStreams.has(id)) sweptWhileOpen.add(id);
     },
+    /** Writes every report not yet written, in one statement. */
+    flush: presence.flush,
+    /** The flush loop: every intervalMs on the injected timers. */
+    flushTask: presence.task,
+    /** A row as its agent's last report says, when that is newer than the stored one. */
+    withLiveHealth: presence.withLiveHealth,
     /**
      * The server stops: no stream opens or records any more (a report in
-     * flight could mark its agent online again), and every agent still
-     * connected is `agent.disconnected` with `server_shutdown`.
+     * flight could mark its agent online again), the reports not yet
+     * flushed are written, and every agent still connected is
+     * `agent.disconnected` with `server_shutdown`, in one transaction.
      */
     async stop(): Promise<void> {
       stopping = true;
       alertRules.close();
-      await markAllAgentsOffline(deps);
+      await markAllAgentsOffline(deps, presence.takeAll());
     },
   };
 }

@@ -1,5 +1,11 @@
 import { DroverError, invalidField } from "../errors/index.ts";
-import { noChanges } from "../events/index.ts";
+import {
+  createGroupCommit,
+  type EventBus,
+  type EventTransaction,
+  type GroupCommit,
+  noChanges,
+} from "../events/index.ts";
 import {
   type Identity,
   type IssuedCertificate,
@@ -69,6 +75,74 @@ export function certificateRecord(
   };
 }
 
+interface RegistrationWrite {
+  nonceId: string;
+  identity: Identity;
+  certificate: IssuedCertificate;
+  now: Date;
+  labels: Record<string, string>;
+  input: RegisterInput;
+  name: string;
+}
+
+// Registrations of a whole site arrive together: they share transactions (group commit).
+const registrationWriters = new WeakMap<EventBus, GroupCommit<RegistrationWrite>>();
+
+function registrationsOf(events: EventBus): GroupCommit<RegistrationWrite> {
+  let writer = registrationWriters.get(events);
+  if (!writer) {
+    writer = createGroupCommit(events, writeRegistration);
+    registrationWriters.set(events, writer);
+  }
+  return writer;
+}
+
+/** Consumes the token's nonce, stores the agent and records the certificate, with the event. */
+async function writeRegistration(tx: EventTransaction, write: RegistrationWrite): Promise<void> {
+  const { identity, certificate, now, labels, input } = write;
+  const token = await tx.joinTokens.consume(write.nonceId, identity.id, now);
+  if (identity.role === "agent") {
+    await tx.agents.insert({
+      id: identity.id,
+      name: write.name,
+      hostname: input.hostname,
+      ip: input.ip,
+      version: input.version,
+      labels,
+      claimedLabels: input.labels,
+      capabilities: input.capabilities,
+      deploymentMode: input.deploymentMode ?? "standalone",
+      workspaceId: token.workspaceId,
+      state: "offline",
+      lastSeenAt: null,
+      lastHealth: null,
+      createdAt: now,
+      updatedAt: now,
+    });
+  }
+  await tx.certificates.insert(certificateRecord(identity, certificate, now));
+  const scope = {
+    workspace_id: token.workspaceId,
+    hostname: input.hostname,
+    ip_address: input.ip,
+  };
+  await tx.emit(
+    identity.role === "agent"
+      ? {
+          type: "agent.registered",
+          subjectId: identity.id,
+          data: { agent_id: identity.id, ...scope, labels, claimed_labels: input.labels },
+          changes: noChanges,
+        }
+      : {
+          type: "operator.registered",
+          subjectId: identity.id,
+          data: { operator_id: identity.id, ...scope, labels },
+          changes: noChanges,
+        },
+  );
+}
+
 /**
  * Exchanges a join token and a CSR for a client certificate. The token's nonce
  * is consumed, the agent stored and the certificate recorded in one
@@ -101,49 +175,16 @@ export async function register(deps: FleetDeps, input: RegisterInput): Promise<R
   // apart and matched by no selector (they deliver secrets and keys), unless
   // the token adopts the claims; then the token's labels still win.
   const labels = claims.allowSelfLabels ? { ...input.labels, ...claims.labels } : claims.labels;
-  // One transaction with its event; a new agent has no session yet, so nothing to deliver.
-  await deps.events.commit(async (tx) => {
-    const token = await tx.joinTokens.consume(claims.nonceId, identity.id, now);
-    if (identity.role === "agent") {
-      await tx.agents.insert({
-        id: identity.id,
-        name: input.name || claims.name || input.hostname,
-        hostname: input.hostname,
-        ip: input.ip,
-        version: input.version,
-        labels,
-        claimedLabels: input.labels,
-        capabilities: input.capabilities,
-        deploymentMode: input.deploymentMode ?? "standalone",
-        workspaceId: token.workspaceId,
-        state: "offline",
-        lastSeenAt: null,
-        lastHealth: null,
-        createdAt: now,
-        updatedAt: now,
-      });
-    }
-    await tx.certificates.insert(certificateRecord(identity, certificate, now));
-    const scope = {
-      workspace_id: token.workspaceId,
-      hostname: input.hostname,
-      ip_address: input.ip,
-    };
-    await tx.emit(
-      identity.role === "agent"
-        ? {
-            type: "agent.registered",
-            subjectId: identity.id,
-            data: { agent_id: identity.id, ...scope, labels, claimed_labels: input.labels },
-            changes: noChanges,
-          }
-        : {
-            type: "operator.registered",
-            subjectId: identity.id,
-            data: { operator_id: identity.id, ...scope, labels },
-            changes: noChanges,
-          },
-    );
+  // One transaction with its event (shared with the registrations that arrive
+  // meanwhile); a new agent has no session yet, so nothing to deliver.
+  await registrationsOf(deps.events).write({
+    nonceId: claims.nonceId,
+    identity,
+    certificate,
+    now,
+    labels,
+    input,
+    name: input.name || claims.name || input.hostname,
   });
   return {
     identity,

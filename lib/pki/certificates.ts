@@ -7,11 +7,20 @@ import {
   type SitesCA,
   validDate,
 } from "./ca.ts";
+import { encodePem, fromHex } from "./encoding.ts";
 import { type Identity, identityUri } from "./identity.ts";
-import { assertP256Key } from "./keys.ts";
-import { normalizeHostname, normalizeIp, subjectName } from "./names.ts";
+import { assertP256Key, spkiBytes } from "./keys.ts";
+import {
+  type AltName,
+  keyIdentifier,
+  type LeafFields,
+  type LeafNames,
+  nameText,
+  signLeafCertificate,
+} from "./leaf-der.ts";
+import { normalizeHostname, normalizeIp } from "./names.ts";
 import { normalizeSerial, randomSerial } from "./serial.ts";
-import { ecdsaSha256, oid, parseCertificate, x509 } from "./x509.ts";
+import { oid, parseCertificate, type x509 } from "./x509.ts";
 
 export interface IssuedCertificate {
   /** Lowercase hex, positive, 16 random bytes. */
@@ -29,23 +38,44 @@ const maxCommonName = 64;
 
 interface LeafProfile {
   publicKey: CryptoKey;
-  subject: x509.JsonName;
+  subject: LeafNames;
   now: Date;
   lifetimeMs: number;
-  extensions: x509.Extension[];
+  extendedKeyUsage: LeafFields["extendedKeyUsage"];
+  altNames: AltName[];
 }
 
-// Parsing the CA costs more than the signature; a CA never changes, so parse it once.
-const parsedCas = new WeakMap<SigningCA, x509.X509Certificate>();
+/** What issuing needs from a CA certificate, read once: a CA never changes. */
+interface CaFacts {
+  notAfter: Date;
+  /** Subject Name, DER: a leaf's issuer must match it byte for byte. */
+  subject: Uint8Array;
+  keyId: Uint8Array;
+}
 
-function parsedCa(ca: SigningCA): x509.X509Certificate {
-  let parsed = parsedCas.get(ca);
-  if (!parsed) {
-    parsed = parseCertificate(ca.certificatePem);
-    parsedCas.set(ca, parsed);
+const caFacts = new WeakMap<SigningCA, CaFacts>();
+
+async function factsOf(ca: SigningCA): Promise<CaFacts> {
+  let facts = caFacts.get(ca);
+  if (!facts) {
+    const cert = parseCertificate(ca.certificatePem);
+    const ski = cert.getExtension<x509.SubjectKeyIdentifierExtension>(oid.subjectKeyIdentifier);
+    // A CA without an SKI (made elsewhere): the RFC 5280 method-1 id of its key.
+    const keyId = ski
+      ? fromHex(ski.keyId)
+      : await keyIdentifier(new Uint8Array(cert.publicKey.rawData));
+    facts = {
+      notAfter: cert.notAfter,
+      subject: new Uint8Array(cert.subjectName.toArrayBuffer()),
+      keyId,
+    };
+    caFacts.set(ca, facts);
   }
-  return parsed;
+  return facts;
 }
+
+/** Whole seconds: what X.509 times hold, so the returned dates equal the certificate's. */
+const wholeSeconds = (ms: number): Date => new Date(Math.floor(ms / 1000) * 1000);
 
 /**
  * Signs a leaf under a CA of the purpose the profile needs (checked at run
@@ -66,42 +96,35 @@ async function issueLeaf(
   }
   assertP256Key(ca.keys.privateKey, "private", "ca.keys.privateKey");
   assertP256Key(profile.publicKey, "public", "publicKey");
-  const caCert = parsedCa(ca);
-  if (profile.now.getTime() >= caCert.notAfter.getTime()) {
+  const issuer = await factsOf(ca);
+  if (profile.now.getTime() >= issuer.notAfter.getTime()) {
     throw new DroverError("failed_precondition", `${ca.purpose} CA certificate has expired`);
   }
-  const notBefore = new Date(profile.now.getTime() - clockSkewMs);
-  const notAfter = new Date(
-    Math.min(profile.now.getTime() + profile.lifetimeMs, caCert.notAfter.getTime()),
+  const serial = randomSerial();
+  const notBefore = wholeSeconds(profile.now.getTime() - clockSkewMs);
+  const notAfter = wholeSeconds(
+    Math.min(profile.now.getTime() + profile.lifetimeMs, issuer.notAfter.getTime()),
   );
-  const caSki = caCert.getExtension<x509.SubjectKeyIdentifierExtension>(oid.subjectKeyIdentifier);
-  const aki = caSki
-    ? new x509.AuthorityKeyIdentifierExtension(caSki.keyId)
-    : await x509.AuthorityKeyIdentifierExtension.create(caCert.publicKey);
-  const cert = await x509.X509CertificateGenerator.create({
-    serialNumber: randomSerial(),
-    subject: profile.subject,
-    // The issuer must be byte-identical to the CA subject for chain building.
-    issuer: new x509.Name(caCert.subjectName.toArrayBuffer()),
+  const der = await signLeafCertificate(
+    {
+      serial,
+      issuer: issuer.subject,
+      notBefore,
+      notAfter,
+      subject: profile.subject,
+      subjectPublicKeyInfo: await spkiBytes(profile.publicKey),
+      extendedKeyUsage: profile.extendedKeyUsage,
+      altNames: profile.altNames,
+      authorityKeyId: issuer.keyId,
+    },
+    ca.keys.privateKey,
+  );
+  return {
+    serial: normalizeSerial(serial),
+    certificatePem: encodePem(der, "CERTIFICATE"),
     notBefore,
     notAfter,
-    publicKey: profile.publicKey,
-    signingKey: ca.keys.privateKey,
-    signingAlgorithm: ecdsaSha256,
-    extensions: [
-      new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-      ...profile.extensions,
-      await x509.SubjectKeyIdentifierExtension.create(profile.publicKey),
-      aki,
-    ],
-  });
-  return {
-    serial: normalizeSerial(cert.serialNumber),
-    certificatePem: cert.toString("pem"),
-    notBefore: cert.notBefore,
-    notAfter: cert.notAfter,
-    subject: cert.subject,
+    subject: nameText(profile.subject),
   };
 }
 
@@ -133,15 +156,13 @@ export async function issueServerCertificate(
   const commonName = primary && primary.length <= maxCommonName ? primary : undefined;
   return issueLeaf(ca, "fleet", {
     publicKey: options.publicKey,
-    subject: subjectName({ organization: ca.fleetId, commonName }),
+    subject: { organization: ca.fleetId, commonName },
     now: validDate(options.now, "now"),
     lifetimeMs: validityDays * dayMs,
-    extensions: [
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
-      new x509.SubjectAlternativeNameExtension([
-        ...hostnames.map((value) => ({ type: "dns" as const, value })),
-        ...ips.map((value) => ({ type: "ip" as const, value })),
-      ]),
+    extendedKeyUsage: "serverAuth",
+    altNames: [
+      ...hostnames.map((value) => ({ type: "dns" as const, value })),
+      ...ips.map((value) => ({ type: "ip" as const, value })),
     ],
   });
 }
@@ -165,17 +186,15 @@ export async function issueClientCertificate(
   }
   return issueLeaf(ca, "fleet", {
     publicKey: options.publicKey,
-    subject: subjectName({
+    subject: {
       organization: identity.fleetId,
       organizationalUnit: identity.role,
       commonName: identity.id,
-    }),
+    },
     now: validDate(options.now, "now"),
     lifetimeMs: positiveNumber(options.lifetimeMs ?? sevenDaysMs, "lifetimeMs"),
-    extensions: [
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth]),
-      new x509.SubjectAlternativeNameExtension([{ type: "url", value: uri }]),
-    ],
+    extendedKeyUsage: "clientAuth",
+    altNames: [{ type: "uri", value: uri }],
   });
 }
 
@@ -193,13 +212,11 @@ export async function issueSiteCertificate(
   const validityDays = positiveNumber(options.validityDays ?? 90, "validityDays");
   return issueLeaf(ca, "sites", {
     publicKey: options.publicKey,
-    subject: subjectName({ commonName: domain.length <= maxCommonName ? domain : undefined }),
+    subject: { commonName: domain.length <= maxCommonName ? domain : undefined },
     now: validDate(options.now, "now"),
     lifetimeMs: validityDays * dayMs,
-    extensions: [
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
-      new x509.SubjectAlternativeNameExtension([{ type: "dns", value: domain }]),
-    ],
+    extendedKeyUsage: "serverAuth",
+    altNames: [{ type: "dns", value: domain }],
   });
 }
 

@@ -89,3 +89,35 @@ describe("certificate requests", () => {
     );
   });
 });
+
+describe("certificate requests are read strictly (issue 13: verified once, from the DER)", () => {
+  test("trailing bytes after the request are refused", async () => {
+    const trailing = new Uint8Array([...der, 0x00]);
+    const error = await expectDroverRejection(verifyCertificateRequest(trailing));
+    expect(error.code).toBe("invalid_argument");
+  });
+
+  test("a NULL parameter on the signature algorithm (not RFC 5758) is refused", async () => {
+    // ecdsa-with-SHA256 with NULL parameters instead of none: the algorithm SEQUENCE grows by
+    // two bytes, and so do the outer SEQUENCE's length (long form, two bytes here).
+    const algorithm = [0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02];
+    const at = der.findLastIndex((_, i) => algorithm.every((byte, j) => der[i + j] === byte));
+    expect(at).toBeGreaterThan(0);
+    expect(der[0]).toBe(0x30);
+    expect(der[1]).toBe(0x81);
+    const withNull = new Uint8Array([
+      0x30,
+      0x81,
+      (der[2] ?? 0) + 2,
+      ...der.slice(3, at),
+      0x30,
+      0x0c,
+      ...algorithm.slice(2),
+      0x05,
+      0x00,
+      ...der.slice(at + algorithm.length),
+    ]);
+    const error = await expectDroverRejection(verifyCertificateRequest(withNull));
+    expect(error.code).toBe("invalid_argument");
+  });
+});

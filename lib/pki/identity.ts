@@ -74,6 +74,11 @@ export function identityFromCertificate(certificate: string | Uint8Array): Ident
       cause,
     });
   }
+  return identityFromUris(uris);
+}
+
+/** The one drover:// URI among a certificate's SAN URIs, as an identity. */
+function identityFromUris(uris: readonly string[]): Identity {
   const drover = uris.filter((u) => u.toLowerCase().startsWith("drover:"));
   if (drover.length !== 1 || drover[0] === undefined) {
     throw new DroverError(
@@ -88,4 +93,57 @@ export function identityFromCertificate(certificate: string | Uint8Array): Ident
   } catch (cause) {
     throw new DroverError("unauthenticated", "certificate identity URI malformed", { cause });
   }
+}
+
+/**
+ * The entries of node:crypto's X509Certificate.subjectAltName text
+ * ("URI:drover://…, DNS:host"), where a value holding a comma, quote or
+ * other special character is a JSON string (Node's CVE-2021-44532 fix).
+ */
+function subjectAltNameEntries(text: string): { type: string; value: string }[] {
+  const entries: { type: string; value: string }[] = [];
+  let at = 0;
+  while (at < text.length) {
+    const colon = text.indexOf(":", at);
+    if (colon < 0) throw new Error("entry without a type");
+    const type = text.slice(at, colon);
+    let end: number;
+    let value: string;
+    if (text[colon + 1] === '"') {
+      end = colon + 2;
+      while (end < text.length && text[end] !== '"') end += text[end] === "\\" ? 2 : 1;
+      end += 1;
+      value = JSON.parse(text.slice(colon + 1, end)) as string;
+    } else {
+      const comma = text.indexOf(", ", colon);
+      end = comma < 0 ? text.length : comma;
+      value = text.slice(colon + 1, end);
+    }
+    if (end < text.length && !text.startsWith(", ", end)) throw new Error("entries not separated");
+    entries.push({ type, value });
+    at = end + 2;
+  }
+  return entries;
+}
+
+/**
+ * The identity in a certificate the TLS layer already parsed, from its
+ * X509Certificate.subjectAltName text: the same rule as
+ * identityFromCertificate (exactly one drover:// URI) without parsing DER
+ * again (0.015 ms instead of 0.8 ms per connection, issue 13).
+ */
+export function identityFromSubjectAltName(text: string | undefined): Identity {
+  if (!text)
+    throw new DroverError("unauthenticated", "certificate has no subject alternative name");
+  let uris: string[];
+  try {
+    uris = subjectAltNameEntries(text)
+      .filter((entry) => entry.type === "URI")
+      .map((entry) => entry.value);
+  } catch (cause) {
+    throw new DroverError("unauthenticated", `certificate SAN malformed: ${describe(cause)}`, {
+      cause,
+    });
+  }
+  return identityFromUris(uris);
 }

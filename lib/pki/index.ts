@@ -19,6 +19,7 @@ export { createCertificateRequest, verifyCertificateRequest } from "./csr.ts";
 export {
   type Identity,
   identityFromCertificate,
+  identityFromSubjectAltName,
   identityUri,
   parseIdentityUri,
   type Role,
@@ -38,3 +39,4 @@ export {
   type KeyPair,
   publicKeyHash,
 } from "./keys.ts";
+export { normalizeSerial } from "./serial.ts";

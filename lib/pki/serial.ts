@@ -11,7 +11,12 @@ export function randomSerial(): string {
   return toHex(bytes);
 }
 
-/** Lowercase hex without DER sign padding, the form IssuedCertificate.serial uses. */
+/**
+ * Lowercase hex of the serial's minimal bytes, the form IssuedCertificate.serial
+ * uses: no DER sign padding, and whole bytes even where a reader drops a
+ * leading zero nibble (Deno's X509Certificate prints 0x01ab as "1AB").
+ */
 export function normalizeSerial(hex: string): string {
-  return hex.toLowerCase().replace(/^(00)+(?=..)/, "");
+  const digits = hex.toLowerCase().replace(/^0+(?=.)/, "");
+  return digits.length % 2 === 1 ? `0${digits}` : digits;
 }

@@ -373,6 +373,10 @@ async function startLocked(
       "offline-sweep": every(fleet.deps.settings.heartbeatIntervalMs, () =>
         fleet.markSilentAgentsOffline(),
       ),
+      // Health reports wait in memory and are written in one statement a second.
+      "heartbeat-flush": fleet.heartbeatFlushTask(systemTimers, (error) =>
+        logger.warn("heartbeat flush failed; retried at the next", { error: String(error) }),
+      ),
       // Renewals fall due with time alone; failed issuances are tried again.
       "certificate-renewal": every(3_600_000, async () => delivery.refreshAll()),
       // Telemetry stays bounded in age and count; a failed sweep is tried at the next one.

@@ -2,6 +2,7 @@ import { and, asc, count, eq, gt, isNull, lt, ne, or, sql } from "drizzle-orm";
 import { invalidField } from "../errors/index.ts";
 import { validateLabels } from "../selector/index.ts";
 import { agentFilterSql } from "./agent-filter.ts";
+import { writeHeartbeats } from "./agent-heartbeats.ts";
 import { deleteById, rowById, updateById } from "./by-id.ts";
 import type { StoreDb } from "./db.ts";
 import { isForeignKeyViolation, isUniqueViolation } from "./errors.ts";
@@ -149,6 +150,8 @@ export function createAgentRepository(run: Runner): AgentRepository {
           updatedAt: lastSeenAt,
         }),
       ),
+
+    writeHeartbeats: (rows) => run((db) => writeHeartbeats(db, rows)),
 
     setState: (id, state: AgentState, at) =>
       run((db) => updateOne(db, id, { state, updatedAt: at })),

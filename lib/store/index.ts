@@ -65,6 +65,7 @@ export type {
   HealthCheckSpec,
   HealthSnapshot,
   HealthUpdate,
+  HeartbeatRow,
   JoinTokenRepository,
   JoinTokenRow,
   LocationSpec,

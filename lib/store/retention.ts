@@ -1,6 +1,6 @@
-import { setImmediate as nextTurn } from "node:timers/promises";
 import { type SQL, sql } from "drizzle-orm";
 import { invalidField } from "../errors/index.ts";
+import { yieldToIo } from "../tasks/index.ts";
 import type { Clock } from "../time/index.ts";
 import type { Runner } from "./runner.ts";
 import type { Repositories } from "./types.ts";
@@ -188,7 +188,7 @@ export async function pruneTelemetry(
       sweep.largestBatch = Math.max(sweep.largestBatch, deleted);
       left -= deleted;
       if (deleted < limit) return;
-      await nextTurn();
+      await yieldToIo();
     }
   };
   for (const table of telemetryTables) {

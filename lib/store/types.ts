@@ -188,6 +188,13 @@ export interface HealthUpdate {
   state: AgentState;
 }
 
+/** One agent's last report, as the heartbeat flush writes it (state is written apart). */
+export interface HeartbeatRow {
+  id: string;
+  lastSeenAt: Date;
+  lastHealth: HealthSnapshot;
+}
+
 export interface EventRow {
   /** Strictly increasing, never reused: the resume cursor for watchers. */
   seq: number;
@@ -409,6 +416,8 @@ export interface AgentRepository {
   update(id: string, patch: AgentPatch, at: Date): Promise<AgentRow>;
   /** not_found if the agent does not exist. */
   updateHealth(id: string, health: HealthUpdate): Promise<AgentRow>;
+  /** Last seen and last health of many agents in one statement; returns how many rows it wrote. */
+  writeHeartbeats(rows: readonly HeartbeatRow[]): Promise<number>;
   /** not_found if the agent does not exist. */
   setState(id: string, state: AgentState, at: Date): Promise<AgentRow>;
   /** Online and seen now: what a freshly opened stream proves. */

@@ -55,3 +55,4 @@ export function every(intervalMs: number, step: (signal: AbortSignal) => Promise
 }
 
 export { type Channel, createChannel } from "./channel.ts";
+export { timeSlicer, yieldToIo } from "./yield.ts";

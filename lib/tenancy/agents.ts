@@ -49,7 +49,8 @@ export async function getAgentFor(
   const agent = await fleet.deps.store.agents.get(id);
   if (!agent) throw new DroverError("not_found", `agent ${id} not found`);
   await authorizeAgent(fleet, principal, agent, false);
-  return agent;
+  // Heartbeats reach the store once a second: the last one is in memory.
+  return fleet.withLiveHealth(agent);
 }
 
 export interface WorkspaceAgentQuery {
@@ -75,7 +76,7 @@ export async function listWorkspaceAgents(
     fleet.deps.store.agents.list({ ...filter, limit, offset }),
     fleet.deps.store.agents.count(filter),
   ]);
-  return { items, total };
+  return { items: items.map(fleet.withLiveHealth), total };
 }
 
 export interface AgentUpdate {

@@ -64,15 +64,14 @@ describe("one session per agent", () => {
     const port = fleet.server.endpoints.agent.split(":").at(-1);
     // Heartbeats, delivery and calls all flow on it: make some pass first.
     await fleet.server.node.healthCheck(admin, agent.id);
+    // This process's sockets only (the agent runs in it): other processes may use the same port number.
     const established = execFileSync(
       "ss",
-      ["-Htn", "state", "established", `( dport = :${port} )`],
-      {
-        encoding: "utf8",
-      },
+      ["-Htnp", "state", "established", `( dst 127.0.0.1 and dport = :${port} )`],
+      { encoding: "utf8" },
     )
       .split("\n")
-      .filter((line) => line.trim() !== "");
+      .filter((line) => line.includes(`pid=${process.pid},`));
     expect(established.length).toBe(1);
   });
 
