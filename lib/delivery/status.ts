@@ -1,5 +1,5 @@
 import {
-  createGroupCommit,
+  batchedCommits,
   type EventBus,
   type EventTransaction,
   noChanges,
@@ -32,33 +32,12 @@ export interface StatusRecorder {
 
 const finalStates = new Set(["success", "failed", "rolled_back"]);
 
-interface FinalReport {
-  subject: StatusSubject;
-  report: Parameters<Store["configStatus"]["report"]>[1];
-  status: ConfigStatusReport;
-}
-
 export function createStatusRecorder(services: {
   store: Pick<Store, "transaction" | "configStatus">;
   events: EventBus;
   clock: Clock;
 }): StatusRecorder {
   const { store, events, clock } = services;
-  const finals = createGroupCommit<FinalReport>(events, async (tx, { subject, report, status }) => {
-    const row = await tx.configStatus.report(subject.agentId, report);
-    await emitOutcome(
-      tx,
-      subject,
-      row,
-      status.durationMs,
-      status.state === "success"
-        ? undefined
-        : {
-            errors: status.errors,
-            refused: status.refused.map((r) => `${r.path}: ${r.reason}`),
-          },
-    );
-  });
   return {
     async recordDesired(versions, at) {
       const stored = await store.transaction((tx) => tx.configStatus.setDesiredMany(versions, at));
@@ -96,7 +75,22 @@ export function createStatusRecorder(services: {
         await store.configStatus.report(subject.agentId, report);
         return false;
       }
-      await finals.write({ subject, report, status });
+      // Many agents answer one change at once: their reports share commits.
+      await batchedCommits(events).commit(async (tx) => {
+        const row = await tx.configStatus.report(subject.agentId, report);
+        await emitOutcome(
+          tx,
+          subject,
+          row,
+          status.durationMs,
+          status.state === "success"
+            ? undefined
+            : {
+                errors: status.errors,
+                refused: status.refused.map((r) => `${r.path}: ${r.reason}`),
+              },
+        );
+      });
       return true;
     },
   };

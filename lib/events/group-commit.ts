@@ -1,9 +1,9 @@
 import type { EventBus, EventTransaction } from "./event-bus.ts";
 
 /** Items written with their events, many to a transaction. */
-export interface GroupCommit<T> {
-  /** Resolves once the item is committed; rejects with its own error alone. */
-  write(item: T): Promise<void>;
+export interface GroupCommit<T, R = void> {
+  /** Resolves with what writing the item returned once it is committed; rejects with its own error alone. */
+  write(item: T): Promise<R>;
 }
 
 /**
@@ -12,12 +12,13 @@ export interface GroupCommit<T> {
  * in the next (group commit). A lone item is written at once. When a batch
  * fails, its items are written one by one, so one bad item fails alone.
  */
-export function createGroupCommit<T>(
+export function createGroupCommit<T, R = void>(
   events: EventBus,
-  writeOne: (tx: EventTransaction, item: T) => Promise<void>,
+  writeOne: (tx: EventTransaction, item: T) => Promise<R>,
   maxBatch = 500,
-): GroupCommit<T> {
-  const queue: Array<{ item: T; settle: (error?: unknown) => void }> = [];
+): GroupCommit<T, R> {
+  type Waiting = { item: T; done: (result: R) => void; failed: (error: unknown) => void };
+  const queue: Waiting[] = [];
   let draining = false;
 
   async function drain(): Promise<void> {
@@ -25,18 +26,15 @@ export function createGroupCommit<T>(
     while (queue.length > 0) {
       const batch = queue.splice(0, maxBatch);
       try {
-        await events.commit(async (tx) => {
-          for (const { item } of batch) await writeOne(tx, item);
+        const results = await events.commit(async (tx) => {
+          const written: R[] = [];
+          for (const { item } of batch) written.push(await writeOne(tx, item));
+          return written;
         });
-        for (const { settle } of batch) settle();
+        for (const [i, { done }] of batch.entries()) done(results[i] as R);
       } catch {
-        for (const { item, settle } of batch) {
-          await events
-            .commit((tx) => writeOne(tx, item))
-            .then(
-              () => settle(),
-              (error: unknown) => settle(error),
-            );
+        for (const { item, done, failed } of batch) {
+          await events.commit((tx) => writeOne(tx, item)).then(done, failed);
         }
       }
     }
@@ -44,11 +42,39 @@ export function createGroupCommit<T>(
   }
 
   return {
-    write(item: T): Promise<void> {
-      return new Promise<void>((resolve, reject) => {
-        queue.push({ item, settle: (error) => (error === undefined ? resolve() : reject(error)) });
+    write(item: T): Promise<R> {
+      return new Promise<R>((resolve, reject) => {
+        queue.push({ item, done: resolve, failed: reject });
         if (!draining) void drain();
       });
     },
   };
+}
+
+/** Small independent transactions that may share a commit with others of their kind. */
+export interface BatchedCommits {
+  /** Runs `work` in a transaction it may share (group commit); resolves once committed. */
+  commit<R>(work: (tx: EventTransaction) => Promise<R>): Promise<R>;
+}
+
+const batchedByBus = new WeakMap<EventBus, BatchedCommits>();
+
+/**
+ * The bus's shared group commit for short writes that arrive in crowds
+ * (registrations, connections, final config reports): one per bus, so they
+ * batch with each other too. Work must not open a transaction of its own.
+ */
+export function batchedCommits(events: EventBus): BatchedCommits {
+  let batched = batchedByBus.get(events);
+  if (!batched) {
+    const group = createGroupCommit<(tx: EventTransaction) => Promise<unknown>, unknown>(
+      events,
+      (tx, work) => work(tx),
+    );
+    batched = {
+      commit: <R>(work: (tx: EventTransaction) => Promise<R>) => group.write(work) as Promise<R>,
+    };
+    batchedByBus.set(events, batched);
+  }
+  return batched;
 }

@@ -23,5 +23,10 @@ export type {
 } from "./event-bus.ts";
 export { createEventBus } from "./event-bus.ts";
 export { checkEventFilter, type EventFilter, eventWorkspace, matchesFilter } from "./filter.ts";
-export { createGroupCommit, type GroupCommit } from "./group-commit.ts";
+export {
+  type BatchedCommits,
+  batchedCommits,
+  createGroupCommit,
+  type GroupCommit,
+} from "./group-commit.ts";
 export { openSubscription, type SubscriptionOptions } from "./subscription.ts";

@@ -1,5 +1,10 @@
 import { DroverError, invalidField } from "../errors/index.ts";
-import { type AgentPayload, type DisconnectReason, noChanges } from "../events/index.ts";
+import {
+  type AgentPayload,
+  batchedCommits,
+  type DisconnectReason,
+  noChanges,
+} from "../events/index.ts";
 import { parseSelector } from "../selector/index.ts";
 import type { AgentRow, AgentState, HeartbeatRow } from "../store/index.ts";
 import type { FleetDeps } from "./deps.ts";
@@ -104,7 +109,8 @@ export async function deleteAgent(deps: FleetDeps, id: string): Promise<void> {
 
 /** Presence changes no desired state: the session itself brings the agent up to date. */
 export async function markAgentConnected(deps: FleetDeps, agent: AgentRow): Promise<void> {
-  await deps.events.commit(async (tx) => {
+  // A reconnect storm brings thousands at once: they share commits.
+  await batchedCommits(deps.events).commit(async (tx) => {
     await tx.agents.markOnline(agent.id, deps.clock.now());
     await tx.emit({
       type: "agent.connected",
@@ -125,7 +131,7 @@ export async function markAgentDisconnected(
   reason: DisconnectReason,
   lastReport?: HeartbeatRow,
 ): Promise<void> {
-  await deps.events.commit(async (tx) => {
+  await batchedCommits(deps.events).commit(async (tx) => {
     // The report not yet flushed goes with the disconnection, so it is never lost.
     if (lastReport !== undefined) await tx.agents.writeHeartbeats([lastReport]);
     const agent = await tx.agents.get(id);

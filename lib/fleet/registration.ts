@@ -1,11 +1,5 @@
 import { DroverError, invalidField } from "../errors/index.ts";
-import {
-  createGroupCommit,
-  type EventBus,
-  type EventTransaction,
-  type GroupCommit,
-  noChanges,
-} from "../events/index.ts";
+import { batchedCommits, type EventTransaction, noChanges } from "../events/index.ts";
 import {
   type Identity,
   type IssuedCertificate,
@@ -83,18 +77,6 @@ interface RegistrationWrite {
   labels: Record<string, string>;
   input: RegisterInput;
   name: string;
-}
-
-// Registrations of a whole site arrive together: they share transactions (group commit).
-const registrationWriters = new WeakMap<EventBus, GroupCommit<RegistrationWrite>>();
-
-function registrationsOf(events: EventBus): GroupCommit<RegistrationWrite> {
-  let writer = registrationWriters.get(events);
-  if (!writer) {
-    writer = createGroupCommit(events, writeRegistration);
-    registrationWriters.set(events, writer);
-  }
-  return writer;
 }
 
 /** Consumes the token's nonce, stores the agent and records the certificate, with the event. */
@@ -175,9 +157,10 @@ export async function register(deps: FleetDeps, input: RegisterInput): Promise<R
   // apart and matched by no selector (they deliver secrets and keys), unless
   // the token adopts the claims; then the token's labels still win.
   const labels = claims.allowSelfLabels ? { ...input.labels, ...claims.labels } : claims.labels;
-  // One transaction with its event (shared with the registrations that arrive
-  // meanwhile); a new agent has no session yet, so nothing to deliver.
-  await registrationsOf(deps.events).write({
+  // One transaction with its event (shared with the writes that arrive
+  // meanwhile: a whole site joins at once); a new agent has no session yet,
+  // so nothing to deliver.
+  const write = {
     nonceId: claims.nonceId,
     identity,
     certificate,
@@ -185,7 +168,8 @@ export async function register(deps: FleetDeps, input: RegisterInput): Promise<R
     labels,
     input,
     name: input.name || claims.name || input.hostname,
-  });
+  };
+  await batchedCommits(deps.events).commit((tx) => writeRegistration(tx, write));
   return {
     identity,
     certificate,
