@@ -218,7 +218,7 @@ export function createNodeFunctions(options: NodeFunctionsOptions): NodeFunction
             subjectId: agentId,
             data: {
               ...agentPayload(agent),
-              line: call.line,
+              line: result?.line ?? (call.line || `pin ${call.pin ?? 0}`),
               action: call.action,
               level: result?.level ?? null,
               duration_ms: clock.now().getTime() - started,

@@ -144,8 +144,10 @@ export interface NodeLogLine {
 export type GpioAction = "set" | "get" | "pulse";
 
 export interface GpioCall {
-  /** A declared line's name. */
+  /** A declared line's name; empty when `pin` names it. */
   line: string;
+  /** The seed's pin (a declared line's offset), when no line is named: the agent resolves it. */
+  pin?: number;
   action: GpioAction;
   /** set and pulse: the level to drive. */
   level?: GpioLevel;

@@ -1,7 +1,7 @@
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import { invalidField } from "../errors/index.ts";
-import type { GPIORequest, NodeAgent } from "../gen/drover/node/v1/node_pb.ts";
-import type { GpioCall, NodeFunctions } from "../node/index.ts";
+import type { NodeAgent } from "../gen/drover/node/v1/node_pb.ts";
+import type { NodeFunctions } from "../node/index.ts";
 import type { Clock } from "../time/index.ts";
 import {
   commandResultToProto,
@@ -37,16 +37,6 @@ function caller(context: HandlerContext) {
  * carry the call over the agent's session.
  */
 export function nodeAgentService(node: NodeFunctions, clock: Clock): ServiceImpl<typeof NodeAgent> {
-  /** The seed names a line by its pin (offset): which declared line that is, the agent's config says. */
-  async function gpioCall(request: GPIORequest, who: ReturnType<typeof caller>): Promise<GpioCall> {
-    if (request.line !== "") return gpioCallFromProto(request, {});
-    const declared = await node.describe(who.principal, who.agentId);
-    return gpioCallFromProto(
-      request,
-      Object.fromEntries(declared.gpio.map(({ name, ...line }) => [name, line])),
-    );
-  }
-
   return {
     async getSystemMetrics(_request, context) {
       const { principal, agentId } = caller(context);
@@ -74,9 +64,11 @@ export function nodeAgentService(node: NodeFunctions, clock: Clock): ServiceImpl
       }
     },
     async controlGPIO(request, context) {
-      const who = caller(context);
-      const call = await gpioCall(request, who);
-      return gpioResultToProto(await node.controlGpio(who.principal, who.agentId, call));
+      const { principal, agentId } = caller(context);
+      // The seed's pin is forwarded as it is: the agent's own config says which line it is.
+      return gpioResultToProto(
+        await node.controlGpio(principal, agentId, gpioCallFromProto(request)),
+      );
     },
   };
 }

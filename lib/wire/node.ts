@@ -221,18 +221,22 @@ const gpioActionEnums: Record<GpioAction, GPIOAction> = {
 };
 
 /**
- * GPIORequest → GpioCall on the agent: the seed's `pin` names the declared
- * line with that offset (refused when two declared lines share it), `line`
- * names it directly.
+ * GPIORequest → GpioCall. `line` names the declared line; the seed's `pin`
+ * names the declared line with that offset (refused when two declared lines
+ * share it). Only the agent knows its lines: without `lines` (the server
+ * forwarding a call), a pin stays a pin for the agent to resolve.
  */
 export function gpioCallFromProto(
   request: GPIORequest,
-  lines: Record<string, DeclaredLine>,
+  lines?: Record<string, DeclaredLine>,
 ): GpioCall {
   const action = gpioActions[request.action];
   if (!action) throw invalidField("action", "must be SET, GET or PULSE");
   let line = request.line;
-  if (line === "") {
+  if (line === "" && lines === undefined) {
+    return { line, pin: request.pin, ...levelAndDuration(action, request) };
+  }
+  if (line === "" && lines !== undefined) {
     const matches = Object.entries(lines).filter(([, declared]) => declared.offset === request.pin);
     if (matches.length === 0)
       throw invalidField("pin", `no declared GPIO line has offset ${request.pin}`);
@@ -243,8 +247,11 @@ export function gpioCallFromProto(
       );
     line = (matches[0] as [string, DeclaredLine])[0];
   }
+  return { line, ...levelAndDuration(action, request) };
+}
+
+function levelAndDuration(action: GpioAction, request: GPIORequest): Omit<GpioCall, "line"> {
   return {
-    line,
     action,
     ...(action === "get" ? {} : { level: request.state === PinState.HIGH ? "on" : "off" }),
     ...(action === "pulse" ? { durationMs: request.durationMs } : {}),
@@ -254,6 +261,7 @@ export function gpioCallFromProto(
 export function gpioCallToProto(call: GpioCall): MessageInitShape<typeof GPIORequestSchema> {
   return {
     line: call.line,
+    pin: call.pin ?? 0,
     action: gpioActionEnums[call.action],
     state: call.level === "on" ? PinState.HIGH : PinState.LOW,
     durationMs: call.durationMs ?? 0,
