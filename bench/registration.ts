@@ -1,9 +1,10 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { once } from "node:events";
-import { fileURLToPath } from "node:url";
+import { create, toBinary } from "@bufbuild/protobuf";
 import { type Client, createClient } from "@connectrpc/connect";
 import { Role } from "../lib/gen/drover/v1/identity_pb.ts";
-import { RegistrationService } from "../lib/gen/drover/v1/registration_pb.ts";
+import {
+  RegisterResponseSchema,
+  RegistrationService,
+} from "../lib/gen/drover/v1/registration_pb.ts";
 import {
   createCertificateRequest,
   exportPrivateKeyPem,
@@ -12,8 +13,13 @@ import {
 import type { DroverServer } from "../lib/server/index.ts";
 import { grpcTransport } from "../lib/transport/index.ts";
 import {
+  type ConnectionMode,
+  type PhaseResult,
+  runClients,
+  startBareTlsServer,
+} from "./registration-clients.ts";
+import {
   fmtMs,
-  fmtNumber,
   fmtRate,
   fmtRatio,
   median,
@@ -22,7 +28,6 @@ import {
   perSecond,
   printTable,
   runPool,
-  within,
 } from "./table.ts";
 
 /** What a registered agent holds: enough to open its own mTLS connection. */
@@ -44,7 +49,6 @@ export interface SummaryRow {
 type RegistrationClient = Client<typeof RegistrationService>;
 
 const concurrency = 8;
-const clientScript = fileURLToPath(new URL("./registration-client.ts", import.meta.url));
 
 function registrationClient(server: DroverServer): RegistrationClient {
   return createClient(
@@ -130,64 +134,31 @@ export interface RegistrationBenchOptions {
   concurrency: number;
 }
 
-interface ClientProcess {
-  child: ChildProcess;
-  /** Resolves with the JSON after the first line starting with `word `. */
-  line(word: string): Promise<unknown>;
-}
-
-function spawnClient(): ClientProcess {
-  const child = spawn(process.execPath, [clientScript], { stdio: ["pipe", "pipe", "pipe"] });
-  let stdout = "";
-  let stderr = "";
-  child.stdout?.setEncoding("utf8");
-  child.stderr?.setEncoding("utf8");
-  child.stdout?.on("data", (chunk: string) => {
-    stdout += chunk;
-  });
-  child.stderr?.on("data", (chunk: string) => {
-    stderr = (stderr + chunk).slice(-4096);
-  });
-  const exited = once(child, "exit").then(([code, signal]) => {
-    throw new Error(`a registration client exited (${code ?? signal}): ${stderr}`);
-  });
-  exited.catch(() => undefined);
-  return {
-    child,
-    async line(word) {
-      const found = new Promise<unknown>((resolve) => {
-        const check = () => {
-          const match = new RegExp(`^${word} (.*)$`, "m").exec(stdout);
-          if (!match?.[1]) return;
-          child.stdout?.off("data", check);
-          resolve(JSON.parse(match[1]));
-        };
-        child.stdout?.on("data", check);
-        check();
-      });
-      return within(120_000, `a registration client's "${word}"`, Promise.race([found, exited]));
-    },
-  };
-}
-
-/** Closing stdin ends a client; SIGKILL if it lingers. */
-async function stopClient(client: ClientProcess): Promise<void> {
-  const { child } = client;
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = once(child, "exit");
-  child.stdin?.end();
-  const timer = setTimeout(() => child.kill("SIGKILL"), 3_000);
-  try {
-    await within(6_000, "stopping a registration client", exited);
-  } finally {
-    clearTimeout(timer);
-  }
+/** The table's rows for one phase: rate, latency, CPU per unit on both sides. */
+function phaseRows(label: string, result: PhaseResult, inFlight: number): string[][] {
+  const count = result.latenciesMs.length;
+  const serverCpu = result.serverCpuMs / count;
+  return [
+    [label, fmtRate(perSecond(count, result.ms)), `${count} in ${fmtMs(result.ms)}`],
+    [
+      "  latency",
+      `p50 ${fmtMs(percentile(result.latenciesMs, 50))}`,
+      `p99 ${fmtMs(percentile(result.latenciesMs, 99))}, ${inFlight} in flight`,
+    ],
+    [
+      "  server CPU each",
+      fmtMs(serverCpu),
+      `server process, all threads: one core alone would allow ${fmtRate(1000 / serverCpu)}`,
+    ],
+    ["  client CPU each", fmtMs(result.clientCpuMs / count), "all client processes"],
+  ];
 }
 
 /**
- * Register RPCs from `clients` other processes against the server in this one.
- * Each client makes its keys and CSRs before the clock starts (an agent's own
- * cost, reported apart); the rate is measured from "go" to the last answer.
+ * Register RPCs from `clients` other processes against the server in this one,
+ * twice: each on a fresh TLS connection (what a joining agent pays: its Register
+ * call dials anew) and over warmed connections; against the raw sign rate and
+ * a bare node:http2 TLS server's handshakes/s from the same clients (the ceiling).
  */
 export async function benchRegistration(
   server: DroverServer,
@@ -195,121 +166,99 @@ export async function benchRegistration(
   options: RegistrationBenchOptions = { clients: 2, concurrency: 16 },
 ): Promise<SummaryRow[]> {
   const tokenStart = now();
-  const tokens = await createTokens(server, count);
+  const tokens = await createTokens(server, 2 * count);
   const tokenMs = now() - tokenStart;
+  const { ca } = server.fleet.deps.authority;
+  const inFlight = options.clients * options.concurrency;
+  const phase = (connection: ConnectionMode, address: string, phaseTokens: string[]) =>
+    runClients({ ...options, address, caPem: ca.certificatePem, tokens: phaseTokens, connection });
 
   // The server's registration path compiled before the clock starts (in-process clients).
   await registerAgents(server, 4 * concurrency, 20_000);
-  await signRate(count, 1);
-
-  const clients = Array.from({ length: options.clients }, spawnClient);
+  const signsBefore = await signRate(count, 3);
+  // What a Register answer weighs, encoded once: the bare server's canned reply.
+  const sample = await registerAgents(server, 1, 10_000);
+  const answer = toBinary(
+    RegisterResponseSchema,
+    create(RegisterResponseSchema, {
+      id: sample[0]?.id,
+      certificate: { certificatePem: sample[0]?.certificatePem },
+      caBundlePem: ca.certificatePem,
+    }),
+  );
+  const bare = await startBareTlsServer(ca, answer);
+  let handshakes: PhaseResult;
+  let bareUnary: PhaseResult;
   try {
-    const perClient = Math.ceil(count / options.clients);
-    clients.forEach((client, index) => {
-      const job = {
-        address: server.endpoints.registration,
-        caPem: server.fleet.deps.authority.ca.certificatePem,
-        tokens: tokens.slice(index * perClient, (index + 1) * perClient),
-        concurrency: options.concurrency,
-      };
-      client.child.stdin?.write(`${JSON.stringify(job)}\n`);
-    });
-    const ready = (await Promise.all(clients.map((client) => client.line("ready")))) as {
-      generateMs: number;
-    }[];
-    const generateMs = Math.max(...ready.map((r) => r.generateMs));
-
-    const signsBefore = await signRate(count, 3);
-    const started = now();
-    const cpuBefore = process.cpuUsage();
-    for (const client of clients) client.child.stdin?.write("go\n");
-    const results = (await Promise.all(clients.map((client) => client.line("done")))) as {
-      latenciesMs: number[];
-      failures: number;
-      firstError?: string;
-    }[];
-    const ms = now() - started;
-    const cpu = process.cpuUsage(cpuBefore);
-    const signsAfter = await signRate(count, 3);
-
-    const failures = results.reduce((sum, r) => sum + r.failures, 0);
-    if (failures > 0) {
-      throw new Error(
-        `${failures} registrations failed: ${results.find((r) => r.firstError)?.firstError}`,
-      );
-    }
-    const latencies = results.flatMap((r) => r.latenciesMs);
-    const registrationRate = perSecond(latencies.length, ms);
-    const signs = median([...signsBefore, ...signsAfter]);
-    const signEquivalents = signs / registrationRate;
-    const inFlight = options.clients * options.concurrency;
-    // The server process over the window, all its threads.
-    const serverCpuMs = (cpu.user + cpu.system) / 1000 / latencies.length;
-
-    printTable({
-      title: `Registration: ${latencies.length} Register RPCs from ${options.clients} client processes x ${options.concurrency} in flight`,
-      headers: ["measure", "value", "notes"],
-      rows: [
-        ["registrations", fmtRate(registrationRate), `${latencies.length} in ${fmtMs(ms)}`],
-        [
-          "  Register RPC latency",
-          `p50 ${fmtMs(percentile(latencies, 50))}`,
-          `p99 ${fmtMs(percentile(latencies, 99))}, ${inFlight} in flight`,
-        ],
-        [
-          "ECDSA P-256 signs (baseline)",
-          fmtRate(signs),
-          `server process, median of 6 x ${count} signs of 300 B, 8 in flight`,
-        ],
-        [
-          "  server CPU per registration",
-          fmtMs(serverCpuMs),
-          `user+system of the server process: one core alone would allow ${fmtRate(1000 / serverCpuMs)}`,
-        ],
-        ["ratio registrations / signs", fmtRatio(registrationRate / signs), ""],
-        [
-          "cost per registration",
-          `${fmtNumber(signEquivalents)} signs`,
-          "sign-equivalents of wall time",
-        ],
-        [
-          "client key pair + CSR (untimed)",
-          fmtRate(perSecond(count, generateMs)),
-          `${options.clients} processes in parallel, before the clock starts`,
-        ],
-        [
-          "join tokens created (untimed)",
-          fmtRate(perSecond(tokens.length, tokenMs)),
-          `${tokens.length} in ${fmtMs(tokenMs)}`,
-        ],
-      ],
-      notes: [
-        "Each client worker reuses one warmed HTTP/2+TLS connection; a real agent also pays one TLS handshake.",
-        "Clients share the machine's cores with the server.",
-      ],
-    });
-
-    return [
-      {
-        metric: "registrations/s (clients in other processes)",
-        value: fmtRate(registrationRate),
-        baseline: `${fmtRate(signs)} signs`,
-        ratio: fmtRatio(registrationRate / signs),
-      },
-      {
-        metric: "registration p99",
-        value: fmtMs(percentile(latencies, 99)),
-        baseline: `p50 ${fmtMs(percentile(latencies, 50))}`,
-        ratio: fmtRatio(percentile(latencies, 99) / percentile(latencies, 50)),
-      },
-      {
-        metric: "cost per registration",
-        value: `${fmtNumber(signEquivalents)} signs`,
-        baseline: "1 sign",
-        ratio: fmtRatio(signEquivalents),
-      },
-    ];
+    handshakes = await phase("handshake", bare.address, tokens.slice(0, count));
+    // Tokens are not spent here: the bare server never reads them.
+    bareUnary = await phase("fresh", bare.address, tokens.slice(0, count));
   } finally {
-    await Promise.all(clients.map(stopClient));
+    await bare.close();
   }
+  const fresh = await phase("fresh", server.endpoints.registration, tokens.slice(0, count));
+  const reused = await phase("reused", server.endpoints.registration, tokens.slice(count));
+  const signsAfter = await signRate(count, 3);
+
+  const signs = median([...signsBefore, ...signsAfter]);
+  const rateOf = (result: PhaseResult) => perSecond(result.latenciesMs.length, result.ms);
+  const freshRate = rateOf(fresh);
+  const handshakeRate = rateOf(handshakes);
+  printTable({
+    title: `Registration: ${count} Register RPCs per row from ${options.clients} client processes x ${options.concurrency} in flight`,
+    headers: ["measure", "value", "notes"],
+    rows: [
+      ...phaseRows("registrations, fresh TLS connection each", fresh, inFlight),
+      ...phaseRows("registrations, warmed connections", reused, inFlight),
+      ...phaseRows(
+        "Register, fresh connection each, bare node:http2 (canned answer)",
+        bareUnary,
+        inFlight,
+      ),
+      ...phaseRows("TLS handshakes, bare node:http2 server (ceiling)", handshakes, inFlight),
+      [
+        "ECDSA P-256 signs (baseline)",
+        fmtRate(signs),
+        `server process, median of 6 x ${count} signs of 300 B, 8 in flight`,
+      ],
+      ["ratio fresh registrations / handshakes", fmtRatio(freshRate / handshakeRate), ""],
+      ["ratio fresh registrations / bare Register", fmtRatio(freshRate / rateOf(bareUnary)), ""],
+      ["ratio fresh registrations / signs", fmtRatio(freshRate / signs), ""],
+      [
+        "client key pair + CSR (untimed)",
+        fmtRate(perSecond(count, fresh.generateMs)),
+        `${options.clients} processes in parallel, before the clock starts`,
+      ],
+      [
+        "join tokens created (untimed)",
+        fmtRate(perSecond(tokens.length, tokenMs)),
+        `${tokens.length} in ${fmtMs(tokenMs)}`,
+      ],
+    ],
+    notes: [
+      "A joining agent dials twice: an unverified getCABundle, then Register on a verified connection; the fresh row pays the second.",
+      "Clients share the machine's cores with the server: CPU per unit, both sides, says who is the bound.",
+    ],
+  });
+
+  return [
+    {
+      metric: "registrations/s, fresh connection (clients in other processes)",
+      value: fmtRate(freshRate),
+      baseline: `${fmtRate(handshakeRate)} bare TLS handshakes`,
+      ratio: fmtRatio(freshRate / handshakeRate),
+    },
+    {
+      metric: "registration p99, fresh connection",
+      value: fmtMs(percentile(fresh.latenciesMs, 99)),
+      baseline: `p50 ${fmtMs(percentile(fresh.latenciesMs, 50))}`,
+      ratio: fmtRatio(percentile(fresh.latenciesMs, 99) / percentile(fresh.latenciesMs, 50)),
+    },
+    {
+      metric: "registrations/s, warmed connections",
+      value: fmtRate(rateOf(reused)),
+      baseline: `${fmtRate(signs)} signs`,
+      ratio: fmtRatio(rateOf(reused) / signs),
+    },
+  ];
 }

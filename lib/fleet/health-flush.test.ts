@@ -1,6 +1,7 @@
 // Issue 13, heartbeats: reports held in memory and flushed in batches; state changes, the sweep and shutdown written at once.
 
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { insertAgents } from "../../test/support/agent-rows.ts";
 import { healthReport } from "../../test/support/health-report.ts";
 import { manualClock } from "../../test/support/in-process.ts";
 import { waitFor } from "../../test/support/loopback.ts";
@@ -29,20 +30,7 @@ beforeEach(async () => {
     settings: { heartbeatIntervalMs: interval, certificateLifetimeMs: 86_400_000 },
   };
   fleet = createFleet(deps);
-  for (const id of ["a1", "a2"]) {
-    await store.agents.insert({
-      id,
-      name: id,
-      hostname: `${id}.example`,
-      ip: "10.0.0.1",
-      version: "test",
-      labels: {},
-      capabilities: [],
-      state: "offline",
-      createdAt: clock.now(),
-      updatedAt: clock.now(),
-    });
-  }
+  await insertAgents(store, ["a1", "a2"], clock.now());
 });
 
 afterEach(async () => {

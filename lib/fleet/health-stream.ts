@@ -91,12 +91,9 @@ export function createHealthStreams(deps: FleetDeps) {
   }
 
   let stopping = false;
-  const refuseWhileStopping = () => {
-    if (stopping) throw new DroverError("unavailable", "the server is stopping");
-  };
 
   async function open(id: string): Promise<HealthStream> {
-    refuseWhileStopping();
+    if (stopping) throw new DroverError("unavailable", "the server is stopping");
     const agent = await getAgent(deps, id);
     const count = (openStreams.get(id) ?? 0) + 1;
     openStreams.set(id, count);
@@ -106,7 +103,10 @@ export function createHealthStreams(deps: FleetDeps) {
     let closed = false;
     return {
       async record(health) {
-        refuseWhileStopping();
+        // Dropped, not refused: an error would end the session early and send
+        // its agent reconnecting into a server that is going away. The stop
+        // has written the agent's last state and its listener closes next.
+        if (stopping) return;
         checkHealth(health);
         const next = stateFromHealth(health);
         if (sweptWhileOpen.delete(id)) {

@@ -4,8 +4,7 @@ import type { ConfigDelivery } from "../delivery/index.ts";
 import { DroverError } from "../errors/index.ts";
 import type { Fleet } from "../fleet/index.ts";
 import type { AgentService } from "../gen/drover/v1/agent_pb.ts";
-import type { SessionResponse } from "../gen/drover/v1/session_pb.ts";
-import { createChannel } from "../tasks/index.ts";
+import type { SessionRequest, SessionResponse } from "../gen/drover/v1/session_pb.ts";
 import type { Timers } from "../time/index.ts";
 import {
   agentMessageFromProto,
@@ -13,6 +12,7 @@ import {
   serverMessageToProto,
   sessionHelloFromProto,
 } from "../wire/index.ts";
+import type { BidiHandler } from "./grpc-stream.ts";
 import { peerKey } from "./peer.ts";
 
 export interface AgentServiceDeps {
@@ -25,8 +25,11 @@ export interface AgentServiceDeps {
   timers: Timers;
 }
 
-export function agentService(deps: AgentServiceDeps): ServiceImpl<typeof AgentService> {
-  const { fleet, delivery } = deps;
+/** The connect half of AgentService: Nstance's ReportHealth (Session is agentSession, below). */
+export function agentService(
+  deps: Pick<AgentServiceDeps, "fleet">,
+): Partial<ServiceImpl<typeof AgentService>> {
+  const { fleet } = deps;
   return {
     // Nstance's ReportHealth, kept for clients of that seed: a health-only
     // session (presence and heartbeats, no delivery, no calls).
@@ -41,68 +44,58 @@ export function agentService(deps: AgentServiceDeps): ServiceImpl<typeof AgentSe
       }
       return {};
     },
+  };
+}
 
-    // The agent's one session: presence (open = online), heartbeats,
-    // configuration delivery and calls in both directions.
-    async *session(requests, context) {
-      const peer = context.values.get(peerKey);
-      if (!peer) throw new Error("agent service mounted without requireRole");
-      const agentId = peer.identity.id;
-      const incoming = requests[Symbol.asyncIterator]();
-      const first = await incoming.next();
-      if (first.done) return;
-      const hello = sessionHelloFromProto(
-        first.value.payload.case === "hello" ? first.value.payload.value : undefined,
+/**
+ * The agent's one session: presence (open = online), heartbeats, configuration
+ * delivery and calls in both directions. Served by bidiStreamRoute, not connect.
+ */
+export function agentSession(deps: AgentServiceDeps): BidiHandler<SessionRequest, SessionResponse> {
+  const { fleet, delivery } = deps;
+  return async (call) => {
+    const agentId = call.peer?.identity.id;
+    if (agentId === undefined) throw new Error("agent session mounted without authorization");
+    const first = await call.receive();
+    if (first === undefined) return;
+    const hello = sessionHelloFromProto(
+      first.payload.case === "hello" ? first.payload.value : undefined,
+    );
+    if (hello.deploymentMode !== undefined) {
+      await fleet.recordDeploymentMode(agentId, hello.deploymentMode);
+    }
+    const presence = await fleet.openHealthStream(agentId);
+    const calls = createCallChannel({
+      side: "server",
+      send: (frame) => call.send(serverMessageToProto({ kind: "call", frame })),
+      handlers: deps.handlers,
+      timers: deps.timers,
+      peer: `agent ${agentId}`,
+    });
+    const detach = deps.channels.attach(agentId, calls);
+    const disconnected = new DroverError("unavailable", `agent ${agentId} disconnected`);
+    try {
+      const session = await delivery.open(agentId, hello, (message) =>
+        call.send(serverMessageToProto(message)),
       );
-      if (hello.deploymentMode !== undefined) {
-        await fleet.recordDeploymentMode(agentId, hello.deploymentMode);
-      }
-      const presence = await fleet.openHealthStream(agentId);
-      const outgoing = createChannel<SessionResponse>(context.signal);
-      const calls = createCallChannel({
-        side: "server",
-        send: (frame) => outgoing.push(serverMessageToProto({ kind: "call", frame })),
-        handlers: deps.handlers,
-        timers: deps.timers,
-        peer: `agent ${agentId}`,
-      });
-      const detach = deps.channels.attach(agentId, calls);
-      const disconnected = new DroverError("unavailable", `agent ${agentId} disconnected`);
-      let session: Awaited<ReturnType<ConfigDelivery["open"]>>;
       try {
-        session = await delivery.open(agentId, hello, (message) =>
-          outgoing.push(serverMessageToProto(message)),
-        );
-      } catch (error) {
-        detach();
-        calls.close(disconnected);
-        await presence.close();
-        throw error;
-      }
-      // The agent's messages are handled in order while responses stream out;
-      // a malformed one ends the session with its error.
-      const reading = (async () => {
+        // The agent's messages are handled in order; a malformed one ends the
+        // session with its error.
         for (;;) {
-          const next = await incoming.next();
-          if (next.done) break;
-          const message = agentMessageFromProto(next.value);
+          const next = await call.receive();
+          if (next === undefined || call.signal.aborted) break;
+          const message = agentMessageFromProto(next);
           if (message.kind === "health") await presence.record(message.health);
           else if (message.kind === "call") calls.receive(message.frame);
           else await session.receive(message);
         }
-      })().then(
-        () => outgoing.close(),
-        (error: unknown) => outgoing.close(error),
-      );
-      try {
-        yield* outgoing;
       } finally {
-        detach();
-        calls.close(disconnected);
         session.close();
-        await reading;
-        await presence.close();
       }
-    },
+    } finally {
+      detach();
+      calls.close(disconnected);
+      await presence.close();
+    }
   };
 }

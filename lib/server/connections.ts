@@ -8,6 +8,8 @@ import { closeServer } from "./listen.ts";
 export interface ConnectionTracker {
   /** HTTP/2 sessions open now. */
   sessions(): IterableIterator<Http2Session>;
+  /** Stops listening (new connections are refused); open ones stay until close(). */
+  stopAccepting(): void;
   /**
    * Stops accepting and destroys every connection, those still in their
    * handshake included; sessions that finish a handshake meanwhile are
@@ -31,6 +33,11 @@ export function trackConnections(
   const perAddress = new Map<string, number>();
   const sessions = new Set<Http2Session>();
   let closing = false;
+  let listening: Promise<void> | undefined;
+  const stopAccepting = () => {
+    listening ??= closeServer(server);
+    return listening;
+  };
 
   server.on("connection", (socket: Socket) => {
     const address = socket.remoteAddress ?? "";
@@ -72,9 +79,10 @@ export function trackConnections(
 
   return {
     sessions: () => sessions.values(),
+    stopAccepting,
     async close(deadlineMs) {
       closing = true;
-      const closed = closeServer(server);
+      const closed = stopAccepting();
       // At once, not GOAWAY and a grace: agent streams never end by themselves, so a
       // grace would hold every stop for its whole length. Handlers still get their
       // abort signal and finish their clean-up (the listener waits for them).

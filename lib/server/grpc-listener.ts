@@ -10,6 +10,7 @@ import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { HostPort } from "../net/index.ts";
 import type { ServerTlsMaterial } from "./bootstrap.ts";
 import { trackConnections } from "./connections.ts";
+import type { StreamRoute, StreamRouteContext } from "./grpc-stream.ts";
 import { createInflightTracker } from "./inflight.ts";
 import { CLOSE_DEADLINE_MS, type GrpcLimits } from "./limits.ts";
 import { listenOn } from "./listen.ts";
@@ -22,6 +23,8 @@ export interface GrpcListenerOptions {
   clientCaPem?: string;
   routes: (router: ConnectRouter) => void;
   interceptors: Interceptor[];
+  /** Methods served on node:http2 directly, ahead of connect (the agent Session). */
+  streams?: StreamRoute[];
   limits: GrpcLimits;
 }
 
@@ -29,6 +32,8 @@ export interface GrpcListener {
   address: HostPort;
   /** Cuts every connection of an identity, e.g. when its certificates are revoked. */
   closeSessionsOf(subjectId: string): void;
+  /** Refuses new connections; the open ones keep working until close(). */
+  stopAccepting(): void;
   close(): Promise<void>;
 }
 
@@ -65,7 +70,15 @@ export async function startGrpcListener(options: GrpcListenerOptions): Promise<G
       handshakeTimeout: limits.handshakeTimeoutMs,
       settings: { maxConcurrentStreams: limits.streamsPerConnection },
     },
-    withRequestTimeout(handler, limits.requestTimeoutMs),
+    withStreamRoutes(
+      options.streams ?? [],
+      {
+        messageMaxBytes: limits.messageMaxBytes,
+        shutdown: shutdown.signal,
+        track: inflight.track,
+      },
+      withRequestTimeout(handler, limits.requestTimeoutMs),
+    ),
   );
   const connections = trackConnections(server, limits);
   const address = await listenOn(server, options.at);
@@ -78,12 +91,27 @@ export async function startGrpcListener(options: GrpcListenerOptions): Promise<G
         }
       }
     },
+    stopAccepting: () => connections.stopAccepting(),
     async close() {
       // Handlers see their context aborted; the store stays open until they finish.
       shutdown.abort();
       await connections.close(CLOSE_DEADLINE_MS);
       await inflight.idle(5000);
     },
+  };
+}
+
+function withStreamRoutes(
+  routes: StreamRoute[],
+  context: StreamRouteContext,
+  otherwise: NodeHandler,
+): NodeHandler {
+  if (routes.length === 0) return otherwise;
+  const byPath = new Map(routes.map((route) => [route.path, route]));
+  return (request, response) => {
+    const route = byPath.get(request.url);
+    if (route) route.serve(request, response, context);
+    else otherwise(request, response);
   };
 }
 

@@ -21,6 +21,14 @@ export function createInflightTracker() {
       finish();
     }
   }
+  const track = () => {
+    running += 1;
+    let finished = false;
+    return () => {
+      if (!finished) finish();
+      finished = true;
+    };
+  };
   const interceptor: Interceptor = (next) => async (request) => {
     running += 1;
     let streaming = false;
@@ -35,6 +43,8 @@ export function createInflightTracker() {
   };
   return {
     interceptor,
+    /** Counts a call served outside connect until the returned function runs. */
+    track,
     idle(timeoutMs: number): Promise<void> {
       if (running === 0) return Promise.resolve();
       return new Promise((resolve) => {

@@ -77,7 +77,10 @@ export const defaultGrpcLimits: Readonly<Record<GrpcListenerName, Readonly<GrpcL
   // NAT'd site (or a load test on loopback) shares one address.
   agent: {
     messageMaxBytes: AGENT_MESSAGE_MAX_BYTES,
-    handshakeTimeoutMs: 10_000,
+    // After a restart every agent reconnects at once and a handshake waits its
+    // turn for the CPU: cutting it at 10 s reset most of a storm's attempts
+    // and sent their agents into backoff (bench/scale/storm.ts).
+    handshakeTimeoutMs: 30_000,
     idleTimeoutMs: 5 * 60_000,
     requestTimeoutMs: 0,
     connectionsPerAddress: 10_000,

@@ -40,8 +40,8 @@ import { firstAdminEmail } from "../tenancy/index.ts";
 import { type Clock, systemClock, systemTimers } from "../time/index.ts";
 import { droverVersion } from "../version.ts";
 import { logAgentPresence } from "./agent-log.ts";
-import { agentService } from "./agent-service.ts";
-import { requireRole } from "./authorize.ts";
+import { agentService, agentSession } from "./agent-service.ts";
+import { authorizePeer, requireRole } from "./authorize.ts";
 import {
   ensureAdminCredential,
   issueServerTls,
@@ -54,6 +54,7 @@ import { type Endpoints, prepareDataDir, serverPaths, writeEndpoints } from "./d
 import { lockDataDir } from "./data-dir-lock.ts";
 import { createFirstStartDefaults, removeInitialAdminPassword } from "./first-admin.ts";
 import { startGrpcListener } from "./grpc-listener.ts";
+import { bidiStreamRoute } from "./grpc-stream.ts";
 import { createHttpApp } from "./http-app.ts";
 import { startHttpListener } from "./http-listener.ts";
 import { identityService } from "./identity-service.ts";
@@ -268,11 +269,21 @@ async function startLocked(
     tls,
     clientCaPem: ca,
     interceptors: [droverErrorInterceptor, requireRole("agent", store)],
+    streams: [
+      bidiStreamRoute({
+        method: AgentService.method.session,
+        authorize: (peer) => authorizePeer("agent", store, peer),
+        handle: agentSession({
+          fleet,
+          delivery,
+          channels,
+          handlers: agentCalls,
+          timers: systemTimers,
+        }),
+      }),
+    ],
     routes: (router) => {
-      router.service(
-        AgentService,
-        agentService({ fleet, delivery, channels, handlers: agentCalls, timers: systemTimers }),
-      );
+      router.service(AgentService, agentService({ fleet }));
       router.service(IdentityService, identityService(fleet));
     },
   });
@@ -424,6 +435,8 @@ async function startLocked(
       eventSocket.close();
       logSocket.close();
       await tasks.stop();
+      // No agent joins a server that is leaving: refused now, it retries the next one.
+      agentListener.stopAccepting();
       // Before the listeners close, so each agent's disconnection says server_shutdown.
       await fleet.stopHealthIntake();
       unsubscribe();
