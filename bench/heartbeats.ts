@@ -1,10 +1,10 @@
-import { monitorEventLoopDelay } from "node:perf_hooks";
 import type { AgentHealth, HealthStream } from "../lib/fleet/index.ts";
 import { newId } from "../lib/ids/index.ts";
 import type { DroverServer } from "../lib/server/index.ts";
 import type { NewAgent, Store } from "../lib/store/index.ts";
+import { startHeartbeatLoad } from "./heartbeat-load.ts";
 import type { SummaryRow } from "./registration.ts";
-import { fmtMs, fmtNumber, fmtRate, now, percentile, printTable, within } from "./table.ts";
+import { fmtMs, fmtNumber, fmtRate, now, pause, printTable } from "./table.ts";
 
 /** A realistic report, built once: the benches measure the server's heartbeat path, not a sampler. */
 export function sampleHealth(): AgentHealth {
@@ -105,46 +105,11 @@ export async function benchHeartbeats(
   const rate = agents / heartbeatSeconds;
 
   const counter = countCommits(store);
-  const latencies: number[] = [];
-  let failed = 0;
-  let inFlight: Promise<unknown>[] = [];
-  const lag = monitorEventLoopDelay({ resolution: 5 });
   const commitsBefore = counter.commits;
-  const cpuBefore = process.cpuUsage();
-  const started = now();
-  lag.enable();
-  // A 10 ms tick sends what the rate owes so far, round-robin over the agents.
-  let sent = 0;
-  let next = 0;
-  while (now() - started < seconds * 1000) {
-    const owed = Math.floor(((now() - started) / 1000) * rate) - sent;
-    for (let i = 0; i < owed; i++) {
-      const stream = streams[next] as HealthStream;
-      next = (next + 1) % streams.length;
-      const at = now();
-      inFlight.push(
-        stream.record(health).then(
-          () => latencies.push(now() - at),
-          () => {
-            failed += 1;
-          },
-        ),
-      );
-    }
-    sent += Math.max(0, owed);
-    if (inFlight.length > 10_000) inFlight = [Promise.all(inFlight)];
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  await within(60_000, "reports in flight", Promise.all(inFlight));
-  const wallMs = now() - started;
-  lag.disable();
-  const cpu = process.cpuUsage(cpuBefore);
-  const cpuPercent = ((cpu.user + cpu.system) / 1000 / wallMs) * 100;
+  const load = startHeartbeatLoad(streams, rate, health);
+  await pause(seconds * 1000);
+  const { recorded, failed, wallMs, p50, p99, lagP99, lagMax, cpuPercent } = await load.stop();
   const commitsPerSecond = ((counter.commits - commitsBefore) / wallMs) * 1000;
-  const lagP99 = lag.percentile(99) / 1e6;
-  const lagMax = lag.max / 1e6;
-  const p50 = percentile(latencies, 50);
-  const p99 = percentile(latencies, 99);
 
   const closing = now();
   await server.fleet.stopHealthIntake();
@@ -157,7 +122,7 @@ export async function benchHeartbeats(
     title: `Heartbeats: ${fmtNumber(agents)} agents every ${heartbeatSeconds} s (${fmtNumber(rate)} reports/s) for ${seconds} s, in the server process`,
     headers: ["figure", "value"],
     rows: [
-      ["reports recorded", `${fmtNumber(latencies.length)} (${failed} failed) in ${fmtMs(wallMs)}`],
+      ["reports recorded", `${fmtNumber(recorded)} (${failed} failed) in ${fmtMs(wallMs)}`],
       ["record() p50 / p99", `${fmtMs(p50)} / ${fmtMs(p99)}`],
       ["event-loop lag p99 / max", `${fmtMs(lagP99)} / ${fmtMs(lagMax)}`],
       ["commits/s", fmtRate(commitsPerSecond)],

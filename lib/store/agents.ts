@@ -1,7 +1,7 @@
 import { and, asc, count, eq, gt, isNull, lt, ne, or, sql } from "drizzle-orm";
 import { invalidField } from "../errors/index.ts";
 import { validateLabels } from "../selector/index.ts";
-import { agentFilterSql } from "./agent-filter.ts";
+import { agentFilterSql, chooseDriver } from "./agent-filter.ts";
 import { writeHeartbeats } from "./agent-heartbeats.ts";
 import { deleteById, rowById, updateById } from "./by-id.ts";
 import type { StoreDb } from "./db.ts";
@@ -95,12 +95,11 @@ export function createAgentRepository(run: Runner): AgentRepository {
       run(async (db) => {
         checkLimit(limit);
         if (offset !== undefined) checkOffset(offset);
+        const where = agentFilterSql(filter, await chooseDriver(db, filter));
         const query = db
           .select()
           .from(agents)
-          .where(
-            and(agentFilterSql(filter), afterId === undefined ? undefined : gt(agents.id, afterId)),
-          )
+          .where(and(where, afterId === undefined ? undefined : gt(agents.id, afterId)))
           .orderBy(asc(agents.id))
           .limit(limit);
         return offset === undefined ? query : query.offset(offset);
@@ -108,7 +107,8 @@ export function createAgentRepository(run: Runner): AgentRepository {
 
     count: (filter = {}) =>
       run(async (db) => {
-        const [row] = await db.select({ n: count() }).from(agents).where(agentFilterSql(filter));
+        const where = agentFilterSql(filter, await chooseDriver(db, filter));
+        const [row] = await db.select({ n: count() }).from(agents).where(where);
         return row?.n ?? 0;
       }),
 

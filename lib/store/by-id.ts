@@ -1,6 +1,7 @@
-import { eq, type SQL } from "drizzle-orm";
+import { eq, type SQL, sql } from "drizzle-orm";
 import type { SQLiteColumn, SQLiteTable } from "drizzle-orm/sqlite-core";
 import type { StoreDb } from "./db.ts";
+import { prepared } from "./prepared.ts";
 import { notFound } from "./validate.ts";
 
 /** A table keyed by a column named id (text in every table that has one). */
@@ -16,12 +17,30 @@ export async function rowWhere<T extends SQLiteTable>(
   return row ?? null;
 }
 
+/** The one row whose unique `column` equals `value`, or null; the query is prepared once. */
+export async function rowByKey<T extends SQLiteTable>(
+  db: StoreDb,
+  table: T,
+  column: SQLiteColumn,
+  value: string,
+): Promise<T["$inferSelect"] | null> {
+  const query = prepared(db, column, () =>
+    db
+      .select()
+      .from(table)
+      .where(eq(column, sql.placeholder("value")))
+      .prepare(),
+  );
+  const [row] = await query.execute({ value });
+  return (row as T["$inferSelect"] | undefined) ?? null;
+}
+
 export function rowById<T extends IdTable>(
   db: StoreDb,
   table: T,
   id: string,
 ): Promise<T["$inferSelect"] | null> {
-  return rowWhere(db, table, eq(table.id, id));
+  return rowByKey(db, table, table.id, id);
 }
 
 /**

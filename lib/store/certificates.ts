@@ -1,6 +1,6 @@
 import { and, asc, eq, gt, isNotNull, isNull } from "drizzle-orm";
 import { invalidField } from "../errors/index.ts";
-import { rowWhere } from "./by-id.ts";
+import { rowByKey } from "./by-id.ts";
 import { isUniqueViolation } from "./errors.ts";
 import type { Runner } from "./runner.ts";
 import { certificates } from "./schema.ts";
@@ -29,7 +29,7 @@ export function createCertificateRepository(run: Runner): CertificateRepository 
       }),
 
     get: (serial) =>
-      run((db) => rowWhere(db, certificates, eq(certificates.serial, serial.toLowerCase()))),
+      run((db) => rowByKey(db, certificates, certificates.serial, serial.toLowerCase())),
 
     revoke: (serial, at) =>
       run(async (db) => {

@@ -1,5 +1,6 @@
-import { asc, desc, gt, lt, max } from "drizzle-orm";
+import { asc, desc, gt, lt, max, sql } from "drizzle-orm";
 import { invalidField } from "../errors/index.ts";
+import { prepared } from "./prepared.ts";
 import type { Runner } from "./runner.ts";
 import { events } from "./schema.ts";
 import type { EventRepository } from "./types.ts";
@@ -8,15 +9,22 @@ import { checkLimit, plain, returned } from "./validate.ts";
 export function createEventRepository(run: Runner): EventRepository {
   return {
     append: ({ type, subjectId, data, at }) =>
-      run(async (db) =>
-        returned(
-          await db
+      run(async (db) => {
+        const insert = prepared(db, events, () =>
+          db
             .insert(events)
-            // JSON has no undefined; it reads back as null.
-            .values({ type, subjectId, data: plain(data ?? null), at })
-            .returning(),
-        ),
-      ),
+            .values({
+              type: sql.placeholder("type"),
+              subjectId: sql.placeholder("subjectId"),
+              data: sql.placeholder("data"),
+              at: sql.placeholder("at"),
+            })
+            .returning()
+            .prepare(),
+        );
+        // JSON has no undefined; it reads back as null.
+        return returned(await insert.execute({ type, subjectId, data: plain(data ?? null), at }));
+      }),
 
     listSince: (afterSeq, limit) =>
       run(async (db) => {
