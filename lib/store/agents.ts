@@ -6,6 +6,7 @@ import { writeHeartbeats } from "./agent-heartbeats.ts";
 import { deleteById, rowById, updateById } from "./by-id.ts";
 import type { StoreDb } from "./db.ts";
 import { isForeignKeyViolation, isUniqueViolation } from "./errors.ts";
+import { prepared } from "./prepared.ts";
 import type { Runner } from "./runner.ts";
 import { type AgentState, agentLabels, agents, deploymentModes } from "./schema.ts";
 import { atomically } from "./transaction.ts";
@@ -40,6 +41,49 @@ async function writeLabels(
 }
 
 /** UPDATE … RETURNING one agent, or not_found. */
+// Every connection and disconnection sets a state (thousands at once in a
+// reconnect storm): these two are prepared once, not built per call.
+// Placeholders inside sql`` skip drizzle's column encoders: times go in as ms.
+const stateKey = {};
+const onlineKey = {};
+
+async function setStatePrepared(
+  db: StoreDb,
+  id: string,
+  state: AgentState,
+  at: Date,
+): Promise<AgentRow> {
+  const update = prepared(db, stateKey, () =>
+    db
+      .update(agents)
+      .set({ state: sql`${sql.placeholder("state")}`, updatedAt: sql`${sql.placeholder("at")}` })
+      .where(eq(agents.id, sql.placeholder("id")))
+      .returning()
+      .prepare(),
+  );
+  const [row] = await update.execute({ id, state, at: at.getTime() });
+  if (row === undefined) throw notFound("agent", id);
+  return row;
+}
+
+async function markOnlinePrepared(db: StoreDb, id: string, at: Date): Promise<AgentRow> {
+  const update = prepared(db, onlineKey, () =>
+    db
+      .update(agents)
+      .set({
+        state: "online",
+        lastSeenAt: sql`${sql.placeholder("at")}`,
+        updatedAt: sql`${sql.placeholder("at")}`,
+      })
+      .where(eq(agents.id, sql.placeholder("id")))
+      .returning()
+      .prepare(),
+  );
+  const [row] = await update.execute({ id, at: at.getTime() });
+  if (row === undefined) throw notFound("agent", id);
+  return row;
+}
+
 async function updateOne(
   db: StoreDb,
   id: string,
@@ -153,11 +197,9 @@ export function createAgentRepository(run: Runner): AgentRepository {
 
     writeHeartbeats: (rows) => run((db) => writeHeartbeats(db, rows)),
 
-    setState: (id, state: AgentState, at) =>
-      run((db) => updateOne(db, id, { state, updatedAt: at })),
+    setState: (id, state: AgentState, at) => run((db) => setStatePrepared(db, id, state, at)),
 
-    markOnline: (id, at) =>
-      run((db) => updateOne(db, id, { state: "online", lastSeenAt: at, updatedAt: at })),
+    markOnline: (id, at) => run((db) => markOnlinePrepared(db, id, at)),
 
     markStaleOffline: (olderThan, at) =>
       run(async (db) => {
