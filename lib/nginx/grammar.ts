@@ -64,6 +64,9 @@ export function checkServerName(field: string, value: unknown): asserts value is
 }
 
 const segment = /^[A-Za-z0-9._~+@=,-]+$/;
+/** One or more `/segment`s. */
+const absolutePath = /^(?:\/[A-Za-z0-9._~+@=,-]+)+$/;
+const dotSegment = /\/\.\.?(?:\/|$)/;
 
 /**
  * An absolute file path: segments of letters, digits and `._~+@=,-`, no `.`
@@ -72,13 +75,7 @@ const segment = /^[A-Za-z0-9._~+@=,-]+$/;
  */
 export function checkFilePath(field: string, value: unknown): asserts value is string {
   checkString(field, value);
-  const parts = value.split("/");
-  if (
-    value.length > 1024 ||
-    parts[0] !== "" ||
-    parts.length < 2 ||
-    parts.slice(1).some((part) => !segment.test(part) || part === "." || part === "..")
-  ) {
+  if (value.length > 1024 || !absolutePath.test(value) || dotSegment.test(value)) {
     throw invalidField(
       field,
       "must be an absolute path of letters, digits and '._~+@=,-' (no '.', '..' or empty segments, at most 1024 characters)",

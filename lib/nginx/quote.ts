@@ -11,9 +11,13 @@ import { DroverError } from "../errors/index.ts";
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
 const unquotable = /[\u0000-\u001f\u007f]/;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: see unquotable
+const needsCare = /[\u0000-\u001f\u007f\\"]/;
 
 /** `"value"` with `\` and `"` escaped. Control characters never get here: validators refuse them. */
 export function quote(value: string): string {
+  // Most values have nothing to escape: one scan decides.
+  if (!needsCare.test(value)) return `"${value}"`;
   if (unquotable.test(value)) {
     // A validator let one through: a bug, not bad input.
     throw new DroverError("internal", "nginx compiler: control character reached quote()");
