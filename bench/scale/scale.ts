@@ -29,6 +29,13 @@ import {
   printTable,
 } from "../table.ts";
 import type { BareServerConfig, BareServerStats } from "./bare-server.ts";
+import {
+  configChangeRound,
+  createFanoutWorkspace,
+  type FanoutResult,
+  fanoutSummary,
+  printFanouts,
+} from "./fanout.ts";
 import { spawnLineChild } from "./line-child.ts";
 import { connectedCount, type ServerHandle, startServer, waitFor } from "./server-handle.ts";
 import { agentsPerProcess, type SimFleet, startSimFleet } from "./sim-fleet.ts";
@@ -255,13 +262,16 @@ async function runSteps(
       : `stopped at --scale-max ${fmtNumber(max)} (the descriptor limit ${limit} would allow ${fmtNumber(allowed)})`;
   const caPem = handle.current().fleet.deps.authority.ca.certificatePem;
   const idleRss = settledRss();
+  const workspaceId = await createFanoutWorkspace(handle.current());
   const sims = await startSimFleet({
     processes: Math.ceil(max / agentsPerProcess),
     workDir,
     registrationAddress: handle.current().endpoints.registration,
     caPem,
+    workspaceId,
   });
   const results: StepResult[] = [];
+  const fanouts: FanoutResult[] = [];
   try {
     const steps = scaleSteps(max);
     // The connected agents stay: each step adds the difference.
@@ -270,6 +280,9 @@ async function runSteps(
       results.push(result);
       // A long run that dies later still leaves what it measured.
       console.log(`scale step: ${JSON.stringify(result)}`);
+      const fanout = await configChangeRound(handle.current(), workspaceId, sims.ids(), count);
+      fanouts.push(fanout);
+      console.log(`scale fan-out: ${JSON.stringify(fanout)}`);
     }
     const ids = sims.ids();
     const calls = await callRoundTrip(handle.current(), ids, callFanout);
@@ -321,6 +334,7 @@ async function runSteps(
         `Registrations (real Register RPCs from the simulator processes, 8 in flight each): ${results.map((r) => `${fmtNumber(r.registered)} in ${fmtMs(r.registerMs)} (${fmtRate(perSecond(r.registered, r.registerMs))})`).join("; ")}. Each step keeps the agents already connected and adds the difference, first attempts paced 64 at a time per process; the same steps on the bare server (after the Drover steps, the storm and the calls): ${bare.map((b) => fmtMs(b.connectMs)).join(", ")}.`,
       ],
     });
+    printFanouts(fanouts);
     printTable({
       title: `Scale: calls and a reconnect storm at ${fmtNumber(max)} agents`,
       headers: ["measurement", "value"],
@@ -352,6 +366,7 @@ async function runSteps(
         baseline: `loop lag p99 ${fmtMs(top.lagP99)}`,
         ratio: "",
       },
+      fanoutSummary(fanouts[fanouts.length - 1] as FanoutResult),
       {
         metric: `reconnect storm: ${fmtNumber(max)} agents back after a restart`,
         value: fmtMs(storm.backMs.all),

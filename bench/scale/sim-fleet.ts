@@ -44,6 +44,8 @@ export async function startSimFleet(options: {
   workDir: string;
   registrationAddress: string;
   caPem: string;
+  /** The workspace the agents join (their tokens name it). */
+  workspaceId?: string;
 }): Promise<SimFleet> {
   const script = join(import.meta.dir, "sim-process.ts");
   const sims: Sim[] = [];
@@ -75,7 +77,13 @@ export async function startSimFleet(options: {
           const tokens: string[] = [];
           for (let i = 0; i < missing; i += 1)
             tokens.push(
-              (await server.fleet.createJoinToken({ role: "agent", ttlMs: 6 * 3_600_000 })).token,
+              (
+                await server.fleet.createJoinToken({
+                  role: "agent",
+                  ttlMs: 6 * 3_600_000,
+                  workspaceId: options.workspaceId,
+                })
+              ).token,
             );
           const reply = await send<{ ids: string[] }>(sim, { cmd: "register", tokens });
           sim.held.push(...reply.ids);
