@@ -23,8 +23,10 @@ import { fmtMs, intArg, now, printTable, within } from "./table.ts";
  * Drover benchmarks: `npx bun bench/run.ts [--registrations N] [--registration-clients K]
  * [--registration-concurrency C] [--reports M] [--agents N]
  * [--list-requests N] [--subscribers N] [--events M] [--nginx-hosts N] [--fanout-agents N]
- * [--fanout-changes M] [--session-calls N] [--heartbeat-agents N] [--scale-max N] [--only SECTION]`.
+ * [--fanout-changes M] [--fanout-direct] [--session-calls N] [--heartbeat-agents N] [--scale-max N] [--only SECTION]`.
  * `--only` runs one section: its file's name in bench/, e.g. `--only agent-calls`.
+ * `--fanout-direct` opens the fan-out's simulated agents on the server's delivery without
+ * sockets (automatic above 8,000 agents, which would pass the descriptor limit).
  * `--scale-max` bounds the scale section (default 5,000 agents, a few minutes); the
  * full run to the descriptor limit is `--only scale --scale-max 25000`.
  * Every figure is compared with a baseline measured in the same run, on the
@@ -142,7 +144,12 @@ async function main(): Promise<void> {
   if (runs("config-fanout"))
     summary.push(
       ...(await withServer((server) =>
-        benchConfigFanout(server, options.fanoutAgents, options.fanoutChanges),
+        benchConfigFanout(
+          server,
+          options.fanoutAgents,
+          options.fanoutChanges,
+          ...(argv.includes("--fanout-direct") ? (["direct"] as const) : []),
+        ),
       )),
     );
   if (runs("agent-calls"))

@@ -123,7 +123,7 @@ export function createConfigDelivery(options: ConfigDeliveryOptions): ConfigDeli
     ((provider: TlsCertificateRow["provider"]) =>
       provider === "internal" && options.issueTlsCertificate !== undefined);
   const sessions = createSessionRegistry();
-  const status = createStatusRecorder({ store, events, clock });
+  const status = createStatusRecorder({ store, events, clock, timers: systemTimers });
   const keys = createKeyIssuance({
     tlsCertificates: store.tlsCertificates,
     events,

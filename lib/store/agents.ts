@@ -6,7 +6,7 @@ import { writeHeartbeats } from "./agent-heartbeats.ts";
 import { deleteById, rowById, updateById } from "./by-id.ts";
 import type { StoreDb } from "./db.ts";
 import { isForeignKeyViolation, isUniqueViolation } from "./errors.ts";
-import { prepared } from "./prepared.ts";
+import { bound, prepared } from "./prepared.ts";
 import type { Runner } from "./runner.ts";
 import { type AgentState, agentLabels, agents, deploymentModes } from "./schema.ts";
 import { atomically } from "./transaction.ts";
@@ -43,7 +43,6 @@ async function writeLabels(
 /** UPDATE … RETURNING one agent, or not_found. */
 // Every connection and disconnection sets a state (thousands at once in a
 // reconnect storm): these two are prepared once, not built per call.
-// Placeholders inside sql`` skip drizzle's column encoders: times go in as ms.
 const stateKey = {};
 const onlineKey = {};
 
@@ -56,12 +55,12 @@ async function setStatePrepared(
   const update = prepared(db, stateKey, () =>
     db
       .update(agents)
-      .set({ state: sql`${sql.placeholder("state")}`, updatedAt: sql`${sql.placeholder("at")}` })
+      .set({ state: bound("state", agents.state), updatedAt: bound("at", agents.updatedAt) })
       .where(eq(agents.id, sql.placeholder("id")))
       .returning()
       .prepare(),
   );
-  const [row] = await update.execute({ id, state, at: at.getTime() });
+  const [row] = await update.execute({ id, state, at });
   if (row === undefined) throw notFound("agent", id);
   return row;
 }
@@ -72,14 +71,14 @@ async function markOnlinePrepared(db: StoreDb, id: string, at: Date): Promise<Ag
       .update(agents)
       .set({
         state: "online",
-        lastSeenAt: sql`${sql.placeholder("at")}`,
-        updatedAt: sql`${sql.placeholder("at")}`,
+        lastSeenAt: bound("at", agents.lastSeenAt),
+        updatedAt: bound("at", agents.updatedAt),
       })
       .where(eq(agents.id, sql.placeholder("id")))
       .returning()
       .prepare(),
   );
-  const [row] = await update.execute({ id, at: at.getTime() });
+  const [row] = await update.execute({ id, at });
   if (row === undefined) throw notFound("agent", id);
   return row;
 }

@@ -2,6 +2,7 @@ import { eq, inArray, type SQL, sql } from "drizzle-orm";
 import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
 import { invalidField } from "../errors/index.ts";
 import { isForeignKeyViolation } from "./errors.ts";
+import { bound, prepared } from "./prepared.ts";
 import type { Runner } from "./runner.ts";
 import { agentConfigStatus, agents, configApplyStates } from "./schema.ts";
 import type { ConfigReport, ConfigStatusRepository, ConfigStatusRow } from "./types.ts";
@@ -20,6 +21,10 @@ function checkReport(report: ConfigReport): void {
   )
     throw invalidField("durationMs", "must be a non-negative integer or null");
 }
+
+/** The prepared report updates' keys: a success also sets the applied columns. */
+const reportKey = {};
+const reportSuccessKey = {};
 
 // 10 columns a row: 90 rows stay under SQLite's oldest bound-parameter limit (999).
 const CHUNK = 90;
@@ -157,25 +162,35 @@ export function createConfigStatusRepository(run: Runner): ConfigStatusRepositor
       run(async (db) => {
         checkReport(report);
         const success = report.state === "success";
-        // A report names a hash; its number is the one on record for that
-        // hash, or 0 for a late report on a hash no longer on record.
-        const revision = sql`CASE ${report.version} WHEN ${agentConfigStatus.desiredVersion} THEN ${agentConfigStatus.desiredRevision} WHEN ${agentConfigStatus.version} THEN ${agentConfigStatus.revision} WHEN ${agentConfigStatus.appliedVersion} THEN ${agentConfigStatus.appliedRevision} ELSE 0 END`;
-        const [row] = await db
-          .update(agentConfigStatus)
-          .set({
-            version: report.version,
-            revision,
-            state: report.state,
-            errors: report.errors,
-            steps: report.steps,
-            durationMs: report.durationMs,
-            updatedAt: report.at,
-            ...(success
-              ? { appliedVersion: report.version, appliedRevision: revision, appliedAt: report.at }
-              : {}),
-          })
-          .where(eq(agentConfigStatus.agentId, agentId))
-          .returning();
+        // Thousands of agents report each change: the update is built once (per outcome).
+        const update = prepared(db, success ? reportSuccessKey : reportKey, () => {
+          // A report names a hash; its number is the one on record for that
+          // hash, or 0 for a late report on a hash no longer on record.
+          const revision = sql`CASE ${sql.placeholder("version")} WHEN ${agentConfigStatus.desiredVersion} THEN ${agentConfigStatus.desiredRevision} WHEN ${agentConfigStatus.version} THEN ${agentConfigStatus.revision} WHEN ${agentConfigStatus.appliedVersion} THEN ${agentConfigStatus.appliedRevision} ELSE 0 END`;
+          const at = bound("at", agentConfigStatus.updatedAt);
+          return db
+            .update(agentConfigStatus)
+            .set({
+              version: bound("version", agentConfigStatus.version),
+              revision,
+              state: bound("state", agentConfigStatus.state),
+              errors: bound("errors", agentConfigStatus.errors),
+              steps: bound("steps", agentConfigStatus.steps),
+              durationMs: bound("durationMs", agentConfigStatus.durationMs),
+              updatedAt: at,
+              ...(success
+                ? {
+                    appliedVersion: bound("version", agentConfigStatus.appliedVersion),
+                    appliedRevision: revision,
+                    appliedAt: at,
+                  }
+                : {}),
+            })
+            .where(eq(agentConfigStatus.agentId, sql.placeholder("agentId")))
+            .returning()
+            .prepare();
+        });
+        const [row] = await update.execute({ ...report, agentId });
         if (row === undefined) throw notFound("configuration status of agent", agentId);
         return row;
       }),

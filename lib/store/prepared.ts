@@ -1,3 +1,5 @@
+import { type SQL, sql } from "drizzle-orm";
+import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
 import type { StoreDb } from "./db.ts";
 
 const byConnection = new WeakMap<StoreDb, WeakMap<object, unknown>>();
@@ -22,3 +24,10 @@ export function prepared<Q>(db: StoreDb, key: object, build: () => Q): Q {
   }
   return query;
 }
+
+/**
+ * A value given when the prepared query runs, encoded as `column` encodes it
+ * (JSON, timestamps); for `.set()`, whose types take no bare placeholder.
+ */
+export const bound = (name: string, column: SQLiteColumn): SQL =>
+  sql`${sql.param(sql.placeholder(name), column)}`;
