@@ -23,15 +23,16 @@ export type FiringAlert = Omit<OpenAlert, "agentId">;
 /** The health streams' firing alerts, per agent and then per key (metric or agentAlertKey). */
 export type FiringAlerts = ReadonlyMap<string, ReadonlyMap<string, FiringAlert>>;
 
-/** Every alert firing now, newest first (ties by id, so the order is stable). */
+/**
+ * Every alert firing now, newest first. Two raised within one clock tick keep
+ * the order they were raised in, later first: the maps hold alerts in the order
+ * they were added, and the sort is stable over that order reversed (ordering
+ * ties by their random ids made "newest first" a coin toss).
+ */
 export function openAlertsOf(firing: FiringAlerts): OpenAlert[] {
   const open: OpenAlert[] = [];
   for (const [agentId, alerts] of firing) {
     for (const alert of alerts.values()) open.push({ ...alert, agentId });
   }
-  return open.sort(
-    (a, b) =>
-      b.since.getTime() - a.since.getTime() ||
-      (a.alertId < b.alertId ? -1 : a.alertId > b.alertId ? 1 : 0),
-  );
+  return open.reverse().sort((a, b) => b.since.getTime() - a.since.getTime());
 }
