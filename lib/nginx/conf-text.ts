@@ -47,7 +47,14 @@ export function line(out: ConfText, depth: number, text: string): void {
 
 /** A directive's line, for text written many times over (see `write`). */
 export function directiveLine(depth: number, name: string, ...args: string[]): string {
-  return `${indents[depth]}${args.length === 0 ? name : `${name} ${args.join(" ")}`};\n`;
+  // Most directives take one argument: no join for them (a quarter of a compile's joining).
+  const text =
+    args.length === 1
+      ? `${name} ${args[0]}`
+      : args.length === 0
+        ? name
+        : `${name} ${args.join(" ")}`;
+  return `${indents[depth]}${text};\n`;
 }
 
 export function directive(out: ConfText, depth: number, name: string, ...args: string[]): void {
