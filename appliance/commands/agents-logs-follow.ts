@@ -1,16 +1,12 @@
 import WebSocket from "ws";
+import type { z } from "zod";
 import { DroverError } from "../../lib/errors/index.ts";
+import type { NodeLogEntry } from "../../lib/rest/node-schemas.ts";
 import { errorFromResponse } from "../https.ts";
 import type { SocketTarget } from "../rest-client.ts";
 
 /** One entry of GET /v1/agents/{id}/system-logs, or of its follow socket. */
-export interface LogEntryJson {
-  timestamp: string;
-  message: string;
-  source: string;
-  priority: number;
-  hostname?: string | null;
-}
+export type LogEntryJson = z.infer<typeof NodeLogEntry>;
 
 /** `2026-01-02T03:04:05.000Z app: the message`, as journalctl's short form puts it. */
 export function logLine(entry: LogEntryJson): string {

@@ -1,41 +1,10 @@
+import type { z } from "zod";
+import type { NodeSystemMetrics } from "../../lib/rest/node-schemas.ts";
 import { formatTable } from "../output.ts";
 
-/** REST's GET /v1/agents/{id}/system-metrics, as far as the table shows it. */
-export interface SystemMetricsJson {
-  cpu_usage: number;
-  memory_usage: number;
-  disk_usage: number;
-  memory_total_bytes: number;
-  memory_used_bytes: number;
-  disk_total_bytes: number;
-  disk_used_bytes: number;
-  load_average: number[];
-  uptime_seconds: number;
-  cpu_count: number;
-  network: Array<{
-    name: string;
-    rx_bytes: number;
-    tx_bytes: number;
-    rx_errors: number;
-    tx_errors: number;
-  }>;
-  temperatures: Array<{ zone: string; type: string; celsius: number }>;
-  throttling?: ThrottlingJson | null;
-  timestamp: string;
-  hostname: string;
-}
-
-interface ThrottlingJson {
-  raw: number;
-  under_voltage: boolean;
-  frequency_capped: boolean;
-  throttled: boolean;
-  soft_temperature_limit: boolean;
-  under_voltage_occurred: boolean;
-  frequency_capped_occurred: boolean;
-  throttled_occurred: boolean;
-  soft_temperature_limit_occurred: boolean;
-}
+/** REST's GET /v1/agents/{id}/system-metrics, typed by the server's own schema. */
+export type SystemMetricsJson = z.infer<typeof NodeSystemMetrics>;
+type ThrottlingJson = NonNullable<SystemMetricsJson["throttling"]>;
 
 /** 1536 → "1.5 KiB". */
 export function formatBytes(bytes: number): string {

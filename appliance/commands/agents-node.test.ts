@@ -37,7 +37,17 @@ const metrics: SystemMetricsJson = {
   load_average: [0.5, 0.25, 0.125],
   uptime_seconds: 93_784,
   cpu_count: 4,
-  network: [{ name: "eth0", rx_bytes: 1536, tx_bytes: 10, rx_errors: 0, tx_errors: 2 }],
+  network: [
+    {
+      name: "eth0",
+      rx_bytes: 1536,
+      tx_bytes: 10,
+      rx_packets: 12,
+      tx_packets: 1,
+      rx_errors: 0,
+      tx_errors: 2,
+    },
+  ],
   temperatures: [{ zone: "thermal_zone0", type: "cpu-thermal", celsius: 48.25 }],
   timestamp: "2026-12-05T10:00:00.000Z",
   hostname: "pi-kitchen",

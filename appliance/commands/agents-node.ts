@@ -1,5 +1,7 @@
 import { constants } from "node:os";
+import type { z } from "zod";
 import { DroverError, isDroverError } from "../../lib/errors/index.ts";
+import type { NodeCommandResult } from "../../lib/rest/node-schemas.ts";
 import { parseDuration } from "../../lib/time/index.ts";
 import { type Command, defineCommand } from "../command.ts";
 import { outputFlag, outputOf, UsageError } from "../flags.ts";
@@ -103,16 +105,7 @@ const ping = defineCommand(
   },
 );
 
-export interface CommandResultJson {
-  exit_code: number;
-  stdout: string;
-  stderr: string;
-  timed_out: boolean;
-  stdout_truncated: boolean;
-  stderr_truncated: boolean;
-  duration_ms: number;
-  signal?: string | null;
-}
+export type CommandResultJson = z.infer<typeof NodeCommandResult>;
 
 /** Refusals of the request itself (not declared, arguments not allowed): exit 2, like a usage mistake. */
 const refusals = new Set(["not_found", "invalid_argument", "permission_denied"]);

@@ -47,6 +47,8 @@ export async function startGrpcListener(options: GrpcListenerOptions): Promise<G
   const { limits } = options;
   const shutdown = new AbortController();
   const inflight = createInflightTracker();
+  // What stops each open stream route call at shutdown.
+  const streamStops = new Set<() => void>();
   const handler = connectNodeAdapter({
     routes: options.routes,
     interceptors: [inflight.interceptor, ...options.interceptors],
@@ -74,7 +76,14 @@ export async function startGrpcListener(options: GrpcListenerOptions): Promise<G
       options.streams ?? [],
       {
         messageMaxBytes: limits.messageMaxBytes,
-        shutdown: shutdown.signal,
+        onShutdown(stop) {
+          if (shutdown.signal.aborted) {
+            stop();
+            return () => {};
+          }
+          streamStops.add(stop);
+          return () => streamStops.delete(stop);
+        },
         track: inflight.track,
       },
       withRequestTimeout(handler, limits.requestTimeoutMs),
@@ -95,6 +104,8 @@ export async function startGrpcListener(options: GrpcListenerOptions): Promise<G
     async close() {
       // Handlers see their context aborted; the store stays open until they finish.
       shutdown.abort();
+      for (const stop of streamStops) stop();
+      streamStops.clear();
       await connections.close(CLOSE_DEADLINE_MS);
       await inflight.idle(5000);
     },

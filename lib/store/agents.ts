@@ -1,4 +1,5 @@
 import { and, asc, count, eq, gt, isNull, lt, ne, or, sql } from "drizzle-orm";
+import type { SQLiteUpdateSetSource } from "drizzle-orm/sqlite-core";
 import { invalidField } from "../errors/index.ts";
 import { validateLabels } from "../selector/index.ts";
 import { agentFilterSql, chooseDriver } from "./agent-filter.ts";
@@ -42,46 +43,49 @@ async function writeLabels(
 
 /** UPDATE … RETURNING one agent, or not_found. */
 // Every connection and disconnection sets a state (thousands at once in a
-// reconnect storm): these two are prepared once, not built per call.
+// reconnect storm): these updates are prepared once, not built per call.
 const stateKey = {};
 const onlineKey = {};
 
-async function setStatePrepared(
+/** UPDATE agents SET `set` WHERE id = :id RETURNING *, prepared once per `key`. */
+async function updatePrepared(
   db: StoreDb,
-  id: string,
-  state: AgentState,
-  at: Date,
+  key: object,
+  set: () => SQLiteUpdateSetSource<typeof agents>,
+  values: { id: string } & Record<string, unknown>,
 ): Promise<AgentRow> {
-  const update = prepared(db, stateKey, () =>
+  const update = prepared(db, key, () =>
     db
       .update(agents)
-      .set({ state: bound("state", agents.state), updatedAt: bound("at", agents.updatedAt) })
+      .set(set())
       .where(eq(agents.id, sql.placeholder("id")))
       .returning()
       .prepare(),
   );
-  const [row] = await update.execute({ id, state, at });
-  if (row === undefined) throw notFound("agent", id);
+  const [row] = await update.execute(values);
+  if (row === undefined) throw notFound("agent", values.id);
   return row;
 }
 
-async function markOnlinePrepared(db: StoreDb, id: string, at: Date): Promise<AgentRow> {
-  const update = prepared(db, onlineKey, () =>
-    db
-      .update(agents)
-      .set({
-        state: "online",
-        lastSeenAt: bound("at", agents.lastSeenAt),
-        updatedAt: bound("at", agents.updatedAt),
-      })
-      .where(eq(agents.id, sql.placeholder("id")))
-      .returning()
-      .prepare(),
+const setStatePrepared = (db: StoreDb, id: string, state: AgentState, at: Date) =>
+  updatePrepared(
+    db,
+    stateKey,
+    () => ({ state: bound("state", agents.state), updatedAt: bound("at", agents.updatedAt) }),
+    { id, state, at },
   );
-  const [row] = await update.execute({ id, at });
-  if (row === undefined) throw notFound("agent", id);
-  return row;
-}
+
+const markOnlinePrepared = (db: StoreDb, id: string, at: Date) =>
+  updatePrepared(
+    db,
+    onlineKey,
+    () => ({
+      state: "online",
+      lastSeenAt: bound("at", agents.lastSeenAt),
+      updatedAt: bound("at", agents.updatedAt),
+    }),
+    { id, at },
+  );
 
 async function updateOne(
   db: StoreDb,
