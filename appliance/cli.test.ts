@@ -62,6 +62,8 @@ test("every command the help lists answers --help, -h and drover help on stdout 
     "get organizations",
     "create workspaces",
     "delete agents",
+    "service install agent",
+    "service uninstall server",
     "version",
   ])
     expect(commands).toContain(command);

@@ -1,25 +1,18 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { type DroverError, isDroverError } from "../lib/errors/index.ts";
 import { droverVersion } from "../lib/version.ts";
-import { type Command, defineCommand, defineGroup } from "./command.ts";
+import { type Command, defineGroup } from "./command.ts";
 import { agentCommand } from "./commands/agent.ts";
 import { agentsCommand } from "./commands/agents.ts";
 import { loginCommand } from "./commands/login.ts";
 import { createCommand, deleteCommand, getCommand } from "./commands/resources.ts";
 import { serverCommand } from "./commands/server.ts";
+import { serviceCommand } from "./commands/service.ts";
 import { tokenCommand } from "./commands/token.ts";
 import { usersCommand } from "./commands/users.ts";
+import { versionCommand } from "./commands/version.ts";
 import { UsageError } from "./flags.ts";
 import type { CommandIo } from "./io.ts";
-
-const versionCommand = defineCommand(
-  { summary: "print Drover's version", flags: {}, examples: ["drover version"] },
-  async ({ positionals }, io) => {
-    if (positionals.length > 0) throw new UsageError(`unexpected argument: ${positionals[0]}`);
-    io.stdout(`drover ${droverVersion}\n`);
-    return 0;
-  },
-);
 
 /** Every command, in the order `drover --help` lists them. */
 export const drover: Command = defineGroup({
@@ -34,6 +27,7 @@ export const drover: Command = defineGroup({
     get: getCommand,
     create: createCommand,
     delete: deleteCommand,
+    service: serviceCommand,
     version: versionCommand,
   },
   synopsis: (path) => `${path} COMMAND [FLAGS] [ARGS]`,

@@ -9,4 +9,6 @@ export interface CommandIo {
   signal: AbortSignal;
   /** How to invoke this same program, for the hints it prints. */
   self: string;
+  /** The compiled drover binary running this; undefined from source. */
+  executable?: string;
 }

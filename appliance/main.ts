@@ -31,5 +31,6 @@ const code = await runCli(process.argv.slice(2), {
   },
   signal: controller.signal,
   self,
+  ...(fromSource ? {} : { executable: process.execPath }),
 });
 process.exit(code);

@@ -4,7 +4,10 @@
 # test/e2e/network.test.ts), nginx (`nginx -t` over the compiled
 # configurations; nginx-light where the archive has it), pebble (the ACME test
 # server the lib/acme client is tested against), and chromium (renders /v1/docs
-# in test/e2e/api-docs.test.ts, driven by playwright-core). Debian packages only.
+# in test/e2e/api-docs.test.ts, driven by playwright-core), qemu-user-static with
+# libc6-arm64-cross (runs the linux-arm64 binary in test/e2e/arm64-agent.test.ts)
+# and systemd (systemd-analyze verify over the units `drover service install`
+# writes). Debian packages only.
 set -euo pipefail
 missing=()
 command -v openssl >/dev/null || missing+=(openssl)
@@ -17,6 +20,9 @@ command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need_nginx=true
 # Debian's pebble package ships /usr/bin/pebble and /usr/bin/pebble-challtestsrv.
 { command -v pebble >/dev/null && command -v pebble-challtestsrv >/dev/null; } || missing+=(pebble)
 command -v chromium >/dev/null || missing+=(chromium)
+command -v qemu-aarch64-static >/dev/null || missing+=(qemu-user-static)
+[ -e /usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1 ] || missing+=(libc6-arm64-cross)
+command -v systemd-analyze >/dev/null || missing+=(systemd)
 if [ ${#missing[@]} -gt 0 ] || $need_nginx; then
   SUDO=""
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"

@@ -97,7 +97,7 @@ async function agentDataDir(given: string): Promise<string> {
   return dataDir;
 }
 
-const agentHelp = {
+export const agentHelp = {
   summary: "join this machine to the fleet (first run), then keep it connected and configured",
   details:
     "The first run joins with --server and --token and keeps the identity in --data-dir;\n" +

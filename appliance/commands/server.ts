@@ -89,7 +89,7 @@ function serverNames(given: string[]): { names: string[]; remote: string[] } {
   return { names: [...new Set([...remote, hostname()])], remote };
 }
 
-const serverHelp = {
+export const serverHelp = {
   summary: "run the control plane: registration, agent, operator and HTTPS listeners",
   details:
     "The first start creates the data dir, the fleet CA and an admin user, and prints\n" +
@@ -209,7 +209,10 @@ export const serverCommand = defineCommand(serverHelp, async ({ flags, positiona
             "First start: an admin user was created. Its password is shown only now, and kept",
             "in a file only you can read until you change it (the web UI asks at first sign-in):",
             `  email     ${server.firstAdmin.email}`,
-            `  password  ${server.firstAdmin.password}`,
+            // Under systemd stdout is the journal, which is a log: secrets stay out of it.
+            io.env.JOURNAL_STREAM === undefined
+              ? `  password  ${server.firstAdmin.password}`
+              : "  password  (not written to the journal: read it from the file)",
             `  file      ${server.firstAdminPasswordFile}`,
           ]
         : []),

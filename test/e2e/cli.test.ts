@@ -150,12 +150,18 @@ describe("the command-line contract", () => {
     expect(existsSync(h.path("never"))).toBe(false);
   });
 
-  test("drover version prints a semantic version", async () => {
+  test("drover version prints the release, the commit and the target compiled in", async () => {
     const result = await h.runOk(["version"]);
     expect(result.stdout).toMatch(
-      /^drover \d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?\n$/,
+      /^drover \d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?\ncommit: [0-9a-f]{12}(?:-dirty)?\ntarget: linux-(?:x64|arm64)\n$/,
     );
     expect(result.stderr).toBe("");
+    const json = JSON.parse((await h.runOk(["version", "-o", "json"])).stdout);
+    expect(json).toEqual({
+      version: result.stdout.split("\n")[0]?.slice("drover ".length),
+      commit: expect.stringMatching(/^[0-9a-f]{12}/),
+      target: `linux-${process.arch}`,
+    });
   });
 
   test("DROVER_DATA_DIR stands in for --data-dir", async () => {

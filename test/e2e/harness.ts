@@ -203,6 +203,8 @@ export interface AgentStartOptions {
   extraArgs?: string[];
   /** Added to the agent's environment (e.g. PATH with simulated tools first). */
   env?: Record<string, string>;
+  /** Another drover to run instead of `binary`, with leading words (e.g. qemu and its flags). */
+  program?: string[];
 }
 
 /** The flags of `drover agent` for these options, in a fixed order. */
@@ -247,7 +249,12 @@ export class Harness {
    */
   async startServer(
     ports?: Endpoints,
-    launch: { cwd?: string; dataDirFlag?: string } = {},
+    launch: {
+      cwd?: string;
+      dataDirFlag?: string;
+      program?: string;
+      env?: Record<string, string>;
+    } = {},
   ): Promise<ServerProcess> {
     const endpointsPath = join(this.dataDir, "endpoints.json");
     // Written at every start: remove the old one so we wait for this start's.
@@ -255,7 +262,7 @@ export class Harness {
     const startedAt = Date.now();
     const proc = startProcess(
       "server",
-      binary,
+      launch.program ?? binary,
       [
         "server",
         "--data-dir",
@@ -271,7 +278,7 @@ export class Harness {
         "--heartbeat-interval",
         "1s",
       ],
-      { cwd: launch.cwd ?? this.root },
+      { cwd: launch.cwd ?? this.root, ...(launch.env === undefined ? {} : { env: launch.env }) },
     );
     this.processes.push(proc);
     const endpoints = await waitFor("the server to write endpoints.json", async () => {
@@ -305,7 +312,9 @@ export class Harness {
 
   /** Starts `drover agent` as a long-running child. */
   startAgent(options: AgentStartOptions): RunningProcess {
-    const proc = startProcess(`agent ${options.dataDir}`, binary, agentArgs(this, options), {
+    const [command, ...leading] = options.program ?? [binary];
+    const args = [...leading, ...agentArgs(this, options)];
+    const proc = startProcess(`agent ${options.dataDir}`, command ?? binary, args, {
       cwd: this.root,
       ...(options.env === undefined ? {} : { env: options.env }),
     });
@@ -344,9 +353,9 @@ export class Harness {
    */
   async run(
     args: string[],
-    options: { env?: Record<string, string>; deadlineMs?: number } = {},
+    options: { env?: Record<string, string>; deadlineMs?: number; program?: string } = {},
   ): Promise<CliResult> {
-    return this.exec(binary, args, options);
+    return this.exec(options.program ?? binary, args, options);
   }
 
   /** Runs any program (openssl, curl) the same way as `run`; `cwd` defaults to the temp dir. */
@@ -383,7 +392,10 @@ export class Harness {
   }
 
   /** Runs a command and fails, showing its output, unless it exits 0. */
-  async runOk(args: string[], options: { env?: Record<string, string> } = {}): Promise<CliResult> {
+  async runOk(
+    args: string[],
+    options: { env?: Record<string, string>; program?: string } = {},
+  ): Promise<CliResult> {
     const result = await this.run(args, options);
     if (result.code !== 0) {
       throw new Error(
@@ -426,17 +438,16 @@ export class Harness {
     return { status, body: text === "" ? {} : JSON.parse(text) };
   }
 
-  /** `drover token create` → the token. */
-  async createToken(role: "agent" | "operator", extra: string[] = []): Promise<string> {
-    const result = await this.runOk([
-      "token",
-      "create",
-      "--data-dir",
-      this.dataDir,
-      "--role",
-      role,
-      ...extra,
-    ]);
+  /** `drover token create` → the token (`program`: another drover, e.g. an earlier build). */
+  async createToken(
+    role: "agent" | "operator",
+    extra: string[] = [],
+    program: string = binary,
+  ): Promise<string> {
+    const result = await this.runOk(
+      ["token", "create", "--data-dir", this.dataDir, "--role", role, ...extra],
+      { program },
+    );
     return result.stdout.trim();
   }
 

@@ -69,7 +69,7 @@ describe("an agent joins a running server", () => {
       "online with a health report",
       (agent) => agent.state === "online" && agent.last_seen_at !== null,
     );
-    const version = (await h.runOk(["version"])).stdout.trim().replace(/^drover /, "");
+    const { version } = JSON.parse((await h.runOk(["version", "-o", "json"])).stdout);
     expect(joined).toMatchObject({
       id,
       hostname: hostname(),

@@ -38,7 +38,9 @@ test("package.json names the launcher as the drover bin", () => {
 test("npx drover version, from the repo before any build", async () => {
   const result = await h.exec("npx", ["--no-install", "drover", "version"], { cwd: repoRoot });
   expect(result.stderr).toBe("");
-  expect(result.stdout.trim()).toBe(`drover ${droverVersion}`);
+  expect(result.stdout).toBe(
+    `drover ${droverVersion}\ncommit: unknown\ntarget: ${process.platform}-${process.arch}\n`,
+  );
   expect(result.code).toBe(0);
 });
 
