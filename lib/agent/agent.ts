@@ -89,6 +89,8 @@ export interface AgentOptions {
   server?: string;
   /** Join token; needed only when the data dir holds no identity yet. */
   token?: string;
+  /** The oldest server session protocol served (default: this build's, lib/channel/protocol.ts). */
+  oldestServerProtocol?: number;
   hostname: string;
   ip?: string;
   name?: string;
@@ -387,6 +389,9 @@ export function createAgent(options: AgentOptions): DroverAgent {
         sampleHealth,
         handlers,
         version,
+        ...(options.oldestServerProtocol === undefined
+          ? {}
+          : { oldestServerProtocol: options.oldestServerProtocol }),
         logger,
         onConnected: () => logger.info("connected", { server: current?.agentAddress }),
         onDisconnected: (error, retryInMs) =>

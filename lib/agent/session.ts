@@ -3,6 +3,9 @@ import {
   type CallHandlers,
   callUnary,
   createCallChannel,
+  oldestSessionProtocol,
+  refuseOlderPeer,
+  sessionProtocol,
   welcomeCall,
 } from "../channel/index.ts";
 import type { AgentMessage } from "../delivery/index.ts";
@@ -24,6 +27,8 @@ export interface AgentSessionOptions extends ConnectionOptions {
   handlers: CallHandlers;
   /** This agent's version, told to the server when a session opens. */
   version: string;
+  /** The oldest server protocol it serves (default: this build's); tests raise it. */
+  oldestServerProtocol?: number;
   timers?: Timers;
   logger?: Logger;
 }
@@ -74,14 +79,31 @@ export function createAgentSession(options: AgentSessionOptions): AgentSession {
         timers,
         peer: "the server",
       });
-      stream.push(sessionHelloToProto(await options.config.hello()));
+      stream.push(
+        sessionHelloToProto(await options.config.hello(), {
+          protocol: sessionProtocol,
+          agentVersion: options.version,
+        }),
+      );
       outgoing = send;
       current = calls;
       const config = options.config.connect(send, both);
       const beating = heartbeat(send, both);
       // The server's answer is the session's acceptance, even when no delivery follows.
       callUnary(calls, welcomeCall, { agentVersion: options.version }, { deadlineMs: 30_000 }).then(
-        () => connected(),
+        (welcome) => {
+          const refused = refuseOlderPeer(
+            {
+              side: "agent",
+              version: options.version,
+              oldest: options.oldestServerProtocol ?? oldestSessionProtocol,
+            },
+            { version: welcome.serverVersion, protocol: welcome.protocol },
+          );
+          if (refused === undefined) return connected();
+          logger.error(refused.message);
+          connection.abort();
+        },
         (error: unknown) => {
           if (!both.aborted)
             logger.warn("the server did not welcome the session", { error: String(error) });

@@ -27,5 +27,12 @@ export {
   handleUnary,
   type IncomingCall,
 } from "./handlers.ts";
+export {
+  oldestSessionProtocol,
+  type ProtocolSide,
+  peerProtocol,
+  refuseOlderPeer,
+  sessionProtocol,
+} from "./protocol.ts";
 export { type AgentChannels, createAgentChannels } from "./registry.ts";
 export { welcomeCall } from "./welcome.ts";

@@ -1,5 +1,11 @@
 import type { ServiceImpl } from "@connectrpc/connect";
-import { type AgentChannels, type CallHandlers, createCallChannel } from "../channel/index.ts";
+import {
+  type AgentChannels,
+  type CallHandlers,
+  createCallChannel,
+  type ProtocolSide,
+  refuseOlderPeer,
+} from "../channel/index.ts";
 import type { ConfigDelivery } from "../delivery/index.ts";
 import { DroverError } from "../errors/index.ts";
 import type { Fleet } from "../fleet/index.ts";
@@ -23,6 +29,8 @@ export interface AgentServiceDeps {
   /** The call kinds the server answers for agents. */
   handlers: CallHandlers;
   timers: Timers;
+  /** This server's release and the oldest agent protocol it serves. */
+  protocol: Omit<ProtocolSide, "side">;
 }
 
 /** The connect half of AgentService: Nstance's ReportHealth (Session is agentSession, below). */
@@ -58,9 +66,16 @@ export function agentSession(deps: AgentServiceDeps): BidiHandler<SessionRequest
     if (agentId === undefined) throw new Error("agent session mounted without authorization");
     const first = await call.receive();
     if (first === undefined) return;
-    const hello = sessionHelloFromProto(
-      first.payload.case === "hello" ? first.payload.value : undefined,
-    );
+    const said = first.payload.case === "hello" ? first.payload.value : undefined;
+    // Before anything is recorded: an agent this server no longer serves is told who must upgrade.
+    const refused =
+      said &&
+      refuseOlderPeer(
+        { side: "server", ...deps.protocol },
+        { version: said.agentVersion, protocol: said.protocol },
+      );
+    if (refused) throw refused;
+    const hello = sessionHelloFromProto(said);
     if (hello.deploymentMode !== undefined) {
       await fleet.recordDeploymentMode(agentId, hello.deploymentMode);
     }

@@ -9,6 +9,8 @@ import {
   createAgentChannels,
   createCallHandlers,
   handleUnary,
+  oldestSessionProtocol,
+  sessionProtocol,
   welcomeCall,
 } from "../channel/index.ts";
 import { type ConfigDelivery, createConfigDelivery } from "../delivery/index.ts";
@@ -88,6 +90,8 @@ export interface DroverServerOptions {
   retentionDays?: number;
   /** Message sizes, timeouts and connection counts per listener; defaults in lib/server/limits.ts. */
   listenerLimits?: ListenerLimitOverrides;
+  /** The oldest agent session protocol served (default: this build's, lib/channel/protocol.ts). */
+  oldestAgentProtocol?: number;
   /** Certificates from ACME CAs for virtual hosts (providers "acme" and "letsencrypt"). */
   acme?: {
     /** The directory of provider "acme"; absent: such records fail with what to configure. */
@@ -242,7 +246,10 @@ async function startLocked(
   // Each connected agent's calls, and the kinds the server answers for agents.
   const channels = createAgentChannels();
   const agentCalls = createCallHandlers();
-  handleUnary(agentCalls, welcomeCall, async () => ({ serverVersion: droverVersion }));
+  handleUnary(agentCalls, welcomeCall, async () => ({
+    serverVersion: droverVersion,
+    protocol: sessionProtocol,
+  }));
   const delivery = createConfigDelivery({
     store,
     events,
@@ -279,6 +286,10 @@ async function startLocked(
           channels,
           handlers: agentCalls,
           timers: systemTimers,
+          protocol: {
+            version: droverVersion,
+            oldest: options.oldestAgentProtocol ?? oldestSessionProtocol,
+          },
         }),
       }),
     ],

@@ -181,11 +181,16 @@ function staticRootsFromProto(roots: readonly string[]): string[] {
   return [...new Set(roots)];
 }
 
-export function sessionHelloToProto(hello: SessionHello): SessionRequest {
+/** The hello; `speaker` names the agent's protocol and release (lib/channel/protocol.ts). */
+export function sessionHelloToProto(
+  hello: SessionHello,
+  speaker?: { protocol: number; agentVersion: string },
+): SessionRequest {
   return create(SessionRequestSchema, {
     payload: {
       case: "hello",
       value: create(SessionHelloSchema, {
+        ...speaker,
         fileRoot: hello.fileRoot,
         nginxMode: nginxModeEnums[hello.nginxMode],
         statusPort: hello.statusPort,

@@ -47,6 +47,7 @@ export async function startInProcessFleet(
     accessTokenTtlMs?: number;
     logger?: DroverServerOptions["logger"];
     listenerLimits?: DroverServerOptions["listenerLimits"];
+    oldestAgentProtocol?: number;
   } = {},
 ): Promise<InProcessFleet> {
   const dir = mkdtempSync(join(tmpdir(), "drover-test-"));
