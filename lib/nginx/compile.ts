@@ -2,6 +2,7 @@ import { invalidField, isDroverError } from "../errors/index.ts";
 import { compare } from "./conf-text.ts";
 import { emit } from "./emit.ts";
 import type { PlannedHost, PlannedUpstream } from "./emit-server.ts";
+import { at, type FieldPath, fieldName } from "./field.ts";
 import { checkArray } from "./grammar.ts";
 import type {
   NginxCompileOptions,
@@ -97,7 +98,7 @@ export function compileNginxConfig(
     }
     let checked: CheckedUpstream;
     try {
-      checked = checkUpstream(`upstreams.${i}`, upstream);
+      checked = checkUpstream(at("upstreams", i), upstream);
     } catch (error) {
       if (!setAsideInvalid || typeof id !== "string") throw error;
       upstreamIds.add(id);
@@ -105,7 +106,7 @@ export function compileNginxConfig(
       return;
     }
     upstreamIds.add(checked.id);
-    upstreams.set(checked.id, planUpstream(checked, `upstreams.${i}`, options));
+    upstreams.set(checked.id, planUpstream(checked, at("upstreams", i), options));
   });
 
   // Virtual hosts: check in the order given (the first error is the first in the model).
@@ -120,7 +121,7 @@ export function compileNginxConfig(
       throw invalidField(`virtual_hosts.${i}.id`, `duplicates virtual host ${id}`);
     }
     try {
-      const checked = checkHost(`virtual_hosts.${i}`, host, upstreamIds);
+      const checked = checkHost(at("virtual_hosts", i), host, upstreamIds);
       hostIds.add(checked.id);
       checkedHosts.push({ host: checked, index: i });
     } catch (error) {
@@ -206,7 +207,7 @@ export function compileNginxConfig(
 /** An upstream's emitted servers: resolvable ones, with the agent's down marks. */
 function planUpstream(
   checked: CheckedUpstream,
-  field: string,
+  field: FieldPath,
   options: NginxCompileOptions,
 ): ResolvedUpstream {
   const down = new Set(
@@ -239,7 +240,7 @@ function planUpstream(
   if (!servers.some((server) => !server.backup)) {
     plan.unusable = {
       reason: `upstream ${checked.id}: no server that is not a backup resolves (left out: ${skipped.join(", ")})`,
-      field: `${field}.servers`,
+      field: fieldName(at(field, "servers")),
     };
   }
   return plan;

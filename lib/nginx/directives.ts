@@ -1,4 +1,4 @@
-import { invalidField } from "../errors/index.ts";
+import { at, type FieldPath, fieldError } from "./field.ts";
 import type { NginxDirectives } from "./model.ts";
 
 /**
@@ -36,26 +36,26 @@ export const allowedDirectives: readonly string[] = Object.keys(grammar).sort();
 
 /** Checks and returns the directives as sorted [name, value] pairs. */
 export function checkDirectives(
-  field: string,
+  field: FieldPath,
   directives: NginxDirectives | undefined,
 ): Array<[string, string]> {
   if (directives === undefined) return [];
   if (directives === null || typeof directives !== "object" || Array.isArray(directives)) {
-    throw invalidField(field, "must be an object of directive names to values");
+    throw fieldError(field, "must be an object of directive names to values");
   }
   const out: Array<[string, string]> = [];
   for (const name of Object.keys(directives).sort()) {
-    const at = `${field}.${name}`;
+    const path = at(field, name);
     const rule = Object.hasOwn(grammar, name) ? grammar[name] : undefined;
     if (!rule) {
-      throw invalidField(
-        at,
+      throw fieldError(
+        path,
         `is not an allowed directive (allowed: ${allowedDirectives.join(", ")})`,
       );
     }
     const value = directives[name];
     if (typeof value !== "string" || !rule.pattern.test(value)) {
-      throw invalidField(at, `must be ${rule.describe}`);
+      throw fieldError(path, `must be ${rule.describe}`);
     }
     out.push([name, value]);
   }

@@ -1,5 +1,5 @@
 import { isIPv4, isIPv6 } from "node:net";
-import { invalidField } from "../errors/index.ts";
+import { type FieldPath, fieldError } from "./field.ts";
 import { checkVariables } from "./variables.ts";
 
 /**
@@ -12,33 +12,37 @@ import { checkVariables } from "./variables.ts";
 const controlOrSpace = /[\s\u0000-\u001f\u007f-\u009f]/;
 const loneSurrogate = /\p{Cs}/u;
 
-export function checkString(field: string, value: unknown): asserts value is string {
-  if (typeof value !== "string") throw invalidField(field, "must be a string");
+export function checkString(field: FieldPath, value: unknown): asserts value is string {
+  if (typeof value !== "string") throw fieldError(field, "must be a string");
 }
 
-export function checkBool(field: string, value: unknown): void {
+export function checkBool(field: FieldPath, value: unknown): void {
   if (value !== undefined && typeof value !== "boolean") {
-    throw invalidField(field, "must be true or false");
+    throw fieldError(field, "must be true or false");
   }
 }
 
-export function checkInt(field: string, value: unknown, min: number, max: number): number {
+export function checkInt(field: FieldPath, value: unknown, min: number, max: number): number {
   if (!Number.isInteger(value) || (value as number) < min || (value as number) > max) {
-    throw invalidField(field, `must be an integer from ${min} to ${max}`);
+    throw fieldError(field, `must be an integer from ${min} to ${max}`);
   }
   return value as number;
 }
 
-export function checkArray(field: string, value: unknown, max: number): asserts value is unknown[] {
-  if (!Array.isArray(value)) throw invalidField(field, "must be an array");
-  if (value.length > max) throw invalidField(field, `must have at most ${max} items`);
+export function checkArray(
+  field: FieldPath,
+  value: unknown,
+  max: number,
+): asserts value is unknown[] {
+  if (!Array.isArray(value)) throw fieldError(field, "must be an array");
+  if (value.length > max) throw fieldError(field, `must have at most ${max} items`);
 }
 
 /** Ids of hosts, upstreams and certificates: they appear in comments and upstream names. */
-export function checkId(field: string, value: unknown): asserts value is string {
+export function checkId(field: FieldPath, value: unknown): asserts value is string {
   checkString(field, value);
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(value)) {
-    throw invalidField(
+    throw fieldError(
       field,
       "must be 1-128 letters, digits, '.', '_' or '-', starting alphanumeric",
     );
@@ -53,13 +57,13 @@ export function isDnsName(value: string): boolean {
 }
 
 /** One server_name entry: a DNS name or `*.` and one. Regular expressions (`~…`) are refused. */
-export function checkServerName(field: string, value: unknown): asserts value is string {
+export function checkServerName(field: FieldPath, value: unknown): asserts value is string {
   checkString(field, value);
   if (value.startsWith("~")) {
-    throw invalidField(field, "regular expression names are not supported; list the host names");
+    throw fieldError(field, "regular expression names are not supported; list the host names");
   }
   if (!isDnsName(value.startsWith("*.") ? value.slice(2) : value)) {
-    throw invalidField(field, 'must be a DNS name, optionally starting with "*."');
+    throw fieldError(field, 'must be a DNS name, optionally starting with "*."');
   }
 }
 
@@ -73,10 +77,10 @@ const dotSegment = /\/\.\.?(?:\/|$)/;
  * or `..` segments, no empty ones. No `$` (ssl_certificate, root and
  * access_log read variables), no quotes, no spaces.
  */
-export function checkFilePath(field: string, value: unknown): asserts value is string {
+export function checkFilePath(field: FieldPath, value: unknown): asserts value is string {
   checkString(field, value);
   if (value.length > 1024 || !absolutePath.test(value) || dotSegment.test(value)) {
-    throw invalidField(
+    throw fieldError(
       field,
       "must be an absolute path of letters, digits and '._~+@=,-' (no '.', '..' or empty segments, at most 1024 characters)",
     );
@@ -84,10 +88,10 @@ export function checkFilePath(field: string, value: unknown): asserts value is s
 }
 
 /** An index file name. */
-export function checkFileName(field: string, value: unknown): asserts value is string {
+export function checkFileName(field: FieldPath, value: unknown): asserts value is string {
   checkString(field, value);
   if (value.length > 255 || !segment.test(value) || value === "." || value === "..") {
-    throw invalidField(field, "must be a file name of letters, digits and '._~+@=,-'");
+    throw fieldError(field, "must be a file name of letters, digits and '._~+@=,-'");
   }
 }
 
@@ -96,13 +100,13 @@ export function checkFileName(field: string, value: unknown): asserts value is s
  * no `;`, `{`, `}`, `\` or `$`. Other characters (quotes, `#`, non-ASCII
  * text) are written quoted.
  */
-export function checkLocationPath(field: string, value: unknown): asserts value is string {
+export function checkLocationPath(field: FieldPath, value: unknown): asserts value is string {
   checkString(field, value);
-  if (!value.startsWith("/")) throw invalidField(field, 'must start with "/"');
-  if (value.length > 1024) throw invalidField(field, "must be at most 1024 characters");
-  if (loneSurrogate.test(value)) throw invalidField(field, "must be well-formed Unicode text");
+  if (!value.startsWith("/")) throw fieldError(field, 'must start with "/"');
+  if (value.length > 1024) throw fieldError(field, "must be at most 1024 characters");
+  if (loneSurrogate.test(value)) throw fieldError(field, "must be well-formed Unicode text");
   if (controlOrSpace.test(value) || /[;{}\\$]/.test(value)) {
-    throw invalidField(
+    throw fieldError(
       field,
       "must not contain whitespace, control characters, ';', '{', '}', '\\' or '$'",
     );
@@ -110,10 +114,10 @@ export function checkLocationPath(field: string, value: unknown): asserts value 
 }
 
 /** RFC 7230 token, less `$` (never a variable in a header name) and at most 256 characters. */
-export function checkHeaderName(field: string, value: unknown): asserts value is string {
+export function checkHeaderName(field: FieldPath, value: unknown): asserts value is string {
   checkString(field, value);
   if (!/^[!#%&'*+\-.^_`|~0-9A-Za-z]{1,256}$/.test(value)) {
-    throw invalidField(field, "must be an HTTP header name (an RFC 7230 token, without '$')");
+    throw fieldError(field, "must be an HTTP header name (an RFC 7230 token, without '$')");
   }
 }
 
@@ -122,12 +126,12 @@ export function checkHeaderName(field: string, value: unknown): asserts value is
  * `{` or `}`; `$` only to start a known variable. `;`, quotes and `\` are
  * fine: the value is written quoted and escaped.
  */
-export function checkHeaderValue(field: string, value: unknown): asserts value is string {
+export function checkHeaderValue(field: FieldPath, value: unknown): asserts value is string {
   checkString(field, value);
   if (value.length > 4096 || !/^[\x20-\x7e]*$/.test(value)) {
-    throw invalidField(field, "must be at most 4096 printable ASCII characters");
+    throw fieldError(field, "must be at most 4096 printable ASCII characters");
   }
-  if (/[{}]/.test(value)) throw invalidField(field, "must not contain '{' or '}'");
+  if (/[{}]/.test(value)) throw fieldError(field, "must not contain '{' or '}'");
   checkVariables(field, value);
 }
 
@@ -145,14 +149,14 @@ function hostKind(host: string, bracketed: boolean): boolean | undefined {
 }
 
 /** host:port; the host a DNS name, an IPv4 address or a bracketed IPv6 address. */
-export function checkAddress(field: string, value: unknown): HostPort {
+export function checkAddress(field: FieldPath, value: unknown): HostPort {
   checkString(field, value);
   const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]+)):([1-9][0-9]{0,4})$/.exec(value);
   const host = match?.[1] ?? match?.[2] ?? "";
   const ip = match ? hostKind(host, match[1] !== undefined) : undefined;
   const port = Number(match?.[3]);
   if (ip === undefined || port > 65535) {
-    throw invalidField(
+    throw fieldError(
       field,
       "must be host:port, the host a DNS name or IP address ([…] for IPv6), the port 1-65535",
     );
@@ -173,7 +177,7 @@ export interface ProxyUrl {
  * user info, fragment, `$` (a variable would need a runtime resolver), `;`,
  * quotes or whitespace.
  */
-export function checkProxyUrl(field: string, value: unknown): ProxyUrl {
+export function checkProxyUrl(field: FieldPath, value: unknown): ProxyUrl {
   checkString(field, value);
   const match =
     /^(https?):\/\/(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]+))(?::([1-9][0-9]{0,4}))?((?:\/[A-Za-z0-9._~!&()*+,=:@%/?-]*)?)$/i.exec(
@@ -189,7 +193,7 @@ export function checkProxyUrl(field: string, value: unknown): ProxyUrl {
     Number(match[4] ?? 80) > 65535 ||
     /%(?![0-9A-Fa-f]{2})/.test(path)
   ) {
-    throw invalidField(
+    throw fieldError(
       field,
       "must be an http:// or https:// URL: host (DNS name or IP address), optional port, optional path; no '$', ';', quotes, spaces, user info or fragment",
     );
@@ -199,10 +203,10 @@ export function checkProxyUrl(field: string, value: unknown): ProxyUrl {
 }
 
 /** nginx's `hash` key: one token of printable ASCII, variables allowed. */
-export function checkHashKey(field: string, value: unknown): asserts value is string {
+export function checkHashKey(field: FieldPath, value: unknown): asserts value is string {
   checkString(field, value);
   if (!/^[\x21-\x7e]{1,256}$/.test(value) || /[;{}\\"']/.test(value)) {
-    throw invalidField(
+    throw fieldError(
       field,
       "must be 1-256 printable ASCII characters without spaces, quotes, ';', '{', '}' or '\\'",
     );
@@ -211,9 +215,9 @@ export function checkHashKey(field: string, value: unknown): asserts value is st
 }
 
 /** A system user name for the `user` directive. */
-export function checkUserName(field: string, value: unknown): asserts value is string {
+export function checkUserName(field: FieldPath, value: unknown): asserts value is string {
   checkString(field, value);
   if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(value)) {
-    throw invalidField(field, "must be a user name ([a-z_][a-z0-9_-]*, at most 32 characters)");
+    throw fieldError(field, "must be a user name ([a-z_][a-z0-9_-]*, at most 32 characters)");
   }
 }

@@ -63,6 +63,7 @@ export {
   nginxBuildPaths,
   nginxFeatures,
 } from "./features.ts";
+export type { FieldAt, FieldPath } from "./field.ts";
 export { type NginxRowsInput, nginxModelFromRows } from "./from-rows.ts";
 export {
   checkAddress,

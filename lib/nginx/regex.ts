@@ -1,4 +1,4 @@
-import { invalidField } from "../errors/index.ts";
+import { type FieldPath, fieldError } from "./field.ts";
 
 /**
  * Rewrite patterns. nginx compiles them with PCRE when it loads the
@@ -19,19 +19,19 @@ import { invalidField } from "../errors/index.ts";
  *
  * Returns the number of capturing groups (for $1-$9 in the replacement).
  */
-export function checkRewritePattern(field: string, pattern: unknown): number {
-  if (typeof pattern !== "string") throw invalidField(field, "must be a string");
+export function checkRewritePattern(field: FieldPath, pattern: unknown): number {
+  if (typeof pattern !== "string") throw fieldError(field, "must be a string");
   if (!/^[\x21-\x7e]{1,1024}$/.test(pattern)) {
-    throw invalidField(field, "must be 1-1024 printable ASCII characters without spaces");
+    throw fieldError(field, "must be 1-1024 printable ASCII characters without spaces");
   }
-  if (pattern.includes(";")) throw invalidField(field, "must not contain ';'");
+  if (pattern.includes(";")) throw fieldError(field, "must not contain ';'");
   const problem = parse(pattern);
   if (typeof problem === "string")
-    throw invalidField(field, `not a supported regular expression: ${problem}`);
+    throw fieldError(field, `not a supported regular expression: ${problem}`);
   try {
     new RegExp(pattern);
   } catch (error) {
-    throw invalidField(field, `not a valid regular expression: ${(error as Error).message}`);
+    throw fieldError(field, `not a valid regular expression: ${(error as Error).message}`);
   }
   return problem;
 }

@@ -2,6 +2,7 @@ import { isIP } from "node:net";
 import { invalidField } from "../errors/index.ts";
 import { checkDirectives } from "./directives.ts";
 import { checkEnvVars } from "./env.ts";
+import { at, type FieldPath, fieldError } from "./field.ts";
 import {
   checkAddress,
   checkArray,
@@ -36,7 +37,8 @@ import { checkVariables } from "./variables.ts";
 /**
  * Model → checked, normalized plan pieces. Every check names its field by a
  * path into the model, snake_case, array indexes as segments:
- * `virtual_hosts.2.locations.0.headers.1.value`, `upstreams.0.servers.3.backup`.
+ * `virtual_hosts.2.locations.0.headers.1.value`, `upstreams.0.servers.3.backup`,
+ * kept as a FieldPath (field.ts) and written out only when a check fails.
  */
 
 /** Sizes and ranges nginx-bound fields take; the REST schemas and service share them. */
@@ -56,9 +58,9 @@ export const limits = {
   port: { min: 1, max: 65535 },
 } as const;
 
-function checkObject(field: string, value: unknown): asserts value is Record<string, unknown> {
+function checkObject(field: FieldPath, value: unknown): asserts value is Record<string, unknown> {
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
-    throw invalidField(field, "must be an object");
+    throw fieldError(field, "must be an object");
   }
 }
 
@@ -201,46 +203,47 @@ const algorithms: readonly NginxUpstreamAlgorithm[] = [
   "hash",
 ];
 
-export function checkUpstream(field: string, upstream: NginxUpstream): CheckedUpstream {
+export function checkUpstream(field: FieldPath, upstream: NginxUpstream): CheckedUpstream {
   checkObject(field, upstream);
-  checkId(`${field}.id`, upstream.id);
+  checkId(at(field, "id"), upstream.id);
   const algorithm = upstream.algorithm ?? "round_robin";
   if (!algorithms.includes(algorithm)) {
-    throw invalidField(`${field}.algorithm`, `must be one of ${algorithms.join(", ")}`);
+    throw fieldError(at(field, "algorithm"), `must be one of ${algorithms.join(", ")}`);
   }
   const hashKey = upstream.hashKey ?? null;
   if (algorithm === "hash") {
     if (hashKey === null)
-      throw invalidField(`${field}.hash_key`, "is required with algorithm hash");
-    checkHashKey(`${field}.hash_key`, hashKey);
+      throw fieldError(at(field, "hash_key"), "is required with algorithm hash");
+    checkHashKey(at(field, "hash_key"), hashKey);
   } else if (hashKey !== null) {
-    throw invalidField(`${field}.hash_key`, "is only used with algorithm hash");
+    throw fieldError(at(field, "hash_key"), "is only used with algorithm hash");
   }
-  checkBool(`${field}.hash_consistent`, upstream.hashConsistent);
+  checkBool(at(field, "hash_consistent"), upstream.hashConsistent);
   const hashConsistent = upstream.hashConsistent === true;
   if (hashConsistent && algorithm !== "hash") {
-    throw invalidField(`${field}.hash_consistent`, "is only used with algorithm hash");
+    throw fieldError(at(field, "hash_consistent"), "is only used with algorithm hash");
   }
-  checkArray(`${field}.servers`, upstream.servers, limits.servers);
+  const serversAt = at(field, "servers");
+  checkArray(serversAt, upstream.servers, limits.servers);
   if (upstream.servers.length === 0) {
-    throw invalidField(`${field}.servers`, "must list at least one server");
+    throw fieldError(serversAt, "must list at least one server");
   }
   const servers = upstream.servers.map((server, i): CheckedServer => {
-    const at = `${field}.servers.${i}`;
-    checkObject(at, server);
-    const host = checkAddress(`${at}.address`, server.address);
-    checkBool(`${at}.backup`, server.backup);
-    checkBool(`${at}.down`, server.down);
+    const item = at(serversAt, i);
+    checkObject(item, server);
+    const host = checkAddress(at(item, "address"), server.address);
+    checkBool(at(item, "backup"), server.backup);
+    checkBool(at(item, "down"), server.down);
     // nginx: "the backup parameter cannot be used along with the hash and ip_hash".
     if (server.backup === true && (algorithm === "hash" || algorithm === "ip_hash")) {
-      throw invalidField(`${at}.backup`, `is not allowed with algorithm ${algorithm}`);
+      throw fieldError(at(item, "backup"), `is not allowed with algorithm ${algorithm}`);
     }
     const int = (
       name: string,
       value: number | undefined,
       range: { min: number; max: number },
       fallback: number,
-    ) => (value === undefined ? fallback : checkInt(`${at}.${name}`, value, range.min, range.max));
+    ) => (value === undefined ? fallback : checkInt(at(item, name), value, range.min, range.max));
     return {
       address: server.address,
       host,
@@ -253,13 +256,13 @@ export function checkUpstream(field: string, upstream: NginxUpstream): CheckedUp
   });
   // nginx refuses an upstream without a primary server ("no servers are inside upstream").
   if (servers.every((server) => server.backup)) {
-    throw invalidField(`${field}.servers`, "needs at least one server that is not a backup");
+    throw fieldError(serversAt, "needs at least one server that is not a backup");
   }
   const keepalive =
     upstream.keepalive === undefined || upstream.keepalive === null
       ? 0
       : checkInt(
-          `${field}.keepalive`,
+          at(field, "keepalive"),
           upstream.keepalive,
           limits.keepalive.min,
           limits.keepalive.max,
@@ -309,10 +312,10 @@ export interface CheckedHost {
 export const rewriteFlags: readonly NginxRewriteFlag[] = ["last", "break", "redirect", "permanent"];
 
 /** A rewrite replacement; `captures`: the pattern's group count (checkRewritePattern's result). */
-export function checkReplacement(field: string, value: unknown, captures: number): void {
+export function checkReplacement(field: FieldPath, value: unknown, captures: number): void {
   checkString(field, value);
   if (!/^[\x21-\x7e]{1,2048}$/.test(value) || /[;{}]/.test(value)) {
-    throw invalidField(
+    throw fieldError(
       field,
       "must be 1-2048 printable ASCII characters, without spaces, ';', '{' or '}'",
     );
@@ -321,75 +324,79 @@ export function checkReplacement(field: string, value: unknown, captures: number
 }
 
 function checkLocation(
-  field: string,
+  field: FieldPath,
   location: NginxLocation,
   upstreamIds: ReadonlySet<string>,
 ): CheckedLocation {
   checkObject(field, location);
-  checkLocationPath(`${field}.path`, location.path);
+  checkLocationPath(at(field, "path"), location.path);
   const given = (["proxyPass", "upstreamId", "root"] as const).filter(
     (key) => location[key] !== undefined,
   );
   if (given.length !== 1) {
-    throw invalidField(field, "needs exactly one of proxy_pass, upstream_id and root");
+    throw fieldError(field, "needs exactly one of proxy_pass, upstream_id and root");
   }
   if (location.index !== undefined && location.root === undefined) {
-    throw invalidField(`${field}.index`, "is only used with root");
+    throw fieldError(at(field, "index"), "is only used with root");
   }
   let target: CheckedTarget;
   if (location.proxyPass !== undefined) {
-    target = { kind: "proxy", ...checkProxyUrl(`${field}.proxy_pass`, location.proxyPass) };
+    target = { kind: "proxy", ...checkProxyUrl(at(field, "proxy_pass"), location.proxyPass) };
   } else if (location.upstreamId !== undefined) {
-    checkString(`${field}.upstream_id`, location.upstreamId);
+    checkString(at(field, "upstream_id"), location.upstreamId);
     if (!upstreamIds.has(location.upstreamId)) {
-      throw invalidField(`${field}.upstream_id`, "names no upstream of the model");
+      throw fieldError(at(field, "upstream_id"), "names no upstream of the model");
     }
     target = { kind: "upstream", upstreamId: location.upstreamId };
   } else {
-    checkFilePath(`${field}.root`, location.root);
+    checkFilePath(at(field, "root"), location.root);
     const index = location.index ?? [];
-    checkArray(`${field}.index`, index, limits.indexNames);
+    const indexAt = at(field, "index");
+    checkArray(indexAt, index, limits.indexNames);
     index.forEach((name, i) => {
-      checkFileName(`${field}.index.${i}`, name);
+      checkFileName(at(indexAt, i), name);
     });
     target = { kind: "root", root: location.root as string, index: [...index] };
   }
 
   const headersIn = location.headers ?? [];
-  checkArray(`${field}.headers`, headersIn, limits.headers);
-  const requestNames = new Set<string>();
+  const headersAt = at(field, "headers");
+  checkArray(headersAt, headersIn, limits.headers);
+  // At most limits.headers names: a list does, and allocates far less than a Set (issue 13).
+  const requestNames: string[] = [];
   const headers = headersIn.map((header, i): CheckedHeader => {
-    const at = `${field}.headers.${i}`;
-    checkObject(at, header);
-    checkHeaderName(`${at}.name`, header.name);
-    checkHeaderValue(`${at}.value`, header.value);
+    const item = at(headersAt, i);
+    checkObject(item, header);
+    checkHeaderName(at(item, "name"), header.name);
+    checkHeaderValue(at(item, "value"), header.value);
     const direction = header.direction ?? "response";
     if (direction !== "response" && direction !== "request") {
-      throw invalidField(`${at}.direction`, "must be response or request");
+      throw fieldError(at(item, "direction"), "must be response or request");
     }
     if (direction === "request") {
       const key = header.name.toLowerCase();
-      if (requestNames.has(key)) {
-        throw invalidField(`${at}.name`, `sets request header ${header.name} a second time`);
+      if (requestNames.includes(key)) {
+        throw fieldError(at(item, "name"), `sets request header ${header.name} a second time`);
       }
-      requestNames.add(key);
+      requestNames.push(key);
     }
-    checkBool(`${at}.always`, header.always);
+    checkBool(at(item, "always"), header.always);
     if (header.always === false && direction === "request") {
-      throw invalidField(`${at}.always`, "is only used with response headers");
+      throw fieldError(at(item, "always"), "is only used with response headers");
     }
     return { name: header.name, value: header.value, direction, always: header.always !== false };
   });
 
   const rewritesIn = location.rewrites ?? [];
-  checkArray(`${field}.rewrites`, rewritesIn, limits.rewrites);
+  const rewritesAt = at(field, "rewrites");
+  checkArray(rewritesAt, rewritesIn, limits.rewrites);
   const rewrites = rewritesIn.map((rule, i): CheckedRewrite => {
-    const at = `${field}.rewrites.${i}`;
-    checkObject(at, rule);
-    const captures = checkRewritePattern(`${at}.pattern`, rule.pattern);
-    checkReplacement(`${at}.replacement`, rule.replacement, captures);
+    const item = at(rewritesAt, i);
+    checkObject(item, rule);
+    const captures = checkRewritePattern(at(item, "pattern"), rule.pattern);
+    checkReplacement(at(item, "replacement"), rule.replacement, captures);
     if (!rewriteFlags.includes(rule.flag)) {
-      throw invalidField(`${at}.flag`, "must be last, break, redirect or permanent");
+      throw fieldError(at(item, "flag"), "must be last, break, redirect or permanent");
     }
     return { pattern: rule.pattern, replacement: rule.replacement, flag: rule.flag };
   });
@@ -399,54 +406,60 @@ function checkLocation(
     target,
     headers,
     rewrites,
-    directives: checkDirectives(`${field}.directives`, location.directives),
+    directives: checkDirectives(at(field, "directives"), location.directives),
   };
 }
 
 export function checkHost(
-  field: string,
+  field: FieldPath,
   host: NginxVirtualHost,
   upstreamIds: ReadonlySet<string>,
 ): CheckedHost {
   checkObject(field, host);
-  checkId(`${field}.id`, host.id);
-  checkArray(`${field}.server_names`, host.serverNames, limits.serverNames);
+  checkId(at(field, "id"), host.id);
+  const namesAt = at(field, "server_names");
+  checkArray(namesAt, host.serverNames, limits.serverNames);
   if (host.serverNames.length === 0) {
-    throw invalidField(`${field}.server_names`, "must name at least one host");
+    throw fieldError(namesAt, "must name at least one host");
   }
-  const seen = new Set<string>();
+  // At most limits.serverNames names: a list does, and allocates far less than a Set (issue 13).
+  const seen: string[] = [];
   host.serverNames.forEach((name, i) => {
-    checkServerName(`${field}.server_names.${i}`, name);
-    if (seen.has(name.toLowerCase())) {
-      throw invalidField(`${field}.server_names.${i}`, `lists ${name} a second time`);
+    checkServerName(at(namesAt, i), name);
+    const key = name.toLowerCase();
+    if (seen.includes(key)) {
+      throw fieldError(at(namesAt, i), `lists ${name} a second time`);
     }
-    seen.add(name.toLowerCase());
+    seen.push(key);
   });
-  checkInt(`${field}.listen_port`, host.listenPort, limits.port.min, limits.port.max);
+  checkInt(at(field, "listen_port"), host.listenPort, limits.port.min, limits.port.max);
   let tls: NginxCertificate | null = null;
   if (host.tls !== undefined && host.tls !== null) {
-    checkObject(`${field}.tls`, host.tls);
-    checkId(`${field}.tls.certificate_id`, host.tls.certificateId);
-    checkFilePath(`${field}.tls.certificate_path`, host.tls.certificatePath);
-    checkFilePath(`${field}.tls.key_path`, host.tls.keyPath);
+    const tlsAt = at(field, "tls");
+    checkObject(tlsAt, host.tls);
+    checkId(at(tlsAt, "certificate_id"), host.tls.certificateId);
+    checkFilePath(at(tlsAt, "certificate_path"), host.tls.certificatePath);
+    checkFilePath(at(tlsAt, "key_path"), host.tls.keyPath);
     tls = {
       certificateId: host.tls.certificateId,
       certificatePath: host.tls.certificatePath,
       keyPath: host.tls.keyPath,
     };
   }
-  checkBool(`${field}.http2`, host.http2);
-  checkBool(`${field}.http3`, host.http3);
+  checkBool(at(field, "http2"), host.http2);
+  checkBool(at(field, "http3"), host.http3);
   if (host.http3 === true && tls === null) {
-    throw invalidField(`${field}.http3`, "needs tls: HTTP/3 runs over TLS");
+    throw fieldError(at(field, "http3"), "needs tls: HTTP/3 runs over TLS");
   }
-  checkArray(`${field}.locations`, host.locations, limits.locations);
+  const locationsAt = at(field, "locations");
+  checkArray(locationsAt, host.locations, limits.locations);
   const paths = new Set<string>();
   const locations = host.locations.map((location, i) => {
-    const checked = checkLocation(`${field}.locations.${i}`, location, upstreamIds);
+    const locationAt = at(locationsAt, i);
+    const checked = checkLocation(locationAt, location, upstreamIds);
     // nginx refuses a duplicate location.
     if (paths.has(checked.path)) {
-      throw invalidField(`${field}.locations.${i}.path`, `duplicates location ${checked.path}`);
+      throw fieldError(at(locationAt, "path"), `duplicates location ${checked.path}`);
     }
     paths.add(checked.path);
     return checked;
@@ -459,6 +472,6 @@ export function checkHost(
     http2: host.http2 === true,
     http3: host.http3 === true,
     locations,
-    directives: checkDirectives(`${field}.directives`, host.directives),
+    directives: checkDirectives(at(field, "directives"), host.directives),
   };
 }

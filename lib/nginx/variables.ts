@@ -1,4 +1,4 @@
-import { invalidField } from "../errors/index.ts";
+import { type FieldPath, fieldError } from "./field.ts";
 
 /**
  * nginx variables a header value, rewrite replacement or hash key may use.
@@ -138,15 +138,15 @@ export interface VariableRules {
  * run of [A-Za-z0-9_] after it) or, where rules allow, a capture $0-$9 (one
  * digit). There is no escape for a literal `$` in nginx, so none is allowed.
  */
-export function checkVariables(field: string, value: string, rules: VariableRules = {}): void {
+export function checkVariables(field: FieldPath, value: string, rules: VariableRules = {}): void {
   for (let at = value.indexOf("$"); at !== -1; at = value.indexOf("$", at + 1)) {
     const next = value[at + 1] ?? "";
     if (/[0-9]/.test(next)) {
       if (rules.maxCapture === undefined) {
-        throw invalidField(field, `captures like $${next} are not allowed here`);
+        throw fieldError(field, `captures like $${next} are not allowed here`);
       }
       if (Number(next) > rules.maxCapture) {
-        throw invalidField(
+        throw fieldError(
           field,
           `$${next} refers to a capture the pattern does not have (it has ${rules.maxCapture})`,
         );
@@ -155,11 +155,11 @@ export function checkVariables(field: string, value: string, rules: VariableRule
     }
     const name = /^[A-Za-z0-9_]*/.exec(value.slice(at + 1))?.[0] ?? "";
     if (name === "") {
-      throw invalidField(
+      throw fieldError(
         field,
         "a '$' must start a variable name like $host (nginx has no escape for '$')",
       );
     }
-    if (!isKnownVariable(name)) throw invalidField(field, `$${name} is not an nginx variable`);
+    if (!isKnownVariable(name)) throw fieldError(field, `$${name} is not an nginx variable`);
   }
 }
