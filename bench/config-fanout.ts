@@ -227,7 +227,7 @@ export async function benchConfigFanout(
     await within(30_000, "closing the sessions", Promise.all(sessions));
   }
 
-  // Baseline: the same computation with no store writes and no network.
+  // Baseline: the same computation the straightforward way, per agent, with no store writes and no network.
   const config = await loadWorkspaceConfig(deps.store, workspace.id);
   const agents = await Promise.all(agentIds.map((id) => deps.store.agents.get(id)));
   const baselineStart = now();
@@ -251,7 +251,7 @@ export async function benchConfigFanout(
     rows,
     notes: [
       `Over ${changes} changes: received p50 ${fmtMs(percentile(latencies.receive, 50))}, p99 ${fmtMs(percentile(latencies.receive, 99))}; applied p50 ${fmtMs(percentile(latencies.applied, 50))}, p99 ${fmtMs(percentile(latencies.applied, 99))}.`,
-      `Baseline: computing the ${count} desired states in process (compile + hash, no store, no network): ${fmtMs(computeMs)}.`,
+      `Baseline: computing the ${count} desired states in process one by one, each compiled and hashed on its own (no compile memo: nothing shared; no store, no network): ${fmtMs(computeMs)}. The fan-out shares one state among agents with equal inputs.`,
       `Sessions that failed and were opened again (as real agents do): ${[...failures].map(([reason, n]) => `${n} × ${reason}`).join("; ") || "none"}.`,
     ],
   });

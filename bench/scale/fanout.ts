@@ -22,7 +22,7 @@ export interface FanoutResult {
   /** From the change's call to each agent's success. */
   p50: number;
   p99: number;
-  /** Computing the same agents' desired states in this process, nothing stored or sent. */
+  /** Computing the same agents' desired states in this process, each on its own (no memo), nothing stored or sent. */
   computeMs: number;
 }
 
@@ -124,7 +124,7 @@ export function printFanouts(fanouts: readonly FanoutResult[]): void {
       fmtMs(f.computeMs),
     ]),
     notes: [
-      "From the tenancy call that creates the file to each agent's success (config.applied) as the server records it; the simulators answer each delivery at once from their own processes. Baseline: the same agents' desired states computed in this process, nothing stored or sent.",
+      "From the tenancy call that creates the file to each agent's success (config.applied) as the server records it; the simulators answer each delivery at once from their own processes. Baseline: the same agents' desired states computed in this process one by one, each compiled and hashed on its own (no compile memo, nothing shared, stored or sent); the fan-out shares one state among agents with equal inputs.",
     ],
   });
 }

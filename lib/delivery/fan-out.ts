@@ -4,11 +4,11 @@ import {
   loadWorkspaceConfig,
   type WorkspaceConfig,
 } from "../desired/index.ts";
-import { diffFileSets, manifestHash } from "../drift/index.ts";
 import type { AgentRow, ConfigStatusRow, Store } from "../store/index.ts";
 import { timeSlicer } from "../tasks/index.ts";
 import type { Clock } from "../time/index.ts";
 import type { ChallengeBoard } from "./challenges.ts";
+import { createDifferences } from "./differences.ts";
 import type { KeyIssuance } from "./keys-issuance.ts";
 import { type AgentPlan, type PlanInputs, planAgent } from "./planner.ts";
 import { deliverySettled, readyToPlan, startDelivery } from "./scheduler.ts";
@@ -156,17 +156,19 @@ export function createDeliveryFanOut(services: {
     );
     const holding = new Set<string>();
     const slice = timeSlicer();
+    // Agents holding the same files share one difference to the same state.
+    const differenceOf = createDifferences();
     for (const p of plans) {
       await slice();
       const { session, desired } = p;
       if (!sessions.isCurrent(session) || session.inFlight !== undefined) continue;
       const row = rows.get(session.agentId) as ConfigStatusRow;
-      if (manifestHash(session.manifest) === desired.hash && p.checks === session.sentChecks) {
+      const diff = differenceOf(desired, session.manifest);
+      if (diff.holds && p.checks === session.sentChecks) {
         if (row.state !== "success" || row.version !== desired.hash) holding.add(session.agentId);
         continue;
       }
       if (!p.force && session.failedVersion === desired.hash) continue;
-      const diff = diffFileSets(session.manifest, desired.files);
       startDelivery(session, desired.hash);
       session.sentChecks = p.checks;
       session.send({

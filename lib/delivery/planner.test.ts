@@ -6,7 +6,7 @@ import {
   virtualHostRow,
 } from "../../test/support/config-rows.ts";
 import { t0 } from "../../test/support/store-data.ts";
-import type { WorkspaceConfig } from "../desired/index.ts";
+import { createCompileMemo, type WorkspaceConfig } from "../desired/index.ts";
 import { contentSha256 } from "../drift/index.ts";
 import type { TlsCertificateRow, VirtualHostRow } from "../store/index.ts";
 import { type PlanInputs, planAgent } from "./planner.ts";
@@ -128,5 +128,15 @@ describe("planAgent", () => {
     expect(plan.desired.files).toEqual([]);
     expect(plan.keyNeeds).toEqual([]);
     expect(plan.answering).toBeUndefined();
+  });
+
+  test("agents planned with one memo share the desired state and what follows from it", () => {
+    const compileMemo = createCompileMemo();
+    const first = planAgent(inputs({ compileMemo }));
+    const second = planAgent(inputs({ agent: agentRow({ id: "a2" }), compileMemo }));
+    expect(second.desired === first.desired).toBe(true);
+    expect(second.healthChecks === first.healthChecks).toBe(true);
+    // Shared, and exactly what the agent gets planned alone.
+    expect(second).toEqual(planAgent(inputs({ agent: agentRow({ id: "a2" }) })));
   });
 });

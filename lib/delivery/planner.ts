@@ -52,10 +52,19 @@ export interface AgentPlan {
   answering?: { configSha256: string; tokens: Set<string> };
 }
 
-/** What the agent should hold, and what follows from it. Pure: inputs in, plan out. */
-export function planAgent(inputs: PlanInputs): AgentPlan {
-  const { config, hello } = inputs;
-  const desired = desiredFor(inputs);
+/** What follows from a desired state and its configuration alone. */
+type Outcomes = Pick<AgentPlan, "hosts" | "healthChecks" | "checks">;
+
+/**
+ * Agents of a fan-out share one desired state when their inputs match
+ * (createCompileMemo): what follows from it is derived once per state, by
+ * identity, for the configuration it was computed from.
+ */
+const outcomesByState = new WeakMap<DesiredState, Outcomes & { config: WorkspaceConfig }>();
+
+function outcomesOf(config: WorkspaceConfig, desired: DesiredState): Outcomes {
+  const known = outcomesByState.get(desired);
+  if (known?.config === config) return known;
   const hosts: ConfigHostOutcome[] = desired.hosts.map((host) =>
     host.status === "applied"
       ? { id: host.id, status: "applied" }
@@ -67,6 +76,21 @@ export function planAgent(inputs: PlanInputs): AgentPlan {
         },
   );
   const healthChecks = healthChecksFor(config, desired);
+  const outcomes = {
+    config,
+    hosts,
+    healthChecks,
+    checks: JSON.stringify([desired.names, healthChecks]),
+  };
+  outcomesByState.set(desired, outcomes);
+  return outcomes;
+}
+
+/** What the agent should hold, and what follows from it. Pure: inputs in, plan out. */
+export function planAgent(inputs: PlanInputs): AgentPlan {
+  const { config, hello } = inputs;
+  const desired = desiredFor(inputs);
+  const { hosts, healthChecks, checks } = outcomesOf(config, desired);
   const tokens = inputs.challenges;
   const conf =
     hello.nginxMode !== "off" && tokens && tokens.size > 0
@@ -76,7 +100,7 @@ export function planAgent(inputs: PlanInputs): AgentPlan {
     desired,
     hosts,
     healthChecks,
-    checks: JSON.stringify([desired.names, healthChecks]),
+    checks,
     keyNeeds:
       hello.nginxMode === "off"
         ? []

@@ -135,3 +135,23 @@ test("a report that cannot be written fails alone; a non-final one is written wi
     "config.applied a001",
   ]);
 });
+
+test("a report the store refuses fails alone: the rest of its window is written all the same", async () => {
+  const good = ["a001", "a002", "a003"].map((agentId) =>
+    status.recordReport({ agentId, workspaceId: "w1" }, success("sha256:v1")),
+  );
+  const refused = status.recordReport(
+    { agentId: "a004", workspaceId: "w1" },
+    { ...success("sha256:v1"), durationMs: -1 },
+  );
+  await drain();
+  windows[0]?.fire();
+  expect(await Promise.all(good)).toEqual([true, true, true]);
+  await expect(refused).rejects.toMatchObject({ code: "invalid_argument" });
+  expect((await store.configStatus.get("a004"))?.state).toBe("pending");
+  expect(events.map((event) => `${event.type} ${event.subjectId}`).sort()).toEqual([
+    "config.applied a001",
+    "config.applied a002",
+    "config.applied a003",
+  ]);
+});

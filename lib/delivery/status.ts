@@ -4,7 +4,7 @@ import {
   type EventTransaction,
   noChanges,
 } from "../events/index.ts";
-import type { ConfigStatusRow, Store } from "../store/index.ts";
+import type { ConfigReport, ConfigStatusRow, ReportedStatus, Store } from "../store/index.ts";
 import type { Clock, Timers } from "../time/index.ts";
 import type { ConfigStatusReport } from "./types.ts";
 
@@ -33,7 +33,8 @@ export interface StatusRecorder {
 const finalStates = new Set(["success", "failed", "rolled_back"]);
 
 /**
- * Reports arriving within this window share a commit. Thousands of agents
+ * Reports arriving within this window share a commit and one update
+ * statement (reportMany). Thousands of agents
  * answer one change over a second or so, each report alone on the event
  * loop: without the window every one was its own BEGIN … COMMIT (2,500
  * commits for 2,500 agents). It delays each agent's next delivery by as much.
@@ -42,6 +43,15 @@ export const reportGatherMs = 10;
 /** A window holding this many reports is written at once. */
 const maxGathered = 500;
 
+/** A report waiting for its window's commit. */
+interface GatheredReport {
+  subject: StatusSubject;
+  status: ConfigStatusReport;
+  report: ConfigReport;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
 export function createStatusRecorder(services: {
   store: Pick<Store, "transaction">;
   events: EventBus;
@@ -49,25 +59,70 @@ export function createStatusRecorder(services: {
   timers: Timers;
 }): StatusRecorder {
   const { store, events, clock, timers } = services;
-  let gathered: (() => void)[] = [];
+  let gathered: GatheredReport[] = [];
   let cancelWindow: (() => void) | undefined;
-  /** Hands the gathered reports to the bus's group commit in one turn: they share its commits. */
+
+  /** A final report's events, in the transaction of its row. */
+  const emitFor = async (
+    tx: EventTransaction,
+    { subject, status }: GatheredReport,
+    row: ReportedStatus,
+  ) => {
+    if (!finalStates.has(status.state)) return;
+    await emitOutcome(
+      tx,
+      subject,
+      row,
+      status.durationMs,
+      status.state === "success"
+        ? undefined
+        : { errors: status.errors, refused: status.refused.map((r) => `${r.path}: ${r.reason}`) },
+    );
+  };
+  /** One report in a commit of its own (shared with other writes by the group commit). */
+  const writeAlone = (one: GatheredReport) =>
+    batchedCommits(events)
+      .commit(async (tx) =>
+        emitFor(tx, one, await tx.configStatus.report(one.subject.agentId, one.report)),
+      )
+      .then(one.resolve, one.reject);
+  /**
+   * The window's reports in one update and one commit. A report whose agent
+   * has no row (deleted meanwhile) is written alone, which fails it alone;
+   * if the window's write fails, every report is written alone, so one bad
+   * report never fails the others.
+   */
   const writeGathered = () => {
     cancelWindow?.();
     cancelWindow = undefined;
-    const writes = gathered;
+    const window = gathered;
     gathered = [];
-    for (const write of writes) write();
+    const alone = new Set<GatheredReport>();
+    batchedCommits(events)
+      .commit(async (tx) => {
+        // The group commit may run this again on its own after a shared batch failed.
+        alone.clear();
+        const rows = await tx.configStatus.reportMany(
+          window.map(({ subject, report }) => ({ agentId: subject.agentId, report })),
+        );
+        for (const [i, one] of window.entries()) {
+          const row = rows[i];
+          if (row === undefined) alone.add(one);
+          else await emitFor(tx, one, row);
+        }
+      })
+      .then(
+        () => {
+          for (const one of window) {
+            if (alone.has(one)) void writeAlone(one);
+            else one.resolve();
+          }
+        },
+        () => {
+          for (const one of window) void writeAlone(one);
+        },
+      );
   };
-  /** Runs `work` in a commit shared with the other reports of its window. */
-  const gather = <R>(work: (tx: EventTransaction) => Promise<R>): Promise<R> =>
-    new Promise<R>((resolve, reject) => {
-      gathered.push(() => {
-        batchedCommits(events).commit(work).then(resolve, reject);
-      });
-      if (gathered.length >= maxGathered) writeGathered();
-      else cancelWindow ??= timers.after(reportGatherMs, writeGathered);
-    });
   return {
     async recordDesired(versions, at) {
       const stored = await store.transaction((tx) => tx.configStatus.setDesiredMany(versions, at));
@@ -93,7 +148,7 @@ export function createStatusRecorder(services: {
 
     async recordReport(subject, status) {
       const final = finalStates.has(status.state);
-      const report = {
+      const report: ConfigReport = {
         version: status.version,
         state: status.state,
         errors: status.errors,
@@ -101,22 +156,11 @@ export function createStatusRecorder(services: {
         durationMs: final ? status.durationMs : null,
         at: clock.now(),
       };
-      // Many agents answer one change at once: their reports share commits.
-      await gather(async (tx) => {
-        const row = await tx.configStatus.report(subject.agentId, report);
-        if (!final) return;
-        await emitOutcome(
-          tx,
-          subject,
-          row,
-          status.durationMs,
-          status.state === "success"
-            ? undefined
-            : {
-                errors: status.errors,
-                refused: status.refused.map((r) => `${r.path}: ${r.reason}`),
-              },
-        );
+      // Many agents answer one change at once: their reports share a statement and a commit.
+      await new Promise<void>((resolve, reject) => {
+        gathered.push({ subject, status, report, resolve, reject });
+        if (gathered.length >= maxGathered) writeGathered();
+        else cancelWindow ??= timers.after(reportGatherMs, writeGathered);
       });
       return final;
     },
@@ -130,7 +174,7 @@ export function createStatusRecorder(services: {
 async function emitOutcome(
   tx: EventTransaction,
   subject: StatusSubject,
-  row: ConfigStatusRow,
+  row: ReportedStatus,
   durationMs: number,
   failure?: { errors: string[]; refused: string[] },
 ): Promise<void> {

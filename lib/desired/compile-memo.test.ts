@@ -26,18 +26,23 @@ const certificates = [certificate("c1")];
 
 /** Certificate c1 issued to the agent for a key it keeps at its own path. */
 const ownCertificate =
-  (keyPath: string) =>
+  (keyPath: string, serial = "c1") =>
   (id: string): CertificateMaterial | undefined =>
     id === "c1"
       ? {
-          certificatePem: "-----BEGIN CERTIFICATE-----\nc1\n-----END CERTIFICATE-----\n",
+          certificatePem: `-----BEGIN CERTIFICATE-----\n${serial}\n-----END CERTIFICATE-----\n`,
           agentKeyPath: keyPath,
         }
       : undefined;
 
 function input(
   id: string,
-  extra: { labels?: Record<string, string>; unresolvable?: string[]; keyPath?: string } = {},
+  extra: {
+    labels?: Record<string, string>;
+    unresolvable?: string[];
+    keyPath?: string;
+    serial?: string;
+  } = {},
 ): DesiredStateInput {
   const unresolvable = new Set(extra.unresolvable ?? []);
   return {
@@ -48,16 +53,17 @@ function input(
     options: {
       configRoot: "/srv/drover",
       statusPort: 18081,
-      certificateMaterial: ownCertificate(extra.keyPath ?? "keys/c1-a.key"),
+      certificateMaterial: ownCertificate(extra.keyPath ?? "keys/c1-a.key", extra.serial),
       resolvable: (name) => !unresolvable.has(name),
     },
   };
 }
 
-/** The memo with a count of real compiles. */
-function countingMemo(): { memo: CompileMemo; compiles: () => number } {
+/** The memo with a count of real compiles and of desired states built. */
+function countingMemo(): { memo: CompileMemo; compiles: () => number; states: () => number } {
   const memo = createCompileMemo();
   let count = 0;
+  let built = 0;
   return {
     memo: {
       compile: (rows, key, probes, compile) =>
@@ -65,14 +71,20 @@ function countingMemo(): { memo: CompileMemo; compiles: () => number } {
           count += 1;
           return compile(asked);
         }),
+      share: (result, overlay, build) =>
+        memo.share(result, overlay, () => {
+          built += 1;
+          return build();
+        }),
     },
     compiles: () => count,
+    states: () => built,
   };
 }
 
 describe("createCompileMemo", () => {
   test("agents with the same inputs share one compile, and each gets what it would alone", () => {
-    const { memo, compiles } = countingMemo();
+    const { memo, compiles, states } = countingMemo();
     const agents = ["a1", "a2", "a3", "a4"].map((id) => input(id));
     const shared = agents.map((one) => desiredStateForAgent(one, memo));
     expect(compiles()).toBe(1);
@@ -81,6 +93,26 @@ describe("createCompileMemo", () => {
     });
     // The names to check come with a shared compile too.
     expect(shared[3]?.names).toEqual(["app.internal"]);
+    // One state for all four: its files are hashed once.
+    expect(states()).toBe(1);
+    expect(shared[3] === shared[0]).toBe(true);
+  });
+
+  test("an agent's own certificate is its own: one compile, a state per certificate", () => {
+    const { memo, compiles, states } = countingMemo();
+    const agents = [
+      input("a1", { serial: "for-a1" }),
+      input("a2", { serial: "for-a2" }),
+      input("a3", { serial: "for-a1" }),
+    ];
+    const shared = agents.map((one) => desiredStateForAgent(one, memo));
+    expect(compiles()).toBe(1);
+    expect(states()).toBe(2);
+    agents.forEach((one, i) => {
+      expect(shared[i]).toEqual(desiredStateForAgent(one));
+    });
+    expect(shared[0]?.hash).not.toBe(shared[1]?.hash);
+    expect(shared[2] === shared[0]).toBe(true);
   });
 
   test("a different answer from the agent, other labels or another key path compile again", () => {

@@ -1,4 +1,5 @@
 import type { NginxCompileResult } from "../nginx/index.ts";
+import type { DesiredState } from "./types.ts";
 
 /** What the nginx compile asks about the agent while it runs. */
 export interface CompileProbes {
@@ -31,6 +32,12 @@ export interface CompileMemo {
     probes: CompileProbes,
     compile: (probes: CompileProbes) => NginxCompileResult,
   ): NginxCompileResult;
+  /**
+   * One desired state per compiled result and per-agent overlay (its own
+   * certificate and agent files, what was set aside, the names asked): agents
+   * that match share the state, so its files are hashed once, not per agent.
+   */
+  share(result: NginxCompileResult, overlay: string, build: () => DesiredState): DesiredState;
 }
 
 const maxEntriesPerKey = 8;
@@ -38,6 +45,8 @@ const maxEntriesPerKey = 8;
 export function createCompileMemo(): CompileMemo {
   let rowsOf: object | undefined;
   const entries = new Map<string, Entry[]>();
+  // Keyed by the result: a result of rows no longer served is never asked for again.
+  const states = new WeakMap<NginxCompileResult, Map<string, DesiredState>>();
   const answer = (probes: CompileProbes, [kind, argument]: Question): string =>
     JSON.stringify(probes[kind](argument));
   return {
@@ -67,6 +76,19 @@ export function createCompileMemo(): CompileMemo {
       });
       if (known.length < maxEntriesPerKey) entries.set(key, [...known, { asked, result }]);
       return result;
+    },
+    share(result, overlay, build) {
+      let byOverlay = states.get(result);
+      if (byOverlay === undefined) {
+        byOverlay = new Map();
+        states.set(result, byOverlay);
+      }
+      let state = byOverlay.get(overlay);
+      if (state === undefined) {
+        state = build();
+        if (byOverlay.size < maxEntriesPerKey) byOverlay.set(overlay, state);
+      }
+      return state;
     },
   };
 }

@@ -172,11 +172,6 @@ export function desiredStateForAgent(input: DesiredStateInput, memo?: CompileMem
           compile,
         );
 
-  const files: DesiredFile[] = result.files.map((file) => ({
-    path: `${NGINX_DIR}/${file.path}`,
-    mode: NGINX_CONFIG_MODE,
-    content: file.content,
-  }));
   const served = new Set(
     result.hosts.filter((outcome) => outcome.status === "applied").map((outcome) => outcome.id),
   );
@@ -185,37 +180,54 @@ export function desiredStateForAgent(input: DesiredStateInput, memo?: CompileMem
     if (served.has(host.id) && host.sslEnabled && host.sslCertificateId !== null)
       certificateIds.add(host.sslCertificateId);
   }
+  // The agent's own part: certificate files (per-agent material) and its agent files.
+  const ownFiles: DesiredFile[] = [];
   for (const id of certificateIds) {
     const paths = certificateFilePaths(id);
     const pem = materialOf(id);
     // Both hold: certificateAvailable said so before the host was served.
     if (!paths || !pem) continue;
-    files.push({
+    ownFiles.push({
       path: paths.certificatePath,
       mode: CERTIFICATE_MODE,
       content: pem.certificatePem,
     });
     // A key the agent generated stays where it is: only delivered keys are files here.
     if ("keyPem" in pem)
-      files.push({ path: paths.keyPath, mode: KEY_MODE, content: pem.keyPem, secret: true });
+      ownFiles.push({ path: paths.keyPath, mode: KEY_MODE, content: pem.keyPem, secret: true });
   }
   // Never at Drover's paths: refused when written, and set aside there too.
   const agentFiles = agentFilesForAgent(agent, input.files ?? []);
-  files.push(...agentFiles.files);
-  files.sort((a, b) => comparePaths(a.path, b.path));
+  ownFiles.push(...agentFiles.files);
 
-  // The compiler names fields by the host's index in this agent's model; name them from the host.
-  const outcomes: NginxHostOutcome[] = [...result.hosts.map(relativeToHost), ...setAside].sort(
-    byId,
-  );
-  return {
-    files,
-    hash: configHash(files),
-    hosts: outcomes,
-    upstreams: result.upstreams,
-    names: [...names].sort(),
-    setAsideFiles: agentFiles.setAside,
+  const build = (): DesiredState => {
+    const files: DesiredFile[] = result.files.map((file) => ({
+      path: `${NGINX_DIR}/${file.path}`,
+      mode: NGINX_CONFIG_MODE,
+      content: file.content,
+    }));
+    files.push(...ownFiles);
+    files.sort((a, b) => comparePaths(a.path, b.path));
+    // The compiler names fields by the host's index in this agent's model; name them from the host.
+    const outcomes: NginxHostOutcome[] = [...result.hosts.map(relativeToHost), ...setAside].sort(
+      byId,
+    );
+    return {
+      files,
+      hash: configHash(files),
+      hosts: outcomes,
+      upstreams: result.upstreams,
+      names: [...names].sort(),
+      setAsideFiles: agentFiles.setAside,
+    };
   };
+  if (memo === undefined) return build();
+  // Everything the state holds beyond the shared compile; equal overlays share one state.
+  return memo.share(
+    result,
+    JSON.stringify([[...names].sort(), setAside, agentFiles.setAside, ownFiles]),
+    build,
+  );
 }
 
 /**

@@ -261,5 +261,86 @@ describe.each(drivers)("%s", (_driver, open) => {
       await store.agents.insert(newAgent("a1"));
       expect(await store.configStatus.get("a1")).toBeNull();
     });
+
+    test("reportMany: each row as report one by one would leave it, in order, an agent twice included", async () => {
+      for (const id of ["a3", "b1", "b2", "b3"]) await store.agents.insert(newAgent(id));
+      const pairs = [
+        ["a1", "b1"],
+        ["a2", "b2"],
+        ["a3", "b3"],
+      ] as const;
+      for (const [a, b] of pairs)
+        for (const id of [a, b])
+          await store.configStatus.setDesired(id, { version: "v1", hosts, at: at(1) });
+      await store.configStatus.setDesired("a2", { version: "v2", hosts, at: at(2) });
+      await store.configStatus.setDesired("b2", { version: "v2", hosts, at: at(2) });
+      const steps = [
+        ["a1", report("v1", { state: "applying", durationMs: null, at: at(3) })],
+        ["a2", report("v1", { state: "failed", errors: ["nginx -t"], at: at(4) })],
+        ["a1", report("v1", { at: at(5) })],
+        ["a3", report("v0", { state: "rolled_back", at: at(6) })],
+      ] as const;
+      const many = await store.configStatus.reportMany(
+        steps.map(([agentId, one]) => ({ agentId, report: one })),
+      );
+      const alone = [];
+      for (const [agentId, one] of steps) {
+        const twin = pairs.find(([a]) => a === agentId)?.[1] ?? "";
+        alone.push(await store.configStatus.report(twin, one));
+      }
+      // Each entry's row as its events need it; every column compared below.
+      expect(many).toEqual(
+        alone.map((row, i) => ({
+          agentId: steps[i]?.[0] ?? "",
+          version: row.version,
+          revision: row.revision,
+          state: row.state,
+        })),
+      );
+      expect(await store.configStatus.get("a1")).toMatchObject({
+        state: "success",
+        appliedVersion: "v1",
+        appliedAt: at(5),
+      });
+      for (const [a, b] of pairs)
+        expect({ ...(await store.configStatus.get(a)), agentId: "" }).toEqual({
+          ...(await store.configStatus.get(b)),
+          agentId: "",
+        });
+    });
+
+    test("reportMany: no row for an agent without one; an invalid report writes nothing", async () => {
+      await store.configStatus.setDesired("a1", { version: "v1", hosts, at: at(1) });
+      const rows = await store.configStatus.reportMany([
+        { agentId: "a2", report: report("v1") },
+        { agentId: "a1", report: report("v1") },
+      ]);
+      expect(rows[0]).toBeUndefined();
+      expect(rows[1]).toEqual({ agentId: "a1", version: "v1", revision: 1, state: "success" });
+      expect(await store.configStatus.reportMany([])).toEqual([]);
+      const refused = await expectDroverRejection(
+        store.configStatus.reportMany([
+          { agentId: "a1", report: report("v2") },
+          { agentId: "a1", report: report("v2", { durationMs: -1 }) },
+        ]),
+      );
+      expect(refused.code).toBe("invalid_argument");
+      expect((await store.configStatus.get("a1"))?.version).toBe("v1");
+    });
+
+    test("setDesiredMany past one statement's rows: every agent's row", async () => {
+      const ids = Array.from({ length: 520 }, (_, i) => `m${i}`);
+      await store.transaction(async (tx) => {
+        for (const id of ids) await tx.agents.insert(newAgent(id));
+      });
+      const rows = await store.configStatus.setDesiredMany(
+        ids.map((agentId) => ({ agentId, version: `v-${agentId}`, hosts })),
+        at(1),
+      );
+      expect(rows.map((row) => row.desiredVersion).sort()).toEqual(
+        ids.map((id) => `v-${id}`).sort(),
+      );
+      expect((await store.configStatus.get("m519"))?.hosts).toEqual(hosts);
+    });
   });
 });

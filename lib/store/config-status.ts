@@ -1,11 +1,17 @@
 import { eq, inArray, type SQL, sql } from "drizzle-orm";
 import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
 import { invalidField } from "../errors/index.ts";
+import { yieldToIo } from "../tasks/index.ts";
 import { isForeignKeyViolation } from "./errors.ts";
 import { bound, prepared } from "./prepared.ts";
 import type { Runner } from "./runner.ts";
 import { agentConfigStatus, agents, configApplyStates } from "./schema.ts";
-import type { ConfigReport, ConfigStatusRepository, ConfigStatusRow } from "./types.ts";
+import type {
+  ConfigReport,
+  ConfigStatusRepository,
+  ConfigStatusRow,
+  ReportedStatus,
+} from "./types.ts";
 import { checkDate, checkText, notFound, returned } from "./validate.ts";
 
 function checkReport(report: ConfigReport): void {
@@ -26,13 +32,23 @@ function checkReport(report: ConfigReport): void {
 const reportKey = {};
 const reportSuccessKey = {};
 
-// 10 columns a row: 90 rows stay under SQLite's oldest bound-parameter limit (999).
-const CHUNK = 90;
+/** The prepared upsert's and batched report's keys. */
+const desiredKey = {};
+const reportManyKey = {};
+/**
+ * Rows per upsert statement; the event loop runs between statements (the
+ * writer stays held), so 10,000 agents' versions never block heartbeats long.
+ */
+const CHUNK = 500;
+/** Reports per batched update. */
+const REPORT_CHUNK = 500;
 
 export function createConfigStatusRepository(run: Runner): ConfigStatusRepository {
   /**
-   * One upsert per chunk: a new desired version starts out pending; the same
-   * one keeps its state (SQLite reads the old row in every SET expression).
+   * One prepared upsert per chunk, the rows in one bound JSON parameter: a
+   * new desired version starts out pending; the same one keeps its state
+   * (SQLite reads the old row in every SET expression). drizzle building a
+   * VALUES list per call cost a quarter of a 10,000-agent fan-out (issue 13).
    */
   const setDesiredMany: ConfigStatusRepository["setDesiredMany"] = (entries, at) =>
     run(async (db) => {
@@ -41,55 +57,50 @@ export function createConfigStatusRepository(run: Runner): ConfigStatusRepositor
         checkText(`entries.${i}.agentId`, entry.agentId);
         checkText(`entries.${i}.version`, entry.version);
       });
-      const same = sql`${agentConfigStatus.desiredVersion} = excluded.desired_version`;
-      const keep = (column: SQLiteColumn, otherwise: SQL) =>
-        sql`CASE WHEN ${same} THEN ${column} ELSE ${otherwise} END`;
+      const upsert = prepared(db, desiredKey, () => {
+        const s = agentConfigStatus;
+        const same = sql`${s.desiredVersion} = excluded.desired_version`;
+        const keep = (column: SQLiteColumn, otherwise: SQL) =>
+          sql`CASE WHEN ${same} THEN ${column} ELSE ${otherwise} END`;
+        const field = (name: string) => sql.raw(`json_extract(j.value, '$.${name}')`);
+        return (
+          db
+            .insert(s)
+            // Every column, in the table's order; WHERE true: SQLite's upsert-after-SELECT rule.
+            .select(
+              sql`SELECT ${field("agentId")}, ${field("version")}, 1, ${field("version")}, 1, 'pending', NULL, NULL, NULL, NULL, '[]', '[]', ${field("hosts")}, ${field("files")}, ${sql.placeholder("at")} FROM json_each(${sql.placeholder("rows")}) AS j WHERE true`,
+            )
+            .onConflictDoUpdate({
+              target: s.agentId,
+              set: {
+                desiredVersion: sql`excluded.desired_version`,
+                desiredRevision: keep(s.desiredRevision, sql`${s.desiredRevision} + 1`),
+                hosts: sql`excluded.hosts`,
+                files: sql`excluded.files`,
+                updatedAt: sql`excluded.updated_at`,
+                version: keep(s.version, sql`excluded.version`),
+                revision: keep(s.revision, sql`${s.desiredRevision} + 1`),
+                state: keep(s.state, sql`excluded.state`),
+                errors: keep(s.errors, sql`excluded.errors`),
+                steps: keep(s.steps, sql`excluded.steps`),
+                durationMs: keep(s.durationMs, sql`NULL`),
+              },
+            })
+            .returning()
+            .prepare()
+        );
+      });
       const rows: ConfigStatusRow[] = [];
       try {
         for (let start = 0; start < entries.length; start += CHUNK) {
-          const values = entries.slice(start, start + CHUNK).map((entry) => ({
+          if (start > 0) await yieldToIo();
+          const chunk = entries.slice(start, start + CHUNK).map((entry) => ({
             agentId: entry.agentId,
-            desiredVersion: entry.version,
-            // Literals, not bound parameters: CHUNK's count holds.
-            desiredRevision: sql`1`,
             version: entry.version,
-            revision: sql`1`,
-            state: "pending" as const,
-            errors: [],
-            steps: [],
-            durationMs: null,
             hosts: entry.hosts,
             files: entry.files ?? [],
-            updatedAt: at,
           }));
-          rows.push(
-            ...(await db
-              .insert(agentConfigStatus)
-              .values(values)
-              .onConflictDoUpdate({
-                target: agentConfigStatus.agentId,
-                set: {
-                  desiredVersion: sql`excluded.desired_version`,
-                  desiredRevision: keep(
-                    agentConfigStatus.desiredRevision,
-                    sql`${agentConfigStatus.desiredRevision} + 1`,
-                  ),
-                  hosts: sql`excluded.hosts`,
-                  files: sql`excluded.files`,
-                  updatedAt: sql`excluded.updated_at`,
-                  version: keep(agentConfigStatus.version, sql`excluded.version`),
-                  revision: keep(
-                    agentConfigStatus.revision,
-                    sql`${agentConfigStatus.desiredRevision} + 1`,
-                  ),
-                  state: keep(agentConfigStatus.state, sql`excluded.state`),
-                  errors: keep(agentConfigStatus.errors, sql`excluded.errors`),
-                  steps: keep(agentConfigStatus.steps, sql`excluded.steps`),
-                  durationMs: keep(agentConfigStatus.durationMs, sql`NULL`),
-                },
-              })
-              .returning()),
-          );
+          rows.push(...(await upsert.execute({ rows: JSON.stringify(chunk), at: at.getTime() })));
         }
       } catch (error) {
         if (isForeignKeyViolation(error)) {
@@ -106,7 +117,75 @@ export function createConfigStatusRepository(run: Runner): ConfigStatusRepositor
       return rows;
     });
 
+  /** One prepared update per run of distinct agents, the reports in one bound JSON parameter. */
+  const reportMany: ConfigStatusRepository["reportMany"] = (entries) =>
+    run(async (db) => {
+      for (const { agentId, report } of entries) {
+        checkText("agentId", agentId);
+        checkReport(report);
+      }
+      const update = prepared(db, reportManyKey, () => {
+        const s = agentConfigStatus;
+        const field = (name: string) => sql.raw(`json_extract(j.value, '$.${name}')`);
+        const version = field("version");
+        // As report's: the number on record for the reported hash, else 0.
+        const revision = sql`CASE ${version} WHEN ${s.desiredVersion} THEN ${s.desiredRevision} WHEN ${s.version} THEN ${s.revision} WHEN ${s.appliedVersion} THEN ${s.appliedRevision} ELSE 0 END`;
+        const onSuccess = (value: SQL, column: SQLiteColumn) =>
+          sql`CASE WHEN ${field("state")} = 'success' THEN ${value} ELSE ${column} END`;
+        return (
+          db
+            .update(s)
+            .set({
+              version: sql`${version}`,
+              revision,
+              state: sql`${field("state")}`,
+              errors: sql`${field("errors")}`,
+              steps: sql`${field("steps")}`,
+              durationMs: sql`${field("durationMs")}`,
+              updatedAt: sql`${field("at")}`,
+              appliedVersion: onSuccess(version, s.appliedVersion),
+              appliedRevision: onSuccess(revision, s.appliedRevision),
+              appliedAt: onSuccess(field("at"), s.appliedAt),
+            })
+            .from(sql`json_each(${sql.placeholder("rows")}) AS j`)
+            .where(eq(s.agentId, field("agentId")))
+            // What a report's events name: RETURNING every column cost more than the update.
+            .returning({
+              agentId: s.agentId,
+              version: s.version,
+              revision: s.revision,
+              state: s.state,
+            })
+            .prepare()
+        );
+      });
+      const rows: (ReportedStatus | undefined)[] = [];
+      let pending: (typeof entries)[number][] = [];
+      const named = new Set<string>();
+      const write = async () => {
+        if (pending.length === 0) return;
+        const json = JSON.stringify(
+          pending.map(({ agentId, report }) => ({ agentId, ...report, at: report.at.getTime() })),
+        );
+        const byAgent = new Map(
+          (await update.execute({ rows: json })).map((row) => [row.agentId, row]),
+        );
+        for (const { agentId } of pending) rows.push(byAgent.get(agentId));
+        pending = [];
+        named.clear();
+      };
+      for (const entry of entries) {
+        if (named.has(entry.agentId) || pending.length >= REPORT_CHUNK) await write();
+        pending.push(entry);
+        named.add(entry.agentId);
+      }
+      await write();
+      return rows;
+    });
+
   return {
+    reportMany,
+
     get: (agentId) =>
       run(async (db) => {
         const [row] = await db

@@ -94,6 +94,7 @@ export type {
   PageOptions,
   RefreshTokenRepository,
   RefreshTokenRow,
+  ReportedStatus,
   Repositories,
   RewriteFlag,
   RewriteRule,

@@ -717,6 +717,9 @@ export interface ConfigStatusRow {
 }
 
 /** A delivery's outcome as the agent reports it. */
+/** What a report leaves on record that its events name. */
+export type ReportedStatus = Pick<ConfigStatusRow, "agentId" | "version" | "revision" | "state">;
+
 export interface ConfigReport {
   version: string;
   state: ConfigApplyState;
@@ -751,6 +754,15 @@ export interface ConfigStatusRepository {
   ): Promise<ConfigStatusRow[]>;
   /** Records the agent's report on a delivery; success also moves appliedVersion. */
   report(agentId: string, report: ConfigReport): Promise<ConfigStatusRow>;
+  /**
+   * report for many agents, one statement per 500 (an agent named twice
+   * starts another, so its reports apply in order): each entry's row, in
+   * order, undefined where the agent has no status row. Throws, writing
+   * nothing, when any report is invalid.
+   */
+  reportMany(
+    entries: ReadonlyArray<{ agentId: string; report: ConfigReport }>,
+  ): Promise<(ReportedStatus | undefined)[]>;
   /** How far the workspace's agents are with their desired configuration, in one aggregate query. */
   rollout(workspaceId: string): Promise<RolloutCounts>;
 }
