@@ -428,6 +428,7 @@ async function startLocked(
       : formatHostPort({ host: remoteHost, port: httpListener.address.port })
   }/`;
   await writeEndpoints(options.dataDir, endpoints);
+  let stopping: Promise<void> | undefined;
   logger.info("server started", { ...endpoints, fleet: authority.ca.fleetId });
 
   return {
@@ -442,24 +443,28 @@ async function startLocked(
     ...(firstAdmin === undefined
       ? {}
       : { firstAdminPasswordFile: serverPaths(options.dataDir).initialAdminPassword }),
-    async stop() {
-      eventSocket.close();
-      logSocket.close();
-      await tasks.stop();
-      // No agent joins a server that is leaving: refused now, it retries the next one.
-      agentListener.stopAccepting();
-      // Before the listeners close, so each agent's disconnection says server_shutdown.
-      await fleet.stopHealthIntake();
-      unsubscribe();
-      delivery.stop();
-      await Promise.all([
-        registrationListener.close(),
-        agentListener.close(),
-        operatorListener.close(),
-        httpListener.close(),
-      ]);
-      await store.close();
-      await unlock();
+    // A second call (two shutdown paths, say) waits for the first instead of using a closed store.
+    stop: () => {
+      stopping ??= (async () => {
+        eventSocket.close();
+        logSocket.close();
+        await tasks.stop();
+        // No agent joins a server that is leaving: refused now, it retries the next one.
+        agentListener.stopAccepting();
+        // Before the listeners close, so each agent's disconnection says server_shutdown.
+        await fleet.stopHealthIntake();
+        unsubscribe();
+        delivery.stop();
+        await Promise.all([
+          registrationListener.close(),
+          agentListener.close(),
+          operatorListener.close(),
+          httpListener.close(),
+        ]);
+        await store.close();
+        await unlock();
+      })();
+      return stopping;
     },
   };
 }
