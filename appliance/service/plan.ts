@@ -4,6 +4,7 @@
  * Pure: install.ts carries it out, --dry-run prints it.
  */
 import { isAbsolute, resolve } from "node:path";
+import { parseHostPort } from "../../lib/net/index.ts";
 import type { FlagSpec } from "../flags.ts";
 import { UsageError } from "../flags.ts";
 import type { ServiceUnit } from "./unit.ts";
@@ -92,7 +93,7 @@ function absoluteFlag(flag: string, value: string, cwd: string): string {
 function portsOf(flags: GivenFlags): number[] {
   return Object.entries(flags)
     .filter(([name, value]) => name.endsWith("-addr") && typeof value === "string")
-    .map(([, value]) => Number(String(value).slice(String(value).lastIndexOf(":") + 1)));
+    .map(([name, value]) => parseHostPort(String(value), `--${name}`).port);
 }
 
 function underHome(path: string): boolean {

@@ -2,8 +2,9 @@
 
 import { beforeAll, describe, expect, test } from "bun:test";
 import fc from "fast-check";
+import { selectorArbitrary } from "../../test/support/selector-arbitrary.ts";
 import { tempStoreDir } from "../../test/support/store.ts";
-import { matchesSelector, parseSelector, type Selector } from "../selector/index.ts";
+import { matchesSelector, parseSelector } from "../selector/index.ts";
 import { chooseDriver } from "./agent-filter.ts";
 import type { StoreDb } from "./db.ts";
 import { openBunSqlite } from "./driver-bun.ts";
@@ -127,20 +128,7 @@ describe.each(drivers)("%s, random fleets in workspaces", (_name, open, seed) =>
     }),
     { maxLength: 30 },
   );
-  const selectorArb: fc.Arbitrary<Selector> = fc.array(
-    fc.oneof(
-      fc.record({
-        key: fc.constantFrom(...keys),
-        op: fc.constantFrom("=" as const, "!=" as const),
-        value: fc.constantFrom(...values),
-      }),
-      fc.record({
-        key: fc.constantFrom(...keys),
-        op: fc.constantFrom("exists" as const, "!exists" as const),
-      }),
-    ),
-    { maxLength: 3 },
-  );
+  const selectorArb = selectorArbitrary(keys, values);
 
   test("property: a workspace's filtered page and count agree with matchesSelector, whichever condition drives", async () => {
     await fc.assert(

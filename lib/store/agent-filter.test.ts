@@ -1,8 +1,9 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { sql } from "drizzle-orm";
 import fc from "fast-check";
+import { selectorArbitrary } from "../../test/support/selector-arbitrary.ts";
 import { tempStoreDir } from "../../test/support/store.ts";
-import { matchesSelector, type Selector, type SelectorTerm } from "../selector/index.ts";
+import { matchesSelector, type Selector } from "../selector/index.ts";
 import { openBunSqlite } from "./driver-bun.ts";
 import { openLibsql } from "./driver-libsql.ts";
 import { migrate } from "./migrate.ts";
@@ -26,18 +27,7 @@ const states: AgentState[] = ["online", "offline", "degraded"];
 const labelsArb = fc.dictionary(fc.constantFrom(...keys), fc.constantFrom(...values), {
   maxKeys: keys.length,
 });
-const termArb: fc.Arbitrary<SelectorTerm> = fc.oneof(
-  fc.record({
-    key: fc.constantFrom(...keys),
-    op: fc.constantFrom("=" as const, "!=" as const),
-    value: fc.constantFrom(...values),
-  }),
-  fc.record({
-    key: fc.constantFrom(...keys),
-    op: fc.constantFrom("exists" as const, "!exists" as const),
-  }),
-);
-const selectorArb: fc.Arbitrary<Selector> = fc.array(termArb, { maxLength: 3 });
+const selectorArb = selectorArbitrary(keys, values);
 // relabel: labels set by agents.update after the insert (undefined: none).
 const fleetArb = fc.array(
   fc.record({

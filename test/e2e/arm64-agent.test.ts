@@ -111,7 +111,7 @@ describe("an arm64 agent (qemu-user) on an x64 server", () => {
       token,
       program: underQemu,
     });
-    agentId = await waitFor("the arm64 agent to join", () => h.agentIdOf("pi"), emulatedMs);
+    agentId = await h.agentIdOf("pi", emulatedMs);
     const online = await h.waitForAgentState(agentId, "online", emulatedMs);
     expect(online.labels).toEqual({ arch: "arm64" });
   });

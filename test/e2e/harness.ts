@@ -484,13 +484,17 @@ export class Harness {
   }
 
   /** The id an agent saved in its data dir once it joined. */
-  async agentIdOf(agentDataDir: string): Promise<string> {
+  async agentIdOf(agentDataDir: string, deadlineMs = defaultDeadlineMs): Promise<string> {
     const record = this.path(join(agentDataDir, "agent.json"));
-    return waitFor(`${record} to be written`, async () => {
-      if (!existsSync(record)) return undefined;
-      const parsed = JSON.parse(await readFile(record, "utf8")) as { id?: unknown };
-      return typeof parsed.id === "string" ? parsed.id : undefined;
-    });
+    return waitFor(
+      `${record} to be written`,
+      async () => {
+        if (!existsSync(record)) return undefined;
+        const parsed = JSON.parse(await readFile(record, "utf8")) as { id?: unknown };
+        return typeof parsed.id === "string" ? parsed.id : undefined;
+      },
+      deadlineMs,
+    );
   }
 
   /** Stops one child: SIGTERM, then SIGKILL after 3 s. Returns how it exited. */

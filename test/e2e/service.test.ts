@@ -4,10 +4,10 @@
 // data dir, the 0600 token file and the enabled unit, whose command line and token join for real.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, lstatSync, readFileSync, statSync } from "node:fs";
-import { copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { shellWord } from "../../appliance/shell-word.ts";
-import { binary, Harness, type ServerProcess, waitFor } from "./harness.ts";
+import { binary, Harness, type ServerProcess } from "./harness.ts";
 
 setDefaultTimeout(60_000);
 
@@ -178,12 +178,7 @@ describe("install into an image root, then uninstall", () => {
       .map((word, i, all) => (all[i - 1] === "--data-dir" ? join(root, word) : word));
     const command = [join(root, "usr/local/bin/drover"), ...args].map(shellWord).join(" ");
     const started = h.startShell("the unit's agent", `exec ${command}`, { cwd: h.root, env });
-    const id = await waitFor("the unit's agent to join", async () => {
-      const record = join(root, "var/lib/drover-agent/agent.json");
-      return existsSync(record)
-        ? (JSON.parse(await readFile(record, "utf8")) as { id: string }).id
-        : undefined;
-    });
+    const id = await h.agentIdOf(join(root, "var/lib/drover-agent"));
     const online = await h.waitForAgentState(id, "online");
     expect(online.labels).toEqual({ room: "attic" });
     expect(online.claimed_labels).toEqual({ os: "pi" });

@@ -7,7 +7,6 @@ import { Database } from "bun:sqlite";
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, symlinkSync } from "node:fs";
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { migrations } from "../../lib/store/migrations.gen.ts";
 import { binary, Harness, repoRoot, waitFor } from "./harness.ts";
@@ -64,15 +63,6 @@ function appliedMigrations(dataDir: string): string[] {
   }
 }
 
-async function agentIdIn(h: Harness, dataDir: string): Promise<string> {
-  const record = h.path(join(dataDir, "agent.json"));
-  return waitFor(`${record}`, async () =>
-    existsSync(record)
-      ? (JSON.parse(await readFile(record, "utf8")) as { id: string }).id
-      : undefined,
-  );
-}
-
 describe("a data dir from an earlier build, started by this one", () => {
   let h: Harness;
   let old: string;
@@ -92,7 +82,7 @@ describe("a data dir from an earlier build, started by this one", () => {
       token,
       program: [old],
     });
-    const id = await agentIdIn(h, "agent");
+    const id = await h.agentIdOf("agent");
     await waitFor("the old agent online on the old server", async () => {
       const listed = await h.exec(old, ["agents", "list", "--data-dir", h.dataDir, "--json"]);
       return (JSON.parse(listed.stdout) as { id: string; state: string }[]).some(
@@ -140,7 +130,7 @@ describe("an agent and a server one release apart", () => {
       server: oldServer.endpoints.registration,
       token,
     });
-    const id = await agentIdIn(h, "new-agent");
+    const id = await h.agentIdOf("new-agent");
     await waitFor("this agent online and configured on the earlier server", async () => {
       const shown = await h.exec(old, [
         "agents",
@@ -167,7 +157,7 @@ describe("an agent and a server one release apart", () => {
       token,
       program: [old],
     });
-    const id = await agentIdIn(h, "old-agent");
+    const id = await h.agentIdOf("old-agent");
     await h.waitForAgentState(id, "online");
     await waitFor("the earlier agent configured", async () => {
       const shown = await h.runOk(["agents", "config", id, "--data-dir", h.dataDir, "-o", "json"]);
