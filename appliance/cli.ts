@@ -4,6 +4,8 @@ import { droverVersion } from "../lib/version.ts";
 import { type Command, defineGroup } from "./command.ts";
 import { agentCommand } from "./commands/agent.ts";
 import { agentsCommand } from "./commands/agents.ts";
+import { exportersCommand } from "./commands/exporters.ts";
+import { leaseCommand } from "./commands/lease.ts";
 import { loginCommand } from "./commands/login.ts";
 import { createCommand, deleteCommand, getCommand } from "./commands/resources.ts";
 import { serverCommand } from "./commands/server.ts";
@@ -22,6 +24,8 @@ export const drover: Command = defineGroup({
     token: tokenCommand,
     agent: agentCommand,
     agents: agentsCommand,
+    exporters: exportersCommand,
+    lease: leaseCommand,
     users: usersCommand,
     login: loginCommand,
     get: getCommand,

@@ -11,4 +11,9 @@ export interface CommandIo {
   self: string;
   /** The compiled drover binary running this; undefined from source. */
   executable?: string;
+  /** Standard input and output as byte streams, for an interactive session (lease console). */
+  terminal?: {
+    input: NodeJS.ReadableStream & { isTTY?: boolean; setRawMode?: (raw: boolean) => unknown };
+    output: NodeJS.WritableStream;
+  };
 }

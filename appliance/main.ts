@@ -32,5 +32,6 @@ const code = await runCli(process.argv.slice(2), {
   signal: controller.signal,
   self,
   ...(fromSource ? {} : { executable: process.execPath }),
+  terminal: { input: process.stdin, output: process.stdout },
 });
 process.exit(code);

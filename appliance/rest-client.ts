@@ -1,6 +1,7 @@
 import { DroverError } from "../lib/errors/index.ts";
 import { readTextIfExists } from "../lib/files/index.ts";
 import { readEndpoints, serverPaths } from "../lib/server/index.ts";
+import type { TlsClientOptions } from "../lib/transport/index.ts";
 import { type Credentials, readCredentials, writeCredentials } from "./credentials.ts";
 import {
   type HttpResponse,
@@ -16,6 +17,15 @@ export interface RestClient {
   call(method: string, path: string, body?: unknown): Promise<unknown>;
   /** What opening a WebSocket at `path` (below /v1, with its query) takes, credentials fresh. */
   socket(path: string): Promise<SocketTarget>;
+  /** What a gRPC call to the same HTTPS listener takes (the leases' ControllerService and router). */
+  grpc(): Promise<GrpcTarget>;
+}
+
+/** HOST:PORT of the HTTPS listener, its TLS, and the call metadata that authenticates. */
+export interface GrpcTarget {
+  address: string;
+  tls: TlsClientOptions;
+  headers: Record<string, string>;
 }
 
 /** A wss:// URL and how to authenticate there (the client certificate, or a bearer token). */
@@ -123,6 +133,13 @@ export async function adminClient(dataDir: string, signal?: AbortSignal): Promis
     async socket(path) {
       return { url: wss(origin, path), tls, headers: {} };
     },
+    async grpc() {
+      return {
+        address: endpoints.http,
+        tls: { caPem: ca, certificatePem: cert, privateKeyPem: key },
+        headers: {},
+      };
+    },
   };
 }
 
@@ -202,6 +219,14 @@ export async function sessionClient(options: {
       return {
         url: wss(current.server, path),
         tls: { ca: current.ca_pem },
+        headers: { authorization: `Bearer ${current.access_token}` },
+      };
+    },
+    async grpc() {
+      await refreshIfExpiring();
+      return {
+        address: new URL(current.server).host,
+        tls: { caPem: current.ca_pem },
         headers: { authorization: `Bearer ${current.access_token}` },
       };
     },

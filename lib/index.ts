@@ -52,6 +52,17 @@ export { AgentService } from "./gen/drover/v1/agent_pb.ts";
 export { IdentityService } from "./gen/drover/v1/identity_pb.ts";
 export { OperatorService } from "./gen/drover/v1/operator_pb.ts";
 export { RegistrationService } from "./gen/drover/v1/registration_pb.ts";
+export {
+  createLeaseService,
+  type Exporter,
+  type Lease,
+  type LeaseEngine,
+  type LeasePolicy,
+  type LeaseService,
+  type LeaseServiceOptions,
+  type LeaseView,
+  leaseConditions,
+} from "./lease/index.ts";
 export { compileNginxConfig, type NginxModel, nginxFeatures } from "./nginx/index.ts";
 export { type AgentNodeConfig, type NodeFunctions, nodeCalls } from "./node/index.ts";
 export * from "./pki/index.ts";

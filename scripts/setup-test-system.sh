@@ -6,8 +6,9 @@
 # server the lib/acme client is tested against), and chromium (renders /v1/docs
 # in test/e2e/api-docs.test.ts, driven by playwright-core), qemu-user-static with
 # libc6-arm64-cross (runs the linux-arm64 binary in test/e2e/arm64-agent.test.ts)
-# and systemd (systemd-analyze verify over the units `drover service install`
-# writes). Debian packages only.
+# systemd (systemd-analyze verify over the units `drover service install`
+# writes) and socat (a PTY pair standing in for a board's serial console in
+# lib/exporter's tests). Debian packages only.
 set -euo pipefail
 missing=()
 command -v openssl >/dev/null || missing+=(openssl)
@@ -23,6 +24,7 @@ command -v chromium >/dev/null || missing+=(chromium)
 command -v qemu-aarch64-static >/dev/null || missing+=(qemu-user-static)
 [ -e /usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1 ] || missing+=(libc6-arm64-cross)
 command -v systemd-analyze >/dev/null || missing+=(systemd)
+command -v socat >/dev/null || missing+=(socat)
 if [ ${#missing[@]} -gt 0 ] || $need_nginx; then
   SUDO=""
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"

@@ -4,7 +4,9 @@ import { hostname, networkInterfaces } from "node:os";
 import { resolve } from "node:path";
 import { type AgentNginxOptions, createAgent } from "../../lib/agent/index.ts";
 import { loadAgentNodeConfig } from "../../lib/agent/node/index.ts";
+import { checkExporterLines, loadExporterConfig } from "../../lib/exporter/index.ts";
 import { externalAddresses } from "../../lib/net/index.ts";
+import { emptyAgentNodeConfig } from "../../lib/node/index.ts";
 import { type CommandHelp, defineCommand } from "../command.ts";
 import { deploymentMode, systemProbe } from "../deployment-mode.ts";
 import { type FlagSpec, UsageError } from "../flags.ts";
@@ -164,11 +166,17 @@ export const agentHelp = {
       value: "DIR",
       help: "a directory nginx may serve static files from (a location's root must lie inside one; never the data dir)",
     },
+    exporter: {
+      kind: "string",
+      value: "FILE",
+      help: "make this machine an exporter: the drivers it offers for lease and the hooks around a lease (JSON or YAML)",
+    },
   },
   examples: [
     'drover agent --server 192.168.1.10:8440 --token "$TOKEN" --data-dir ./agent-data',
     "drover agent --data-dir ./agent-data --nginx-mode managed",
     "drover agent --data-dir ./agent-data --config /etc/drover/agent.json",
+    "drover agent --data-dir ./agent-data --exporter /etc/drover/exporter.yaml",
   ],
 } satisfies CommandHelp<FlagSpec>;
 
@@ -179,6 +187,11 @@ export const agentCommand = defineCommand(agentHelp, async ({ flags, positionals
   // Read and checked before anything joins or runs: an error names the file and the field.
   const nodeConfig =
     flags.config === undefined ? undefined : await loadAgentNodeConfig(resolve(flags.config));
+  const exporterPath = flags.exporter === undefined ? undefined : resolve(flags.exporter);
+  const exporter = exporterPath === undefined ? undefined : await loadExporterConfig(exporterPath);
+  // A GPIO line the exporter drives must be one the machine's --config declares.
+  if (exporter && exporterPath)
+    checkExporterLines(exporter, nodeConfig ?? emptyAgentNodeConfig, exporterPath);
   const agent = createAgent({
     dataDir: await agentDataDir(flags["data-dir"]),
     server: flags.server,
@@ -191,6 +204,7 @@ export const agentCommand = defineCommand(agentHelp, async ({ flags, positionals
     deploymentMode: mode,
     staticRoots: flags["static-root"],
     nginx,
+    ...(exporter === undefined ? {} : { exporter }),
     ...(nodeConfig === undefined
       ? {}
       : {

@@ -145,6 +145,11 @@ export const serverHelp = {
       value: "N",
       help: "REST requests per minute per client",
     },
+    "exporter-offline-grace": {
+      kind: "string",
+      value: "DURATION",
+      help: "how long a leased exporter may be offline before its lease ends (default 2m)",
+    },
     "retention-days": {
       kind: "string",
       value: "N",
@@ -189,6 +194,7 @@ export const serverCommand = defineCommand(serverHelp, async ({ flags, positiona
     certificateLifetimeMs: durationFlag("cert-lifetime", flags["cert-lifetime"]),
     rateLimitPerMinute: countFlag("rate-limit", flags["rate-limit"]),
     retentionDays: retentionDaysFlag(flags["retention-days"]),
+    exporterOfflineGraceMs: durationFlag("exporter-offline-grace", flags["exporter-offline-grace"]),
     acme,
     logger,
   });

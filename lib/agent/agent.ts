@@ -5,6 +5,13 @@ import { createCallHandlers } from "../channel/index.ts";
 import type { ConfigStatusReport } from "../delivery/index.ts";
 import { NGINX_CONFIG_PATH, NGINX_INCLUDE_PATH } from "../desired/index.ts";
 import { DroverError, invalidField, isDroverError } from "../errors/index.ts";
+import {
+  createExporter,
+  createExporterOutbox,
+  type ExporterConfig,
+  type ExporterOutbox,
+  registerExporterCalls,
+} from "../exporter/index.ts";
 import type { AgentHealth } from "../fleet/index.ts";
 import { type Logger, silentLogger } from "../log/index.ts";
 import { type NginxFeatures, nginxFeatures } from "../nginx/index.ts";
@@ -112,6 +119,11 @@ export interface AgentOptions {
    * health checks and journald still answer.
    */
   node?: AgentNodeOptions;
+  /**
+   * The drivers this machine offers for lease and the hooks around a lease
+   * (`--exporter FILE`); absent: not an exporter.
+   */
+  exporter?: ExporterConfig;
   /** How often delivered files are re-hashed for drift; default the heartbeat interval. */
   driftIntervalMs?: number;
   /** Called with each delivery's final status. */
@@ -382,6 +394,22 @@ export function createAgent(options: AgentOptions): DroverAgent {
         clock,
         ...(options.node?.journalctl === undefined ? {} : { journalctl: options.node.journalctl }),
       });
+      // An exporter reports through an outbox that holds its reports between sessions.
+      let outbox: ExporterOutbox | undefined;
+      const exporter =
+        options.exporter &&
+        createExporter({
+          id: current.id,
+          config: options.exporter,
+          gpio,
+          onStatus: (report) => outbox?.status(report),
+          onAudit: (event) => outbox?.audit(event),
+          logger,
+        });
+      if (exporter) {
+        outbox = createExporterOutbox(exporter, logger);
+        registerExporterCalls(handlers, exporter);
+      }
       const agentSession = createAgentSession({
         identity: () => current as AgentIdentity,
         backoff,
@@ -389,6 +417,7 @@ export function createAgent(options: AgentOptions): DroverAgent {
         sampleHealth,
         handlers,
         version,
+        ...(outbox ? { onSessionOpen: outbox.sessionOpened } : {}),
         ...(options.oldestServerProtocol === undefined
           ? {}
           : { oldestServerProtocol: options.oldestServerProtocol }),
@@ -414,6 +443,8 @@ export function createAgent(options: AgentOptions): DroverAgent {
         ]);
       } finally {
         session = undefined;
+        // Tunnels cut and hooks stopped before the lines they may drive go safe.
+        await exporter?.close();
         // Every output back to its safe level.
         await gpio.stop();
         await checker.stop();

@@ -29,6 +29,8 @@ export interface AgentSessionOptions extends ConnectionOptions {
   version: string;
   /** The oldest server protocol it serves (default: this build's); tests raise it. */
   oldestServerProtocol?: number;
+  /** Each session the server welcomed, with its calls (the exporter registers on it). */
+  onSessionOpen?: (calls: CallChannel, signal: AbortSignal) => void;
   timers?: Timers;
   logger?: Logger;
 }
@@ -100,7 +102,10 @@ export function createAgentSession(options: AgentSessionOptions): AgentSession {
             },
             { version: welcome.serverVersion, protocol: welcome.protocol },
           );
-          if (refused === undefined) return connected();
+          if (refused === undefined) {
+            options.onSessionOpen?.(calls, both);
+            return connected();
+          }
           logger.error(refused.message);
           connection.abort();
         },

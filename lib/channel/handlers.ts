@@ -43,6 +43,11 @@ export function createCallHandlers(): CallHandlers {
   };
 }
 
+/** `own` first, then `shared`: kinds bound to one session (its agent) over the server's common ones. */
+export function layerHandlers(own: CallHandlers, shared: CallHandlers): CallHandlers {
+  return { register: own.register, get: (kind) => own.get(kind) ?? shared.get(kind) };
+}
+
 /** A call kind with its protobuf messages: the name on the wire and the shapes both ends agree on. */
 export interface CallKind<Request extends DescMessage, Response extends DescMessage> {
   name: string;

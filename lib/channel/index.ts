@@ -26,6 +26,7 @@ export {
   handleStreaming,
   handleUnary,
   type IncomingCall,
+  layerHandlers,
 } from "./handlers.ts";
 export {
   oldestSessionProtocol,

@@ -10,6 +10,10 @@ export interface Changes {
   readonly workspaces?: readonly string[];
   /** Agents whose own desired state changed (labels, workspace, removal). */
   readonly agents?: readonly string[];
+  /** Leases that changed phase, holder, end or reason (the router cuts streams of ended ones). */
+  readonly leases?: readonly string[];
+  /** Exporters whose lease, status or presence changed (their agent is told its lease status). */
+  readonly exporters?: readonly string[];
 }
 
 /** For events that move no agent's desired state (tokens, users, presence, status reports). */
@@ -95,6 +99,25 @@ export interface MemberPayload {
   user_id: string;
   email: string;
   role: string;
+}
+
+/** Every lease event: which lease, whose, where it stands. */
+export interface LeasePayload {
+  lease_name: string;
+  workspace_id: string;
+  organization_id: string;
+  client: string;
+  phase: string;
+  reason: string;
+  exporter_id: string | null;
+  fencing_token: number | null;
+}
+
+/** Every exporter event: which exporter, where (null: not in a workspace yet). */
+export interface ExporterPayload {
+  exporter_id: string;
+  workspace_id: string | null;
+  organization_id: string | null;
 }
 
 export interface EventCatalogue {
@@ -205,6 +228,55 @@ export interface EventCatalogue {
     duration_ms: number;
     actor: NodeActor;
     error?: string;
+  };
+  /** A lease request was queued (or ended at once as unsatisfiable: a lease.ended follows). */
+  "lease.requested": LeasePayload & {
+    selector: string;
+    duration_ms: number;
+    priority: number;
+    sequence: number;
+    not_before: string | null;
+  };
+  /** A pending lease's reason for waiting changed (the queue view). */
+  "lease.pending": LeasePayload & { previous_reason: string };
+  "lease.granted": LeasePayload & { begin_time: string; end_time: string };
+  "lease.extended": LeasePayload & { end_time: string; previous_end_time: string };
+  /** Sent once per end, min(5 minutes, a fifth of the lease) before it. */
+  "lease.expiring": LeasePayload & { end_time: string };
+  /** `reason`: Released, Expired, ExporterOffline, ForceReleased, ClientRemoved, ExporterRemoved or an Unsatisfiable reason. */
+  "lease.ended": LeasePayload & { ended_at: string; message: string };
+  /** A workspace's lease policies were replaced (admins). */
+  "lease.policies_updated": ScopePayload & { names: string[] };
+  "exporter.registered": ExporterPayload & {
+    name: string;
+    claimed_labels: Record<string, string>;
+    driver_uuids: string[];
+  };
+  /** A reported status, or presence: status_version grows with each status change. */
+  "exporter.status_changed": ExporterPayload & {
+    status: string;
+    previous_status: string | null;
+    status_version: number;
+    message: string;
+    online: boolean;
+  };
+  /** The leased exporter went offline: the holder is told at once; the lease ends at grace_ends_at unless it returns. */
+  "exporter.lease_interrupted": ExporterPayload & {
+    lease_name: string;
+    client: string;
+    offline_since: string;
+    grace_ends_at: string;
+  };
+  /** The audit trail of an exporter: a driver call or lease step (who, what, fencing token, result). */
+  "exporter.driver_called": ExporterPayload & {
+    driver_uuid: string;
+    severity: string;
+    message: string;
+    lease_name: string | null;
+    fencing_token: number | null;
+    client: string | null;
+    method: string | null;
+    result: string | null;
   };
   /** NxMesh's Event, pushed by the agent itself; `data` is the agent's, bounded, never interpreted. */
   "agent.event": {

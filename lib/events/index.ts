@@ -8,6 +8,8 @@ export {
   disconnectReasons,
   type EventCatalogue,
   type EventType,
+  type ExporterPayload,
+  type LeasePayload,
   type MemberPayload,
   type NodeActor,
   noChanges,

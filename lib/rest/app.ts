@@ -15,7 +15,9 @@ import { agentTelemetryRoutes } from "./routes/agent-telemetry.ts";
 import { agentRoutes } from "./routes/agents.ts";
 import { authRoutes } from "./routes/auth.ts";
 import { certificateRoutes } from "./routes/certificates.ts";
+import { exporterRoutes } from "./routes/exporters.ts";
 import { fileRoutes } from "./routes/files.ts";
+import { leaseRoutes } from "./routes/leases.ts";
 import { memberRoutes } from "./routes/members.ts";
 import { nodeRoutes } from "./routes/node.ts";
 import { observabilityRoutes } from "./routes/observability.ts";
@@ -112,6 +114,8 @@ export function createRestApp(deps: RestDeps): OpenAPIHono<RestEnv> {
   workspaceRoutes(app, deps);
   agentRoutes(app, deps);
   nodeRoutes(app, deps);
+  exporterRoutes(app, deps);
+  leaseRoutes(app, deps);
   virtualHostRoutes(app, deps);
   upstreamRoutes(app, deps);
   certificateRoutes(app, deps);

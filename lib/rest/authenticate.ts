@@ -30,12 +30,20 @@ export async function authenticateSession(
   request: IncomingMessage | Http2ServerRequest,
   bearer: string | undefined,
 ): Promise<AuthenticatedSession> {
+  return authenticateCredential(deps, bearer, deps.peerOf(request));
+}
+
+/** The same rule for a caller whose request is not at hand (a gRPC call on the HTTPS listener). */
+export async function authenticateCredential(
+  deps: Pick<RestDeps, "sessions" | "fleet">,
+  bearer: string | undefined,
+  peer: ReturnType<RestDeps["peerOf"]>,
+): Promise<AuthenticatedSession> {
   if (bearer) {
     const session = await authenticateBearerUntil(deps.sessions, bearer);
     const recheck = async () => (await authenticateBearerUntil(deps.sessions, bearer)).principal;
     return { ...session, recheck };
   }
-  const peer = deps.peerOf(request);
   if (!peer) {
     throw new DroverError(
       "unauthenticated",

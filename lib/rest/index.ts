@@ -1,4 +1,5 @@
 export { createRestApp } from "./app.ts";
+export { authenticateCredential, bearerFrom } from "./authenticate.ts";
 export { defaultEventSocketLimits, type EventSocketLimits, eventJson } from "./event-connection.ts";
 export { createEventSocket } from "./event-socket.ts";
 export {

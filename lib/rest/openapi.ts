@@ -27,6 +27,16 @@ export const apiTags = [
     description:
       "Fresh system metrics, a health round trip, and the commands, logs and GPIO lines an agent's own config declares.",
   },
+  {
+    name: "Exporters",
+    description:
+      "Agents that share hardware (drover agent --exporter): their drivers, status and holder.",
+  },
+  {
+    name: "Leases",
+    description:
+      "Exclusive, fenced leases on exporters: the fair queue, request, extend, release, and the policies that bound them.",
+  },
   { name: "Virtual hosts", description: "Sites served by the agents' nginx." },
   { name: "Upstreams", description: "Backend pools the virtual hosts proxy to." },
   { name: "Certificates", description: "TLS certificates of virtual hosts: internal CA or ACME." },

@@ -3,6 +3,7 @@ import type { Http2ServerRequest } from "node:http2";
 import type { SessionDeps } from "../auth/index.ts";
 import type { ConfigDelivery } from "../delivery/index.ts";
 import type { Fleet } from "../fleet/index.ts";
+import type { LeaseService } from "../lease/index.ts";
 import type { Logger } from "../log/index.ts";
 import type { NodeFunctions } from "../node/index.ts";
 import type { Identity } from "../pki/index.ts";
@@ -13,6 +14,8 @@ export interface RestDeps {
   delivery: ConfigDelivery;
   /** System metrics, health round trips, declared commands, logs and GPIO of connected agents. */
   node: NodeFunctions;
+  /** Exporters, lease policies and the lease queue. */
+  leases: LeaseService;
   sessions: SessionDeps;
   /** Requests per minute per user (or per address before login). */
   rateLimitPerMinute: number;

@@ -3,6 +3,7 @@ import {
   type AgentChannels,
   type CallHandlers,
   createCallChannel,
+  layerHandlers,
   type ProtocolSide,
   refuseOlderPeer,
 } from "../channel/index.ts";
@@ -28,6 +29,8 @@ export interface AgentServiceDeps {
   channels: AgentChannels;
   /** The call kinds the server answers for agents. */
   handlers: CallHandlers;
+  /** Kinds bound to one agent (its exporter), layered over `handlers`, with their clean-up. */
+  sessionCalls?: (agentId: string) => { handlers: CallHandlers; close(): Promise<void> };
   timers: Timers;
   /** This server's release and the oldest agent protocol it serves. */
   protocol: Omit<ProtocolSide, "side">;
@@ -80,10 +83,11 @@ export function agentSession(deps: AgentServiceDeps): BidiHandler<SessionRequest
       await fleet.recordDeploymentMode(agentId, hello.deploymentMode);
     }
     const presence = await fleet.openHealthStream(agentId);
+    const own = deps.sessionCalls?.(agentId);
     const calls = createCallChannel({
       side: "server",
       send: (frame) => call.send(serverMessageToProto({ kind: "call", frame })),
-      handlers: deps.handlers,
+      handlers: own ? layerHandlers(own.handlers, deps.handlers) : deps.handlers,
       timers: deps.timers,
       peer: `agent ${agentId}`,
     });
@@ -110,6 +114,7 @@ export function agentSession(deps: AgentServiceDeps): BidiHandler<SessionRequest
     } finally {
       detach();
       calls.close(disconnected);
+      await own?.close();
       await presence.close();
     }
   };

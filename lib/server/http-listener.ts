@@ -1,7 +1,9 @@
 import type { IncomingMessage } from "node:http";
-import { createSecureServer } from "node:http2";
+import { createSecureServer, type Http2ServerResponse } from "node:http2";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
+import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { getRequestListener } from "@hono/node-server";
 import type { Hono } from "hono";
 import type { HostPort } from "../net/index.ts";
@@ -9,6 +11,7 @@ import type { ServerTlsMaterial } from "./bootstrap.ts";
 import { trackConnections } from "./connections.ts";
 import { CLOSE_DEADLINE_MS, type ConnectionLimits } from "./limits.ts";
 import { listenOn } from "./listen.ts";
+import { peerContextValues } from "./peer.ts";
 
 export interface HttpListener {
   address: HostPort;
@@ -29,7 +32,16 @@ export async function startHttpListener(options: {
   /** Handles HTTP/1.1 upgrade requests (the WebSocket event stream). */
   onUpgrade: (request: IncomingMessage, socket: Duplex, head: Buffer) => void;
   limits: ConnectionLimits;
+  /** gRPC served beside REST on the same port (people's clients: leases and the router). */
+  grpc?: {
+    routes: (router: ConnectRouter) => void;
+    interceptors: Interceptor[];
+    messageMaxBytes: number;
+    shutdownSignal: AbortSignal;
+  };
 }): Promise<HttpListener> {
+  const rest = getRequestListener(options.app.fetch);
+  const grpc = options.grpc;
   const server = createSecureServer(
     {
       cert: options.tls.certificatePem,
@@ -41,7 +53,19 @@ export async function startHttpListener(options: {
       handshakeTimeout: options.limits.handshakeTimeoutMs,
       settings: { maxConcurrentStreams: options.limits.streamsPerConnection },
     },
-    getRequestListener(options.app.fetch),
+    grpc === undefined
+      ? rest
+      : connectNodeAdapter({
+          routes: grpc.routes,
+          interceptors: grpc.interceptors,
+          contextValues: peerContextValues,
+          shutdownSignal: grpc.shutdownSignal,
+          // As on the gRPC binds: no compression either way (decompression bombs).
+          acceptCompression: [],
+          readMaxBytes: grpc.messageMaxBytes,
+          // connect's response type is a narrower view of the same node:http2 object.
+          fallback: (request, response) => void rest(request, response as Http2ServerResponse),
+        }),
   );
   const connections = trackConnections(server, options.limits);
   server.on("upgrade", (request: IncomingMessage, socket: Duplex, head: Buffer) => {

@@ -14,6 +14,7 @@ import {
   welcomeCall,
 } from "../channel/index.ts";
 import { type ConfigDelivery, createConfigDelivery } from "../delivery/index.ts";
+import { DroverError } from "../errors/index.ts";
 import { createEventBus } from "../events/index.ts";
 import { createFleet, type Fleet, isIpAddress } from "../fleet/index.ts";
 import { NodeAgent } from "../gen/drover/node/v1/node_pb.ts";
@@ -21,6 +22,9 @@ import { AgentService } from "../gen/drover/v1/agent_pb.ts";
 import { IdentityService } from "../gen/drover/v1/identity_pb.ts";
 import { OperatorService } from "../gen/drover/v1/operator_pb.ts";
 import { RegistrationService } from "../gen/drover/v1/registration_pb.ts";
+import { ControllerService } from "../gen/jumpstarter/v1/jumpstarter_pb.ts";
+import { RouterService } from "../gen/jumpstarter/v1/router_pb.ts";
+import { createLeaseService } from "../lease/index.ts";
 import { type Logger, silentLogger } from "../log/index.ts";
 import {
   dialableHost,
@@ -31,14 +35,17 @@ import {
 } from "../net/index.ts";
 import { createNodeFunctions, type NodeFunctions } from "../node/index.ts";
 import {
+  authenticateCredential,
+  bearerFrom,
   createEventSocket,
   createLogSocket,
   isLogFollowUpgrade,
   type RestDeps,
 } from "../rest/index.ts";
+import { createRouter, createRouterTokens } from "../router/index.ts";
 import { openStore, pruneTelemetry, retentionPolicy } from "../store/index.ts";
 import { every, startTasks } from "../tasks/index.ts";
-import { firstAdminEmail } from "../tenancy/index.ts";
+import { findDefaultWorkspace, firstAdminEmail } from "../tenancy/index.ts";
 import { type Clock, systemClock, systemTimers } from "../time/index.ts";
 import { droverVersion } from "../version.ts";
 import { logAgentPresence } from "./agent-log.ts";
@@ -52,8 +59,10 @@ import {
   loadOrCreateSitesCA,
 } from "./bootstrap.ts";
 import { droverErrorInterceptor } from "./connect-errors.ts";
+import { type ControllerDeps, controllerService } from "./controller-service.ts";
 import { type Endpoints, prepareDataDir, serverPaths, writeEndpoints } from "./data-dir.ts";
 import { lockDataDir } from "./data-dir-lock.ts";
+import { createExporterSessions } from "./exporter-sessions.ts";
 import { createFirstStartDefaults, removeInitialAdminPassword } from "./first-admin.ts";
 import { startGrpcListener } from "./grpc-listener.ts";
 import { bidiStreamRoute } from "./grpc-stream.ts";
@@ -63,8 +72,10 @@ import { identityService } from "./identity-service.ts";
 import { grpcLimits, httpLimits, type ListenerLimitOverrides } from "./limits.ts";
 import { nodeAgentService } from "./node-agent-service.ts";
 import { operatorService } from "./operator-service.ts";
-import { peerFromRequest } from "./peer.ts";
+import { principalOf } from "./operator-tenancy.ts";
+import { peerFromRequest, peerKey } from "./peer.ts";
 import { registrationService } from "./registration-service.ts";
+import { routerService } from "./router-service.ts";
 
 export interface DroverServerOptions {
   dataDir: string;
@@ -92,6 +103,8 @@ export interface DroverServerOptions {
   listenerLimits?: ListenerLimitOverrides;
   /** The oldest agent session protocol served (default: this build's, lib/channel/protocol.ts). */
   oldestAgentProtocol?: number;
+  /** How long a leased exporter may be offline before its lease ends; default 2 minutes. */
+  exporterOfflineGraceMs?: number;
   /** Certificates from ACME CAs for virtual hosts (providers "acme" and "letsencrypt"). */
   acme?: {
     /** The directory of provider "acme"; absent: such records fail with what to configure. */
@@ -266,8 +279,42 @@ async function startLocked(
   });
   opened.push(() => delivery.stop());
   const node = createNodeFunctions({ fleet, channels });
+  const leases = createLeaseService(
+    { store, events, clock, timers: systemTimers },
+    options.exporterOfflineGraceMs === undefined
+      ? {}
+      : { exporterOfflineGraceMs: options.exporterOfflineGraceMs },
+  );
+  const relay = createRouter({
+    channels,
+    tokens: createRouterTokens(clock),
+    leaseByName: (name) => leases.leaseByName(name),
+  });
+  opened.push(() => relay.close());
+  const exporters = createExporterSessions({ leases, channels, router: relay, logger });
+  // The ControllerService of the seed, the same on every bind; each bind says who its callers are.
+  const controller = (
+    routerEndpoint: () => string,
+    principal: ControllerDeps["principal"],
+  ): ReturnType<typeof controllerService> =>
+    controllerService({
+      leases,
+      router: relay,
+      exporters,
+      routerEndpoint,
+      principal,
+      defaultWorkspaceId: async () => (await findDefaultWorkspace(fleet.deps))?.id,
+    });
+  const notAClient: ControllerDeps["principal"] = async () => {
+    throw new DroverError(
+      "permission_denied",
+      "leases are requested by people and operators (HTTPS listener, operator bind), not agents",
+    );
+  };
   // Whoever a server that died left online has to prove it again by reconnecting.
   await fleet.markAllAgentsOffline();
+  // Exporters too, before any session can open: a held lease's grace runs from this start.
+  await leases.recover();
 
   const ca = authority.ca.certificatePem;
   const agentListener = await startGrpcListener({
@@ -285,6 +332,7 @@ async function startLocked(
           delivery,
           channels,
           handlers: agentCalls,
+          sessionCalls: exporters.forSession,
           timers: systemTimers,
           protocol: {
             version: droverVersion,
@@ -296,6 +344,10 @@ async function startLocked(
     routes: (router) => {
       router.service(AgentService, agentService({ fleet }));
       router.service(IdentityService, identityService(fleet));
+      router.service(
+        ControllerService,
+        controller(() => serviceAddresses.agent, notAClient),
+      );
     },
   });
   opened.push(() => agentListener.close());
@@ -312,6 +364,14 @@ async function startLocked(
       );
       router.service(NodeAgent, nodeAgentService(node, clock));
       router.service(IdentityService, identityService(fleet));
+      router.service(
+        ControllerService,
+        controller(
+          () => serviceAddresses.operator,
+          async (context) => principalOf(context),
+        ),
+      );
+      router.service(RouterService, routerService(relay));
     },
   });
   opened.push(() => operatorListener.close());
@@ -342,6 +402,7 @@ async function startLocked(
     fleet,
     delivery,
     node,
+    leases,
     sessions: {
       store,
       clock,
@@ -358,11 +419,35 @@ async function startLocked(
   opened.push(() => eventSocket.close());
   const logSocket = createLogSocket(restDeps);
   opened.push(() => logSocket.close());
+  const httpShutdown = new AbortController();
+  opened.push(() => httpShutdown.abort());
   const httpListener = await startHttpListener({
     at: binds.http,
     limits: limits.http,
     tls,
     clientCaPem: ca,
+    grpc: {
+      routes: (grpcRouter) => {
+        grpcRouter.service(
+          ControllerService,
+          controller(
+            () => advertised(httpListener.address),
+            async (context) =>
+              (
+                await authenticateCredential(
+                  restDeps,
+                  bearerFrom(context.requestHeader.get("authorization") ?? undefined),
+                  context.values.get(peerKey),
+                )
+              ).principal,
+          ),
+        );
+        grpcRouter.service(RouterService, routerService(relay));
+      },
+      interceptors: [droverErrorInterceptor],
+      messageMaxBytes: limits.operator.messageMaxBytes,
+      shutdownSignal: httpShutdown.signal,
+    },
     app: createHttpApp({
       caCertificatePem: ca,
       sitesCaCertificatePem: sites.caCertificatePem,
@@ -389,6 +474,7 @@ async function startLocked(
       agentListener.closeSessionsOf(event.subjectId);
       operatorListener.closeSessionsOf(event.subjectId);
     }
+    exporters.onEvent(event);
   });
   const tasks = startTasks(
     {
@@ -396,6 +482,8 @@ async function startLocked(
         fleet.markSilentAgentsOffline(),
       ),
       // Health reports wait in memory and are written in one statement a second.
+      // Grants, expiries, warnings and grace periods of leases.
+      "lease-scheduler": (signal) => leases.run(signal),
       "heartbeat-flush": fleet.heartbeatFlushTask(systemTimers, (error) =>
         logger.warn("heartbeat flush failed; retried at the next", { error: String(error) }),
       ),
@@ -449,6 +537,8 @@ async function startLocked(
         eventSocket.close();
         logSocket.close();
         await tasks.stop();
+        relay.close();
+        httpShutdown.abort();
         // No agent joins a server that is leaving: refused now, it retries the next one.
         agentListener.stopAccepting();
         // Before the listeners close, so each agent's disconnection says server_shutdown.

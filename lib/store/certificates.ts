@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, isNotNull, isNull } from "drizzle-orm";
+import { and, asc, eq, gt, inArray, isNotNull, isNull } from "drizzle-orm";
 import { invalidField } from "../errors/index.ts";
 import { rowByKey } from "./by-id.ts";
 import { isUniqueViolation } from "./errors.ts";
@@ -73,6 +73,28 @@ export function createCertificateRepository(run: Runner): CertificateRepository 
           )
           .orderBy(asc(certificates.serial));
         return rows.map((r) => r.serial);
+      }),
+
+    validUntil: (role, subjectIds, now) =>
+      run(async (db) => {
+        const until = new Map<string, Date>();
+        if (subjectIds.length === 0) return until;
+        const rows = await db
+          .select({ subjectId: certificates.subjectId, notAfter: certificates.notAfter })
+          .from(certificates)
+          .where(
+            and(
+              inArray(certificates.subjectId, [...subjectIds]),
+              eq(certificates.role, role),
+              isNull(certificates.revokedAt),
+              gt(certificates.notAfter, now),
+            ),
+          );
+        for (const { subjectId, notAfter } of rows) {
+          const latest = until.get(subjectId);
+          if (latest === undefined || notAfter > latest) until.set(subjectId, notAfter);
+        }
+        return until;
       }),
   };
 }

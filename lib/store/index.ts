@@ -11,7 +11,10 @@ export {
   type NewAgentLog,
   type NewAgentMetric,
 } from "./agent-telemetry.ts";
+export type { ExporterRepository } from "./exporters.ts";
 export { type FileLockAttempt, tryFileLock } from "./file-lock.ts";
+export type { LeasePolicyRepository } from "./lease-policies.ts";
+export type { LeaseFilter, LeaseRepository, NewLease, StoredLease } from "./leases.ts";
 export {
   pruneTelemetry,
   RETENTION_BATCH_MAX,

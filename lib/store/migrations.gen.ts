@@ -132,4 +132,18 @@ export const migrations: ReadonlyArray<EmbeddedMigration> = [
       "ALTER TABLE `users` ADD `password_change_required` integer DEFAULT false NOT NULL;",
     ],
   },
+  {
+    tag: "0013_leases",
+    statements: [
+      "CREATE TABLE `exporters` (\n\t`agent_id` text PRIMARY KEY NOT NULL,\n\t`claimed_labels` text NOT NULL,\n\t`reports` text NOT NULL,\n\t`online` integer DEFAULT false NOT NULL,\n\t`status` text NOT NULL,\n\t`status_message` text DEFAULT '' NOT NULL,\n\t`status_version` integer DEFAULT 0 NOT NULL,\n\t`previous_status` text,\n\t`lease_name` text,\n\t`fencing_token` integer DEFAULT 0 NOT NULL,\n\t`offline_since` integer,\n\t`registered_at` integer NOT NULL,\n\t`updated_at` integer NOT NULL,\n\tFOREIGN KEY (`agent_id`) REFERENCES `agents`(`id`) ON UPDATE no action ON DELETE cascade\n);",
+      "CREATE UNIQUE INDEX `exporters_lease_name_unique` ON `exporters` (`lease_name`);",
+      "CREATE TABLE `lease_policies` (\n\t`workspace_id` text NOT NULL,\n\t`name` text NOT NULL,\n\t`position` integer NOT NULL,\n\t`principals` text NOT NULL,\n\t`exporter_selector` text NOT NULL,\n\t`max_duration_ms` integer NOT NULL,\n\t`max_priority` integer NOT NULL,\n\tPRIMARY KEY(`workspace_id`, `name`),\n\tFOREIGN KEY (`workspace_id`) REFERENCES `workspaces`(`id`) ON UPDATE no action ON DELETE cascade\n);",
+      "CREATE TABLE `leases` (\n\t`sequence` integer PRIMARY KEY AUTOINCREMENT NOT NULL,\n\t`name` text NOT NULL,\n\t`workspace_id` text NOT NULL,\n\t`organization_id` text NOT NULL,\n\t`client` text NOT NULL,\n\t`selector` text NOT NULL,\n\t`duration_ms` integer NOT NULL,\n\t`not_before` integer,\n\t`priority` integer NOT NULL,\n\t`requested_at` integer NOT NULL,\n\t`phase` text NOT NULL,\n\t`reason` text NOT NULL,\n\t`message` text DEFAULT '' NOT NULL,\n\t`exporter_id` text,\n\t`fencing_token` integer,\n\t`begin_time` integer,\n\t`end_time` integer,\n\t`ended_at` integer,\n\t`conditions` text NOT NULL,\n\t`warned_at` integer\n);",
+      "CREATE UNIQUE INDEX `leases_name_unique` ON `leases` (`name`);",
+      "CREATE INDEX `leases_phase_priority_sequence_idx` ON `leases` (`phase`,`priority`,`sequence`);",
+      "CREATE INDEX `leases_workspace_id_sequence_idx` ON `leases` (`workspace_id`,`sequence`);",
+      "CREATE INDEX `leases_client_phase_idx` ON `leases` (`client`,`phase`);",
+      "CREATE UNIQUE INDEX `leases_ready_exporter_unique` ON `leases` (`exporter_id`) WHERE \"leases\".\"phase\" = 'Ready';",
+    ],
+  },
 ];

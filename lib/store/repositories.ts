@@ -6,7 +6,10 @@ import { createAgentRepository } from "./agents.ts";
 import { createCertificateRepository } from "./certificates.ts";
 import { createConfigStatusRepository } from "./config-status.ts";
 import { createEventRepository } from "./events.ts";
+import { createExporterRepository } from "./exporters.ts";
 import { createJoinTokenRepository } from "./join-tokens.ts";
+import { createLeasePolicyRepository } from "./lease-policies.ts";
+import { createLeaseRepository } from "./leases.ts";
 import { createMembershipRepository } from "./memberships.ts";
 import { createOrganizationRepository } from "./organizations.ts";
 import { createRefreshTokenRepository } from "./refresh-tokens.ts";
@@ -41,5 +44,8 @@ export function createRepositories(run: Runner): Repositories {
     agentFiles: createAgentFileRepository(exec),
     agentTelemetry: createAgentTelemetryRepository(exec),
     retention: createRetentionRepository(exec),
+    exporters: createExporterRepository(exec),
+    leases: createLeaseRepository(exec),
+    leasePolicies: createLeasePolicyRepository(exec),
   };
 }

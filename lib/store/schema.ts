@@ -3,6 +3,7 @@
  * Timestamps are integer milliseconds since the epoch; JSON columns are text.
  * Changing this file means `npm run db:generate` and `npm run db:embed`.
  */
+import { sql } from "drizzle-orm";
 import {
   index,
   integer,
@@ -12,6 +13,7 @@ import {
   text,
   uniqueIndex,
 } from "drizzle-orm/sqlite-core";
+import type { Selector } from "../selector/types.ts";
 
 export type Role = "agent" | "operator";
 export type AgentState = "online" | "offline" | "degraded";
@@ -565,4 +567,116 @@ export const agentFiles = sqliteTable(
     uniqueIndex("agent_files_workspace_id_name_unique").on(t.workspaceId, t.name),
     uniqueIndex("agent_files_workspace_id_path_unique").on(t.workspaceId, t.path),
   ],
+);
+
+// Hardware leases (issue 14): exporters, leases and their policies.
+
+/**
+ * An agent that runs as a Jumpstarter exporter. Its name, workspace and the
+ * labels selectors match are the agent's own (read through a join), so an
+ * operator's relabelling applies at once; this row keeps what only an
+ * exporter has. fencing_token is the last token granted on it: bumped in the
+ * granting write, never reset (agent ids are random and never reused).
+ */
+export const exporters = sqliteTable(
+  "exporters",
+  {
+    agentId: text("agent_id")
+      .primaryKey()
+      .references(() => agents.id, { onDelete: "cascade" }),
+    claimedLabels: text("claimed_labels", { mode: "json" })
+      .$type<Record<string, string>>()
+      .notNull(),
+    reports: text("reports", { mode: "json" }).$type<StoredDriverReport[]>().notNull(),
+    online: integer("online", { mode: "boolean" }).notNull().default(false),
+    status: text("status").notNull(),
+    statusMessage: text("status_message").notNull().default(""),
+    statusVersion: integer("status_version").notNull().default(0),
+    previousStatus: text("previous_status"),
+    leaseName: text("lease_name"),
+    fencingToken: integer("fencing_token").notNull().default(0),
+    offlineSince: integer("offline_since", { mode: "timestamp_ms" }),
+    registeredAt: integer("registered_at", { mode: "timestamp_ms" }).notNull(),
+    updatedAt: integer("updated_at", { mode: "timestamp_ms" }).notNull(),
+  },
+  // Two grants of one lease on different exporters would both pass their own row's guard.
+  (t) => [uniqueIndex("exporters_lease_name_unique").on(t.leaseName)],
+);
+
+/** One driver instance as an exporter reported it (the seed's DriverInstanceReport). */
+export interface StoredDriverReport {
+  uuid: string;
+  parentUuid?: string;
+  labels: Record<string, string>;
+  description?: string;
+  methodsDescription: Record<string, string>;
+}
+
+/** One Kubernetes-style condition of a lease, as stored (times in ms). */
+export interface StoredLeaseCondition {
+  type: string;
+  status: string;
+  reason: string;
+  message: string;
+  lastTransitionTime: number;
+}
+
+/**
+ * Leases, kept after they end (the audit of who held what, when). sequence is
+ * the request order: AUTOINCREMENT, so never reused. No foreign keys: a lease
+ * outlives its exporter, its client and its workspace as history; the
+ * scheduler ends the live ones those removals strand.
+ */
+export const leases = sqliteTable(
+  "leases",
+  {
+    sequence: integer("sequence").primaryKey({ autoIncrement: true }),
+    name: text("name").notNull(),
+    workspaceId: text("workspace_id").notNull(),
+    organizationId: text("organization_id").notNull(),
+    client: text("client").notNull(),
+    selector: text("selector", { mode: "json" }).$type<Selector>().notNull(),
+    durationMs: integer("duration_ms").notNull(),
+    notBefore: integer("not_before", { mode: "timestamp_ms" }),
+    priority: integer("priority").notNull(),
+    requestedAt: integer("requested_at", { mode: "timestamp_ms" }).notNull(),
+    phase: text("phase", { enum: ["Pending", "Ready", "Ended"] }).notNull(),
+    reason: text("reason").notNull(),
+    message: text("message").notNull().default(""),
+    exporterId: text("exporter_id"),
+    fencingToken: integer("fencing_token"),
+    beginTime: integer("begin_time", { mode: "timestamp_ms" }),
+    endTime: integer("end_time", { mode: "timestamp_ms" }),
+    endedAt: integer("ended_at", { mode: "timestamp_ms" }),
+    conditions: text("conditions", { mode: "json" }).$type<StoredLeaseCondition[]>().notNull(),
+    /** When lease.expiring was sent for the current end; cleared by an extension. */
+    warnedAt: integer("warned_at", { mode: "timestamp_ms" }),
+  },
+  (t) => [
+    uniqueIndex("leases_name_unique").on(t.name),
+    // The queue in service order, and the live leases the scheduler reads.
+    index("leases_phase_priority_sequence_idx").on(t.phase, t.priority, t.sequence),
+    index("leases_workspace_id_sequence_idx").on(t.workspaceId, t.sequence),
+    index("leases_client_phase_idx").on(t.client, t.phase),
+    // A second guard beside the exporter row's: one Ready lease per exporter.
+    uniqueIndex("leases_ready_exporter_unique").on(t.exporterId).where(sql`${t.phase} = 'Ready'`),
+  ],
+);
+
+/** Who may lease which exporters of a workspace; none stored: the default policy. */
+export const leasePolicies = sqliteTable(
+  "lease_policies",
+  {
+    workspaceId: text("workspace_id")
+      .notNull()
+      .references(() => workspaces.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    /** Order within the workspace, as set. */
+    position: integer("position").notNull(),
+    principals: text("principals", { mode: "json" }).$type<string[]>().notNull(),
+    exporterSelector: text("exporter_selector", { mode: "json" }).$type<Selector>().notNull(),
+    maxDurationMs: integer("max_duration_ms").notNull(),
+    maxPriority: integer("max_priority").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.workspaceId, t.name] })],
 );

@@ -1,5 +1,8 @@
 import type { Selector } from "../selector/index.ts";
 import type { AgentTelemetryRepository } from "./agent-telemetry.ts";
+import type { ExporterRepository } from "./exporters.ts";
+import type { LeasePolicyRepository } from "./lease-policies.ts";
+import type { LeaseRepository } from "./leases.ts";
 import type { RetentionRepository } from "./retention.ts";
 import type {
   AgentFileKind,
@@ -393,6 +396,12 @@ export interface CertificateRepository {
   isRevoked(serial: string): Promise<boolean>;
   /** Revoked serials; with `now`, only those not yet expired (the rest fail anyway). */
   listRevokedSerials(now?: Date): Promise<string[]>;
+  /**
+   * For each of these subjects of `role` holding a certificate that is
+   * neither revoked nor expired at `now`: the latest such certificate's
+   * notAfter. Subjects without one are absent.
+   */
+  validUntil(role: Role, subjectIds: readonly string[], now: Date): Promise<Map<string, Date>>;
 }
 
 export interface JoinTokenRepository {
@@ -818,6 +827,9 @@ export interface Repositories {
   agentFiles: AgentFileRepository;
   agentTelemetry: AgentTelemetryRepository;
   retention: RetentionRepository;
+  exporters: ExporterRepository;
+  leases: LeaseRepository;
+  leasePolicies: LeasePolicyRepository;
 }
 
 export interface Store extends Repositories {

@@ -11,7 +11,7 @@ const page = 1000;
 export async function workspacesCascade(
   tx: Repositories,
   workspaceIds: string[],
-): Promise<Required<Changes>> {
+): Promise<Required<Pick<Changes, "workspaces" | "agents">>> {
   const agents: string[] = [];
   if (workspaceIds.length > 0) {
     for (let afterId: string | undefined; ; ) {
@@ -32,7 +32,7 @@ export async function workspacesCascade(
 export async function organizationCascade(
   tx: Repositories,
   organizationId: string,
-): Promise<Required<Changes>> {
+): Promise<Required<Pick<Changes, "workspaces" | "agents">>> {
   const workspaceIds: string[] = [];
   for (let offset = 0; ; offset += page) {
     const rows = await tx.workspaces.list({ organizationId, limit: page, offset });

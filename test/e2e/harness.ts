@@ -147,12 +147,12 @@ function startProcess(
   name: string,
   command: string,
   args: string[],
-  options: { cwd: string; env?: Record<string, string>; group?: boolean },
+  options: { cwd: string; env?: Record<string, string>; group?: boolean; stdin?: boolean },
 ): RunningProcess {
   const child = spawn(command, args, {
     cwd: options.cwd,
     env: childEnv(options.env),
-    stdio: ["ignore", "pipe", "pipe"],
+    stdio: [options.stdin ? "pipe" : "ignore", "pipe", "pipe"],
     detached: options.group ?? false,
   });
   everyChild.add(child);
@@ -254,6 +254,8 @@ export class Harness {
       dataDirFlag?: string;
       program?: string;
       env?: Record<string, string>;
+      /** Further flags of `drover server` (e.g. --exporter-offline-grace 3s). */
+      extraArgs?: string[];
     } = {},
   ): Promise<ServerProcess> {
     const endpointsPath = join(this.dataDir, "endpoints.json");
@@ -277,6 +279,7 @@ export class Harness {
         ports?.http ?? "127.0.0.1:0",
         "--heartbeat-interval",
         "1s",
+        ...(launch.extraArgs ?? []),
       ],
       { cwd: launch.cwd ?? this.root, ...(launch.env === undefined ? {} : { env: launch.env }) },
     );
@@ -337,6 +340,16 @@ export class Harness {
       cwd: options.cwd,
       group: true,
       ...(options.env === undefined ? {} : { env: options.env }),
+    });
+    this.processes.push(proc);
+    return proc;
+  }
+
+  /** Starts a long-running `drover …` command (lease forward, lease console); `stdin` pipes its input. */
+  start(name: string, args: string[], options: { stdin?: boolean } = {}): RunningProcess {
+    const proc = startProcess(name, binary, args, {
+      cwd: this.root,
+      stdin: options.stdin ?? false,
     });
     this.processes.push(proc);
     return proc;

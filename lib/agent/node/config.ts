@@ -44,14 +44,14 @@ export function compileArgPattern(pattern: string): RegExp {
   return new RegExp(`^(?:${pattern})$`, "u");
 }
 
-type Fields = Record<string, unknown>;
+export type Fields = Record<string, unknown>;
 
 function isObject(value: unknown): value is Fields {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /** Collects every problem so one run of the agent reports them all. */
-class Checker {
+export class Checker {
   readonly problems: FieldViolation[] = [];
 
   fail(field: string, message: string): undefined {
@@ -105,7 +105,7 @@ class Checker {
   }
 }
 
-function checkArgv(check: Checker, field: string, value: unknown): string[] | undefined {
+export function checkArgv(check: Checker, field: string, value: unknown): string[] | undefined {
   if (!Array.isArray(value) || value.length === 0) {
     return check.fail(field, "must be a non-empty list of strings");
   }
@@ -140,7 +140,11 @@ function checkArgPattern(check: Checker, field: string, value: unknown): string 
   }
 }
 
-function checkCommand(check: Checker, field: string, value: unknown): DeclaredCommand | undefined {
+export function checkCommand(
+  check: Checker,
+  field: string,
+  value: unknown,
+): DeclaredCommand | undefined {
   const entry = check.entry(field, value, commandKeys);
   if (!entry) return undefined;
   const argv = checkArgv(check, `${field}.argv`, entry.argv);
@@ -259,7 +263,7 @@ function checkLine(check: Checker, field: string, value: unknown): DeclaredLine 
   return { chip, offset, direction, activeLow, bias, initial, safe };
 }
 
-function parseDocument(text: string, source: string): unknown {
+export function parseDocument(text: string, source: string): unknown {
   const trimmed = text.trimStart();
   try {
     if (trimmed.startsWith("{")) return JSON.parse(text);

@@ -95,6 +95,8 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** The child's whole environment; default minimalEnvironment. */
   env?: Record<string, string>;
+  /** Sees output as it arrives (an exporter's hook streams it to LogStream); the result still holds the capped whole. */
+  onOutput?: (stream: "stdout" | "stderr", chunk: Buffer) => void;
 }
 
 /**
@@ -133,6 +135,7 @@ export async function runDeclaredCommand(
     timeoutMs,
     started,
     options.signal,
+    options.onOutput,
   );
 }
 
@@ -158,11 +161,18 @@ function supervise(
   timeoutMs: number,
   started: number,
   signal: AbortSignal | undefined,
+  onOutput: RunOptions["onOutput"],
 ): Promise<CommandResult> {
   const stdout = createCapture(cap);
   const stderr = createCapture(cap);
-  child.stdout?.on("data", (chunk: Buffer) => stdout.add(chunk));
-  child.stderr?.on("data", (chunk: Buffer) => stderr.add(chunk));
+  child.stdout?.on("data", (chunk: Buffer) => {
+    stdout.add(chunk);
+    onOutput?.("stdout", chunk);
+  });
+  child.stderr?.on("data", (chunk: Buffer) => {
+    stderr.add(chunk);
+    onOutput?.("stderr", chunk);
+  });
 
   return new Promise<CommandResult>((resolve) => {
     let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;

@@ -1,0 +1,150 @@
+/**
+ * The Jumpstarter seed's ControllerService through an independent gRPC stack:
+ * @grpc/grpc-js over proto/jumpstarter/v1/*.proto, nothing from lib/. Used as
+ * a lease client (RequestLease, GetLease…) and as a seed exporter (Register,
+ * a Status stream that keeps it online, ReportStatus).
+ */
+import { createRequire } from "node:module";
+import { dirname, resolve } from "node:path";
+import * as grpc from "@grpc/grpc-js";
+import * as protoLoader from "@grpc/proto-loader";
+
+const protoDir = resolve(import.meta.dir, "..", "..", "proto");
+// protobufjs (which proto-loader uses) ships google/protobuf/*.proto next to its package.json.
+const protobufIncludes = dirname(createRequire(import.meta.url).resolve("protobufjs/package.json"));
+
+const definition = protoLoader.loadSync(["jumpstarter/v1/jumpstarter.proto"], {
+  includeDirs: [protoDir, protobufIncludes],
+  keepCase: false,
+  longs: String,
+  enums: String,
+  defaults: true,
+  oneofs: true,
+});
+const loaded = grpc.loadPackageDefinition(definition) as unknown as {
+  jumpstarter: { v1: { ControllerService: grpc.ServiceClientConstructor } };
+};
+const ControllerService = loaded.jumpstarter.v1.ControllerService;
+
+/** grpc-js sends the target host as TLS server name; the server's certificate carries "localhost". */
+const channelOptions: grpc.ChannelOptions = { "grpc.ssl_target_name_override": "localhost" };
+
+export interface ControllerClientOptions {
+  address: string;
+  caPem: string;
+  /** A client certificate (an exporter's agent certificate, an operator's). */
+  certificatePem?: string;
+  privateKeyPem?: string;
+  /** Sent with every call, e.g. `authorization: Bearer …`. */
+  metadata?: Record<string, string>;
+}
+
+export interface StatusUpdate {
+  leased: boolean;
+  leaseName?: string;
+  clientName?: string;
+  fencingToken?: string;
+}
+
+export interface ControllerClient {
+  /** One unary call by method name (RequestLease, GetLease…), with a 5 s deadline. */
+  unary<Reply>(method: string, request: object): Promise<Reply>;
+  /** Opens the Status stream; `onUpdate` hears every update; the returned function closes it. */
+  status(onUpdate: (update: StatusUpdate) => void): () => void;
+  close(): void;
+}
+
+export function controllerClient(options: ControllerClientOptions): ControllerClient {
+  const credentials = grpc.credentials.createSsl(
+    Buffer.from(options.caPem),
+    options.privateKeyPem ? Buffer.from(options.privateKeyPem) : null,
+    options.certificatePem ? Buffer.from(options.certificatePem) : null,
+  );
+  const client = new ControllerService(options.address, credentials, channelOptions);
+  const metadata = () => {
+    const m = new grpc.Metadata();
+    for (const [key, value] of Object.entries(options.metadata ?? {})) m.set(key, value);
+    return m;
+  };
+  const method = (name: string) => {
+    const found = ControllerService.service[name];
+    if (!found) throw new Error(`no method ${name}`);
+    return found;
+  };
+  return {
+    unary<Reply>(name: string, request: object) {
+      const m = method(name);
+      return new Promise<Reply>((resolve, reject) => {
+        client.makeUnaryRequest(
+          m.path,
+          m.requestSerialize,
+          m.responseDeserialize,
+          request,
+          metadata(),
+          { deadline: Date.now() + 5000 },
+          (error, reply) => (error ? reject(error) : resolve(reply as Reply)),
+        );
+      });
+    },
+    status(onUpdate) {
+      const m = method("Status");
+      const call = client.makeServerStreamRequest(
+        m.path,
+        m.requestSerialize,
+        m.responseDeserialize,
+        {},
+        metadata(),
+      );
+      call.on("data", (update: StatusUpdate) => onUpdate(update));
+      // Closing the stream cancels it; any other end shows in the test's waits.
+      call.on("error", () => {});
+      return () => call.cancel();
+    },
+    close: () => client.close(),
+  };
+}
+
+export interface SeedExporter {
+  uuid: string;
+  /** Every Status update heard, in order. */
+  updates: StatusUpdate[];
+  /** Closes the Status stream (the exporter goes offline) and the channel. */
+  close(): void;
+}
+
+/**
+ * A seed exporter without drivers of its own beyond what it reports: it
+ * registers, stays online on its Status stream, and reports LeaseReady when
+ * leased and Available when the lease is gone (no hooks to run).
+ */
+export async function startSeedExporter(
+  options: ControllerClientOptions & {
+    labels?: Record<string, string>;
+    reports?: object[];
+  },
+): Promise<SeedExporter> {
+  const client = controllerClient(options);
+  const { uuid } = await client.unary<{ uuid: string }>("Register", {
+    labels: options.labels ?? {},
+    reports: options.reports ?? [],
+  });
+  const updates: StatusUpdate[] = [];
+  const report = (status: string) =>
+    client.unary("ReportStatus", { status }).catch(() => {
+      // A report racing the close of the channel: the test's own waits tell.
+    });
+  const stop = client.status((update) => {
+    updates.push(update);
+    void report(update.leased ? "EXPORTER_STATUS_LEASE_READY" : "EXPORTER_STATUS_AVAILABLE");
+  });
+  return {
+    uuid,
+    updates,
+    close() {
+      stop();
+      client.close();
+    },
+  };
+}
+
+export { grpc };
