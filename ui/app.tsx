@@ -7,7 +7,9 @@ import { AgentsPage } from "./pages/agents.tsx";
 import { CertificatesPage } from "./pages/certificates.tsx";
 import { ChangePasswordPage } from "./pages/change-password.tsx";
 import { EventsPage } from "./pages/events.tsx";
+import { ExportersPage } from "./pages/exporters.tsx";
 import { FilesPage } from "./pages/files.tsx";
+import { LeasesPage } from "./pages/leases.tsx";
 import { LoginPage } from "./pages/login.tsx";
 import { MetricsPage } from "./pages/metrics.tsx";
 import { NotFoundPage } from "./pages/not-found.tsx";
@@ -39,6 +41,8 @@ const routes = [
   ["access-logs", "/access-logs"],
   ["metrics", "/metrics"],
   ["events", "/events"],
+  ["exporters", "/exporters"],
+  ["leases", "/leases"],
 ] as const;
 
 function Page() {
@@ -74,6 +78,10 @@ function Page() {
       return <MetricsPage />;
     case "events":
       return <EventsPage />;
+    case "exporters":
+      return <ExportersPage />;
+    case "leases":
+      return <LeasesPage />;
     default:
       return <NotFoundPage />;
   }

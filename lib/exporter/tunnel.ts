@@ -17,7 +17,7 @@ import {
 import type { DroverError } from "../errors/index.ts";
 import { ExporterService } from "../gen/jumpstarter/v1/jumpstarter_pb.ts";
 import { FrameType, RouterService } from "../gen/jumpstarter/v1/router_pb.ts";
-import { droverErrorInterceptor } from "../server/connect-errors.ts";
+import { droverErrorInterceptor } from "../transport/index.ts";
 import { createChannel } from "../tasks/index.ts";
 import type { Exporter } from "./exporter.ts";
 import { exporterRoutes, streamRequestHeader, type TunnelScope } from "./service.ts";

@@ -9,7 +9,7 @@ import { constants, type Http2ServerRequest, type Http2ServerResponse } from "no
 import type { DescMethodBiDiStreaming } from "@bufbuild/protobuf";
 import { type DescMessage, fromBinary, type MessageShape, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { toConnectError } from "./connect-errors.ts";
+import { toConnectError } from "../transport/index.ts";
 import { type Peer, peerFromRequest } from "./peer.ts";
 
 /** One open call as its handler sees it. */

@@ -58,7 +58,7 @@ import {
   loadOrCreateAuthority,
   loadOrCreateSitesCA,
 } from "./bootstrap.ts";
-import { droverErrorInterceptor } from "./connect-errors.ts";
+import { droverErrorInterceptor } from "../transport/index.ts";
 import { type ControllerDeps, controllerService } from "./controller-service.ts";
 import { type Endpoints, prepareDataDir, serverPaths, writeEndpoints } from "./data-dir.ts";
 import { lockDataDir } from "./data-dir-lock.ts";

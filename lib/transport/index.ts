@@ -1,1 +1,2 @@
+export { droverErrorInterceptor, toConnectError } from "./connect-errors.ts";
 export { grpcTransport, resolveServiceAddress, type TlsClientOptions } from "./grpc-transport.ts";

@@ -18,6 +18,8 @@ export const navLinks: readonly NavLink[] = [
   { href: "/virtual-hosts", label: "Virtual hosts" },
   { href: "/certificates", label: "Certificates" },
   { href: "/files", label: "Files" },
+  { href: "/exporters", label: "Exporters" },
+  { href: "/leases", label: "Leases" },
   { href: "/access-logs", label: "Access logs" },
   { href: "/metrics", label: "Metrics" },
   { href: "/events", label: "Events" },
