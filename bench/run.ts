@@ -13,6 +13,7 @@ import { benchConfigFanout } from "./config-fanout.ts";
 import { benchEventFanout } from "./event-fanout.ts";
 import { benchHealthStream } from "./health-stream.ts";
 import { benchHeartbeats } from "./heartbeats.ts";
+import { benchLeases } from "./leases.ts";
 import { benchNginxCompile } from "./nginx-compile.ts";
 import { benchRegistration, type SummaryRow } from "./registration.ts";
 import { benchRestList } from "./rest-list.ts";
@@ -23,12 +24,14 @@ import { fmtMs, intArg, now, printTable, within } from "./table.ts";
  * Drover benchmarks: `npx bun bench/run.ts [--registrations N] [--registration-clients K]
  * [--registration-concurrency C] [--reports M] [--agents N]
  * [--list-requests N] [--subscribers N] [--events M] [--nginx-hosts N] [--fanout-agents N]
- * [--fanout-changes M] [--fanout-direct] [--session-calls N] [--heartbeat-agents N] [--scale-max N] [--only SECTION]`.
+ * [--fanout-changes M] [--fanout-direct] [--session-calls N] [--heartbeat-agents N] [--scale-max N]
+ * [--lease-exporters N] [--lease-clients K] [--lease-workers W] [--lease-window-ms MS] [--only SECTION]`.
  * `--only` runs one section: its file's name in bench/, e.g. `--only agent-calls`.
  * `--fanout-direct` opens the fan-out's simulated agents on the server's delivery without
  * sockets (automatic above 8,000 agents, which would pass the descriptor limit).
  * `--scale-max` bounds the scale section (default 5,000 agents, a few minutes); the
  * full run to the descriptor limit is `--only scale --scale-max 25000`.
+ * The leases section needs etcd from Debian (scripts/setup-bench-system.sh).
  * Every figure is compared with a baseline measured in the same run, on the
  * same machine, so ratios stay meaningful on noisy hardware.
  */
@@ -49,6 +52,10 @@ const options = {
   sessionCalls: intArg(argv, "session-calls", 2000),
   heartbeatAgents: intArg(argv, "heartbeat-agents", 25_000),
   scaleMax: intArg(argv, "scale-max", 5000),
+  leaseExporters: intArg(argv, "lease-exporters", 200),
+  leaseClients: intArg(argv, "lease-clients", 2),
+  leaseWorkers: intArg(argv, "lease-workers", 8),
+  leaseWindowMs: intArg(argv, "lease-window-ms", 4000),
 };
 const sections = [
   "registration",
@@ -59,6 +66,7 @@ const sections = [
   "event-fanout",
   "config-fanout",
   "agent-calls",
+  "leases",
   "nginx-compile",
   "scale",
 ] as const;
@@ -156,6 +164,20 @@ async function main(): Promise<void> {
     summary.push(
       ...(await withServer((server, dataDir) =>
         benchAgentCalls(server, dataDir, options.sessionCalls),
+      )),
+    );
+  if (runs("leases"))
+    summary.push(
+      ...(await withServer(
+        (server, dataDir) =>
+          benchLeases(server, dataDir, {
+            exporters: options.leaseExporters,
+            clients: options.leaseClients,
+            workers: options.leaseWorkers,
+            phaseMs: options.leaseWindowMs,
+          }),
+        // The extensions go over REST: the default 1000 requests/min per principal would throttle them.
+        { rateLimitPerMinute: 1_000_000_000 },
       )),
     );
   // A pure function: it needs no server.

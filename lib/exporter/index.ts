@@ -31,6 +31,7 @@ export {
   type FrameEnd,
   frameDuplex,
   openExporterClient,
+  routerStreamDuplex,
   type ServedTunnel,
   serveExporterTunnel,
 } from "./tunnel.ts";

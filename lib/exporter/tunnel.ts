@@ -17,8 +17,8 @@ import {
 import type { DroverError } from "../errors/index.ts";
 import { ExporterService } from "../gen/jumpstarter/v1/jumpstarter_pb.ts";
 import { FrameType, RouterService } from "../gen/jumpstarter/v1/router_pb.ts";
-import { droverErrorInterceptor } from "../transport/index.ts";
 import { createChannel } from "../tasks/index.ts";
+import { droverErrorInterceptor } from "../transport/index.ts";
 import type { Exporter } from "./exporter.ts";
 import { exporterRoutes, streamRequestHeader, type TunnelScope } from "./service.ts";
 
@@ -141,6 +141,39 @@ export interface ExporterClient {
 
 const authority = "http://exporter";
 
+/**
+ * One RouterService.Stream as a byte Duplex: bytes written go out as DATA
+ * frames, DATA frames read come out as bytes; anything else ends it. Both
+ * the router's tunnel (its client end) and a driver's byte stream inside it.
+ */
+export function routerStreamDuplex(
+  router: Client<typeof RouterService>,
+  options: { headers: Record<string, string>; signal?: AbortSignal },
+): Duplex {
+  const abort = new AbortController();
+  options.signal?.addEventListener("abort", () => abort.abort(options.signal?.reason), {
+    once: true,
+  });
+  const writes = createChannel<{ payload: Uint8Array; taken: () => void }>();
+  async function* requests() {
+    for await (const write of writes) {
+      yield { payload: write.payload, frameType: FrameType.DATA };
+      write.taken();
+    }
+  }
+  const responses = router.stream(requests(), { headers: options.headers, signal: abort.signal });
+  return frameDuplex({
+    frames: (async function* () {
+      for await (const response of responses) {
+        if (response.frameType !== FrameType.DATA) return;
+        yield response.payload;
+      }
+    })(),
+    send: (payload) => new Promise<void>((taken) => writes.push({ payload, taken })),
+    close: () => writes.close(),
+  }).once("close", () => abort.abort());
+}
+
 /** The client's end: ExporterService calls and driver byte streams over one tunnel's HTTP/2 session. */
 export function openExporterClient(duplex: Duplex): ExporterClient {
   const session = http2.connect(authority, { createConnection: () => duplex });
@@ -163,33 +196,10 @@ export function openExporterClient(duplex: Duplex): ExporterClient {
   const router = createClient(RouterService, transport);
   return {
     exporter: createClient(ExporterService, transport),
-    openStream(uuid, method) {
-      const abort = new AbortController();
-      const writes = createChannel<{ payload: Uint8Array; taken: () => void }>();
-      async function* requests() {
-        for await (const write of writes) {
-          yield { payload: write.payload, frameType: FrameType.DATA };
-          write.taken();
-        }
-      }
-      const responses = router.stream(requests(), {
-        signal: abort.signal,
+    openStream: (uuid, method) =>
+      routerStreamDuplex(router, {
         headers: { [streamRequestHeader]: JSON.stringify({ uuid, method }) },
-      });
-      return frameDuplex({
-        frames: (async function* () {
-          for await (const response of responses) {
-            if (response.frameType !== FrameType.DATA) return;
-            yield response.payload;
-          }
-        })(),
-        send: (payload) => new Promise<void>((taken) => writes.push({ payload, taken })),
-        close: () => writes.close(),
-      }).once("close", () => {
-        writes.close();
-        abort.abort();
-      });
-    },
+      }),
     close() {
       session.close();
       duplex.destroy();

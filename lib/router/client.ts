@@ -1,8 +1,7 @@
 import { createClient } from "@connectrpc/connect";
-import { type ExporterClient, frameDuplex, openExporterClient } from "../exporter/index.ts";
+import { type ExporterClient, openExporterClient, routerStreamDuplex } from "../exporter/index.ts";
 import { ControllerService } from "../gen/jumpstarter/v1/jumpstarter_pb.ts";
-import { FrameType, RouterService } from "../gen/jumpstarter/v1/router_pb.ts";
-import { createChannel } from "../tasks/index.ts";
+import { RouterService } from "../gen/jumpstarter/v1/router_pb.ts";
 import { grpcTransport, resolveServiceAddress, type TlsClientOptions } from "../transport/index.ts";
 
 export interface DialOptions {
@@ -31,31 +30,9 @@ export async function dialExporter(options: DialOptions): Promise<ExporterClient
     RouterService,
     grpcTransport(resolveServiceAddress(routerEndpoint, options.address), options.tls),
   );
-  const stop = new AbortController();
-  options.signal?.addEventListener("abort", () => stop.abort(options.signal?.reason), {
-    once: true,
-  });
-  const writes = createChannel<{ payload: Uint8Array; taken: () => void }>();
-  async function* requests() {
-    for await (const write of writes) {
-      yield { payload: write.payload, frameType: FrameType.DATA };
-      write.taken();
-    }
-  }
-  const responses = router.stream(requests(), {
+  const duplex = routerStreamDuplex(router, {
     headers: { authorization: `Bearer ${routerToken}` },
-    signal: stop.signal,
+    ...(options.signal ? { signal: options.signal } : {}),
   });
-  const duplex = frameDuplex({
-    frames: (async function* () {
-      for await (const response of responses) {
-        if (response.frameType !== FrameType.DATA) return;
-        yield response.payload;
-      }
-    })(),
-    send: (payload) => new Promise<void>((taken) => writes.push({ payload, taken })),
-    close: () => writes.close(),
-  });
-  duplex.once("close", () => stop.abort());
   return openExporterClient(duplex);
 }

@@ -11,6 +11,7 @@ export {
   type Router,
   type RouterDeps,
   type RouterLimits,
+  type RouterTicket,
 } from "./relay.ts";
 export {
   createRouterTokens,

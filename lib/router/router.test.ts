@@ -16,7 +16,7 @@ import { type StreamRequest, StreamResponseSchema } from "../gen/jumpstarter/v1/
 import type { Lease } from "../lease/index.ts";
 import type { Clock } from "../time/index.ts";
 import { createRouter } from "./relay.ts";
-import { createRouterTokens } from "./tokens.ts";
+import { createRouterTokens, type StreamBinding } from "./tokens.ts";
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 const text = (data: Uint8Array) => new TextDecoder().decode(data);
@@ -27,7 +27,8 @@ function movableClock(start = Date.parse("2026-12-05T12:00:00Z")) {
   return { clock, advance: (ms: number) => (now += ms) };
 }
 
-const binding = {
+const binding: StreamBinding = {
+  side: "client",
   leaseName: "lease-1",
   exporterId: "exp-1",
   fencingToken: 7,
@@ -143,6 +144,7 @@ describe("router streams", () => {
       channels,
       tokens: createRouterTokens(clock),
       leaseByName: async () => lease,
+      timers: manualTimers(),
     });
     const { routerToken, routerEndpoint } = router.dial(
       { lease: { ...readyLease, client: "user:u1" }, exporterId: "exp-1", fencingToken: 7 },
@@ -178,6 +180,7 @@ describe("router streams", () => {
       channels,
       tokens: createRouterTokens(clock),
       leaseByName: async () => ({ ...readyLease, phase: "Ended", reason: "Released" }) as Lease,
+      timers: manualTimers(),
     });
     const { routerToken } = router.dial(
       { lease: readyLease, exporterId: "exp-1", fencingToken: 7 },

@@ -2,8 +2,10 @@ import { randomBytes } from "node:crypto";
 import { DroverError } from "../errors/index.ts";
 import type { Clock } from "../time/index.ts";
 
-/** What one router token opens: one stream on one lease, under its fencing token. */
+/** What one router token opens: one end of one stream on one lease, under its fencing token. */
 export interface StreamBinding {
+  /** The client's end (from Dial) or a seed exporter's (from Listen). */
+  side: "client" | "exporter";
   leaseName: string;
   exporterId: string;
   fencingToken: number;

@@ -1,4 +1,4 @@
-import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import type { Principal } from "../auth/index.ts";
 import { DroverError } from "../errors/index.ts";
 import type { ControllerService } from "../gen/jumpstarter/v1/jumpstarter_pb.ts";
@@ -66,13 +66,17 @@ export function controllerService(deps: ControllerDeps): ServiceImpl<typeof Cont
       });
       return {};
     },
-    // biome-ignore lint/correctness/useYield: refuses before streaming anything
-    async *listen(_request, context) {
-      exporterOf(context);
-      throw new ConnectError(
-        "Drover exporters take router streams over their agent session (drover agent --exporter)",
-        Code.Unimplemented,
-      );
+    // A seed exporter's way to take streams (a Drover exporter takes them on its agent session).
+    async *listen(request, context) {
+      const exporterId = exporterOf(context);
+      const lease = await leases.leaseByName(request.leaseName);
+      if (lease?.phase !== "Ready" || lease.exporterId !== exporterId) {
+        throw new DroverError(
+          "failed_precondition",
+          `lease ${request.leaseName} is not held on this exporter`,
+        );
+      }
+      yield* deps.router.listen(lease, deps.routerEndpoint(), context.signal);
     },
     // A seed exporter is online while its Status stream is open, and hears every change of its lease.
     async *status(_request, context) {

@@ -24,7 +24,7 @@ import { OperatorService } from "../gen/drover/v1/operator_pb.ts";
 import { RegistrationService } from "../gen/drover/v1/registration_pb.ts";
 import { ControllerService } from "../gen/jumpstarter/v1/jumpstarter_pb.ts";
 import { RouterService } from "../gen/jumpstarter/v1/router_pb.ts";
-import { createLeaseService } from "../lease/index.ts";
+import { createLeaseService, type LeaseService } from "../lease/index.ts";
 import { type Logger, silentLogger } from "../log/index.ts";
 import {
   dialableHost,
@@ -47,6 +47,7 @@ import { openStore, pruneTelemetry, retentionPolicy } from "../store/index.ts";
 import { every, startTasks } from "../tasks/index.ts";
 import { findDefaultWorkspace, firstAdminEmail } from "../tenancy/index.ts";
 import { type Clock, systemClock, systemTimers } from "../time/index.ts";
+import { droverErrorInterceptor } from "../transport/index.ts";
 import { droverVersion } from "../version.ts";
 import { logAgentPresence } from "./agent-log.ts";
 import { agentService, agentSession } from "./agent-service.ts";
@@ -58,7 +59,6 @@ import {
   loadOrCreateAuthority,
   loadOrCreateSitesCA,
 } from "./bootstrap.ts";
-import { droverErrorInterceptor } from "../transport/index.ts";
 import { type ControllerDeps, controllerService } from "./controller-service.ts";
 import { type Endpoints, prepareDataDir, serverPaths, writeEndpoints } from "./data-dir.ts";
 import { lockDataDir } from "./data-dir-lock.ts";
@@ -128,6 +128,8 @@ export interface DroverServer {
   delivery: ConfigDelivery;
   /** The node functions (NodeAgent) of connected agents. */
   node: NodeFunctions;
+  /** Exporters, lease policies and the lease queue. */
+  leases: LeaseService;
   /** Set only at the first start: the admin user's generated password, to show once. */
   firstAdmin?: { email: string; password: string };
   /** With firstAdmin: the 0600 file that holds the password until the admin changes it. */
@@ -289,6 +291,7 @@ async function startLocked(
     channels,
     tokens: createRouterTokens(clock),
     leaseByName: (name) => leases.leaseByName(name),
+    timers: systemTimers,
   });
   opened.push(() => relay.close());
   const exporters = createExporterSessions({ leases, channels, router: relay, logger });
@@ -348,6 +351,8 @@ async function startLocked(
         ControllerService,
         controller(() => serviceAddresses.agent, notAClient),
       );
+      // Where a seed exporter opens its end of a stream it heard of on Listen.
+      router.service(RouterService, routerService(relay));
     },
   });
   opened.push(() => agentListener.close());
@@ -524,6 +529,7 @@ async function startLocked(
     fleet,
     delivery,
     node,
+    leases,
     firstAdmin,
     remoteRegistrationAddresses,
     joinAddress,

@@ -62,6 +62,10 @@ beforeAll(async () => {
       "exporter.json",
     ),
   });
+  // Its agent's session is open; its exporter registers and reports right after.
+  await waitFor("the exporter to be Available", async () =>
+    (await fleet.server.leases.exporterById(board.id))?.status === "Available" ? true : undefined,
+  );
   const paths = serverPaths(join(fleet.dir, "server"));
   tls = {
     caPem: readFileSync(paths.caCertificate, "utf8"),

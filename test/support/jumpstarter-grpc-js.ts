@@ -13,18 +13,27 @@ const protoDir = resolve(import.meta.dir, "..", "..", "proto");
 // protobufjs (which proto-loader uses) ships google/protobuf/*.proto next to its package.json.
 const protobufIncludes = dirname(createRequire(import.meta.url).resolve("protobufjs/package.json"));
 
-const definition = protoLoader.loadSync(["jumpstarter/v1/jumpstarter.proto"], {
-  includeDirs: [protoDir, protobufIncludes],
-  keepCase: false,
-  longs: String,
-  enums: String,
-  defaults: true,
-  oneofs: true,
-});
+const definition = protoLoader.loadSync(
+  ["jumpstarter/v1/jumpstarter.proto", "jumpstarter/v1/router.proto"],
+  {
+    includeDirs: [protoDir, protobufIncludes],
+    keepCase: false,
+    longs: String,
+    enums: String,
+    defaults: true,
+    oneofs: true,
+  },
+);
 const loaded = grpc.loadPackageDefinition(definition) as unknown as {
-  jumpstarter: { v1: { ControllerService: grpc.ServiceClientConstructor } };
+  jumpstarter: {
+    v1: {
+      ControllerService: grpc.ServiceClientConstructor;
+      RouterService: grpc.ServiceClientConstructor;
+    };
+  };
 };
 const ControllerService = loaded.jumpstarter.v1.ControllerService;
+const RouterService = loaded.jumpstarter.v1.RouterService;
 
 /** grpc-js sends the target host as TLS server name; the server's certificate carries "localhost". */
 const channelOptions: grpc.ChannelOptions = { "grpc.ssl_target_name_override": "localhost" };
@@ -49,6 +58,13 @@ export interface StatusUpdate {
 export interface ControllerClient {
   /** One unary call by method name (RequestLease, GetLease…), with a 5 s deadline. */
   unary<Reply>(method: string, request: object): Promise<Reply>;
+  /** A server stream by method name (Listen): `onData` hears each message; the returned function cancels it. */
+  serverStream<Reply>(
+    method: string,
+    request: object,
+    onData: (reply: Reply) => void,
+    onError?: (error: grpc.ServiceError) => void,
+  ): () => void;
   /** Opens the Status stream; `onUpdate` hears every update; the returned function closes it. */
   status(onUpdate: (update: StatusUpdate) => void): () => void;
   close(): void;
@@ -85,6 +101,19 @@ export function controllerClient(options: ControllerClientOptions): ControllerCl
           (error, reply) => (error ? reject(error) : resolve(reply as Reply)),
         );
       });
+    },
+    serverStream(name, request, onData, onError) {
+      const m = method(name);
+      const call = client.makeServerStreamRequest(
+        m.path,
+        m.requestSerialize,
+        m.responseDeserialize,
+        request,
+        metadata(),
+      );
+      call.on("data", onData);
+      call.on("error", (error: grpc.ServiceError) => onError?.(error));
+      return () => call.cancel();
     },
     status(onUpdate) {
       const m = method("Status");
@@ -145,6 +174,39 @@ export async function startSeedExporter(
       client.close();
     },
   };
+}
+
+/** One frame of RouterService.Stream as grpc-js reads it. */
+export interface RouterFrame {
+  payload: Buffer;
+  frameType: string;
+}
+
+/**
+ * One RouterService.Stream opened with a router token (`authorization: Bearer`):
+ * write frames, hear frames, end.
+ */
+export function routerStream(
+  options: ControllerClientOptions & { token: string },
+): grpc.ClientDuplexStream<object, RouterFrame> {
+  const credentials = grpc.credentials.createSsl(
+    Buffer.from(options.caPem),
+    options.privateKeyPem ? Buffer.from(options.privateKeyPem) : null,
+    options.certificatePem ? Buffer.from(options.certificatePem) : null,
+  );
+  const client = new RouterService(options.address, credentials, channelOptions);
+  const m = RouterService.service.Stream;
+  if (!m) throw new Error("no method Stream");
+  const metadata = new grpc.Metadata();
+  metadata.set("authorization", `Bearer ${options.token}`);
+  const call = client.makeBidiStreamRequest(
+    m.path,
+    m.requestSerialize,
+    m.responseDeserialize,
+    metadata,
+  ) as grpc.ClientDuplexStream<object, RouterFrame>;
+  call.on("close", () => client.close());
+  return call;
 }
 
 export { grpc };
