@@ -59,6 +59,8 @@ export interface Router {
   stream(token: string, requests: AsyncIterable<StreamRequest>): AsyncGenerator<Frame>;
   /** These leases changed: streams, listeners and tokens of any that is no longer Ready are cut. */
   leasesChanged(names: readonly string[]): Promise<void>;
+  /** The exporter holding this lease unregistered: its tokens, listeners and streams end now. */
+  exporterLeft(leaseName: string): void;
   readonly openStreams: number;
   /** Cuts every stream (server shutdown). */
   close(): void;
@@ -202,6 +204,10 @@ export function createRouter(deps: RouterDeps): Router {
         const lease = await deps.leaseByName(name);
         if (lease?.phase !== "Ready") cut(name, over(name, lease));
       }
+    },
+
+    exporterLeft(leaseName) {
+      cut(leaseName, new DroverError("unavailable", "the exporter unregistered"));
     },
 
     get openStreams() {

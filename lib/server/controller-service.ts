@@ -54,8 +54,12 @@ export function controllerService(deps: ControllerDeps): ServiceImpl<typeof Cont
       await leases.exporterOnline(exporter.id);
       return { uuid: exporter.id };
     },
+    // The seed: disconnecting with bye invalidates the exporter's router tokens.
     async unregister(_request, context) {
-      await leases.exporterOffline(exporterOf(context));
+      const exporterId = exporterOf(context);
+      const leaseName = (await leases.exporterById(exporterId))?.leaseName;
+      if (leaseName !== undefined) deps.router.exporterLeft(leaseName);
+      await leases.exporterOffline(exporterId);
       return {};
     },
     async reportStatus(request, context) {

@@ -8,6 +8,7 @@ import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { type Client, createClient } from "@connectrpc/connect";
 import { parseExporterConfig } from "../../lib/exporter/index.ts";
 import { Role } from "../../lib/gen/drover/v1/identity_pb.ts";
+import { ExporterStatus } from "../../lib/gen/jumpstarter/v1/common_pb.ts";
 import { ControllerService } from "../../lib/gen/jumpstarter/v1/jumpstarter_pb.ts";
 import { dialExporter } from "../../lib/router/index.ts";
 import { serverPaths } from "../../lib/server/index.ts";
@@ -111,6 +112,9 @@ describe("a lease through the router", () => {
       );
       await client.exporter.driverCall({ uuid: byName.get("power") as string, method: "on" });
       expect(existsSync(join(dir, "power-on"))).toBe(true);
+      // The seed's Reset and GetStatus answer inside the tunnel too.
+      expect(await client.exporter.reset({})).toBeDefined();
+      expect((await client.exporter.getStatus({})).status).toBe(ExporterStatus.LEASE_READY);
 
       const stream = client.openStream(byName.get("ssh") as string, "connect");
       const echoed = new Promise<string>((resolve) =>

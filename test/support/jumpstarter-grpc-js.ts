@@ -65,6 +65,8 @@ export interface ControllerClient {
     onData: (reply: Reply) => void,
     onError?: (error: grpc.ServiceError) => void,
   ): () => void;
+  /** A client stream by method name (AuditStream): sends every request, then waits for the reply. */
+  clientStream<Reply>(method: string, requests: object[]): Promise<Reply>;
   /** Opens the Status stream; `onUpdate` hears every update; the returned function closes it. */
   status(onUpdate: (update: StatusUpdate) => void): () => void;
   close(): void;
@@ -100,6 +102,21 @@ export function controllerClient(options: ControllerClientOptions): ControllerCl
           { deadline: Date.now() + 5000 },
           (error, reply) => (error ? reject(error) : resolve(reply as Reply)),
         );
+      });
+    },
+    clientStream<Reply>(name: string, requests: object[]) {
+      const m = method(name);
+      return new Promise<Reply>((resolve, reject) => {
+        const call = client.makeClientStreamRequest(
+          m.path,
+          m.requestSerialize,
+          m.responseDeserialize,
+          metadata(),
+          { deadline: Date.now() + 5000 },
+          (error, reply) => (error ? reject(error) : resolve(reply as Reply)),
+        );
+        for (const request of requests) call.write(request);
+        call.end();
       });
     },
     serverStream(name, request, onData, onError) {
