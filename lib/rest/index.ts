@@ -8,4 +8,5 @@ export {
   isLogFollowUpgrade,
   type LogSocketLimits,
 } from "./log-socket.ts";
+export { createRateLimiter } from "./rate-limit.ts";
 export type { RestDeps } from "./rest-deps.ts";

@@ -35,8 +35,6 @@ import {
 } from "../net/index.ts";
 import { createNodeFunctions, type NodeFunctions } from "../node/index.ts";
 import {
-  authenticateCredential,
-  bearerFrom,
   createEventSocket,
   createLogSocket,
   isLogFollowUpgrade,
@@ -59,6 +57,7 @@ import {
   loadOrCreateAuthority,
   loadOrCreateSitesCA,
 } from "./bootstrap.ts";
+import { httpsCaller } from "./controller-auth.ts";
 import { type ControllerDeps, controllerService } from "./controller-service.ts";
 import { type Endpoints, prepareDataDir, serverPaths, writeEndpoints } from "./data-dir.ts";
 import { lockDataDir } from "./data-dir-lock.ts";
@@ -73,7 +72,7 @@ import { grpcLimits, httpLimits, type ListenerLimitOverrides } from "./limits.ts
 import { nodeAgentService } from "./node-agent-service.ts";
 import { operatorService } from "./operator-service.ts";
 import { principalOf } from "./operator-tenancy.ts";
-import { peerFromRequest, peerKey } from "./peer.ts";
+import { peerFromRequest } from "./peer.ts";
 import { registrationService } from "./registration-service.ts";
 import { routerService } from "./router-service.ts";
 
@@ -435,17 +434,7 @@ async function startLocked(
       routes: (grpcRouter) => {
         grpcRouter.service(
           ControllerService,
-          controller(
-            () => advertised(httpListener.address),
-            async (context) =>
-              (
-                await authenticateCredential(
-                  restDeps,
-                  bearerFrom(context.requestHeader.get("authorization") ?? undefined),
-                  context.values.get(peerKey),
-                )
-              ).principal,
-          ),
+          controller(() => advertised(httpListener.address), httpsCaller(restDeps)),
         );
         grpcRouter.service(RouterService, routerService(relay));
       },
