@@ -1,30 +1,15 @@
-import { useEffect } from "preact/hooks";
 import { FormAlert } from "../components/field.tsx";
 import { Heading } from "../components/heading.tsx";
-import { useLoad } from "../components/use-load.ts";
-import { usePageWorkspace } from "../components/use-page-workspace.ts";
+import { useLeaseWorkspace } from "../components/use-lease-workspace.ts";
 import { WorkspaceSelect } from "../components/workspace-options.tsx";
 import { formatLabels } from "../filters.ts";
-import { changesLeaseWorkspace, loadLeaseWorkspace } from "../lease-data.ts";
 import { clientText, driverName, leaseHref } from "../lease-format.ts";
 import type { Exporter } from "../lease-types.ts";
-import { onLiveEvent } from "../live.ts";
 import { me } from "../session.ts";
 
 /** Exporters of a workspace: status, labels, the lease holding each, drivers; live. */
 export function ExportersPage() {
-  const { workspaceId, choices, choose } = usePageWorkspace("/exporters");
-  const { data, problem, reload } = useLoad(
-    () => (workspaceId ? loadLeaseWorkspace(workspaceId) : Promise.resolve(undefined)),
-    [workspaceId],
-  );
-  useEffect(
-    () =>
-      onLiveEvent((event) => {
-        if (changesLeaseWorkspace(event, workspaceId)) void reload();
-      }),
-    [reload, workspaceId],
-  );
+  const { workspaceId, choices, choose, data, problem } = useLeaseWorkspace("/exporters");
   const myId = me.value?.user?.id;
   const holder = (exporter: Exporter) =>
     exporter.lease_name === null ? (

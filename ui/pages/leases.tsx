@@ -5,10 +5,8 @@ import { Heading } from "../components/heading.tsx";
 import { LeaseQueue, type LeaseRowView } from "../components/lease-queue.tsx";
 import { LeaseReleaseDialog } from "../components/lease-release-dialog.tsx";
 import { LeaseRequestForm } from "../components/lease-request-form.tsx";
-import { useLoad } from "../components/use-load.ts";
-import { usePageWorkspace } from "../components/use-page-workspace.ts";
+import { useLeaseWorkspace } from "../components/use-lease-workspace.ts";
 import { WorkspaceSelect } from "../components/workspace-options.tsx";
-import { changesLeaseWorkspace, loadLeaseWorkspace } from "../lease-data.ts";
 import { clientText, expiringText } from "../lease-format.ts";
 import type { Lease } from "../lease-types.ts";
 import { onLiveEvent } from "../live.ts";
@@ -46,18 +44,7 @@ function useExpiringWarnings(workspaceId: string): ReadonlyMap<string, string> {
 
 /** A workspace's lease queue: request, the queue with countdowns, extend and release; live. */
 export function LeasesPage() {
-  const { workspaceId, choices, choose } = usePageWorkspace("/leases");
-  const { data, problem, reload } = useLoad(
-    () => (workspaceId ? loadLeaseWorkspace(workspaceId) : Promise.resolve(undefined)),
-    [workspaceId],
-  );
-  useEffect(
-    () =>
-      onLiveEvent((event) => {
-        if (changesLeaseWorkspace(event, workspaceId)) void reload();
-      }),
-    [reload, workspaceId],
-  );
+  const { workspaceId, choices, choose, data, problem, reload } = useLeaseWorkspace("/leases");
   const expiring = useExpiringWarnings(workspaceId);
   const [outcome, setOutcome] = useState("");
   const [failure, setFailure] = useState("");
