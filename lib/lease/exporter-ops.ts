@@ -26,8 +26,6 @@ export interface ExporterOpsDeps {
   events: EventBus;
   clock: Clock;
   graceMs: number;
-  /** Something changed that the scheduler should look at. */
-  wake: () => void;
 }
 
 function unknownExporter(agentId: string): DroverError {
@@ -59,7 +57,8 @@ export function createExporterOps(
   | "getExporter"
   | "exporterById"
 > {
-  const { store, events, clock, graceMs, wake } = deps;
+  // No wake-up calls: every change here commits an event, and the scheduler's loop hears those.
+  const { store, events, clock, graceMs } = deps;
 
   return {
     async registerExporter(agentId, input) {
@@ -89,7 +88,6 @@ export function createExporterOps(
         });
         return registered;
       });
-      wake();
       return exporter;
     },
 
@@ -126,7 +124,6 @@ export function createExporterOps(
         }
         return (await tx.exporters.get(agentId)) ?? after;
       });
-      wake();
       return exporter;
     },
 
@@ -136,7 +133,6 @@ export function createExporterOps(
         const exporter = await tx.exporters.setOnline(agentId, now);
         if (exporter) await emitStatusChanged(tx, exporter);
       });
-      wake();
     },
 
     async exporterOffline(agentId) {
@@ -145,7 +141,6 @@ export function createExporterOps(
         const exporter = await tx.exporters.setOffline(agentId, now);
         if (exporter) await announceOffline(tx, exporter, graceMs);
       });
-      wake();
     },
 
     async recordAudit(agentId, audit) {

@@ -14,8 +14,8 @@ export interface HolderOpsDeps {
   events: EventBus;
   clock: Clock;
   reads: LeaseReads;
-  /** Something changed that the scheduler should look at. */
-  wake: () => void;
+  /** An extension moved the lease's deadline: tell the scheduler (a release is heard as its event). */
+  dueAt: (lease: StoredLease) => void;
 }
 
 function changedMeanwhile(name: string): DroverError {
@@ -47,7 +47,7 @@ function extendedEnd(extension: LeaseExtension, end: number, now: number): numbe
 export function createHolderOps(
   deps: HolderOpsDeps,
 ): Pick<LeaseService, "extend" | "release" | "authorizeDial"> {
-  const { store, events, clock, reads, wake } = deps;
+  const { store, events, clock, reads, dueAt } = deps;
   const isHolder = (principal: Principal, lease: StoredLease) =>
     lease.client === leaseClientOf(principal);
 
@@ -96,9 +96,9 @@ export function createHolderOps(
         });
         return updated;
       });
-      wake();
       if (!extended) throw changedMeanwhile(name);
-      return reads.fresh(principal, name);
+      dueAt(extended);
+      return view(extended);
     },
 
     async release(principal, name, expectedClient) {
@@ -131,8 +131,7 @@ export function createHolderOps(
         endLease(tx, lease, { reason, message }, clock.now()),
       );
       if (!ended) throw changedMeanwhile(name);
-      wake();
-      return reads.fresh(principal, name);
+      return view(ended);
     },
 
     async authorizeDial(principal, name) {

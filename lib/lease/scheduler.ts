@@ -1,4 +1,4 @@
-import type { EventBus } from "../events/index.ts";
+import type { EventBus, EventTransaction } from "../events/index.ts";
 import type { Store, StoredLease } from "../store/index.ts";
 import type { Clock } from "../time/index.ts";
 import { holdersOf } from "./access.ts";
@@ -37,6 +37,18 @@ function warningLead(lease: StoredLease, timing: SchedulerTiming): number {
 }
 
 /**
+ * When a held lease next needs the scheduler: its expiry warning, or its end
+ * once warned (the exporter's grace and the holder's credential are apart).
+ */
+export function heldDeadline(lease: StoredLease, timing: SchedulerTiming): number {
+  const end = lease.endTime?.getTime() ?? 0;
+  return lease.warnedAt !== undefined ? end : end - warningLead(lease, timing);
+}
+
+/** What a pass looks at: everything live, or the queue alone (see round). */
+export type PassScope = "all" | "queue";
+
+/**
  * The scheduler's pass: reads the live leases and the exporters, decides
  * (ends, warnings, grants, reasons) and applies each decision as its own
  * guarded transaction, until a round changes nothing. Returns the next
@@ -45,14 +57,22 @@ function warningLead(lease: StoredLease, timing: SchedulerTiming): number {
 export function createScheduler(deps: SchedulerDeps, timing: SchedulerTiming) {
   const { store, events, clock } = deps;
 
-  /** One round over one snapshot; whether it wrote anything, and the next deadline. */
-  async function round(): Promise<{ changed: boolean; next: number | undefined }> {
+  /**
+   * One round over one snapshot; whether it wrote anything, and the next
+   * deadline. "all": every live lease (ends, warnings, grace ends, access)
+   * and the queue. "queue": the pending leases only, with the exporters of
+   * their workspaces; nothing to read past one query when the queue is empty.
+   */
+  async function round(scope: PassScope): Promise<{ changed: boolean; next: number | undefined }> {
     const now = clock.now();
     const at = now.getTime();
-    const live = await store.leases.list({ phases: ["Pending", "Ready"] });
-    const exporters = await store.exporters.list({});
-    const byId = new Map(exporters.map((exporter) => [exporter.id, exporter]));
+    const live = await store.leases.list({
+      phases: scope === "all" ? ["Pending", "Ready"] : ["Pending"],
+    });
+    if (live.length === 0) return { changed: false, next: undefined };
     const workspaceIds = [...new Set(live.map((lease) => lease.workspaceId))];
+    const exporters = await store.exporters.list({ workspaceIds });
+    const byId = new Map(exporters.map((exporter) => [exporter.id, exporter]));
     const stored = await store.leasePolicies.listFor(workspaceIds);
     const policies = (id: string): readonly LeasePolicy[] =>
       effectivePolicies(stored.get(id) ?? []);
@@ -62,9 +82,9 @@ export function createScheduler(deps: SchedulerDeps, timing: SchedulerTiming) {
     const due = (when: number) => {
       next = next === undefined ? when : Math.min(next, when);
     };
-    const apply = async (fn: Parameters<typeof transition>[1]) => {
-      await transition(events, fn);
+    const apply = async <T>(fn: (tx: EventTransaction) => Promise<T>): Promise<T | undefined> => {
       changed = true; // written or lost: either way the snapshot is stale
+      return transition(events, fn);
     };
 
     const pending: StoredLease[] = [];
@@ -105,7 +125,8 @@ export function createScheduler(deps: SchedulerDeps, timing: SchedulerTiming) {
     }
     for (const { lease: name, exporterId } of plan.grants) {
       const lease = byName.get(name);
-      if (lease) await apply((tx) => grantLease(tx, lease, exporterId, now));
+      const granted = lease && (await apply((tx) => grantLease(tx, lease, exporterId, now)));
+      if (granted) due(heldDeadline(granted, timing));
     }
     for (const [name, reason] of plan.waiting) {
       const lease = byName.get(name);
@@ -136,7 +157,7 @@ export function createScheduler(deps: SchedulerDeps, timing: SchedulerTiming) {
     lease: StoredLease,
     exporter: Exporter | undefined,
     now: Date,
-    apply: (fn: Parameters<typeof transition>[1]) => Promise<void>,
+    apply: (fn: (tx: EventTransaction) => Promise<unknown>) => Promise<unknown>,
     due: (when: number) => void,
   ): Promise<void> {
     const at = now.getTime();
@@ -158,13 +179,12 @@ export function createScheduler(deps: SchedulerDeps, timing: SchedulerTiming) {
       }
       due(graceEnd);
     }
-    due(end);
-    if (lease.warnedAt !== undefined) return;
-    const warnAt = end - warningLead(lease, timing);
-    if (warnAt > at) {
-      due(warnAt);
+    const deadline = heldDeadline(lease, timing);
+    if (deadline > at) {
+      due(deadline);
       return;
     }
+    due(end);
     await apply(async (tx) => {
       if (!(await tx.leases.markWarned(lease.name, lease.endTime ?? now, now))) return;
       await tx.emit({
@@ -177,11 +197,11 @@ export function createScheduler(deps: SchedulerDeps, timing: SchedulerTiming) {
   }
 
   return {
-    /** Rounds until nothing changes; the next deadline, if any. */
-    async reconcile(): Promise<Date | undefined> {
+    /** Rounds over `scope` until nothing changes; the next deadline of what it read, if any. */
+    async reconcile(scope: PassScope = "all"): Promise<Date | undefined> {
       let next: number | undefined;
       for (let i = 0; i < MAX_ROUNDS; i++) {
-        const result = await round();
+        const result = await round(scope);
         next = result.next;
         if (!result.changed) break;
       }

@@ -1,6 +1,9 @@
 import { and, asc, eq, isNull, type SQL, sql } from "drizzle-orm";
 import type { DriverReport, Exporter, ExporterStatusName } from "../lease/types.ts";
+import type { Selector } from "../selector/index.ts";
+import { agentFilterSql, chooseDriver } from "./agent-filter.ts";
 import type { StoreDb } from "./db.ts";
+import { prepared } from "./prepared.ts";
 import type { Runner } from "./runner.ts";
 import { agents, exporters, workspaces } from "./schema.ts";
 import { plain } from "./validate.ts";
@@ -13,8 +16,12 @@ export interface ExporterRepository {
     at: Date,
   ): Promise<Exporter | null>;
   get(agentId: string): Promise<Exporter | null>;
-  /** In id order; with workspaceId, that workspace's only. */
-  list(filter: { workspaceId?: string }): Promise<Exporter[]>;
+  /**
+   * In id order; with workspaceId (or workspaceIds), those workspaces' only;
+   * with selector, only those whose labels it matches (by the agent_labels
+   * index, so a request for one exporter of many reads one row).
+   */
+  list(filter: ExporterFilter): Promise<Exporter[]>;
   /** Sets status and message; status_version and previous_status move only on a change. */
   setStatus(
     agentId: string,
@@ -39,6 +46,13 @@ export interface ExporterRepository {
    * grant races its afterLease hook; it reports Available when the hook is done.
    */
   free(agentId: string, leaseName: string, at: Date, afterLease: boolean): Promise<Exporter | null>;
+}
+
+export interface ExporterFilter {
+  workspaceId?: string;
+  /** Any of these workspaces; [] matches none. */
+  workspaceIds?: string[];
+  selector?: Selector;
 }
 
 const statusChange = (status: SQL | string) => ({
@@ -97,9 +111,24 @@ async function select(db: StoreDb, where: SQL | undefined): Promise<Exporter[]> 
   return rows.map(toExporter);
 }
 
+/** The key of the one-exporter lookup, prepared once per connection (every status report reads one). */
+const getKey = {};
+
+async function get(db: StoreDb, agentId: string): Promise<Exporter | null> {
+  const query = prepared(db, getKey, () =>
+    db
+      .select(joined)
+      .from(exporters)
+      .innerJoin(agents, eq(agents.id, exporters.agentId))
+      .leftJoin(workspaces, eq(workspaces.id, agents.workspaceId))
+      .where(eq(exporters.agentId, sql.placeholder("agentId")))
+      .prepare(),
+  );
+  const [row] = await query.execute({ agentId });
+  return row === undefined ? null : toExporter(row);
+}
+
 export function createExporterRepository(run: Runner): ExporterRepository {
-  const get = (db: StoreDb, agentId: string) =>
-    select(db, eq(exporters.agentId, agentId)).then((rows) => rows[0] ?? null);
   /** One guarded UPDATE, then the row as callers see it (joined with its agent). */
   const update = (agentId: string, values: Record<string, unknown>, guard?: SQL) =>
     run(async (db) => {
@@ -133,10 +162,12 @@ export function createExporterRepository(run: Runner): ExporterRepository {
 
     get: (agentId) => run((db) => get(db, agentId)),
 
-    list: ({ workspaceId }) =>
-      run((db) =>
-        select(db, workspaceId === undefined ? undefined : eq(agents.workspaceId, workspaceId)),
-      ),
+    list: (filter) =>
+      run(async (db) => {
+        if (filter.workspaceIds?.length === 0) return [];
+        const driver = filter.selector?.length ? await chooseDriver(db, filter) : undefined;
+        return select(db, agentFilterSql(filter, driver));
+      }),
 
     setStatus: (agentId, status, message, at) =>
       update(agentId, { ...statusChange(status), statusMessage: message, updatedAt: at }),

@@ -11,7 +11,7 @@ export {
   type NewAgentLog,
   type NewAgentMetric,
 } from "./agent-telemetry.ts";
-export type { ExporterRepository } from "./exporters.ts";
+export type { ExporterFilter, ExporterRepository } from "./exporters.ts";
 export { type FileLockAttempt, tryFileLock } from "./file-lock.ts";
 export type { LeasePolicyRepository } from "./lease-policies.ts";
 export type { LeaseFilter, LeaseRepository, NewLease, StoredLease } from "./leases.ts";

@@ -1,5 +1,6 @@
-import { and, asc, eq, inArray, isNull, type SQL } from "drizzle-orm";
+import { and, asc, eq, gte, inArray, isNull, type SQL } from "drizzle-orm";
 import type { Lease, LeaseCondition, LeasePhase } from "../lease/types.ts";
+import { rowByKey } from "./by-id.ts";
 import type { Runner } from "./runner.ts";
 import { leases, type StoredLeaseCondition } from "./schema.ts";
 import { plain, returned } from "./validate.ts";
@@ -26,6 +27,8 @@ export interface LeaseRepository {
   get(name: string): Promise<StoredLease | null>;
   /** In request order. */
   list(filter: LeaseFilter): Promise<StoredLease[]>;
+  /** Whether a lease of the workspace waits with at least this priority (one would be served before a new one). */
+  hasPendingAtOrAbove(workspaceId: string, priority: number): Promise<boolean>;
   /** Pending → Ready, only if still Pending. */
   grant(
     name: string,
@@ -120,7 +123,10 @@ export function createLeaseRepository(run: Runner): LeaseRepository {
       ),
 
     get: (name) =>
-      run(async (db) => one(await db.select().from(leases).where(eq(leases.name, name)))),
+      run(async (db) => {
+        const row = await rowByKey(db, leases, leases.name, name);
+        return row === null ? null : toLease(row);
+      }),
 
     list: (filter) =>
       run(async (db) => {
@@ -138,6 +144,22 @@ export function createLeaseRepository(run: Runner): LeaseRepository {
           )
           .orderBy(asc(leases.sequence));
         return rows.map(toLease);
+      }),
+
+    hasPendingAtOrAbove: (workspaceId, priority) =>
+      run(async (db) => {
+        const rows = await db
+          .select({ name: leases.name })
+          .from(leases)
+          .where(
+            and(
+              eq(leases.phase, "Pending"),
+              gte(leases.priority, priority),
+              eq(leases.workspaceId, workspaceId),
+            ),
+          )
+          .limit(1);
+        return rows.length > 0;
       }),
 
     grant: (name, grant, conditions) =>
