@@ -1,15 +1,9 @@
 // Issue 14, the lease engine's audit and policies: every driver call stored as exporter.driver_called and shown only inside its organization; policies read by members, written by admins, hidden from outsiders.
 
 import { describe, expect, test } from "bun:test";
-import {
-  bringUp,
-  manualTime,
-  member,
-  openLab,
-  seedLab,
-  WORKSPACE,
-} from "../../test/support/lease-fixture.ts";
+import { bringUp, member, openLab, seedLab, WORKSPACE } from "../../test/support/lease-fixture.ts";
 import { tempStoreDir } from "../../test/support/store.ts";
+import { manualTimers } from "../../test/support/timers.ts";
 import type { Principal } from "../auth/index.ts";
 import { parseSelector } from "../selector/index.ts";
 import { eventVisibility } from "../tenancy/index.ts";
@@ -29,7 +23,7 @@ const users = { alice: "admin", vera: "viewer" } as const;
 
 describe("audit", () => {
   test("a driver call is stored as exporter.driver_called with who, driver, method, fencing token and result; members see it, outsiders do not", async () => {
-    const time = manualTime(T0);
+    const time = manualTimers(T0);
     const lab = await openLab(freshPath(), time);
     await seedLab(lab.store, { users, exporters: { "ag-e1": { board: "rpi4" } } }, time.now());
     await bringUp(lab.engine, "ag-e1");
@@ -103,7 +97,7 @@ describe("policies", () => {
   };
 
   test("a viewer reads the policies and cannot write them; an outsider finds no workspace; an empty list restores the default", async () => {
-    const time = manualTime(T0);
+    const time = manualTimers(T0);
     const lab = await openLab(freshPath(), time);
     await seedLab(lab.store, { users, exporters: {} }, time.now());
     const vera = member("vera", "viewer");

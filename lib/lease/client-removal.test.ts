@@ -4,7 +4,6 @@ import { describe, expect, test } from "bun:test";
 import {
   bringUp,
   type LeaseLab,
-  manualTime,
   member,
   ORG,
   openLab,
@@ -12,6 +11,7 @@ import {
   WORKSPACE,
 } from "../../test/support/lease-fixture.ts";
 import { tempStoreDir } from "../../test/support/store.ts";
+import { manualTimers } from "../../test/support/timers.ts";
 import { operatorPrincipal } from "../auth/index.ts";
 import { parseSelector } from "../selector/index.ts";
 
@@ -22,7 +22,7 @@ const DAY = 24 * 60 * MIN;
 const rpi = { workspaceId: WORKSPACE, selector: parseSelector("board=rpi4") };
 const operator = operatorPrincipal("op-1");
 
-async function lab(time: ReturnType<typeof manualTime>): Promise<LeaseLab> {
+async function lab(time: ReturnType<typeof manualTimers>): Promise<LeaseLab> {
   const opened = await openLab(freshPath(), time);
   await seedLab(
     opened.store,
@@ -46,7 +46,7 @@ async function addCertificate(l: LeaseLab, serial: string, notAfter: number): Pr
 
 describe("client removal", () => {
   test("an operator keeps its lease while one certificate is live; with every one revoked it ends as ClientRemoved and the next holder gets the exporter", async () => {
-    const time = manualTime(T0);
+    const time = manualTimers(T0);
     const l = await lab(time);
     await addCertificate(l, "aa01", T0 + 30 * DAY);
     await addCertificate(l, "aa02", T0 + 60 * DAY);
@@ -74,7 +74,7 @@ describe("client removal", () => {
   });
 
   test("an operator's lease ends when its last certificate expires: the scheduler wakes at that moment", async () => {
-    const time = manualTime(T0);
+    const time = manualTimers(T0);
     const l = await lab(time);
     await addCertificate(l, "bb01", T0 + 10 * MIN);
     const held = await l.engine.request(operator, { ...rpi, durationMs: 60 * MIN });
@@ -92,7 +92,7 @@ describe("client removal", () => {
   });
 
   test("an operator unknown to the store (no certificate recorded) holds nothing", async () => {
-    const time = manualTime(T0);
+    const time = manualTimers(T0);
     const l = await lab(time);
     const lease = await l.engine.request(operator, { ...rpi, durationMs: 60 * MIN });
     expect([lease.phase, lease.reason]).toEqual(["Ended", "ClientRemoved"]);
@@ -101,7 +101,7 @@ describe("client removal", () => {
   });
 
   test("a user whose membership is removed loses both a held and a queued lease", async () => {
-    const time = manualTime(T0);
+    const time = manualTimers(T0);
     const l = await lab(time);
     const held = await l.engine.request(member("alice"), { ...rpi, durationMs: 60 * MIN });
     const queued = await l.engine.request(member("alice"), { ...rpi, durationMs: 60 * MIN });

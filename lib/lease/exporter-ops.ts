@@ -7,17 +7,9 @@ import type { Clock } from "../time/index.ts";
 import { readableWorkspace } from "./access.ts";
 import { announceOffline } from "./scheduler.ts";
 import { emitStatusChanged, endLease, transition } from "./transitions.ts";
-import type { Exporter, ExporterStatusName, LeaseService } from "./types.ts";
+import { type Exporter, exporterStatusNames, type LeaseService } from "./types.ts";
 
-const statuses: ReadonlySet<string> = new Set<ExporterStatusName>([
-  "Offline",
-  "Available",
-  "BeforeLease",
-  "LeaseReady",
-  "AfterLease",
-  "BeforeLeaseFailed",
-  "AfterLeaseFailed",
-]);
+const statuses: ReadonlySet<string> = new Set(exporterStatusNames);
 const MAX_REPORTS = 256;
 const MAX_TEXT = 4096;
 

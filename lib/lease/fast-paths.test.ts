@@ -4,13 +4,13 @@ import { describe, expect, test } from "bun:test";
 import {
   bringUp,
   type LeaseLab,
-  manualTime,
   member,
   openLab,
   seedLab,
   WORKSPACE,
 } from "../../test/support/lease-fixture.ts";
 import { tempStoreDir } from "../../test/support/store.ts";
+import { manualTimers } from "../../test/support/timers.ts";
 import { parseSelector } from "../selector/index.ts";
 import type { LeasePhase } from "./types.ts";
 
@@ -38,7 +38,7 @@ const settle = async () => {
 
 describe("lease fast paths", () => {
   test("a request on a free exporter is Ready from request() alone, in one transaction, with no scheduler pass", async () => {
-    const time = manualTime(T0);
+    const time = manualTimers(T0);
     const lab = await openLab(freshPath(), time);
     await seedLab(lab.store, { users, exporters: boards }, time.now());
     await bringUp(lab.engine, "ag-e1");
@@ -55,7 +55,7 @@ describe("lease fast paths", () => {
   });
 
   test("a request never jumps the queue: a free exporter goes to the earlier waiting request", async () => {
-    const time = manualTime(T0);
+    const time = manualTimers(T0);
     const lab = await openLab(freshPath(), time);
     await seedLab(lab.store, { users, exporters: boards }, time.now());
     await bringUp(lab.engine, "ag-e1");
@@ -72,7 +72,7 @@ describe("lease fast paths", () => {
   });
 
   test("run(): extensions and the engine's own writes cost no pass; a release costs queue passes only; an extension's new warning time is kept", async () => {
-    const time = manualTime(T0);
+    const time = manualTimers(T0);
     const lab = await openLab(freshPath(), time);
     await seedLab(lab.store, { users, exporters: boards }, time.now());
     await bringUp(lab.engine, "ag-e1");

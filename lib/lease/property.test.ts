@@ -5,13 +5,13 @@ import fc from "fast-check";
 import {
   bringUp,
   type LeaseLab,
-  manualTime,
   member,
   openLab,
   seedLab,
   WORKSPACE,
 } from "../../test/support/lease-fixture.ts";
 import { drivers, tempStoreDir } from "../../test/support/store.ts";
+import { manualTimers } from "../../test/support/timers.ts";
 import { isDroverError } from "../errors/index.ts";
 import { matchesSelector, parseSelector } from "../selector/index.ts";
 import type { StoredLease } from "../store/index.ts";
@@ -133,7 +133,7 @@ const command: fc.Arbitrary<Command> = fc.oneof(
 /** Runs one command; refusals (DroverError) are part of the game, anything else fails the run. */
 async function step(
   lab: LeaseLab,
-  time: ReturnType<typeof manualTime>,
+  time: ReturnType<typeof manualTimers>,
   names: string[],
   c: Command,
 ): Promise<void> {
@@ -266,7 +266,7 @@ describe.each(drivers)("%s", (driver, open) => {
     await fc.assert(
       fc.asyncProperty(fc.array(command, { minLength: 20, maxLength: 50 }), async (commands) => {
         const path = freshPath();
-        const time = manualTime(T0);
+        const time = manualTimers(T0);
         let lab = await openLab(path, time, {}, open);
         try {
           await seedLab(

@@ -1,15 +1,9 @@
 // Issue 14, the lease engine: two exporters and three clients competing, a restart mid-queue, two servers on one database, expiry, grace and release.
 
 import { describe, expect, test } from "bun:test";
-import {
-  bringUp,
-  manualTime,
-  member,
-  openLab,
-  seedLab,
-  WORKSPACE,
-} from "../../test/support/lease-fixture.ts";
+import { bringUp, member, openLab, seedLab, WORKSPACE } from "../../test/support/lease-fixture.ts";
 import { tempStoreDir } from "../../test/support/store.ts";
+import { manualTimers } from "../../test/support/timers.ts";
 import { parseSelector } from "../selector/index.ts";
 
 const { freshPath } = tempStoreDir("drover-lease-");
@@ -22,7 +16,7 @@ const boards = { "ag-e1": { board: "rpi4" }, "ag-e2": { board: "rpi4" } };
 describe("lease service", () => {
   test("two exporters, three clients: first come first served, one holder each, tokens grow, restart loses nothing", async () => {
     const path = freshPath();
-    const time = manualTime(T0);
+    const time = manualTimers(T0);
     let lab = await openLab(path, time);
     await seedLab(lab.store, { users, exporters: boards }, time.now());
     await bringUp(lab.engine, "ag-e1");
@@ -68,7 +62,7 @@ describe("lease service", () => {
 
   test("two servers (processes) on one database racing for one exporter: exactly one grant", async () => {
     const path = freshPath();
-    const time = manualTime(T0);
+    const time = manualTimers(T0);
     const lab = await openLab(path, time);
     await seedLab(lab.store, { users, exporters: { "ag-e1": { board: "rpi4" } } }, time.now());
     await lab.engine.registerExporter("ag-e1", { claimedLabels: {}, reports: [] });
@@ -100,7 +94,7 @@ describe("lease service", () => {
   });
 
   test("run(): expiry at the end, one warning before it, grace after going offline", async () => {
-    const time = manualTime(T0);
+    const time = manualTimers(T0);
     const lab = await openLab(freshPath(), time, { exporterOfflineGraceMs: 2 * MIN });
     await seedLab(lab.store, { users, exporters: boards }, time.now());
     await bringUp(lab.engine, "ag-e1");
@@ -150,7 +144,7 @@ describe("lease service", () => {
   });
 
   test("refusals store nothing; unsatisfiable requests end at once; extend and force-release rules", async () => {
-    const time = manualTime(T0);
+    const time = manualTimers(T0);
     const lab = await openLab(freshPath(), time);
     await seedLab(lab.store, { users, exporters: boards }, time.now());
     await bringUp(lab.engine, "ag-e1");

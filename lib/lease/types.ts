@@ -86,14 +86,17 @@ export interface LeaseView extends Lease {
 }
 
 /** The seed's exporter statuses, in Drover's spelling of the enum. */
-export type ExporterStatusName =
-  | "Offline"
-  | "Available"
-  | "BeforeLease"
-  | "LeaseReady"
-  | "AfterLease"
-  | "BeforeLeaseFailed"
-  | "AfterLeaseFailed";
+export const exporterStatusNames = [
+  "Offline",
+  "Available",
+  "BeforeLease",
+  "LeaseReady",
+  "AfterLease",
+  "BeforeLeaseFailed",
+  "AfterLeaseFailed",
+] as const;
+
+export type ExporterStatusName = (typeof exporterStatusNames)[number];
 
 /** One driver instance (the seed's DriverInstanceReport). */
 export interface DriverReport {

@@ -1,12 +1,12 @@
 import { z } from "@hono/zod-openapi";
 import { invalidField } from "../errors/index.ts";
-import type {
-  Exporter,
-  ExporterStatusName,
-  LeaseExtension,
-  LeasePolicy,
-  LeaseRequest,
-  LeaseView,
+import {
+  type Exporter,
+  exporterStatusNames,
+  type LeaseExtension,
+  type LeasePolicy,
+  type LeaseRequest,
+  type LeaseView,
 } from "../lease/index.ts";
 import { formatSelector, parseSelector, type Selector } from "../selector/index.ts";
 import { formatDuration, parseDuration } from "../time/index.ts";
@@ -22,16 +22,6 @@ import { PageQuery } from "./schemas.ts";
 const labels = z.record(z.string(), z.string());
 const time = z.string().openapi({ description: "RFC 3339", example: "2026-03-01T12:00:00.000Z" });
 const optionalTime = time.nullable();
-
-const exporterStatuses = [
-  "Offline",
-  "Available",
-  "BeforeLease",
-  "LeaseReady",
-  "AfterLease",
-  "BeforeLeaseFailed",
-  "AfterLeaseFailed",
-] as const satisfies readonly ExporterStatusName[];
 
 const DriverReportJson = z
   .object({
@@ -58,12 +48,12 @@ export const ExporterJson = z
       description: "The labels the exporter claimed at Register: shown, matched by no selector",
     }),
     online: z.boolean(),
-    status: z.enum(exporterStatuses),
+    status: z.enum(exporterStatusNames),
     status_message: z.string(),
     status_version: z.number().int().openapi({
       description: "One more on every status change; never goes back",
     }),
-    previous_status: z.enum(exporterStatuses).nullable(),
+    previous_status: z.enum(exporterStatusNames).nullable(),
     lease_name: z.string().nullable().openapi({ description: "The lease holding it" }),
     client: z.string().nullable().openapi({
       description: 'The holder of that lease ("user:<id>" or "operator:<serial>")',

@@ -10,16 +10,14 @@ import {
   rmSync,
   writeFileSync,
 } from "node:fs";
-import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
-import * as protoLoader from "@grpc/proto-loader";
 import { parseAgentNodeConfig } from "../../lib/agent/node/index.ts";
 import { Role } from "../../lib/gen/drover/v1/identity_pb.ts";
 import { serverPaths } from "../../lib/server/index.ts";
-import { repoRoot } from "../e2e/harness.ts";
 import { createSimulatedGpioChip, type SimulatedGpioChip } from "../support/gpio-sim.ts";
+import { channelOptions, loadProtos } from "../support/grpc-js-protos.ts";
 import {
   type InProcessAgent,
   type InProcessFleet,
@@ -31,15 +29,8 @@ import { waitFor } from "../support/loopback.ts";
 setDefaultTimeout(30_000);
 
 // Nothing from lib/ on the client side: the .proto file, grpc-js and the data dir's PEM files.
-const protobufIncludes = dirname(createRequire(import.meta.url).resolve("protobufjs/package.json"));
-const definition = protoLoader.loadSync(["drover/node/v1/node.proto"], {
-  includeDirs: [join(repoRoot, "proto"), protobufIncludes],
-  longs: Number,
-  enums: String,
-  defaults: true,
-});
 const NodeAgent = (
-  grpc.loadPackageDefinition(definition) as unknown as {
+  loadProtos(["drover/node/v1/node.proto"], { longs: Number, oneofs: false }) as unknown as {
     drover: { node: { v1: { NodeAgent: grpc.ServiceClientConstructor } } };
   }
 ).drover.node.v1.NodeAgent;
@@ -88,8 +79,7 @@ beforeAll(async () => {
       readFileSync(paths.adminKey),
       readFileSync(paths.adminCertificate),
     ),
-    // grpc-js sends the target host as TLS server name; Bun refuses an IP there.
-    { "grpc.ssl_target_name_override": "localhost" },
+    channelOptions,
   );
 });
 

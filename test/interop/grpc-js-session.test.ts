@@ -3,30 +3,18 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { execFileSync } from "node:child_process";
 import { readFile } from "node:fs/promises";
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
-import * as protoLoader from "@grpc/proto-loader";
-import { Harness, repoRoot, type ServerProcess, waitFor } from "../e2e/harness.ts";
+import { Harness, type ServerProcess, waitFor } from "../e2e/harness.ts";
+import { channelOptions, loadProtos } from "../support/grpc-js-protos.ts";
 import { grpcFrame, rawGrpcCall, rawGrpcSession } from "../support/raw-grpc.ts";
 
 setDefaultTimeout(30_000);
 
-const protobufIncludes = dirname(createRequire(import.meta.url).resolve("protobufjs/package.json"));
-const loaded = grpc.loadPackageDefinition(
-  protoLoader.loadSync(["drover/v1/agent.proto", "drover/v1/registration.proto"], {
-    includeDirs: [join(repoRoot, "proto"), protobufIncludes],
-    longs: String,
-    enums: String,
-    defaults: true,
-    oneofs: true,
-  }),
-);
+const loaded = loadProtos(["drover/v1/agent.proto", "drover/v1/registration.proto"]);
 const drover = (loaded.drover as grpc.GrpcObject).v1 as grpc.GrpcObject;
 const AgentService = drover.AgentService as grpc.ServiceClientConstructor;
 const RegistrationService = drover.RegistrationService as grpc.ServiceClientConstructor;
-// Bun refuses an IP address as TLS server name; the server's certificate names localhost too.
-const channelOptions: grpc.ChannelOptions = { "grpc.ssl_target_name_override": "localhost" };
 
 function methodOf(
   Service: grpc.ServiceClientConstructor,

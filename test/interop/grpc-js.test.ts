@@ -4,31 +4,15 @@
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { readFile } from "node:fs/promises";
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
-import * as protoLoader from "@grpc/proto-loader";
-import { Harness, repoRoot, type ServerProcess, waitFor } from "../e2e/harness.ts";
+import { Harness, type ServerProcess, waitFor } from "../e2e/harness.ts";
+import { channelOptions, loadProtos } from "../support/grpc-js-protos.ts";
 
 // bunfig.toml's [test] timeout is not read by bun test; set it here.
 setDefaultTimeout(30_000);
 
-const protoDir = join(repoRoot, "proto");
-// protobufjs (which proto-loader uses) ships google/protobuf/*.proto next to its package.json.
-const protobufIncludes = dirname(createRequire(import.meta.url).resolve("protobufjs/package.json"));
-
-const definition = protoLoader.loadSync(
-  ["drover/v1/operator.proto", "drover/v1/registration.proto"],
-  {
-    includeDirs: [protoDir, protobufIncludes],
-    keepCase: false,
-    longs: String,
-    enums: String,
-    defaults: true,
-    oneofs: true,
-  },
-);
-const loaded = grpc.loadPackageDefinition(definition);
+const loaded = loadProtos(["drover/v1/operator.proto", "drover/v1/registration.proto"]);
 
 function serviceConstructor(name: string): grpc.ServiceClientConstructor {
   let node: unknown = loaded;
@@ -40,11 +24,6 @@ function serviceConstructor(name: string): grpc.ServiceClientConstructor {
 }
 
 const OperatorService = serviceConstructor("drover.v1.OperatorService");
-/**
- * grpc-js sends the target host as TLS server name; Bun refuses an IP address
- * there, so name the server by "localhost", which its certificate also carries.
- */
-const channelOptions: grpc.ChannelOptions = { "grpc.ssl_target_name_override": "localhost" };
 const RegistrationService = serviceConstructor("drover.v1.RegistrationService");
 
 interface AgentMessage {

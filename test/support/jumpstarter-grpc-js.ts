@@ -4,27 +4,13 @@
  * a lease client (RequestLease, GetLease…) and as a seed exporter (Register,
  * a Status stream that keeps it online, ReportStatus).
  */
-import { createRequire } from "node:module";
-import { dirname, resolve } from "node:path";
 import * as grpc from "@grpc/grpc-js";
-import * as protoLoader from "@grpc/proto-loader";
+import { channelOptions, loadProtos } from "./grpc-js-protos.ts";
 
-const protoDir = resolve(import.meta.dir, "..", "..", "proto");
-// protobufjs (which proto-loader uses) ships google/protobuf/*.proto next to its package.json.
-const protobufIncludes = dirname(createRequire(import.meta.url).resolve("protobufjs/package.json"));
-
-const definition = protoLoader.loadSync(
-  ["jumpstarter/v1/jumpstarter.proto", "jumpstarter/v1/router.proto"],
-  {
-    includeDirs: [protoDir, protobufIncludes],
-    keepCase: false,
-    longs: String,
-    enums: String,
-    defaults: true,
-    oneofs: true,
-  },
-);
-const loaded = grpc.loadPackageDefinition(definition) as unknown as {
+const loaded = loadProtos([
+  "jumpstarter/v1/jumpstarter.proto",
+  "jumpstarter/v1/router.proto",
+]) as unknown as {
   jumpstarter: {
     v1: {
       ControllerService: grpc.ServiceClientConstructor;
@@ -34,9 +20,6 @@ const loaded = grpc.loadPackageDefinition(definition) as unknown as {
 };
 const ControllerService = loaded.jumpstarter.v1.ControllerService;
 const RouterService = loaded.jumpstarter.v1.RouterService;
-
-/** grpc-js sends the target host as TLS server name; the server's certificate carries "localhost". */
-const channelOptions: grpc.ChannelOptions = { "grpc.ssl_target_name_override": "localhost" };
 
 export interface ControllerClientOptions {
   address: string;

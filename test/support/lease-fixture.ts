@@ -20,34 +20,6 @@ export function member(id: string, role: "viewer" | "admin" | "owner" = "admin")
   return { kind: "user", id, organizationRoles: new Map([[ORG, role]]) };
 }
 
-/** One clock for both: timers fire as the clock passes their moment. */
-export function manualTime(
-  start: number,
-): Clock & Timers & { advance(ms: number): void; readonly nowMs: number } {
-  let now = start;
-  let next = 0;
-  const timers = new Map<number, { at: number; fire: () => void }>();
-  return {
-    now: () => new Date(now),
-    after(ms, fire) {
-      const id = next++;
-      timers.set(id, { at: now + ms, fire });
-      return () => timers.delete(id);
-    },
-    advance(ms) {
-      now += ms;
-      for (const [id, timer] of timers) {
-        if (timer.at > now) continue;
-        timers.delete(id);
-        timer.fire();
-      }
-    },
-    get nowMs() {
-      return now;
-    },
-  };
-}
-
 export interface LeaseLab {
   store: Store;
   events: EventBus;

@@ -1,11 +1,18 @@
-import type { Timers } from "../../lib/time/index.ts";
+import type { Clock, Timers } from "../../lib/time/index.ts";
 
-/** Timers a test fires by moving time forward: nothing really waits. */
-export function manualTimers(): Timers & { advance(ms: number): void; readonly pending: number } {
-  let now = 0;
+/**
+ * A clock and timers a test moves by hand: timers fire as the clock passes
+ * their moment, so nothing really waits.
+ */
+export function manualTimers(
+  start = 0,
+): Clock &
+  Timers & { advance(ms: number): void; readonly nowMs: number; readonly pending: number } {
+  let now = start;
   const timers = new Map<number, { at: number; fire: () => void }>();
   let next = 0;
   return {
+    now: () => new Date(now),
     after(ms, fire) {
       const id = next++;
       timers.set(id, { at: now + ms, fire });
@@ -18,6 +25,9 @@ export function manualTimers(): Timers & { advance(ms: number): void; readonly p
         timers.delete(id);
         timer.fire();
       }
+    },
+    get nowMs() {
+      return now;
     },
     get pending() {
       return timers.size;
