@@ -14,7 +14,6 @@ import {
   welcomeCall,
 } from "../channel/index.ts";
 import { type ConfigDelivery, createConfigDelivery } from "../delivery/index.ts";
-import { DroverError } from "../errors/index.ts";
 import { createEventBus } from "../events/index.ts";
 import { createFleet, type Fleet, isIpAddress } from "../fleet/index.ts";
 import { NodeAgent } from "../gen/drover/node/v1/node_pb.ts";
@@ -22,9 +21,7 @@ import { AgentService } from "../gen/drover/v1/agent_pb.ts";
 import { IdentityService } from "../gen/drover/v1/identity_pb.ts";
 import { OperatorService } from "../gen/drover/v1/operator_pb.ts";
 import { RegistrationService } from "../gen/drover/v1/registration_pb.ts";
-import { ControllerService } from "../gen/jumpstarter/v1/jumpstarter_pb.ts";
-import { RouterService } from "../gen/jumpstarter/v1/router_pb.ts";
-import { createLeaseService, type LeaseService } from "../lease/index.ts";
+import type { LeaseService } from "../lease/index.ts";
 import { type Logger, silentLogger } from "../log/index.ts";
 import {
   dialableHost,
@@ -40,7 +37,6 @@ import {
   isLogFollowUpgrade,
   type RestDeps,
 } from "../rest/index.ts";
-import { createRouter, createRouterTokens } from "../router/index.ts";
 import { openStore, pruneTelemetry, retentionPolicy } from "../store/index.ts";
 import { every, startTasks } from "../tasks/index.ts";
 import { findDefaultWorkspace, firstAdminEmail } from "../tenancy/index.ts";
@@ -58,23 +54,21 @@ import {
   loadOrCreateSitesCA,
 } from "./bootstrap.ts";
 import { httpsCaller } from "./controller-auth.ts";
-import { type ControllerDeps, controllerService } from "./controller-service.ts";
 import { type Endpoints, prepareDataDir, serverPaths, writeEndpoints } from "./data-dir.ts";
 import { lockDataDir } from "./data-dir-lock.ts";
-import { createExporterSessions } from "./exporter-sessions.ts";
 import { createFirstStartDefaults, removeInitialAdminPassword } from "./first-admin.ts";
 import { startGrpcListener } from "./grpc-listener.ts";
 import { bidiStreamRoute } from "./grpc-stream.ts";
 import { createHttpApp } from "./http-app.ts";
 import { startHttpListener } from "./http-listener.ts";
 import { identityService } from "./identity-service.ts";
+import { startLeasing } from "./leasing.ts";
 import { grpcLimits, httpLimits, type ListenerLimitOverrides } from "./limits.ts";
 import { nodeAgentService } from "./node-agent-service.ts";
 import { operatorService } from "./operator-service.ts";
 import { principalOf } from "./operator-tenancy.ts";
 import { peerFromRequest } from "./peer.ts";
 import { registrationService } from "./registration-service.ts";
-import { routerService } from "./router-service.ts";
 
 export interface DroverServerOptions {
   dataDir: string;
@@ -280,43 +274,22 @@ async function startLocked(
   });
   opened.push(() => delivery.stop());
   const node = createNodeFunctions({ fleet, channels });
-  const leases = createLeaseService(
-    { store, events, clock, timers: systemTimers },
-    options.exporterOfflineGraceMs === undefined
-      ? {}
-      : { exporterOfflineGraceMs: options.exporterOfflineGraceMs },
-  );
-  const relay = createRouter({
-    channels,
-    tokens: createRouterTokens(clock),
-    leaseByName: (name) => leases.leaseByName(name),
-    timers: systemTimers,
-  });
-  opened.push(() => relay.close());
-  const exporters = createExporterSessions({ leases, channels, router: relay, logger });
-  // The ControllerService of the seed, the same on every bind; each bind says who its callers are.
-  const controller = (
-    routerEndpoint: () => string,
-    principal: ControllerDeps["principal"],
-  ): ReturnType<typeof controllerService> =>
-    controllerService({
-      leases,
-      router: relay,
-      exporters,
-      routerEndpoint,
-      principal,
-      defaultWorkspaceId: async () => (await findDefaultWorkspace(fleet.deps))?.id,
-    });
-  const notAClient: ControllerDeps["principal"] = async () => {
-    throw new DroverError(
-      "permission_denied",
-      "leases are requested by people and operators (HTTPS listener, operator bind), not agents",
-    );
-  };
   // Whoever a server that died left online has to prove it again by reconnecting.
   await fleet.markAllAgentsOffline();
-  // Exporters too, before any session can open: a held lease's grace runs from this start.
-  await leases.recover();
+  // Exporters too, before any session can open.
+  const leasing = await startLeasing({
+    store,
+    events,
+    clock,
+    timers: systemTimers,
+    channels,
+    logger,
+    defaultWorkspaceId: async () => (await findDefaultWorkspace(fleet.deps))?.id,
+    ...(options.exporterOfflineGraceMs === undefined
+      ? {}
+      : { exporterOfflineGraceMs: options.exporterOfflineGraceMs }),
+  });
+  opened.push(() => leasing.close());
 
   const ca = authority.ca.certificatePem;
   const agentListener = await startGrpcListener({
@@ -334,7 +307,7 @@ async function startLocked(
           delivery,
           channels,
           handlers: agentCalls,
-          sessionCalls: exporters.forSession,
+          sessionCalls: leasing.sessionCalls,
           timers: systemTimers,
           protocol: {
             version: droverVersion,
@@ -346,12 +319,8 @@ async function startLocked(
     routes: (router) => {
       router.service(AgentService, agentService({ fleet }));
       router.service(IdentityService, identityService(fleet));
-      router.service(
-        ControllerService,
-        controller(() => serviceAddresses.agent, notAClient),
-      );
-      // Where a seed exporter opens its end of a stream it heard of on Listen.
-      router.service(RouterService, routerService(relay));
+      // Exporters register and report here; a seed exporter opens its stream ends here.
+      leasing.routes(router, () => serviceAddresses.agent);
     },
   });
   opened.push(() => agentListener.close());
@@ -368,14 +337,11 @@ async function startLocked(
       );
       router.service(NodeAgent, nodeAgentService(node, clock));
       router.service(IdentityService, identityService(fleet));
-      router.service(
-        ControllerService,
-        controller(
-          () => serviceAddresses.operator,
-          async (context) => principalOf(context),
-        ),
+      leasing.routes(
+        router,
+        () => serviceAddresses.operator,
+        async (context) => principalOf(context),
       );
-      router.service(RouterService, routerService(relay));
     },
   });
   opened.push(() => operatorListener.close());
@@ -406,7 +372,7 @@ async function startLocked(
     fleet,
     delivery,
     node,
-    leases,
+    leases: leasing.leases,
     sessions: {
       store,
       clock,
@@ -431,13 +397,8 @@ async function startLocked(
     tls,
     clientCaPem: ca,
     grpc: {
-      routes: (grpcRouter) => {
-        grpcRouter.service(
-          ControllerService,
-          controller(() => advertised(httpListener.address), httpsCaller(restDeps)),
-        );
-        grpcRouter.service(RouterService, routerService(relay));
-      },
+      routes: (grpcRouter) =>
+        leasing.routes(grpcRouter, () => advertised(httpListener.address), httpsCaller(restDeps)),
       interceptors: [droverErrorInterceptor],
       messageMaxBytes: limits.operator.messageMaxBytes,
       shutdownSignal: httpShutdown.signal,
@@ -468,7 +429,7 @@ async function startLocked(
       agentListener.closeSessionsOf(event.subjectId);
       operatorListener.closeSessionsOf(event.subjectId);
     }
-    exporters.onEvent(event);
+    leasing.onEvent(event);
   });
   const tasks = startTasks(
     {
@@ -477,7 +438,7 @@ async function startLocked(
       ),
       // Health reports wait in memory and are written in one statement a second.
       // Grants, expiries, warnings and grace periods of leases.
-      "lease-scheduler": (signal) => leases.run(signal),
+      "lease-scheduler": leasing.scheduler,
       "heartbeat-flush": fleet.heartbeatFlushTask(systemTimers, (error) =>
         logger.warn("heartbeat flush failed; retried at the next", { error: String(error) }),
       ),
@@ -518,7 +479,7 @@ async function startLocked(
     fleet,
     delivery,
     node,
-    leases,
+    leases: leasing.leases,
     firstAdmin,
     remoteRegistrationAddresses,
     joinAddress,
@@ -532,7 +493,7 @@ async function startLocked(
         eventSocket.close();
         logSocket.close();
         await tasks.stop();
-        relay.close();
+        leasing.close();
         httpShutdown.abort();
         // No agent joins a server that is leaving: refused now, it retries the next one.
         agentListener.stopAccepting();
