@@ -1,8 +1,8 @@
 import { and, asc, eq, isNull, type SQL, sql } from "drizzle-orm";
-import type { DriverReport, Exporter, ExporterStatusName } from "../lease/types.ts";
 import type { Selector } from "../selector/index.ts";
 import { agentFilterSql, chooseDriver } from "./agent-filter.ts";
 import type { StoreDb } from "./db.ts";
+import type { DriverReport, Exporter, ExporterStatusName } from "./lease-records.ts";
 import { prepared } from "./prepared.ts";
 import type { Runner } from "./runner.ts";
 import { agents, exporters, workspaces } from "./schema.ts";

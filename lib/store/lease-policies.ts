@@ -1,5 +1,5 @@
 import { asc, eq, inArray } from "drizzle-orm";
-import type { LeasePolicy } from "../lease/types.ts";
+import type { LeasePolicy } from "./lease-records.ts";
 import type { Runner } from "./runner.ts";
 import { leasePolicies } from "./schema.ts";
 import { plain } from "./validate.ts";

@@ -1,6 +1,6 @@
 import { and, asc, eq, gte, inArray, isNull, type SQL } from "drizzle-orm";
-import type { Lease, LeaseCondition, LeasePhase } from "../lease/types.ts";
 import { rowByKey } from "./by-id.ts";
+import type { Lease, LeaseCondition, LeasePhase } from "./lease-records.ts";
 import type { Runner } from "./runner.ts";
 import { leases, type StoredLeaseCondition } from "./schema.ts";
 import { plain, returned } from "./validate.ts";
