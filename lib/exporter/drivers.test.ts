@@ -124,6 +124,14 @@ describe("serial", () => {
     expect(await readUntil(console, "login: ")).toBe("login: ");
     expect(board.received()).toBe("\r");
     console.destroy();
+
+    // A second session on the same device gets the board's answer: the first one's reader,
+    // closed with its session, would otherwise sit in a read that nothing interrupts.
+    const again = client.openStream(uuid("console"), "connect");
+    again.write("\r");
+    expect(await readUntil(again, "login: ")).toBe("login: ");
+    expect(board.received()).toBe("\r\r");
+    again.destroy();
   });
 });
 

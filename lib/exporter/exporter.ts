@@ -372,6 +372,7 @@ export function createExporter(options: ExporterOptions): Exporter {
       for (const token of [...cuts.keys()])
         cut(token, new DroverError("unavailable", "the exporter is stopping"));
       for (const reader of readers) reader.close();
+      for (const driver of drivers) driver.close?.();
       await exporter.idle();
     },
   };

@@ -345,9 +345,16 @@ export class Harness {
     return proc;
   }
 
-  /** Starts a long-running `drover …` command (lease forward, lease console); `stdin` pipes its input. */
-  start(name: string, args: string[], options: { stdin?: boolean } = {}): RunningProcess {
-    const proc = startProcess(name, binary, args, {
+  /**
+   * Starts a long-running `drover …` command (lease forward, lease console);
+   * `stdin` pipes its input; `program` runs another program instead (e.g. `script`, for a terminal).
+   */
+  start(
+    name: string,
+    args: string[],
+    options: { stdin?: boolean; program?: string } = {},
+  ): RunningProcess {
+    const proc = startProcess(name, options.program ?? binary, args, {
       cwd: this.root,
       stdin: options.stdin ?? false,
     });

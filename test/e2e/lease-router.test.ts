@@ -4,7 +4,7 @@ import { existsSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { openPtyPair, type PtyPair } from "../support/pty-pair.ts";
-import { Harness, type RunningProcess, type ServerProcess, waitFor } from "./harness.ts";
+import { binary, Harness, type RunningProcess, type ServerProcess, waitFor } from "./harness.ts";
 
 setDefaultTimeout(60_000);
 
@@ -168,6 +168,31 @@ describe("the router, from the CLI", () => {
     );
     expect(board.received()).toContain("\r");
     proc.child.stdin?.end();
+    expect((await proc.exited).code).toBe(0);
+    await droverOk("lease", "release", name);
+  });
+
+  test("in a terminal (a PTY from script), lease console runs raw and Ctrl-] leaves it", async () => {
+    const name = await holdBoard("10m");
+    const command = [binary, "lease", "console", name, "console", "--data-dir", h.dataDir]
+      .map((word) => `'${word}'`)
+      .join(" ");
+    // util-linux's script gives the command a terminal; -e passes its exit code on.
+    const proc = h.start("console-tty", ["-qfec", command, "/dev/null"], {
+      stdin: true,
+      program: "script",
+    });
+    await waitFor("the console to say how to leave", () =>
+      proc.stdout().includes("Ctrl-] to quit"),
+    );
+    const before = board.received().length;
+    // Raw: a carriage return reaches the board as typed, not turned into a newline.
+    proc.child.stdin?.write("\r");
+    await waitFor("the board's prompt", () =>
+      proc.stdout().split("Ctrl-] to quit")[1]?.includes("login: "),
+    );
+    expect(board.received().slice(before)).toBe("\r");
+    proc.child.stdin?.write("\x1d");
     expect((await proc.exited).code).toBe(0);
     await droverOk("lease", "release", name);
   });

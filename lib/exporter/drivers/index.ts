@@ -20,6 +20,8 @@ export interface DriverInstance {
   labels: Record<string, string>;
   description?: string;
   methods: Record<string, DriverMethod>;
+  /** Releases what the driver holds open, when the exporter stops. */
+  close?: () => void;
 }
 
 /**
@@ -68,7 +70,7 @@ export function createDriverTree(
         type: config.type,
         labels: config.labels,
         ...(config.description === undefined ? {} : { description: config.description }),
-        methods: createDriver(config, deps).methods,
+        ...createDriver(config, deps),
       };
       instances.push(instance);
       visit(config.children, instance);

@@ -1,8 +1,7 @@
 import { execFile } from "node:child_process";
-import { constants, open } from "node:fs";
+import { constants, openSync } from "node:fs";
 import { Duplex } from "node:stream";
 import { ReadStream, WriteStream } from "node:tty";
-import { promisify } from "node:util";
 import { minimalEnvironment } from "../../agent/node/exec.ts";
 import { DroverError } from "../../errors/index.ts";
 import type { Driver } from "./types.ts";
@@ -29,55 +28,94 @@ function configure(device: string, baud: number): Promise<void> {
   });
 }
 
+/** The device, opened once and kept; each console session is one Duplex attached to it. */
+interface Port {
+  /** A session: the device's bytes from now on, and writes to it. A newer session replaces it. */
+  attach(): Duplex;
+  /** The device failed (a USB adapter pulled): the next session opens it again. */
+  readonly failed: boolean;
+  close(): void;
+}
+
 /**
- * The device as one Duplex. It is opened twice, once per direction: each tty
- * stream owns (and closes) its descriptor, and both run on the event loop,
- * not the thread pool, so a console nobody types into holds no thread.
+ * Opened once per exporter, not per session: a tty read cannot be
+ * interrupted, so a reader closed at a session's end would stay blocked on
+ * the device and take the next session's first bytes (and, on Bun, hold up
+ * every later asynchronous open). One reader, owned by the driver, hands the
+ * bytes to whichever session is attached; with none attached they are dropped,
+ * as on a console nobody watches. Each direction has its own descriptor (a tty
+ * stream owns and closes its own); the opens are synchronous for the same
+ * reason as above.
  */
-async function openTty(device: string): Promise<Duplex> {
+function openPort(device: string): Port {
   const flags = constants.O_RDWR | constants.O_NOCTTY;
-  // Plain descriptors, not FileHandles: the tty streams own and close them.
-  const openFd = promisify(open);
-  const [readFd, writeFd] = await Promise.all([openFd(device, flags), openFd(device, flags)]);
-  const input = new ReadStream(readFd);
-  const output = new WriteStream(writeFd);
-  const duplex = new Duplex({
-    read() {
-      input.resume();
-    },
-    write(chunk: Buffer, _encoding, done) {
-      output.write(chunk, (error) => done(error ?? null));
-    },
-    final(done) {
-      done();
-    },
-    destroy(error, done) {
-      input.destroy();
-      output.destroy();
-      done(error);
-    },
-  });
+  const input = new ReadStream(openSync(device, flags));
+  const output = new WriteStream(openSync(device, flags));
+  let session: Duplex | undefined;
+  let failed = false;
   input.on("data", (chunk: Buffer) => {
-    if (!duplex.push(chunk)) input.pause();
+    if (session && !session.push(chunk)) input.pause();
   });
   // A closed far end reads as EIO on a PTY: the console ended.
-  input.on("error", () => duplex.push(null));
-  input.on("end", () => duplex.push(null));
-  output.on("error", (error) => duplex.destroy(error));
-  return duplex;
+  const fail = () => {
+    failed = true;
+    session?.push(null);
+  };
+  input.on("error", fail);
+  input.on("end", fail);
+  output.on("error", (error) => session?.destroy(error));
+  return {
+    attach() {
+      session?.destroy(new DroverError("unavailable", "another session took the console"));
+      const duplex: Duplex = new Duplex({
+        read() {
+          input.resume();
+        },
+        write(chunk: Buffer, _encoding, done) {
+          output.write(chunk, (error) => done(error ?? null));
+        },
+        final(done) {
+          done();
+        },
+        destroy(error, done) {
+          if (session === duplex) {
+            session = undefined;
+            input.resume();
+          }
+          done(error);
+        },
+      });
+      session = duplex;
+      return duplex;
+    },
+    get failed() {
+      return failed;
+    },
+    close() {
+      session?.destroy();
+      input.destroy();
+      output.destroy();
+    },
+  };
 }
 
 /** A tty device (a board's console): `connect` is a byte stream to it, raw, at the declared rate. */
 export function serialDriver(config: { device: string; baud: number }): Driver {
+  let port: Port | undefined;
   return {
     methods: {
       connect: {
         help: `the console on ${config.device} at ${config.baud} baud (raw bytes both ways)`,
         async open(signal) {
           try {
-            await configure(config.device, config.baud);
-            if (signal.aborted) throw signal.reason;
-            return await openTty(config.device);
+            if (!port || port.failed) {
+              port?.close();
+              port = undefined;
+              await configure(config.device, config.baud);
+              if (signal.aborted) throw signal.reason;
+              port = openPort(config.device);
+            }
+            return port.attach();
           } catch (error) {
             if (error instanceof DroverError || signal.aborted) throw error;
             throw new DroverError(
@@ -87,6 +125,10 @@ export function serialDriver(config: { device: string; baud: number }): Driver {
           }
         },
       },
+    },
+    close() {
+      port?.close();
+      port = undefined;
     },
   };
 }

@@ -20,6 +20,8 @@ export interface DriverMethod {
 
 export interface Driver {
   methods: Record<string, DriverMethod>;
+  /** Releases what the driver holds open (a serial device), when the exporter stops. */
+  close?: () => void;
 }
 
 /** What drivers may use of the agent: its GPIO controller (lines of its --config) and timers. */
