@@ -13,8 +13,3 @@ export function compareServiceOrder(a: Queued, b: Queued): number {
 export function inServiceOrder<T extends Queued>(leases: readonly T[]): T[] {
   return [...leases].sort(compareServiceOrder);
 }
-
-/** Whether `a` is served before `b`. */
-export function servedBefore(a: Queued, b: Queued): boolean {
-  return compareServiceOrder(a, b) < 0;
-}

@@ -13,7 +13,7 @@ const RETRY_MS = 1_000;
  * an extension, a warning) decide nothing new: their deadlines are told to
  * the loop directly, so they never cost a pass.
  */
-export function passFor(event: CommittedEvent): PassScope | undefined {
+function passFor(event: CommittedEvent): PassScope | undefined {
   switch (event.type) {
     case "lease.requested": // the request path serves the queue itself
     case "lease.granted":
@@ -41,7 +41,7 @@ export function passFor(event: CommittedEvent): PassScope | undefined {
 }
 
 /** The grace end an exporter.lease_interrupted event announces, ms; undefined for any other event. */
-export function graceEndOf(event: CommittedEvent): number | undefined {
+function graceEndOf(event: CommittedEvent): number | undefined {
   if (event.type !== "exporter.lease_interrupted") return undefined;
   const graceEnds = (event.data as { grace_ends_at?: unknown }).grace_ends_at;
   const at = typeof graceEnds === "string" ? Date.parse(graceEnds) : Number.NaN;

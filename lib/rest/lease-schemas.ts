@@ -95,7 +95,7 @@ export function exporterJson(exporter: Exporter, client: string | undefined) {
   };
 }
 
-export const leasePhases = ["Pending", "Ready", "Ended"] as const;
+const leasePhases = ["Pending", "Ready", "Ended"] as const;
 
 const LabelSelectorJson = z
   .object({

@@ -5,10 +5,11 @@ import type { ControllerService } from "../gen/jumpstarter/v1/jumpstarter_pb.ts"
 import type { LeaseService } from "../lease/index.ts";
 import type { Router } from "../router/index.ts";
 import {
-  driverReportFromProto,
-  exporterStatusFromProto,
+  auditFromProto,
   leaseRequestFromProto,
   leaseToProto,
+  registrationFromProto,
+  statusReportFromProto,
 } from "../wire/lease.ts";
 import type { ExporterSessions } from "./exporter-sessions.ts";
 import { peerKey } from "./peer.ts";
@@ -47,10 +48,10 @@ export function controllerService(deps: ControllerDeps): ServiceImpl<typeof Cont
   const { leases } = deps;
   return {
     async register(request, context) {
-      const exporter = await leases.registerExporter(exporterOf(context), {
-        claimedLabels: { ...request.labels },
-        reports: request.reports.map(driverReportFromProto),
-      });
+      const exporter = await leases.registerExporter(
+        exporterOf(context),
+        registrationFromProto(request),
+      );
       await leases.exporterOnline(exporter.id);
       return { uuid: exporter.id };
     },
@@ -63,11 +64,7 @@ export function controllerService(deps: ControllerDeps): ServiceImpl<typeof Cont
       return {};
     },
     async reportStatus(request, context) {
-      await leases.reportExporterStatus(exporterOf(context), {
-        status: exporterStatusFromProto(request.status),
-        ...(request.message === undefined ? {} : { message: request.message }),
-        ...(request.releaseLease === undefined ? {} : { releaseLease: request.releaseLease }),
-      });
+      await leases.reportExporterStatus(exporterOf(context), statusReportFromProto(request));
       return {};
     },
     // A seed exporter's way to take streams (a Drover exporter takes them on its agent session).
@@ -102,11 +99,7 @@ export function controllerService(deps: ControllerDeps): ServiceImpl<typeof Cont
     async auditStream(requests, context) {
       const exporterId = exporterOf(context);
       for await (const audit of requests) {
-        await leases.recordAudit(exporterId, {
-          driverUuid: audit.driverInstanceUuid,
-          severity: audit.severity,
-          message: audit.message,
-        });
+        await leases.recordAudit(exporterId, auditFromProto(audit));
       }
       return {};
     },

@@ -13,7 +13,7 @@ import type { StatusResponseSchema } from "../gen/jumpstarter/v1/jumpstarter_pb.
 import type { LeaseService } from "../lease/index.ts";
 import type { Logger } from "../log/index.ts";
 import type { Router } from "../router/index.ts";
-import { driverReportFromProto, exporterStatusFromProto } from "../wire/lease.ts";
+import { auditFromProto, registrationFromProto, statusReportFromProto } from "../wire/lease.ts";
 
 type LeaseStatus = MessageInitShape<typeof StatusResponseSchema>;
 
@@ -84,10 +84,7 @@ export function createExporterSessions(deps: {
       const handlers = createCallHandlers();
       let registered = false;
       handleUnary(handlers, exporterCalls.register, async (request) => {
-        const exporter = await leases.registerExporter(agentId, {
-          claimedLabels: { ...request.labels },
-          reports: request.reports.map(driverReportFromProto),
-        });
+        const exporter = await leases.registerExporter(agentId, registrationFromProto(request));
         registered = true;
         await leases.exporterOnline(agentId);
         // Whatever it holds now (a lease that outlived a reconnect), it hears at once.
@@ -95,24 +92,11 @@ export function createExporterSessions(deps: {
         return { uuid: exporter.id };
       });
       handleUnary(handlers, exporterCalls.reportStatus, async (request) => {
-        await leases.reportExporterStatus(agentId, {
-          status: exporterStatusFromProto(request.status),
-          ...(request.message === undefined ? {} : { message: request.message }),
-          ...(request.releaseLease === undefined ? {} : { releaseLease: request.releaseLease }),
-        });
+        await leases.reportExporterStatus(agentId, statusReportFromProto(request));
         return {};
       });
       handleUnary(handlers, exporterCalls.audit, async (audit) => {
-        await leases.recordAudit(agentId, {
-          driverUuid: audit.driverInstanceUuid,
-          severity: audit.severity,
-          message: audit.message,
-          ...(audit.leaseName === undefined ? {} : { leaseName: audit.leaseName }),
-          ...(audit.fencingToken === undefined ? {} : { fencingToken: Number(audit.fencingToken) }),
-          ...(audit.clientName === undefined ? {} : { client: audit.clientName }),
-          ...(audit.method === undefined ? {} : { method: audit.method }),
-          ...(audit.result === undefined ? {} : { result: audit.result }),
-        });
+        await leases.recordAudit(agentId, auditFromProto(audit));
         return {};
       });
       return {

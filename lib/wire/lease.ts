@@ -9,13 +9,22 @@ import {
 import { invalidField } from "../errors/index.ts";
 import { ExporterStatus } from "../gen/jumpstarter/v1/common_pb.ts";
 import type {
+  AuditStreamRequest,
   DriverInstanceReport,
-  DriverInstanceReportSchema,
   GetLeaseResponseSchema,
+  RegisterRequest,
+  ReportStatusRequest,
   RequestLeaseRequest,
 } from "../gen/jumpstarter/v1/jumpstarter_pb.ts";
 import type { LabelSelector, LabelSelectorSchema } from "../gen/jumpstarter/v1/kubernetes_pb.ts";
-import type { DriverReport, ExporterStatusName, LeaseRequest, LeaseView } from "../lease/index.ts";
+import type {
+  DriverReport,
+  ExporterStatusName,
+  ExporterStatusReport,
+  LeaseRequest,
+  LeaseService,
+  LeaseView,
+} from "../lease/index.ts";
 import type { Selector, SelectorTerm } from "../selector/index.ts";
 
 /** The seed's Jumpstarter messages ↔ lib/lease's plain data. */
@@ -29,10 +38,6 @@ const statusNames: Record<ExporterStatusName, ExporterStatus> = {
   BeforeLeaseFailed: ExporterStatus.BEFORE_LEASE_HOOK_FAILED,
   AfterLeaseFailed: ExporterStatus.AFTER_LEASE_HOOK_FAILED,
 };
-
-export function exporterStatusToProto(status: ExporterStatusName): ExporterStatus {
-  return statusNames[status];
-}
 
 export function exporterStatusFromProto(
   status: ExporterStatus,
@@ -163,14 +168,36 @@ export function driverReportFromProto(report: DriverInstanceReport): DriverRepor
   };
 }
 
-export function driverReportToProto(
-  report: DriverReport,
-): MessageInitShape<typeof DriverInstanceReportSchema> {
+/** An exporter's Register (gRPC or its session's exporter.register): what it claims and offers. */
+export function registrationFromProto(request: RegisterRequest): {
+  claimedLabels: Record<string, string>;
+  reports: DriverReport[];
+} {
   return {
-    uuid: report.uuid,
-    ...(report.parentUuid === undefined ? {} : { parentUuid: report.parentUuid }),
-    labels: report.labels,
-    ...(report.description === undefined ? {} : { description: report.description }),
-    methodsDescription: report.methodsDescription,
+    claimedLabels: { ...request.labels },
+    reports: request.reports.map(driverReportFromProto),
+  };
+}
+
+export function statusReportFromProto(request: ReportStatusRequest): ExporterStatusReport {
+  return {
+    status: exporterStatusFromProto(request.status),
+    ...(request.message === undefined ? {} : { message: request.message }),
+    ...(request.releaseLease === undefined ? {} : { releaseLease: request.releaseLease }),
+  };
+}
+
+export function auditFromProto(
+  audit: AuditStreamRequest,
+): Parameters<LeaseService["recordAudit"]>[1] {
+  return {
+    driverUuid: audit.driverInstanceUuid,
+    severity: audit.severity,
+    message: audit.message,
+    ...(audit.leaseName === undefined ? {} : { leaseName: audit.leaseName }),
+    ...(audit.fencingToken === undefined ? {} : { fencingToken: Number(audit.fencingToken) }),
+    ...(audit.clientName === undefined ? {} : { client: audit.clientName }),
+    ...(audit.method === undefined ? {} : { method: audit.method }),
+    ...(audit.result === undefined ? {} : { result: audit.result }),
   };
 }
